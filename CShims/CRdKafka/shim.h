@@ -1,0 +1,3 @@
+// librdkafka and its development cluster, seen by KafkaClient only.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>

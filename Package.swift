@@ -1,0 +1,116 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Swift 5 language mode: the I/O threads share state through locks and atomics that
+// strict concurrency checking cannot see.
+let package = Package(
+    name: "Stadium",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "stadium-gateway", targets: ["stadium-gateway"]),
+        .executable(name: "stadium-kafka", targets: ["stadium-kafka"]),
+        .executable(name: "stadium-processors", targets: ["stadium-processors"]),
+        .executable(name: "stadium-load", targets: ["stadium-load"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    ],
+    targets: [
+        // C shims: headers expose plain C types only, so liburing and librdkafka never meet.
+        .target(
+            name: "CUring",
+            path: "CShims/CUring",
+            linkerSettings: [.linkedLibrary("uring")]
+        ),
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "CShims/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+
+        // Libraries, one job each.
+        .target(name: "UringIO", dependencies: ["CUring"]),
+        .target(
+            name: "WebSocket",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "KafkaClient",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "UringIO", "WebSocket", "StadiumProtocol", "KafkaClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(name: "StadiumProtocol"),
+        .target(name: "Quiz"),
+        .target(
+            name: "LoadGenerator",
+            dependencies: [
+                "UringIO", "WebSocket", "StadiumProtocol",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Thin executables: argument parsing and wiring only.
+        .executableTarget(
+            name: "stadium-gateway",
+            dependencies: [
+                "Gateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "stadium-kafka",
+            dependencies: [
+                "KafkaClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "stadium-processors",
+            dependencies: [
+                "Quiz", "KafkaClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: []
+        ),
+        .executableTarget(
+            name: "stadium-load",
+            dependencies: [
+                "LoadGenerator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket"]),
+        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
+        .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
+        .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["WebSocket", "StadiumProtocol", "KafkaClient"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

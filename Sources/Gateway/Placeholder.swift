@@ -1,0 +1,2 @@
+// Gateway: placeholder until the module lands.
+enum GatewayPlaceholder {}

@@ -1,0 +1,2 @@
+// KafkaClient: placeholder until the module lands.
+enum KafkaClientPlaceholder {}

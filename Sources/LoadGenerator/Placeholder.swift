@@ -1,0 +1,2 @@
+// LoadGenerator: placeholder until the module lands.
+enum LoadGeneratorPlaceholder {}

@@ -1,0 +1,2 @@
+// Quiz: placeholder until the module lands.
+enum QuizPlaceholder {}

@@ -1,0 +1,2 @@
+// StadiumProtocol: placeholder until the module lands.
+enum StadiumProtocolPlaceholder {}

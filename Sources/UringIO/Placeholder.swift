@@ -1,0 +1,2 @@
+// UringIO: placeholder until the module lands.
+enum UringIOPlaceholder {}
