@@ -1,0 +1,35 @@
+/// The kind of a JSON value found by `JSONScanner`.
+public enum JSONValueKind: Equatable, Sendable {
+    case object
+    case array
+    case string
+    case number
+    case bool
+    case null
+}
+
+/// Where one JSON value lies in the scanned buffer: its exact bytes, never a copy.
+public struct JSONValueSpan: Equatable, Sendable {
+    public let kind: JSONValueKind
+    /// The value's bytes, from its first byte (`{`, `[`, `"`, digit, ...) to its last.
+    public let range: Range<Int>
+    /// For strings: whether the content holds backslash escapes (decoding then rewrites bytes).
+    public let hasEscapes: Bool
+
+    public init(kind: JSONValueKind, range: Range<Int>, hasEscapes: Bool = false) {
+        self.kind = kind
+        self.range = range
+        self.hasEscapes = hasEscapes
+    }
+
+    /// For strings: the bytes between the quotes, escapes not yet decoded.
+    public var stringContentRange: Range<Int> {
+        (range.lowerBound + 1)..<(range.upperBound - 1)
+    }
+}
+
+/// One `"name": value` pair of an object.
+public struct JSONMember: Equatable, Sendable {
+    public let name: JSONValueSpan
+    public let value: JSONValueSpan
+}
