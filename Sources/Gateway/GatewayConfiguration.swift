@@ -1,0 +1,39 @@
+// Everything a gateway needs to know at start, with the defaults of the design.
+import UringIO
+
+public struct GatewayConfiguration: Sendable {
+    public var listen: SocketAddress
+    /// Connections the gateway must be able to hold; decides how many rings it runs.
+    public var maxConnections: Int = 100_000
+    public var maxMessageBytes: Int = 64 * 1024
+    public var maxHeaderBytes: Int = 8 * 1024
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Frames and bytes a slow reader may have queued before it is disconnected (close 1008).
+    public var sendQueueFrames: Int = 16
+    public var sendQueueBytes: Int = 1 << 20
+    public var maxSubscriptionsPerConnection: Int = 64
+    /// Directory of the web UI served at `/`; nil serves none.
+    public var webRoot: String?
+    /// Ring count override (default: max(cores, ceil(maxConnections / slots))).
+    public var rings: Int?
+
+    public init(listen: SocketAddress) {
+        self.listen = listen
+    }
+}
+
+/// How the connections are spread over rings: a ring's table can hold at most RLIMIT_NOFILE
+/// direct descriptors, so rings = max(cores, ceil(max connections / slots per ring)).
+public struct RingPlan: Equatable, Sendable {
+    public let rings: Int
+    public let slotsPerRing: Int
+
+    public init(maxConnections: Int, descriptorLimit: Int, cores: Int, rings override: Int? = nil) {
+        let slotsLimit = max(64, descriptorLimit)
+        let needed = (maxConnections + slotsLimit - 1) / slotsLimit
+        let rings = max(override ?? max(1, cores), needed)
+        self.rings = rings
+        // Spread evenly, plus room for a ring that stops accepting a little before it is full.
+        self.slotsPerRing = min(slotsLimit, (maxConnections + rings - 1) / rings + 64)
+    }
+}
