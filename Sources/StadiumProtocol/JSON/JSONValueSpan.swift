@@ -33,3 +33,21 @@ public struct JSONMember: Equatable, Sendable {
     public let name: JSONValueSpan
     public let value: JSONValueSpan
 }
+
+extension JSONValueSpan {
+    /// The decoded text of a string span (escapes resolved), or nil for other kinds.
+    public func string(in bytes: UnsafeRawBufferPointer) -> String? {
+        kind == .string ? JSONEscapes.decodeString(bytes, self) : nil
+    }
+
+    /// Whether this is a string span denoting exactly `text`; no allocation unless escaped.
+    public func isString(_ text: String, in bytes: UnsafeRawBufferPointer) -> Bool {
+        guard kind == .string else { return false }
+        if hasEscapes { return JSONEscapes.decodeString(bytes, self) == text }
+        var text = text
+        return text.withUTF8 { expected in
+            let content = UnsafeRawBufferPointer(rebasing: bytes[stringContentRange])
+            return content.elementsEqual(UnsafeRawBufferPointer(expected))
+        }
+    }
+}
