@@ -65,7 +65,10 @@ struct FrameWriter {
 
     func close(code: CloseCode, reason: String) throws(WriteError) -> FrameHandle {
         let payload = FrameEncoder.closePayload(code: code, reason: reason)
-        return try payload.withUnsafeBytes { bytes throws(WriteError) in try control(.close, payload: bytes) }
+        let result = payload.withUnsafeBytes { bytes in
+            Result { () throws(WriteError) in try control(.close, payload: bytes) }
+        }
+        return try result.get()
     }
 
     /// Raw bytes (an HTTP response) as a frame-pool buffer.

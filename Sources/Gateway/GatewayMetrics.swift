@@ -43,24 +43,24 @@ public final class GatewayMetrics: Sendable {
     private let folded = Mutex([String: Int]())
 
     public init() {
-        framesReceived = registry.makeCounter(name: "stadium_frames_received_total", help: "WebSocket messages received from clients")
-        messagesPublished = registry.makeCounter(name: "stadium_messages_published_total", help: "Client pubs accepted")
-        subscriptions = registry.makeGauge(name: "stadium_subscriptions", help: "Subscriptions held")
-        httpRequests = registry.makeCounter(name: "stadium_http_requests_total", help: "Plain HTTP requests served")
+        framesReceived = registry.makeCounter(descriptor: .init(metricName: "stadium_frames_received_total", unitName: "", helpText: "WebSocket messages received from clients"))
+        messagesPublished = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_published_total", unitName: "", helpText: "Client pubs accepted"))
+        subscriptions = registry.makeGauge(descriptor: .init(metricName: "stadium_subscriptions", unitName: "", helpText: "Subscriptions held"))
+        httpRequests = registry.makeCounter(descriptor: .init(metricName: "stadium_http_requests_total", unitName: "", helpText: "Plain HTTP requests served"))
         var errors: [ErrorKind: Counter] = [:]
         for kind in ErrorKind.allCases {
             errors[kind] = registry.makeCounter(
-                name: "stadium_errors_total", labels: [("kind", kind.rawValue)],
-                help: "Bad input and failures, by kind")
+                descriptor: .init(metricName: "stadium_errors_total", unitName: "", helpText: "Bad input and failures, by kind"),
+                labels: [("kind", kind.rawValue)])
         }
         self.errors = errors
-        connections = registry.makeGauge(name: "stadium_connections", help: "Open connections")
-        accepted = registry.makeCounter(name: "stadium_connections_accepted_total", help: "Connections accepted")
-        framesSent = registry.makeCounter(name: "stadium_frames_sent_total", help: "Frames written to sockets")
-        bytesSent = registry.makeCounter(name: "stadium_bytes_sent_total", help: "Bytes written to sockets")
-        bytesReceived = registry.makeCounter(name: "stadium_bytes_received_total", help: "Bytes read from sockets")
-        sendErrors = registry.makeCounter(name: "stadium_send_errors_total", help: "Socket writes that failed")
-        subjects = registry.makeGauge(name: "stadium_subjects", help: "Subjects known")
+        connections = registry.makeGauge(descriptor: .init(metricName: "stadium_connections", unitName: "", helpText: "Open connections"))
+        accepted = registry.makeCounter(descriptor: .init(metricName: "stadium_connections_accepted_total", unitName: "", helpText: "Connections accepted"))
+        framesSent = registry.makeCounter(descriptor: .init(metricName: "stadium_frames_sent_total", unitName: "", helpText: "Frames written to sockets"))
+        bytesSent = registry.makeCounter(descriptor: .init(metricName: "stadium_bytes_sent_total", unitName: "", helpText: "Bytes written to sockets"))
+        bytesReceived = registry.makeCounter(descriptor: .init(metricName: "stadium_bytes_received_total", unitName: "", helpText: "Bytes read from sockets"))
+        sendErrors = registry.makeCounter(descriptor: .init(metricName: "stadium_send_errors_total", unitName: "", helpText: "Socket writes that failed"))
+        subjects = registry.makeGauge(descriptor: .init(metricName: "stadium_subjects", unitName: "", helpText: "Subjects known"))
     }
 
     func count(_ kind: ErrorKind) {

@@ -1,0 +1,99 @@
+// stadium-gateway: arguments in, a running gateway out, stopped cleanly on SIGINT/SIGTERM.
+import ArgumentParser
+import Gateway
+import Logging
+import ServiceLifecycle
+import UringIO
+
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stadium-gateway",
+        abstract: "WebSocket gateway (protocol v1, subprotocol stadium.v1) on io_uring.")
+
+    @Option(help: "Address to listen on, HOST:PORT (also serves /healthz, /metrics and the web UI).")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "Connections to provision for; decides the number of io_uring rings.")
+    var maxConnections: Int = 100_000
+
+    @Option(help: "Largest WebSocket message accepted, in bytes (larger: close 1009).")
+    var maxMessageBytes: Int = 64 * 1024
+
+    @Option(help: "Seconds a new connection has to send its HTTP request head (then 408).")
+    var handshakeTimeout: Double = 10
+
+    @Option(help: "Frames a client may have queued before it is disconnected as too slow.")
+    var sendQueueFrames: Int = 16
+
+    @Option(help: "Subscriptions one connection may hold.")
+    var maxSubscriptions: Int = 64
+
+    @Option(help: "Directory of the web UI served at / (none when not given).")
+    var webRoot: String?
+
+    @Option(help: "Number of io_uring rings (default: max(cores, connections / descriptor limit)).")
+    var rings: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        do {
+            _ = try SocketAddress(parsing: listen)
+        } catch {
+            throw ValidationError("--listen: \(error)")
+        }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        guard maxMessageBytes >= 125 else { throw ValidationError("--max-message-bytes must be at least 125") }
+        guard sendQueueFrames >= 2, sendQueueFrames <= 4096 else {
+            throw ValidationError("--send-queue-frames must be between 2 and 4096")
+        }
+        guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let logger = Logger(label: "stadium.gateway")
+        var configuration = GatewayConfiguration(listen: try SocketAddress(parsing: listen))
+        configuration.maxConnections = maxConnections
+        configuration.maxMessageBytes = maxMessageBytes
+        configuration.handshakeTimeout = .milliseconds(Int(handshakeTimeout * 1000))
+        configuration.sendQueueFrames = sendQueueFrames
+        configuration.maxSubscriptionsPerConnection = maxSubscriptions
+        configuration.webRoot = webRoot
+        configuration.rings = rings
+        let gateway: Gateway
+        do {
+            gateway = try Gateway(configuration: configuration, logger: logger)
+            try gateway.start()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode.failure
+        }
+        let service = GatewayService(gateway: gateway)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Keeps the gateway running until a shutdown signal, then stops it.
+struct GatewayService: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        gateway.stop()
+    }
+}
+
