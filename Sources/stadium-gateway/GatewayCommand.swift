@@ -5,6 +5,10 @@ import Logging
 import ServiceLifecycle
 import UringIO
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @main
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,6 +79,9 @@ struct GatewayCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode.failure
         }
+        // One line on stdout for scripts and tests: where to connect (the real port when 0 was asked).
+        print("stadium-gateway: listening on ws://\(gateway.address)/", terminator: "\n")
+        fflush(stdout)
         let service = GatewayService(gateway: gateway)
         let group = ServiceGroup(
             configuration: .init(
