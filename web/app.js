@@ -25,13 +25,16 @@
   }
 
   function sendAnswer(question, index) {
-    return connection.publish("/answer/" + name, { question_id: question.id, answer: index }, {
-      ok: () => play.markAnswer("acknowledged"),
+    const player = name;
+    // An acknowledgement for a name the player has since left must not mark the new one.
+    const mark = (outcome) => { if (player === name) play.markAnswer(outcome); };
+    return connection.publish("/answer/" + player, { question_id: question.id, answer: index }, {
+      ok: () => mark("acknowledged"),
       err: (frame) => {
         showError(frame);
-        play.markAnswer("rejected");
+        mark("rejected");
       },
-      lost: () => play.markAnswer("lost"),
+      lost: () => mark("lost"),
     });
   }
 
@@ -110,6 +113,7 @@
     input.value = name;
     ui.names.store(name);
     setTotal(0);
+    play.forgetPlayer();
     connection.setSubjects(subjectsFor(name));
     requestTop();
   }
@@ -134,6 +138,7 @@
 
   byId("name-input").value = name;
   byId("name-form").addEventListener("submit", saveName);
+  byId("toast").addEventListener("click", () => { byId("toast").hidden = true; });
   byId("tab-play").addEventListener("click", () => selectTab("play"));
   byId("tab-board").addEventListener("click", () => selectTab("board"));
   byId("tab-play").addEventListener("keydown", tabKeys);

@@ -50,6 +50,14 @@
       this.render();
     }
 
+    // A new name is a new player: the old name's answer and result are not theirs.
+    forgetPlayer() {
+      this.chosen = null;
+      this.result = null;
+      this.setAnswerStatus("");
+      this.render();
+    }
+
     showResult(result) {
       if (this.question !== null && result.question_id === this.question.id) {
         // After a reload the result tells which answer we had already sent.

@@ -32,6 +32,7 @@ except ImportError:
 PHONE_WIDTH = 360
 PHONE_HEIGHT = 780
 POLL_SECONDS = 0.1
+ANSWER_MARGIN_SECONDS = 3
 
 
 class TestFailure(Exception):
@@ -216,10 +217,12 @@ def set_name(page, name):
 
 def answer_a_question(page):
     """Answers the first question that is still open when clicked; returns the chosen index."""
+    # A few seconds of margin keep the answer clear of the deadline, so it surely gets a result.
     open_question = ("!document.querySelector('#question-card').hidden && "
-                     "[...document.querySelectorAll('.answer')].filter(b => !b.disabled).length === 4")
+                     "[...document.querySelectorAll('.answer')].filter(b => !b.disabled).length === 4 && "
+                     f"parseInt(document.querySelector('#countdown').textContent, 10) >= {ANSWER_MARGIN_SECONDS}")
     while True:
-        page.wait_for("an open question with four enabled answer buttons", open_question)
+        page.wait_for(f"an open question with four enabled answers and {ANSWER_MARGIN_SECONDS} s left", open_question)
         question_id = page.js("window.stadium.questionId")
         index = random.randrange(4)
         page.click(f".answer[data-index='{index}']")
@@ -263,14 +266,33 @@ def check_leaderboard(page, name):
         raise TestFailure(f"exactly the player's row should be marked .me, found {marked}")
 
 
+def check_name_survives_reload(page, name):
+    page.devtools.call("Page.reload")
+    page.wait_for("the page to come back live after a reload",
+                  "document.readyState === 'complete' && typeof window.stadium === 'object' && "
+                  "window.stadium.state === 'live'", timeout=30)
+    shown = page.js("document.querySelector('#name-input').value")
+    if shown != name or page.js("window.stadium.name") != name:
+        raise TestFailure(f"after a reload the name should still be {name!r}, the page shows {shown!r}")
+
+
 def check_fits_phone(page):
     overflow = page.js("document.documentElement.scrollWidth - window.innerWidth")
     if overflow > 0:
         raise TestFailure(f"the page is {overflow} px wider than a {PHONE_WIDTH} px phone screen")
 
 
+def check_reachable(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            response.read(1)
+    except OSError as error:
+        raise TestFailure(f"cannot fetch {url}: {error}; is the gateway running and serving web/?") from None
+
+
 def run(arguments):
     os.makedirs(arguments.screenshots, exist_ok=True)
+    check_reachable(arguments.url)
     browser = Browser(arguments.chromium)
     devtools = None
     page = None
@@ -297,6 +319,7 @@ def run(arguments):
         check_leaderboard(page, name)
         check_fits_phone(page)
         page.screenshot(os.path.join(arguments.screenshots, "leaderboard.png"))
+        check_name_survives_reload(page, name)
         if devtools.exceptions:
             raise TestFailure("the page threw JavaScript exceptions: " + "; ".join(devtools.exceptions))
     except TestFailure:
