@@ -1,0 +1,44 @@
+/// A published question whose answers are still accepted (the current and the previous
+/// round, so a consumer lagging by less than one round loses nothing).
+struct OpenRound {
+    let round: Int
+    let question: Question
+    /// Published id: bank id plus round, unique even when the bank cycles.
+    let publishedID: String
+    let publishedIDBytes: [UInt8]
+    let answerTextBytes: [[UInt8]]
+    let publishedMs: Int64
+    let deadlineMs: Int64
+    var answered = AnsweredSet()
+    var snapshotTaken = false
+
+    init(round: Int, question: Question, publishedMs: Int64, deadlineMs: Int64) {
+        self.round = round
+        self.question = question
+        publishedID = Self.publishedID(questionID: question.id, round: round)
+        publishedIDBytes = Array(publishedID.utf8)
+        answerTextBytes = question.answers.map { Array($0.utf8) }
+        self.publishedMs = publishedMs
+        self.deadlineMs = deadlineMs
+    }
+
+    static func publishedID(questionID: String, round: Int) -> String {
+        "\(questionID)-r\(round)"
+    }
+
+    /// The answer index named by an answer's `answer` value: an index or an answer's exact text.
+    func answerIndex(_ value: JSONScalar, in scanner: FlatJSONObjectScanner) -> Int? {
+        switch value {
+        case .integer(let index):
+            return (0..<Int64(Question.answerCount)).contains(index) ? Int(index) : nil
+        case .string(let range, let hasEscapes):
+            if hasEscapes {
+                guard let text = JSONStringDecoding.unescape(scanner.bytes[range]) else { return nil }
+                return answerTextBytes.firstIndex(of: text)
+            }
+            return answerTextBytes.firstIndex { scanner.equals(range, $0) }
+        case .other:
+            return nil
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// Quiz: placeholder until the module lands.
-enum QuizPlaceholder {}

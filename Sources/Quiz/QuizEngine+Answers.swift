@@ -1,0 +1,80 @@
+/// What became of one answer record.
+public enum AnswerOutcome: Equatable {
+    /// Counted: produce this `result` record.
+    case scored(QuizRecord)
+    /// The user already answered this question: ignored.
+    case duplicate
+    /// Bad input, counted in `badAnswers`.
+    case rejected(BadInputReason)
+}
+
+extension QuizEngine {
+    static let questionIDField = Array("question_id".utf8)
+    static let answerField = Array("answer".utf8)
+
+    /// Scores one record of topic `answer`: key = user, value
+    /// `{"question_id": "<published id>", "answer": <index 0...3 or the exact answer text>}`.
+    /// Lateness is judged by the record's Kafka timestamp against the question's deadline.
+    /// Allocates only the result record (and table growth when a user is first seen).
+    public mutating func answerRecord(key: [UInt8]?, value: [UInt8], kafkaTimestampMs: Int64) -> AnswerOutcome {
+        guard let key, !key.isEmpty else {
+            return rejectAnswer(.missingKey, value: value, atMs: kafkaTimestampMs)
+        }
+        var questionRange: Range<Int>?
+        var answer: JSONScalar?
+        let scanner: FlatJSONObjectScanner
+        do {
+            var fields = try FlatJSONObjectScanner(value)
+            while let field = try fields.nextField() {
+                if fields.equals(field.key, Self.questionIDField), case .string(let range, _) = field.value {
+                    questionRange = range
+                } else if fields.equals(field.key, Self.answerField) {
+                    answer = field.value
+                }
+            }
+            scanner = fields
+        } catch {
+            return rejectAnswer(.notJSON, value: value, atMs: kafkaTimestampMs)
+        }
+        guard let questionRange, let answer else {
+            return rejectAnswer(.missingField, value: value, atMs: kafkaTimestampMs)
+        }
+        guard let slot = openRounds.firstIndex(where: { scanner.equals(questionRange, $0.publishedIDBytes) }) else {
+            return rejectAnswer(.unknownQuestion, value: value, atMs: kafkaTimestampMs)
+        }
+        guard let answerIndex = openRounds[slot].answerIndex(answer, in: scanner) else {
+            return rejectAnswer(.invalidAnswer, value: value, atMs: kafkaTimestampMs)
+        }
+        let user: UserID
+        if let known = users.id(of: key) {
+            user = known
+        } else {
+            guard UTF8Validation.isValid(key) else {
+                return rejectAnswer(.invalidKey, value: value, atMs: kafkaTimestampMs)
+            }
+            user = users.intern(key)
+        }
+        guard openRounds[slot].answered.insert(user) else {
+            duplicateAnswers += 1
+            return .duplicate
+        }
+        let opened = openRounds[slot]
+        let late = kafkaTimestampMs > opened.deadlineMs
+        let points = !late && answerIndex == opened.question.correctIndex ? opened.question.points : 0
+        scoreSequence += 1
+        leaderboard.record(points: points, for: user, sequence: scoreSequence)
+        answersScored += 1
+        if late { lateAnswers += 1 }
+        resultsProduced += 1
+        let result = QuizRecordEncoding.result(
+            publishedID: opened.publishedIDBytes, answer: answerIndex, correctAnswer: opened.question.correctIndex,
+            points: points, total: leaderboard.total(of: user), late: late, sequence: scoreSequence
+        )
+        return .scored(QuizRecord(topic: .result, key: key, value: result))
+    }
+
+    private mutating func rejectAnswer(_ reason: BadInputReason, value: [UInt8], atMs: Int64) -> AnswerOutcome {
+        reject(reason, source: .answer, value: value, atMs: atMs)
+        return .rejected(reason)
+    }
+}

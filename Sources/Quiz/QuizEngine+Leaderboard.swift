@@ -1,0 +1,66 @@
+extension QuizEngine {
+    static let userIDField = Array("user_id".utf8)
+
+    /// Answers one record of topic `gettop` (value `{"user_id": "<user>"}`) with a `top`
+    /// record keyed by the user: `{"score": <user's total>, "top": [{"name","score"}, ...]}`.
+    /// The top list is encoded once per leaderboard change and reused. `nowMs` only paces
+    /// the bad input reports. Returns nil for bad input, counted in `badGetTops`.
+    public mutating func getTopRecord(value: [UInt8], nowMs: Int64 = 0) -> QuizRecord? {
+        var userBytes: [UInt8]?
+        do {
+            var fields = try FlatJSONObjectScanner(value)
+            while let field = try fields.nextField() {
+                guard fields.equals(field.key, Self.userIDField), case .string(let range, let hasEscapes) = field.value
+                else { continue }
+                userBytes = hasEscapes ? JSONStringDecoding.unescape(value[range]) : Array(value[range])
+            }
+        } catch {
+            reject(.notJSON, source: .gettop, value: value, atMs: nowMs)
+            return nil
+        }
+        guard let userBytes, !userBytes.isEmpty else {
+            reject(.missingField, source: .gettop, value: value, atMs: nowMs)
+            return nil
+        }
+        let score = users.id(of: userBytes).map { leaderboard.total(of: $0) } ?? 0
+        var reply: [UInt8] = []
+        let topJSON = encodedTop()
+        reply.reserveCapacity(topJSON.count + 32)
+        reply.appendRaw("{\"score\":")
+        reply.appendDecimal(score)
+        reply.appendRaw(",\"top\":")
+        reply.append(contentsOf: topJSON)
+        reply.append(UInt8(ascii: "}"))
+        topRepliesProduced += 1
+        return QuizRecord(topic: .top, key: userBytes, value: reply)
+    }
+
+    /// The best `topCount` users, best first.
+    public mutating func topEntries() -> [LeaderboardEntry] {
+        leaderboard.topUsers().map {
+            LeaderboardEntry(name: String(decoding: users.names[$0], as: UTF8.self), score: leaderboard.total(of: $0))
+        }
+    }
+
+    /// A user's cumulative total (0 for a user never seen).
+    public func total(of user: String) -> Int64 {
+        users.id(of: Array(user.utf8)).map { leaderboard.total(of: $0) } ?? 0
+    }
+
+    private mutating func encodedTop() -> [UInt8] {
+        let top = leaderboard.topUsers()
+        if let topCache, topCache.version == leaderboard.version { return topCache.json }
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        for (position, user) in top.enumerated() {
+            if position > 0 { json.append(UInt8(ascii: ",")) }
+            json.appendRaw("{\"name\":")
+            json.appendJSONString(utf8: users.names[user])
+            json.appendRaw(",\"score\":")
+            json.appendDecimal(leaderboard.total(of: user))
+            json.append(UInt8(ascii: "}"))
+        }
+        json.append(UInt8(ascii: "]"))
+        topCache = (leaderboard.version, json)
+        return json
+    }
+}

@@ -1,0 +1,62 @@
+/// Format of `quiz-state` records (key `part-<i>`), one snapshot per round in `parts` records:
+/// `{"v":1,"round":R,"part":i,"parts":n,"taken_at_ms":T,"seq":S,
+///   "rounds":[{"round","id","published_ms","deadline_ms"}, ...],
+///   "users":[["<name>",<total>,<reached seq>,<answered mask>], ...]}`.
+/// Bit k of a user's answered mask says they answered `rounds[k]`. Every part repeats the
+/// header, so each part restores on its own; the wiring finds the snapshot by reading the
+/// topic's last record and stepping back `part` records.
+public struct QuizSnapshotHeader: Sendable, Equatable {
+    public static let version: Int64 = 1
+
+    /// The round whose close the snapshot records.
+    public let round: Int
+    public let part: Int
+    public let parts: Int
+    public let takenAtMs: Int64
+
+    /// Reads the header fields of one `quiz-state` record without decoding its users.
+    public init?(stateRecord value: [UInt8]) {
+        var round: Int64?
+        var part: Int64?
+        var parts: Int64?
+        var takenAt: Int64?
+        var version: Int64?
+        do {
+            var fields = try FlatJSONObjectScanner(value)
+            while let field = try fields.nextField() {
+                guard case .integer(let number) = field.value else { continue }
+                if fields.equals(field.key, Array("v".utf8)) { version = number }
+                else if fields.equals(field.key, Array("round".utf8)) { round = number }
+                else if fields.equals(field.key, Array("part".utf8)) { part = number }
+                else if fields.equals(field.key, Array("parts".utf8)) { parts = number }
+                else if fields.equals(field.key, Array("taken_at_ms".utf8)) { takenAt = number }
+            }
+        } catch {
+            return nil
+        }
+        guard version == Self.version, let round, let part, let parts, let takenAt else { return nil }
+        self.round = Int(round)
+        self.part = Int(part)
+        self.parts = Int(parts)
+        self.takenAtMs = takenAt
+    }
+}
+
+/// Why a record read back at start could not be restored.
+public enum QuizRestoreError: Error, Equatable, CustomStringConvertible {
+    case notJSON(topic: QuizTopic)
+    case missingField(topic: QuizTopic, field: String)
+    case unsupportedVersion(Int)
+    /// The question of a restored round is not the one the current bank has for it.
+    case questionNotInBank(round: Int, id: String)
+
+    public var description: String {
+        switch self {
+        case .notJSON(let topic): return "\(topic.rawValue) record is not valid JSON"
+        case .missingField(let topic, let field): return "\(topic.rawValue) record has no valid \"\(field)\""
+        case .unsupportedVersion(let version): return "quiz-state record has unsupported version \(version)"
+        case .questionNotInBank(let round, let id):
+            return "round \(round) published \"\(id)\", which the current question bank does not hold at that round"
+        }
+    }
+}
