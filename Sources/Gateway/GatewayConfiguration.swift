@@ -1,4 +1,5 @@
 // Everything a gateway needs to know at start, with the defaults of the design.
+import KafkaClient
 import UringIO
 
 public struct GatewayConfiguration: Sendable {
@@ -16,6 +17,8 @@ public struct GatewayConfiguration: Sendable {
     public var webRoot: String?
     /// Ring count override (default: max(cores, ceil(maxConnections / slots))).
     public var rings: Int?
+    /// Kafka both ways; nil routes pubs straight to local subscribers.
+    public var kafka: KafkaBridgeConfiguration?
 
     public init(listen: SocketAddress) {
         self.listen = listen
@@ -35,5 +38,22 @@ public struct RingPlan: Equatable, Sendable {
         self.rings = rings
         // Spread evenly, plus room for a ring that stops accepting a little before it is full.
         self.slotsPerRing = min(slotsLimit, (maxConnections + rings - 1) / rings + 64)
+    }
+}
+
+public struct KafkaBridgeConfiguration: Sendable {
+    /// librdkafka properties: at least bootstrap.servers, plus anything from --kafka-config.
+    public var config: KafkaConfig
+    /// Topics fanned out to subscribers.
+    public var topics: [String] = ["question", "result", "top"]
+    /// Records replayed per partition at start to rebuild each subject's latest message.
+    public var replayLast: Int64 = 100
+    /// Topics clients publish to, for per-topic metrics.
+    public var producedTopics: [String] = ["answer", "gettop"]
+    /// How long a pub may wait for Kafka's acknowledgement before the client gets `timeout`.
+    public var acknowledgementTimeout: Duration = .seconds(10)
+
+    public init(config: KafkaConfig) {
+        self.config = config
     }
 }

@@ -19,6 +19,10 @@ public final class FramePool: @unchecked Sendable {
     private let lengths: UnsafeMutablePointer<Int>
     private let classes: UnsafeMutablePointer<UInt8>
     private let references: UnsafeMutablePointer<Atomic<Int>>
+    /// When the frame's message was born (ms since the epoch), 0 when not tracked.
+    private let originMilliseconds: UnsafeMutablePointer<Int64>
+    /// Told the origin time of a stamped frame when its last reference goes: its last send is done.
+    private let finalReleaseObserver: (@Sendable (Int64) -> Void)?
     private let state = Mutex(State())
 
     private struct State {
@@ -32,8 +36,11 @@ public final class FramePool: @unchecked Sendable {
     }
 
     /// `capacity` bounds the number of frames alive at once (queued on some socket or retained).
-    public init(capacity: Int = 1 << 16) {
+    public init(capacity: Int = 1 << 16, finalReleaseObserver: (@Sendable (Int64) -> Void)? = nil) {
         self.capacity = capacity
+        self.finalReleaseObserver = finalReleaseObserver
+        originMilliseconds = .allocate(capacity: capacity)
+        originMilliseconds.initialize(repeating: 0, count: capacity)
         storage = .allocate(capacity: capacity)
         storage.initialize(repeating: nil, count: capacity)
         lengths = .allocate(capacity: capacity)
@@ -53,6 +60,7 @@ public final class FramePool: @unchecked Sendable {
         storage.deallocate()
         lengths.deallocate()
         classes.deallocate()
+        originMilliseconds.deallocate()
         references.deinitialize(count: capacity)
         references.deallocate()
     }
@@ -80,6 +88,7 @@ public final class FramePool: @unchecked Sendable {
             classes[created] = UInt8(sizeClass)
         }
         lengths[Int(index)] = 0
+        originMilliseconds[Int(index)] = 0
         references[Int(index)].store(1, ordering: .relaxed)
         return FrameHandle(index)
     }
@@ -93,6 +102,11 @@ public final class FramePool: @unchecked Sendable {
 
     public func setLength(_ frame: FrameHandle, _ length: Int) {
         lengths[Int(frame.index)] = length
+    }
+
+    /// Marks when the frame's message was born, so its final release reports the latency.
+    public func stamp(_ frame: FrameHandle, originMilliseconds milliseconds: Int64) {
+        originMilliseconds[Int(frame.index)] = milliseconds
     }
 
     /// The encoded bytes of a frame. Valid while the caller holds a reference.
@@ -111,6 +125,9 @@ public final class FramePool: @unchecked Sendable {
         let remaining = references[index].wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue
         precondition(remaining >= 0, "frame \(index) released more often than retained")
         if remaining == 0 {
+            if originMilliseconds[index] != 0, let finalReleaseObserver {
+                finalReleaseObserver(originMilliseconds[index])
+            }
             let sizeClass = Int(classes[index])
             state.withLock { $0.freeLists[sizeClass].append(frame.index) }
         }

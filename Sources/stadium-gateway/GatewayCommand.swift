@@ -1,6 +1,8 @@
 // stadium-gateway: arguments in, a running gateway out, stopped cleanly on SIGINT/SIGTERM.
 import ArgumentParser
+import Foundation
 import Gateway
+import KafkaClient
 import Logging
 import ServiceLifecycle
 import UringIO
@@ -39,6 +41,24 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Number of io_uring rings (default: max(cores, connections / descriptor limit)).")
     var rings: Int?
 
+    @Option(help: "Kafka bootstrap servers, HOST:PORT[,...]. Without it (or --bootstrap-file) pubs go straight to local subscribers.")
+    var brokers: String?
+
+    @Option(help: "File holding the bootstrap address, as written by stadium-kafka --bootstrap-file.")
+    var bootstrapFile: String?
+
+    @Option(help: "Kafka topics fanned out to subscribers (/T for a null key, /T/K for key K).")
+    var topics: String = "question,result,top"
+
+    @Option(help: "librdkafka properties file (key=value lines), e.g. security.protocol and sasl.* for a managed cluster.")
+    var kafkaConfig: String?
+
+    @Option(help: "Records replayed per partition at start to rebuild each subject's latest message.")
+    var replayLast: Int64 = 100
+
+    @Option(help: "Seconds a pub may wait for Kafka's acknowledgement before the client gets err timeout.")
+    var ackTimeout: Double = 10
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -71,6 +91,12 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.maxSubscriptionsPerConnection = maxSubscriptions
         configuration.webRoot = webRoot
         configuration.rings = rings
+        do {
+            configuration.kafka = try kafkaBridge()
+        } catch {
+            logger.critical("Kafka configuration: \(error)")
+            throw ExitCode.failure
+        }
         let gateway: Gateway
         do {
             gateway = try Gateway(configuration: configuration, logger: logger)
@@ -89,6 +115,25 @@ struct GatewayCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+extension GatewayCommand {
+    /// The Kafka side from --brokers / --bootstrap-file and --kafka-config; nil when neither is given.
+    func kafkaBridge() throws -> KafkaBridgeConfiguration? {
+        var config = try kafkaConfig.map { try KafkaConfig.load(propertiesFile: $0) } ?? KafkaConfig()
+        if let brokers {
+            config["bootstrap.servers"] = brokers
+        } else if let bootstrapFile {
+            let text = try String(contentsOfFile: bootstrapFile, encoding: .utf8)
+            config["bootstrap.servers"] = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard config["bootstrap.servers"] != nil else { return nil }
+        var bridge = KafkaBridgeConfiguration(config: config)
+        bridge.topics = topics.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
+        bridge.replayLast = replayLast
+        bridge.acknowledgementTimeout = .milliseconds(Int(ackTimeout * 1000))
+        return bridge
     }
 }
 
