@@ -32,12 +32,21 @@ public struct RingPlan: Equatable, Sendable {
     public let slotsPerRing: Int
 
     public init(maxConnections: Int, descriptorLimit: Int, cores: Int, rings override: Int? = nil) {
-        let slotsLimit = max(64, descriptorLimit)
-        let needed = (maxConnections + slotsLimit - 1) / slotsLimit
+        let slotsLimit = max(128, descriptorLimit)
+        // A ring stops accepting a few slots before its table is full: count on the rest only.
+        let usable = slotsLimit - RingPlan.acceptHeadroom
+        let needed = (maxConnections + usable - 1) / usable
         let rings = max(override ?? max(1, cores), needed)
         self.rings = rings
-        // Spread evenly, plus room for a ring that stops accepting a little before it is full.
-        self.slotsPerRing = min(slotsLimit, (maxConnections + rings - 1) / rings + 64)
+        self.slotsPerRing = min(slotsLimit, (maxConnections + rings - 1) / rings + RingPlan.acceptHeadroom)
+    }
+
+    /// More than the ring's own accept reserve, so every ring can take its share of connections.
+    static let acceptHeadroom = 64
+
+    /// Connections the plan can hold for sure.
+    public var capacity: Int {
+        rings * (slotsPerRing - RingPlan.acceptHeadroom)
     }
 }
 
