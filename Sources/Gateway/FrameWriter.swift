@@ -4,10 +4,15 @@ import StadiumProtocol
 import UringIO
 import WebSocket
 
-struct FrameWriter {
-    let frames: FramePool
+/// Public so benchmarks can measure encoding.
+public struct FrameWriter {
+    public let frames: FramePool
 
-    enum WriteError: Error {
+    public init(frames: FramePool) {
+        self.frames = frames
+    }
+
+    public enum WriteError: Error {
         case pool(FramePool.PoolError)
         case encoding
     }
@@ -36,14 +41,14 @@ struct FrameWriter {
         return frame
     }
 
-    func message(subject: UnsafeRawBufferPointer, seq: Int64, data: MessageData, retained: Bool) throws(WriteError) -> FrameHandle {
+    public func message(subject: UnsafeRawBufferPointer, seq: Int64, data: MessageData, retained: Bool) throws(WriteError) -> FrameHandle {
         let count = ServerMessageEncoder.msgLength(subject: subject, seq: seq, data: data, retained: retained)
         return try frame(opcode: .text, payloadCount: count) {
             ServerMessageEncoder.writeMsg(subject: subject, seq: seq, data: data, retained: retained, into: $0)
         }
     }
 
-    func ok(id: Int64?) throws(WriteError) -> FrameHandle {
+    public func ok(id: Int64?) throws(WriteError) -> FrameHandle {
         try frame(opcode: .text, payloadCount: ServerMessageEncoder.okLength(id: id)) {
             ServerMessageEncoder.writeOK(id: id, into: $0)
         }

@@ -5,6 +5,10 @@ import UringIO
 
 public struct SubjectID: Hashable, Sendable {
     public let rawValue: UInt32
+
+    public init(rawValue: UInt32) {
+        self.rawValue = rawValue
+    }
 }
 
 final class SubjectRegistry: @unchecked Sendable {

@@ -1,7 +1,8 @@
 // Which connections of one ring subscribe to which subjects: a slot list per subject for the
 // fan-out loop, and a subject list per slot so unsubscribing and closing cost O(subscriptions).
 
-struct SubscriptionTable {
+/// Public so benchmarks can measure the fan-out loop; each ring owns one.
+public struct SubscriptionTable {
     private struct Subscribers {
         var slots: [UInt32] = []
         /// Version of the last message delivered to this ring, to spot a retained replay that
@@ -15,11 +16,11 @@ struct SubscriptionTable {
     private var bySlot: [[(subject: UInt32, position: Int)]]
     private var bySubject: [Subscribers] = []
 
-    init(slots: Int) {
+    public init(slots: Int) {
         bySlot = Array(repeating: [], count: slots)
     }
 
-    func count(of slot: UInt32) -> Int {
+    public func count(of slot: UInt32) -> Int {
         bySlot[Int(slot)].count
     }
 
@@ -33,7 +34,7 @@ struct SubscriptionTable {
 
     /// Adds a subscription; false when it already existed.
     @discardableResult
-    mutating func add(_ slot: UInt32, to subject: SubjectID) -> Bool {
+    public mutating func add(_ slot: UInt32, to subject: SubjectID) -> Bool {
         if isSubscribed(slot, to: subject) { return false }
         let index = Int(subject.rawValue)
         if index >= bySubject.count {
@@ -90,7 +91,7 @@ struct SubscriptionTable {
     }
 
     /// Calls `body` for each subscriber that should get message `version` of `subject`.
-    mutating func forEachSubscriber(of subject: SubjectID, version: UInt64, _ body: (UInt32) -> Void) {
+    public mutating func forEachSubscriber(of subject: SubjectID, version: UInt64, _ body: (UInt32) -> Void) {
         let index = Int(subject.rawValue)
         guard index < bySubject.count else { return }
         bySubject[index].deliveredVersion = max(bySubject[index].deliveredVersion, version)

@@ -1,7 +1,7 @@
 // Per-connection state of one ring, as struct-of-arrays indexed by direct-descriptor slot.
 // A few dozen bytes per slot, allocated once when the ring starts.
 
-enum SlotPhase: UInt8 {
+public enum SlotPhase: UInt8 {
     case free
     case open
     /// Close requested after the queued frames are sent.
@@ -12,9 +12,10 @@ enum SlotPhase: UInt8 {
     case closeSubmitted
 }
 
-struct ConnectionSlots {
-    let count: Int
-    let queueDepth: Int
+/// Public so benchmarks can drive the send queues without sockets; only RingLoop uses it for I/O.
+public struct ConnectionSlots {
+    public let count: Int
+    public let queueDepth: Int
     let phase: UnsafeMutablePointer<SlotPhase>
     let generation: UnsafeMutablePointer<UInt8>
     let receiving: UnsafeMutablePointer<Bool>
@@ -29,7 +30,7 @@ struct ConnectionSlots {
     /// Index into the leftover store, or -1: an idle connection owns no receive buffer.
     let leftover: UnsafeMutablePointer<Int32>
 
-    init(count: Int, queueDepth: Int) {
+    public init(count: Int, queueDepth: Int) {
         self.count = count
         self.queueDepth = queueDepth
         phase = .allocate(capacity: count)
@@ -54,7 +55,7 @@ struct ConnectionSlots {
         leftover.initialize(repeating: -1, count: count)
     }
 
-    func deallocate() {
+    public func deallocate() {
         phase.deallocate()
         generation.deallocate()
         receiving.deallocate()
@@ -70,6 +71,34 @@ struct ConnectionSlots {
     /// Bytes per connection held by these tables (for the memory figure).
     static func bytesPerSlot(queueDepth: Int) -> Int {
         MemoryLayout<SlotPhase>.size + 1 + 1 + 1 + 2 + 2 + 4 + 4 + 4 * queueDepth + 4
+    }
+
+    /// Queues `frame` on a connection, taking a reference; false when the queue is full in
+    /// frames, or in bytes (a first frame is always taken, however large).
+    @inline(__always)
+    public func enqueue(_ slot: Int, frame: FrameHandle, frames: FramePool, byteLimit: Int) -> Bool {
+        let length = frames.bytes(frame).count
+        let queued = Int(queueCount[slot])
+        if queued == queueDepth || (queued > 0 && Int(queuedBytes[slot]) + length > byteLimit) {
+            return false
+        }
+        frames.retain(frame)
+        push(slot, frame: frame.index)
+        queuedBytes[slot] += UInt32(length)
+        return true
+    }
+
+    /// Drops a connection's whole queue, releasing its references (what a close does).
+    public func dropAll(_ slot: Int, frames: FramePool) {
+        while queueCount[slot] > 0 {
+            let frame = FrameHandle(pop(slot))
+            frames.release(frame)
+        }
+        queuedBytes[slot] = 0
+    }
+
+    public func queuedFrames(_ slot: Int) -> Int {
+        Int(queueCount[slot])
     }
 
     func headFrame(_ slot: Int) -> UInt32 {

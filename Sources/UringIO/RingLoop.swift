@@ -377,16 +377,9 @@ public final class RingLoop: @unchecked Sendable {
     public func send(slot: UInt32, frame: FrameHandle) -> SendResult {
         let index = Int(slot)
         guard slots.phase[index] == .open else { return .closed }
-        let length = frames.bytes(frame).count
-        let queued = Int(slots.queueCount[index])
-        if queued == slots.queueDepth
-            || (queued > 0 && Int(slots.queuedBytes[index]) + length > configuration.sendQueueBytes)
-        {
+        guard slots.enqueue(index, frame: frame, frames: frames, byteLimit: configuration.sendQueueBytes) else {
             return .queueFull
         }
-        frames.retain(frame)
-        slots.push(index, frame: frame.index)
-        slots.queuedBytes[index] += UInt32(length)
         if !slots.sendInFlight[index] { sendHead(index) }
         return .queued
     }
