@@ -200,6 +200,14 @@ int gw_prep_cancel_and_close(gw_ring *ring, uint32_t slot, uint64_t cancel_user_
     return 0;
 }
 
+int gw_prep_cancel_slot(gw_ring *ring, uint32_t slot, uint64_t user_data) {
+    struct io_uring_sqe *sqe = next_sqe(ring);
+    if (!sqe) return -EBUSY;
+    io_uring_prep_cancel_fd(sqe, (int)slot, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
 int gw_prep_cancel(gw_ring *ring, uint64_t target_user_data, uint64_t user_data) {
     struct io_uring_sqe *sqe = next_sqe(ring);
     if (!sqe) return -EBUSY;

@@ -71,6 +71,10 @@ final class Ring {
         prepare { gw_prep_cancel_and_close(handle, slot, cancel.raw, close.raw) }
     }
 
+    func cancelRequests(slot: UInt32, _ userData: UserData) {
+        prepare { gw_prep_cancel_slot(handle, slot, userData.raw) }
+    }
+
     func cancel(_ target: UserData, _ userData: UserData) {
         prepare { gw_prep_cancel(handle, target.raw, userData.raw) }
     }

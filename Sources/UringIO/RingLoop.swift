@@ -448,7 +448,13 @@ public final class RingLoop: @unchecked Sendable {
         case (.open, .now), (.draining, .now):
             slots.phase[index] = .closing
             dropQueuedFrames(index, keepingHead: slots.sendInFlight[index])
-            if !slots.sendInFlight[index] { submitClose(index) }
+            if slots.sendInFlight[index] {
+                // A peer that never reads would hold the send forever; its frame is only free
+                // to reuse after the send completes, so cancel it and close on its completion.
+                ring.cancelRequests(slot: slot, UserData(.cancel, slot: slot))
+            } else {
+                submitClose(index)
+            }
         case (.draining, .afterFlush), (.closing, _), (.closeSubmitted, _), (.free, _):
             break
         }

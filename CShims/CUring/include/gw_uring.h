@@ -52,6 +52,8 @@ int gw_prep_send(gw_ring *ring, uint32_t slot, const void *bytes, uint32_t lengt
 /// even when there was nothing to cancel). Only the close posts a completion of interest.
 int gw_prep_cancel_and_close(gw_ring *ring, uint32_t slot, uint64_t cancel_user_data,
                              uint64_t close_user_data);
+/// Cancels every request on a direct descriptor (e.g. a send stuck on a peer that never reads).
+int gw_prep_cancel_slot(gw_ring *ring, uint32_t slot, uint64_t user_data);
 int gw_prep_cancel(gw_ring *ring, uint64_t target_user_data, uint64_t user_data);
 int gw_prep_read(gw_ring *ring, int fd, void *bytes, uint32_t length, uint64_t user_data);
 /// A relative timeout that fires once after `nanoseconds`.
