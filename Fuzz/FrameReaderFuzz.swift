@@ -15,7 +15,38 @@ public func frameReaderFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> 
     let maxMessageBytes = limits[Int(control >> 1) % limits.count]
     let chunk = Int(control >> 4) + 1
     readInChunks(stream, role: role, maxMessageBytes: maxMessageBytes, chunk: chunk)
+    checkRoundTrip(stream, fragmentSize: chunk)
     return 0
+}
+
+/// Encodes `message` as masked binary fragments with a ping before the last one; the
+/// reader must give back the ping and the message unchanged.
+private func checkRoundTrip(_ message: [UInt8], fragmentSize: Int) {
+    var wire: [UInt8] = []
+    var start = 0
+    repeat {
+        let end = min(start + fragmentSize, message.count)
+        let opcode: WebSocketOpcode = start == 0 ? .binary : .continuation
+        if end == message.count {
+            // A control frame before the final fragment: interleaved when fragmented.
+            wire += FrameEncoder.frame(opcode: .ping, payload: [1, 2, 3], maskKey: 0x0102_0304)
+        }
+        wire += FrameEncoder.frame(
+            opcode: opcode, payload: Array(message[start..<end]), fin: end == message.count, maskKey: UInt32(end) &* 0x9E37_79B9)
+        start = end
+    } while start < message.count
+    var reader = WebSocketReader(role: .server, maxMessageBytes: message.count)
+    var received: [[UInt8]] = []
+    let outcome = wire.withUnsafeMutableBytes { buffer in
+        reader.consume(buffer) { event in
+            switch event {
+            case .binary(let payload), .ping(let payload): received.append(Array(payload))
+            case .text, .pong, .close: preconditionFailure("unexpected event \(event)")
+            }
+        }
+    }
+    precondition(outcome == .consumed(wire.count), "round trip outcome \(outcome)")
+    precondition(received == [[1, 2, 3], message], "round trip changed the message")
 }
 
 /// Feeds `stream` like a connection: append a chunk, consume, keep the tail.

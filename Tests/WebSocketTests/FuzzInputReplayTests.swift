@@ -45,9 +45,29 @@ import WebSocket
                 case .close(let code, _): #expect(code.map { CloseCode(rawValue: $0).isAllowedOnWire } ?? true, "\(name)")
                 }
             }
+            #expect(roundTrip(stream, fragmentSize: chunk) == [.ping([1, 2, 3]), .binary(stream)], "\(name)")
             let expectedValid = String(decoding: stream, as: UTF8.self).utf8.elementsEqual(stream)
             #expect(stream.withUnsafeBytes { IncrementalUTF8Validator.isValid($0) } == expectedValid, "\(name)")
         }
+    }
+
+    /// Mirrors checkRoundTrip in Fuzz/FrameReaderFuzz.swift.
+    func roundTrip(_ message: [UInt8], fragmentSize: Int) -> [Received] {
+        var wire: [UInt8] = []
+        var start = 0
+        repeat {
+            let end = min(start + fragmentSize, message.count)
+            let opcode: WebSocketOpcode = start == 0 ? .binary : .continuation
+            if end == message.count {
+                // A control frame before the final fragment: interleaved when fragmented.
+                wire += FrameEncoder.frame(opcode: .ping, payload: [1, 2, 3], maskKey: 0x0102_0304)
+            }
+            wire += FrameEncoder.frame(
+                opcode: opcode, payload: Array(message[start..<end]), fin: end == message.count,
+                maskKey: UInt32(end) &* 0x9E37_79B9)
+            start = end
+        } while start < message.count
+        return read(wire, maxMessageBytes: message.count).events
     }
 
     @Test func handshakeInputs() throws {
