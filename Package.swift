@@ -93,7 +93,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: []
+            resources: [.copy("Resources/questions.json")]
         ),
         .executableTarget(
             name: "stadium-load",

@@ -101,24 +101,40 @@ final class ConsumerSession: @unchecked Sendable {
         positions.withLock { $0 }
     }
 
-    /// High watermark minus position, summed per topic, over the current assignment. Uses the
-    /// watermarks librdkafka cached from its last fetch: no request to the broker.
-    func lag() -> [String: Int64] {
+    /// The high watermark librdkafka cached from its last fetch of each assigned partition;
+    /// absent until that partition's first fetch response, so presence means fetching has started.
+    func highWatermarks() -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        forEachAssigned { partition, _, high in
+            if high >= 0 { result[partition] = high }
+        }
+        return result
+    }
+
+    /// Calls `body` with each assigned partition, its librdkafka position and cached high watermark.
+    private func forEachAssigned(_ body: (TopicPartition, Int64, Int64) -> Void) {
         var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         guard rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else {
-            return [:]
+            return
         }
         // librdkafka allocated the list; freed once read.
         defer { rd_kafka_topic_partition_list_destroy(assignment) }
         rd_kafka_position(handle.pointer, assignment)
-        let delivered = currentPositions()
-        var lagByTopic: [String: Int64] = [:]
         for entry in UnsafeBufferPointer(start: assignment.pointee.elems, count: Int(assignment.pointee.cnt)) {
-            let partition = TopicPartition(topic: String(cString: entry.topic), partition: entry.partition)
             var low: Int64 = 0
             var high: Int64 = 0
             rd_kafka_get_watermark_offsets(handle.pointer, entry.topic, entry.partition, &low, &high)
-            let position = delivered[partition] ?? (entry.offset >= 0 ? entry.offset : nil)
+            body(TopicPartition(topic: String(cString: entry.topic), partition: entry.partition), entry.offset, high)
+        }
+    }
+
+    /// High watermark minus position, summed per topic, over the current assignment. Uses the
+    /// watermarks librdkafka cached from its last fetch: no request to the broker.
+    func lag() -> [String: Int64] {
+        let delivered = currentPositions()
+        var lagByTopic: [String: Int64] = [:]
+        forEachAssigned { partition, librdkafkaPosition, high in
+            let position = delivered[partition] ?? (librdkafkaPosition >= 0 ? librdkafkaPosition : nil)
             var partitionLag: Int64 = 0
             if let position, high >= 0 {
                 partitionLag = max(0, high - position)

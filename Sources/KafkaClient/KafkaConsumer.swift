@@ -70,6 +70,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Next offset to deliver, per partition that delivered a record.
     public func positions() -> [TopicPartition: Int64] { session.currentPositions() }
 
+    /// Cached high watermark per assigned partition that has been fetched at least once.
+    public func highWatermarks() -> [TopicPartition: Int64] { session.highWatermarks() }
+
     /// Reachability of the brokers, for `/healthz`.
     public var connectivity: BrokerConnectivity { session.handle.events.connectivity }
 }

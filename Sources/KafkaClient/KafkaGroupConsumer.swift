@@ -70,5 +70,8 @@ public final class KafkaGroupConsumer: @unchecked Sendable {
 
     public func lag() -> [String: Int64] { session.lag() }
     public func positions() -> [TopicPartition: Int64] { session.currentPositions() }
+
+    /// Cached high watermark per assigned partition that has been fetched at least once.
+    public func highWatermarks() -> [TopicPartition: Int64] { session.highWatermarks() }
     public var connectivity: BrokerConnectivity { session.handle.events.connectivity }
 }

@@ -41,21 +41,23 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     /// Queues one record; librdkafka copies key, value and headers before returning.
+    /// `partition` nil lets the partitioner choose from the key (same key, same partition).
     /// - Throws: `.queueFull` when the local queue is full (retry later), `.unknownTopic`,
     ///   `.closed` after `close()`.
     public func produce(
         topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
-        headers: [KafkaHeader] = [], token: UInt64
+        headers: [KafkaHeader] = [], partition: Int32? = nil, token: UInt64
     ) throws(KafkaError) {
         guard !closed.load(ordering: .relaxed) else {
             throw .stadium(.closed, "producer is closed", operation: "produce")
         }
         let failure: OpaquePointer? =
             if headers.isEmpty {
-                enqueue(topic: topic, key: key, value: value, headers: nil, token: token)
+                enqueue(topic: topic, partition: partition, key: key, value: value, headers: nil, token: token)
             } else {
                 HeaderBlock(headers).withCHeaders { cHeaders in
-                    enqueue(topic: topic, key: key, value: value, headers: cHeaders, token: token)
+                    enqueue(
+                        topic: topic, partition: partition, key: key, value: value, headers: cHeaders, token: token)
                 }
             }
         if let failure {
@@ -64,18 +66,21 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     public func produce(
-        topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [], token: UInt64
+        topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [], partition: Int32? = nil,
+        token: UInt64
     ) throws(KafkaError) {
         // withUnsafeBytes is untyped-rethrows, so the error is carried out as a value.
         let failure: KafkaError? = value.withUnsafeBytes { valueBytes in
             guard let key else {
                 return capture { () throws(KafkaError) in
-                    try produce(topic: topic, key: nil, value: valueBytes, headers: headers, token: token)
+                    try produce(
+                        topic: topic, key: nil, value: valueBytes, headers: headers, partition: partition, token: token)
                 }
             }
             return key.withUnsafeBytes { keyBytes in
                 capture { () throws(KafkaError) in
-                    try produce(topic: topic, key: keyBytes, value: valueBytes, headers: headers, token: token)
+                    try produce(
+                        topic: topic, key: keyBytes, value: valueBytes, headers: headers, partition: partition, token: token)
                 }
             }
         }
@@ -112,10 +117,10 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Builds the value list for `rd_kafka_produceva` on the stack; returns librdkafka's error, if any.
     private func enqueue(
-        topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+        topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
         headers: [(name: UnsafePointer<CChar>, value: UnsafeRawBufferPointer)]?, token: UInt64
     ) -> OpaquePointer? {
-        let count = 4 + (key == nil ? 0 : 1) + (headers?.count ?? 0)
+        let count = 5 + (key == nil ? 0 : 1) + (headers?.count ?? 0)
         return topic.withCString { topicName in
             withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: count) { values in
                 var index = 0
@@ -127,6 +132,8 @@ public final class KafkaProducer: @unchecked Sendable {
                     index += 1
                 }
                 append(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topicName }
+                // Without a partition librdkafka's partitioner picks one from the key.
+                append(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition ?? RD_KAFKA_PARTITION_UA }
                 // F_COPY: librdkafka copies the bytes, so the caller's buffer is free on return.
                 append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
                 append(RD_KAFKA_VTYPE_VALUE) {

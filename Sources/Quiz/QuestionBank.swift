@@ -49,7 +49,10 @@ public struct QuestionBank: Sendable, Equatable {
 
         func integer(_ field: String) throws(QuestionBankError) -> Int? {
             guard let value = object[field] else { return nil }
-            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue == Double(number.intValue) else {
+            // Booleans also arrive as NSNumber; their Objective-C type code is "c".
+            guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
+                  number.doubleValue == Double(number.intValue)
+            else {
                 throw .wrongType(source: source, index: index, field: field, expected: "an integer")
             }
             return number.intValue

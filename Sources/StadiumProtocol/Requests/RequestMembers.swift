@@ -1,6 +1,6 @@
 /// The members of a request object that protocol v1 reads, found in one scan.
 struct RequestMembers {
-    enum Name: CaseIterable {
+    enum Name {
         case op, id, subjects, subject, data, token, since
 
         var text: StaticString {
@@ -17,9 +17,14 @@ struct RequestMembers {
 
         /// The member a name span denotes, or nil for a member v1 ignores.
         static func named(_ bytes: UnsafeRawBufferPointer, _ span: JSONValueSpan) -> Name? {
-            for name in allCases where JSONEscapes.stringEquals(bytes, span, name.text) {
-                return name
-            }
+            // Compared one by one: `allCases` would build an array per call.
+            if JSONEscapes.stringEquals(bytes, span, "op") { return .op }
+            if JSONEscapes.stringEquals(bytes, span, "id") { return .id }
+            if JSONEscapes.stringEquals(bytes, span, "subjects") { return .subjects }
+            if JSONEscapes.stringEquals(bytes, span, "subject") { return .subject }
+            if JSONEscapes.stringEquals(bytes, span, "data") { return .data }
+            if JSONEscapes.stringEquals(bytes, span, "token") { return .token }
+            if JSONEscapes.stringEquals(bytes, span, "since") { return .since }
             return nil
         }
     }
