@@ -160,7 +160,8 @@ int gw_prep_multishot_accept_direct(gw_ring *ring, int listen_fd, uint64_t user_
 int gw_prep_accept_direct(gw_ring *ring, int listen_fd, uint64_t user_data) {
     struct io_uring_sqe *sqe = next_sqe(ring);
     if (!sqe) return -EBUSY;
-    io_uring_prep_accept_direct(sqe, listen_fd, NULL, NULL, 0, IORING_FILE_INDEX_ALLOC);
+    // liburing 2.3 stores file_index + 1, so "allocate a slot" must be passed as ALLOC - 1.
+    io_uring_prep_accept_direct(sqe, listen_fd, NULL, NULL, 0, IORING_FILE_INDEX_ALLOC - 1);
     io_uring_sqe_set_data64(sqe, user_data);
     return 0;
 }

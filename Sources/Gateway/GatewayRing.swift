@@ -227,7 +227,7 @@ final class GatewayRing: RingLoopHandler {
     private func closeWebSocket(_ loop: RingLoop, slot: UInt32, code: CloseCode, reason: String) {
         phase[Int(slot)] = .closing
         if let frame = try? writer.close(code: code, reason: reason) {
-            _ = loop.send(slot: slot, frame: frame)
+            _ = loop.send(slot: slot, frame: frame, final: true)
             hub.frames.release(frame)
         }
         loop.close(slot, .afterFlush)
@@ -314,8 +314,7 @@ final class GatewayRing: RingLoopHandler {
             break
         case .queueFull:
             metrics.count(.slowConsumer)
-            phase[Int(slot)] = .closing
-            loop.close(slot, .now)
+            closeWebSocket(loop, slot: slot, code: .policyViolation, reason: "send queue full: reading too slowly")
         }
     }
 }

@@ -26,7 +26,11 @@ public final class KafkaConsumer: @unchecked Sendable {
         config: KafkaConfig, topics: [String], start: StartPosition = .end, maxBatchSize: Int = 1024,
         metadataTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "stadium.kafka.consumer")
     ) throws(KafkaError) {
-        let effective = config.addingDefaults(Self.defaultProperties).overriding(Self.requiredProperties)
+        // librdkafka only hands out the consumer queue to a handle with a group.id; with manual
+        // assignment and no commits the group is never joined, so a unique name costs nothing.
+        var named = config
+        if named["group.id"] == nil { named["group.id"] = "stadium-assign-\(UInt64.random(in: 0...UInt64.max))" }
+        let effective = named.addingDefaults(Self.defaultProperties).overriding(Self.requiredProperties)
         session = try ConsumerSession(config: effective, maxBatchSize: maxBatchSize, logger: logger)
         let counts = try requirePartitionCounts(of: topics, handle: session.handle, timeout: metadataTimeout)
         partitions = topics.flatMap { topic in

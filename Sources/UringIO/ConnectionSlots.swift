@@ -74,12 +74,15 @@ public struct ConnectionSlots {
     }
 
     /// Queues `frame` on a connection, taking a reference; false when the queue is full in
-    /// frames, or in bytes (a first frame is always taken, however large).
+    /// frames, or in bytes (a first frame is always taken, however large). The last entry is
+    /// kept for a `final` frame, which ignores the byte limit.
     @inline(__always)
-    public func enqueue(_ slot: Int, frame: FrameHandle, frames: FramePool, byteLimit: Int) -> Bool {
+    public func enqueue(_ slot: Int, frame: FrameHandle, frames: FramePool, byteLimit: Int, final: Bool = false) -> Bool {
         let length = frames.bytes(frame).count
         let queued = Int(queueCount[slot])
-        if queued == queueDepth || (queued > 0 && Int(queuedBytes[slot]) + length > byteLimit) {
+        if final {
+            if queued == queueDepth { return false }
+        } else if queued >= queueDepth - 1 || (queued > 0 && Int(queuedBytes[slot]) + length > byteLimit) {
             return false
         }
         frames.retain(frame)

@@ -35,6 +35,8 @@ public struct RingConfiguration: Sendable {
     public var receiveBufferSize: Int = 4096
     public var submissionEntries: Int = 4096
     public var tickInterval: Duration = .milliseconds(100)
+    /// Longest wait for a closing connection to take its last frames (close frame, HTTP response).
+    public var drainTimeout: Duration = .seconds(5)
     /// Longest wait for connections to close after `stop()`.
     public var stopTimeout: Duration = .seconds(5)
 
@@ -85,6 +87,7 @@ public final class RingLoop: @unchecked Sendable {
     private var slots: ConnectionSlots
     private var leftovers = LeftoverStore()
     private var openCount = 0
+    private var drainDeadlines: [(slot: UInt32, generation: UInt8, deadline: ContinuousClock.Instant)] = []
 
     // Accepting: multishot while the table has room for a whole backlog, single accepts near the top.
     private var acceptEnabled = true
@@ -233,6 +236,7 @@ public final class RingLoop: @unchecked Sendable {
             handler?.loopWoken(self)
             armWake()
         case .tick:
+            closeOverdueDrains()
             handler?.loopTicked(self)
             armTick()
         case .cancel, .cancelAccept:
@@ -374,10 +378,12 @@ public final class RingLoop: @unchecked Sendable {
     // MARK: - Sending
 
     /// Queues a frame on a connection (taking a reference to it) and starts sending if idle.
-    public func send(slot: UInt32, frame: FrameHandle) -> SendResult {
+    /// A `final` frame (a close frame) may use the queue entry kept free for it and ignores the
+    /// byte limit, so even a connection dropped for reading too slowly is told why.
+    public func send(slot: UInt32, frame: FrameHandle, final: Bool = false) -> SendResult {
         let index = Int(slot)
         guard slots.phase[index] == .open else { return .closed }
-        guard slots.enqueue(index, frame: frame, frames: frames, byteLimit: configuration.sendQueueBytes) else {
+        guard slots.enqueue(index, frame: frame, frames: frames, byteLimit: configuration.sendQueueBytes, final: final) else {
             return .queueFull
         }
         if !slots.sendInFlight[index] { sendHead(index) }
@@ -444,6 +450,8 @@ public final class RingLoop: @unchecked Sendable {
                 close(slot, .now)
             } else {
                 slots.phase[index] = .draining
+                // A peer that stopped reading must not keep the slot forever.
+                drainDeadlines.append((slot, slots.generation[index], .now + configuration.drainTimeout))
             }
         case (.open, .now), (.draining, .now):
             slots.phase[index] = .closing
@@ -496,6 +504,21 @@ public final class RingLoop: @unchecked Sendable {
         if listener == nil { freeAdoptSlots.append(userData.slot) }
         handler?.connectionClosed(self, slot: userData.slot)
         manageAccepting()
+    }
+
+    private func closeOverdueDrains() {
+        guard !drainDeadlines.isEmpty else { return }
+        let now = ContinuousClock.now
+        var kept = 0
+        for entry in drainDeadlines {
+            if entry.deadline > now {
+                drainDeadlines[kept] = entry
+                kept += 1
+            } else if slots.generation[Int(entry.slot)] == entry.generation && slots.phase[Int(entry.slot)] == .draining {
+                close(entry.slot, .now)
+            }
+        }
+        drainDeadlines.removeLast(drainDeadlines.count - kept)
     }
 
     // MARK: - Wake-ups and the timer
