@@ -10,7 +10,7 @@ public struct GatewayConfiguration: Sendable {
     public var maxHeaderBytes: Int = 8 * 1024
     public var handshakeTimeout: Duration = .seconds(10)
     /// Frames and bytes a slow reader may have queued before it is disconnected (close 1008).
-    public var sendQueueFrames: Int = 16
+    public var sendQueueFrames: Int = 64
     public var sendQueueBytes: Int = 1 << 20
     public var maxSubscriptionsPerConnection: Int = 64
     /// Directory of the web UI served at `/`; nil serves none.

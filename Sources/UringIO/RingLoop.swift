@@ -28,7 +28,7 @@ public struct RingConfiguration: Sendable {
     /// Direct-descriptor slots, at most RLIMIT_NOFILE.
     public var slots: Int
     /// Frames a connection may have queued before `send` reports `.queueFull`.
-    public var sendQueueFrames: Int = 16
+    public var sendQueueFrames: Int = 64
     /// Bytes a connection may have queued before `send` reports `.queueFull`.
     public var sendQueueBytes: Int = 1 << 20
     public var receiveBufferCount: Int = 512

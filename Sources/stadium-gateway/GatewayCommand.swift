@@ -30,7 +30,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var handshakeTimeout: Double = 10
 
     @Option(help: "Frames a client may have queued before it is disconnected as too slow.")
-    var sendQueueFrames: Int = 16
+    var sendQueueFrames: Int = 64
 
     @Option(help: "Subscriptions one connection may hold.")
     var maxSubscriptions: Int = 64
