@@ -283,7 +283,7 @@ class Run:
 
     def start_gateway(self):
         self.gateway = subprocess.Popen(
-            [self.arguments.gateway, "--listen", "127.0.0.1:0", "--max-connections", "60000"],
+            [self.arguments.gateway, "--listen", "127.0.0.1:0", "--max-connections", "60000"] + self.arguments.gateway_arg,
             stdout=subprocess.PIPE, stderr=self.gateway_log, stdin=subprocess.DEVNULL,
         )
         selector = selectors.DefaultSelector()
@@ -529,6 +529,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gateway", required=True, help="path of the stadium-gateway binary")
     parser.add_argument("--connections", type=int, default=50_000)
+    parser.add_argument("--gateway-arg", action="append", default=[], help="extra gateway argument (repeatable)")
     parser.add_argument("--workers", type=int, default=4, help="client processes (each below 20,000 descriptors)")
     parser.add_argument("--timeout", type=float, default=360, help="overall limit in seconds")
     parser.add_argument("--delivery-timeout", type=float, default=60, help="seconds for the message to reach everyone")
