@@ -1,1 +1,152 @@
-print("not built yet")
+// stadium-load: bot players and load modes against a stadium-gateway.
+import ArgumentParser
+import Dispatch
+import Foundation
+import LoadGenerator
+import Logging
+
+enum ModeOption: String, ExpressibleByArgument, CaseIterable {
+    case players
+    case idle
+    case fanout
+}
+
+struct LoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stadium-load",
+        abstract: "Bot players and load generator for stadium-gateway, on io_uring.",
+        discussion: """
+            Bots (the default, players mode) subscribe to /question, /result/<name> and /top/<name>, \
+            answer each live question once after a random think time (never after its deadline), and ask \
+            /gettop every few results. A bot cannot see the correct answer (questions never carry it): it \
+            picks uniformly at random, except that the bots learn each question's correct answer from results \
+            and, when the same question text comes back, recall it with --correct-probability.
+
+            idle: connect, subscribe to --subject, hold. fanout: connection 1 publishes --messages probes \
+            {"n":i,"sent_ms":<wall clock>} to --subject once every connection is subscribed; every \
+            connection must receive every probe (delivery latency = receipt - sent_ms; loss counted). \
+            With Kafka, the gateway must consume the probe topic (e.g. --topics question,result,top,fanout).
+
+            Many connections: sources are bound explicitly over 127.0.0.2 .. 127.255.255.254 \
+            (skipping .0/.255 host parts), one ring per 19,000 connections, ramped at --rate.
+            Runs until SIGINT/SIGTERM (fanout: until its probes have drained), then prints a summary.
+            """)
+
+    @Option(help: "Gateway WebSocket URL (IPv4 or localhost).")
+    var url: String = "ws://127.0.0.1:8080/"
+
+    @Option(help: "players (bots playing the quiz), idle (connect and hold) or fanout (delivery latency and loss).")
+    var mode: ModeOption = .players
+
+    @Option(help: "Number of bots (players mode).")
+    var players: Int?
+
+    @Option(help: "Number of connections (idle and fanout; players mode too when --players is not given).")
+    var connections: Int?
+
+    @Option(help: "Connects per second (0: as fast as possible).")
+    var rate: Double = 0
+
+    @Option(help: "Bot names; {i} becomes the bot's number from 1.")
+    var names: String = "bot-{i}"
+
+    @Option(help: "Probability that a bot recalls a correct answer it learned from an earlier result of the same question (see above).")
+    var correctProbability: Double = 0.6
+
+    @Option(help: "A bot asks /gettop after every N results (0: never).")
+    var gettopEvery: Int = 3
+
+    @Option(help: "Longest think time before answering, in seconds (bounded by the question's deadline).")
+    var thinkSeconds: Double = 10
+
+    @Option(help: "Subject for idle and fanout modes.")
+    var subject: String = "/question"
+
+    @Option(help: "fanout: probes to publish.")
+    var messages: Int = 10
+
+    @Option(help: "fanout: milliseconds between probes.")
+    var intervalMs: Int = 1000
+
+    @Option(help: "Bind source addresses and ports explicitly: auto (above 1,000 connections), on, off.")
+    var bindSources: String = "auto"
+
+    @Option(help: "First source address to bind (127.x.y.z).")
+    var firstSource: String = "127.0.0.2"
+
+    @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")
+    var duration: Double?
+
+    @Option(help: "Seconds between progress lines.")
+    var progressEvery: Double = 5
+
+    @Option(help: "Write the JSON report to this file.")
+    var report: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let players, players < 1 { throw ValidationError("--players must be at least 1") }
+        if let connections, connections < 1 { throw ValidationError("--connections must be at least 1") }
+        if !(0...1).contains(correctProbability) { throw ValidationError("--correct-probability lies in 0...1") }
+        if rate < 0 { throw ValidationError("--rate cannot be negative") }
+        if !["auto", "on", "off"].contains(bindSources) { throw ValidationError("--bind-sources is auto, on or off") }
+        guard let first = IPv4Address(dotted: firstSource), SourceEndpointAllocator.usable(first) else {
+            throw ValidationError("--first-source must be a 127.x.y.z address other than 127.0.0.1, not ending in .0 or .255")
+        }
+        if thinkSeconds < 0 { throw ValidationError("--think-seconds cannot be negative") }
+        if messages < 1 { throw ValidationError("--messages must be at least 1") }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "stadium-load")
+        let gateway: GatewayURL
+        do {
+            gateway = try GatewayURL(parsing: url)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let loadMode: LoadMode
+        switch mode {
+        case .players:
+            let policy = AnswerPolicy(
+                thinkTimeMs: 0...Int64(thinkSeconds * 1000), recallProbability: correctProbability)
+            loadMode = .players(BotSettings(nameTemplate: names, policy: policy, leaderboardEvery: gettopEvery))
+        case .idle:
+            loadMode = .idle(subjects: [subject])
+        case .fanout:
+            loadMode = .fanout(FanoutSettings(subject: subject, messages: messages, intervalMilliseconds: Int64(intervalMs)))
+        }
+        let count = (mode == .players ? players ?? connections : connections ?? players) ?? (mode == .players ? 10 : 1000)
+        var configuration = LoadConfiguration(gateway: gateway, mode: loadMode, connections: count, rate: rate)
+        configuration.bindSources = bindSources == "auto" ? nil : bindSources == "on"
+        configuration.firstSource = IPv4Address(dotted: firstSource)!
+        configuration.progressIntervalSeconds = progressEvery
+        configuration.duration = duration.map { .milliseconds(Int64($0 * 1000)) }
+
+        let run = LoadRun(configuration: configuration, logger: logger)
+        let signals = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { run.requestStop() }
+            source.resume()
+            return source
+        }
+        let result = try run.run()
+        signals.forEach { $0.cancel() }
+        print(result.table)
+        if let report {
+            try result.write(to: report)
+            logger.info("report written to \(report)")
+        }
+    }
+}
+
+LoadCommand.main()

@@ -85,7 +85,7 @@ struct BadInputTests {
 
     @Test("a request that is not JSON gets err bad_request")
     func badJSON() throws {
-        try expectErrorReply(#"{"op":"sub","id":4"#, id: nil, code: "bad_request", kind: "bad_request")
+        try expectErrorReply(#"{"op":"sub","subjects":["/question"]"#, id: nil, code: "bad_request", kind: "bad_request")
     }
 
     @Test("a subscription to an invalid subject gets err bad_subject")

@@ -108,6 +108,9 @@ class Worker:
         self.sockets = [None] * count
         self.states = [PENDING] * count
         self.buffers = [b""] * count
+        self.opened_at = [0.0] * count
+        # Seconds from connect to failure, to tell the gateway's timeouts from other causes.
+        self.failure_ages = []
         self.next_to_open = 0
         self.in_flight = 0
         self.current = [0] * len(STATE_NAMES)
@@ -119,6 +122,8 @@ class Worker:
     def fail(self, slot, why):
         self.set_state(slot, FAILED)
         self.failures[why] = self.failures.get(why, 0) + 1
+        if self.opened_at[slot]:
+            self.failure_ages.append(time.monotonic() - self.opened_at[slot])
         sock = self.sockets[slot]
         if sock is not None:
             try:
@@ -140,6 +145,7 @@ class Worker:
             slot = self.next_to_open
             self.next_to_open += 1
             self.set_state(slot, CONNECTING)
+            self.opened_at[slot] = time.monotonic()
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -224,6 +230,7 @@ class Worker:
             "worker": self.number,
             "states": list(self.current),
             "failures": dict(self.failures),
+            "failure_ages": (min(self.failure_ages), max(self.failure_ages)) if self.failure_ages else None,
             "first_received": self.first_received,
             "last_received": self.last_received,
         })
@@ -276,7 +283,7 @@ class Run:
 
     def start_gateway(self):
         self.gateway = subprocess.Popen(
-            [self.arguments.gateway, "--listen", "127.0.0.1:0", "--max-connections", "60000"],
+            [self.arguments.gateway, "--listen", "127.0.0.1:0", "--max-connections", "60000"] + self.arguments.gateway_arg,
             stdout=subprocess.PIPE, stderr=self.gateway_log, stdin=subprocess.DEVNULL,
         )
         selector = selectors.DefaultSelector()
@@ -300,8 +307,17 @@ class Run:
         if code is not None:
             raise Failure("stadium-gateway exited with status %d during the test%s" % (code, self.gateway_stderr()))
 
-    def metric(self, name):
-        """One sample from /metrics (None when absent)."""
+    def error_metrics(self):
+        """The gateway's non-zero error counters, for failure messages."""
+        try:
+            lines = self.metrics_text().splitlines()
+        except OSError as error:
+            return "; /metrics unreadable: %s" % error
+        counted = [line for line in lines if line.startswith(("stadium_errors_total", "stadium_connections "))
+                   and not line.endswith(" 0")]
+        return "; gateway /metrics: " + ", ".join(counted)
+
+    def metrics_text(self):
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
             sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             response = b""
@@ -310,7 +326,11 @@ class Run:
                 if not chunk:
                     break
                 response += chunk
-        for line in response.decode(errors="replace").splitlines():
+        return response.decode(errors="replace")
+
+    def metric(self, name):
+        """One sample from /metrics (None when absent)."""
+        for line in self.metrics_text().splitlines():
             if line.startswith(name + " "):
                 return float(line.split()[1])
         return None
@@ -360,6 +380,12 @@ class Run:
                 merged[why] = merged.get(why, 0) + count
         return merged
 
+    def failure_ages(self):
+        ages = [report["failure_ages"] for report in self.reports.values() if report["failure_ages"]]
+        if not ages:
+            return ""
+        return "; failed %.1f-%.1f s after their connect" % (min(a[0] for a in ages), max(a[1] for a in ages))
+
     def stop_workers(self):
         for process, conn in self.workers:
             try:
@@ -388,8 +414,8 @@ class Run:
             ready = totals[SUBSCRIBED] + totals[RECEIVED]
             now = time.monotonic()
             if failed:
-                raise Failure("%d connections failed while ramping up (%d subscribed): %s%s" % (
-                    failed, ready, self.failures(), self.gateway_stderr()))
+                raise Failure("%d connections failed while ramping up (%d subscribed): %s%s%s%s" % (
+                    failed, ready, self.failures(), self.failure_ages(), self.error_metrics(), self.gateway_stderr()))
             if now - last_print >= PROGRESS_INTERVAL:
                 print("  %6.1f s: %6d subscribed, %5d upgrading or subscribing, %5d not yet connected (%.0f/s)" % (
                     now - started, ready, totals[UPGRADING] + totals[SUBSCRIBING], totals[PENDING] + totals[CONNECTING],
@@ -451,9 +477,9 @@ class Run:
                 break
             if totals[FAILED] or now >= limit:
                 self.check_gateway_alive()
-                raise Failure("%d of %d connections received the message, %d failed, %d still waiting after %.1f s: %s%s" % (
+                raise Failure("%d of %d connections received the message, %d failed, %d still waiting after %.1f s: %s%s%s" % (
                     received, total, totals[FAILED], totals[SUBSCRIBED], now - published_at, self.failures(),
-                    self.gateway_stderr()))
+                    self.error_metrics(), self.gateway_stderr()))
             if now - last_print >= PROGRESS_INTERVAL:
                 print("  %6.1f s after publish: %d received" % (now - published_at, received), flush=True)
                 last_print = now
@@ -503,6 +529,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gateway", required=True, help="path of the stadium-gateway binary")
     parser.add_argument("--connections", type=int, default=50_000)
+    parser.add_argument("--gateway-arg", action="append", default=[], help="extra gateway argument (repeatable)")
     parser.add_argument("--workers", type=int, default=4, help="client processes (each below 20,000 descriptors)")
     parser.add_argument("--timeout", type=float, default=360, help="overall limit in seconds")
     parser.add_argument("--delivery-timeout", type=float, default=60, help="seconds for the message to reach everyone")

@@ -34,7 +34,7 @@ final class GatewayProcess {
     init(_ arguments: [String] = [], startTimeout: Duration = .seconds(30)) throws {
         process = Process()
         process.executableURL = try Self.binary()
-        process.arguments = ["--listen", "127.0.0.1:0", "--max-connections", "256", "--rings", "1"] + arguments
+        process.arguments = ["--listen", "127.0.0.1:0", "--rings", "1"] + arguments
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardInput = FileHandle.nullDevice

@@ -1,0 +1,278 @@
+// The client side of one ring: adopts connected sockets, performs the WebSocket handshake,
+// reads server frames and hands protocol v1 messages to the mode's script. Ring thread only.
+import Logging
+import StadiumProtocol
+import Synchronization
+import UringIO
+import WebSocket
+
+private enum SlotPhase: UInt8 {
+    case free
+    case handshake
+    case open
+    case closing
+}
+
+final class ClientRing: RingLoopHandler, SessionLink {
+    let loop: RingLoop
+    let ringIndex: Int
+    let ringCount: Int
+    var random: SplitMix64
+
+    private let gateway: GatewayURL
+    private let script: SessionScript
+    private let counters: LoadCounters
+    let latency: LatencyRecorder
+    private let logger: Logger
+    private weak var connector: Connector?
+
+    private let inbox = Mutex<[(fd: Int32, connection: Int)]>([])
+    private var inboxBatch: [(fd: Int32, connection: Int)] = []
+    private var adopting = -1
+    private var stopping = false
+
+    private var phase: [SlotPhase]
+    private var connectionOfSlot: [Int]
+    private var readers: [WebSocketReader]
+    private var handshakeKeys: [String]
+    private var handshakeStartedUs: [Int64]
+    /// Slot of each local connection, or -1.
+    private var slotOfLocal: [Int32]
+
+    init(
+        loop: RingLoop, ringIndex: Int, ringCount: Int, connectionsInRing: Int, gateway: GatewayURL,
+        script: SessionScript, counters: LoadCounters, latency: LatencyRecorder, logger: Logger
+    ) {
+        self.latency = latency
+        self.loop = loop
+        self.ringIndex = ringIndex
+        self.ringCount = ringCount
+        self.gateway = gateway
+        self.script = script
+        self.counters = counters
+        self.logger = logger
+        random = SplitMix64(seed: UInt64(Clock.monotonicMicroseconds()) &+ UInt64(ringIndex) &* 0x1234_5678_9ABC)
+        let slots = loop.configuration.slots
+        phase = Array(repeating: .free, count: slots)
+        connectionOfSlot = Array(repeating: -1, count: slots)
+        readers = Array(repeating: WebSocketReader(role: .client, maxMessageBytes: 1 << 20), count: slots)
+        handshakeKeys = Array(repeating: "", count: slots)
+        handshakeStartedUs = Array(repeating: 0, count: slots)
+        slotOfLocal = Array(repeating: -1, count: connectionsInRing)
+    }
+
+    func attach(_ connector: Connector) {
+        self.connector = connector
+    }
+
+    /// Hands a connected descriptor to this ring; any thread.
+    func hand(fd: Int32, connection: Int) {
+        inbox.withLock { $0.append((fd, connection)) }
+        loop.wake()
+    }
+
+    // MARK: - SessionLink
+
+    func localIndex(of connection: Int) -> Int { connection / ringCount }
+    func connection(atLocal index: Int) -> Int { index * ringCount + ringIndex }
+
+    func isOpen(connection: Int) -> Bool {
+        let slot = slotOfLocal[localIndex(of: connection)]
+        return slot >= 0 && phase[Int(slot)] == .open
+    }
+
+    @discardableResult
+    func sendText(connection: Int, _ payload: [UInt8]) -> Bool {
+        let slot = slotOfLocal[localIndex(of: connection)]
+        guard slot >= 0, phase[Int(slot)] == .open else { return false }
+        return send(slot: UInt32(slot), opcode: .text, payload)
+    }
+
+    // MARK: - Ring events
+
+    func loopWoken(_ loop: RingLoop) {
+        inbox.withLock { swap(&$0, &inboxBatch) }
+        for (fd, connection) in inboxBatch {
+            if stopping {
+                ClientSocket.close(fd)
+                continue
+            }
+            adopting = connection
+            do {
+                _ = try loop.adopt(descriptor: fd)
+            } catch {
+                counters.add(.connectFailures)
+                logger.warning("ring \(ringIndex) could not adopt a connection: \(error)")
+                connector?.connectionLost(connection)
+            }
+            adopting = -1
+            // The ring's table now holds the socket; the ordinary descriptor is no longer needed.
+            ClientSocket.close(fd)
+        }
+        inboxBatch.removeAll(keepingCapacity: true)
+    }
+
+    func connectionOpened(_ loop: RingLoop, slot: UInt32) {
+        let index = Int(slot)
+        let connection = adopting
+        phase[index] = .handshake
+        connectionOfSlot[index] = connection
+        slotOfLocal[localIndex(of: connection)] = Int32(slot)
+        readers[index] = WebSocketReader(role: .client, maxMessageBytes: 1 << 20)
+        let key = WebSocketHandshake.makeClientKey(using: &random)
+        handshakeKeys[index] = key
+        handshakeStartedUs[index] = Clock.monotonicMicroseconds()
+        let request = WebSocketHandshake.clientRequest(host: gateway.hostHeader, path: gateway.path, key: key)
+        if !sendRaw(slot: slot, request) { loop.close(slot, .now) }
+    }
+
+    func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        switch phase[Int(slot)] {
+        case .handshake:
+            return receiveHandshake(slot: slot, bytes: bytes)
+        case .open:
+            return receiveFrames(slot: slot, bytes: bytes)
+        case .closing, .free:
+            return bytes.count
+        }
+    }
+
+    func connectionClosed(_ loop: RingLoop, slot: UInt32) {
+        let index = Int(slot)
+        let connection = connectionOfSlot[index]
+        let wasOpen = phase[index] == .open || phase[index] == .closing
+        phase[index] = .free
+        connectionOfSlot[index] = -1
+        handshakeKeys[index] = ""
+        guard connection >= 0 else { return }
+        slotOfLocal[localIndex(of: connection)] = -1
+        counters.add(.disconnects)
+        if wasOpen { script.closed(self, connection: connection) }
+        if !stopping { connector?.connectionLost(connection) }
+    }
+
+    func loopTicked(_ loop: RingLoop) {
+        guard !stopping else { return }
+        script.ticked(self)
+    }
+
+    func loopStopping(_ loop: RingLoop) {
+        stopping = true
+        for index in phase.indices {
+            switch phase[index] {
+            case .open:
+                phase[index] = .closing
+                _ = send(slot: UInt32(index), opcode: .close, FrameEncoder.closePayload(code: .goingAway, reason: "load generator stopping"))
+                loop.close(UInt32(index), .afterFlush)
+            case .handshake:
+                phase[index] = .closing
+                loop.close(UInt32(index), .now)
+            case .closing, .free:
+                break
+            }
+        }
+    }
+
+    func lossSummary() -> LossSummary? { script.lossSummary() }
+
+    // MARK: - Handshake
+
+    private func receiveHandshake(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        let index = Int(slot)
+        switch HTTPResponseParser.parse(UnsafeRawBufferPointer(bytes)) {
+        case .incomplete:
+            return 0
+        case .tooLarge, .malformed:
+            failHandshake(slot: slot, "the gateway's answer to the upgrade request is not HTTP")
+            return bytes.count
+        case .complete(let head, let consumed):
+            do {
+                try WebSocketHandshake.validateServerResponse(head, key: handshakeKeys[index])
+            } catch {
+                failHandshake(slot: slot, error.description)
+                return bytes.count
+            }
+            phase[index] = .open
+            handshakeKeys[index] = ""
+            counters.add(.handshakes)
+            latency.record(.handshake, microseconds: Clock.monotonicMicroseconds() - handshakeStartedUs[index])
+            let connection = connectionOfSlot[index]
+            connector?.connectionEstablished(connection)
+            script.opened(self, connection: connection)
+            let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
+            guard !rest.isEmpty, phase[index] == .open else { return consumed }
+            return consumed + receiveFrames(slot: slot, bytes: rest)
+        }
+    }
+
+    private func failHandshake(slot: UInt32, _ reason: String) {
+        counters.add(.handshakeFailures)
+        logger.warning("handshake refused: \(reason)")
+        phase[Int(slot)] = .closing
+        loop.close(slot, .now)
+    }
+
+    // MARK: - Frames
+
+    private func receiveFrames(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        let index = Int(slot)
+        let connection = connectionOfSlot[index]
+        let outcome = readers[index].consume(bytes) { event in
+            switch event {
+            case .text(let payload):
+                switch ServerMessageParser.parse(payload) {
+                case .success(let message):
+                    script.received(self, connection: connection, message: message, bytes: payload)
+                case .failure(let error):
+                    logger.warning("unreadable message from the gateway: \(error)")
+                }
+            case .ping(let payload):
+                _ = send(slot: slot, opcode: .pong, Array(payload))
+            case .close(let code, _):
+                guard phase[index] == .open else { return }
+                phase[index] = .closing
+                _ = send(slot: slot, opcode: .close, FrameEncoder.closePayload(code: code ?? .normalClosure))
+                loop.close(slot, .afterFlush)
+            case .binary, .pong:
+                break
+            }
+        }
+        switch outcome {
+        case .consumed(let count):
+            return count
+        case .fail(let code, let reason):
+            logger.warning("gateway broke the WebSocket protocol: \(reason)")
+            phase[index] = .closing
+            _ = send(slot: slot, opcode: .close, FrameEncoder.closePayload(code: code))
+            loop.close(slot, .afterFlush)
+            return bytes.count
+        }
+    }
+
+    /// A masked frame (clients must mask) in a pool frame of its own.
+    private func send(slot: UInt32, opcode: WebSocketOpcode, _ payload: [UInt8]) -> Bool {
+        let maskKey = UInt32(truncatingIfNeeded: random.next())
+        let header = FrameEncoder.headerLength(payloadCount: payload.count, masked: true)
+        return sendFrame(slot: slot, length: header + payload.count) { buffer in
+            FrameEncoder.writeHeader(into: buffer, opcode: opcode, payloadCount: payload.count, maskKey: maskKey)
+            let body = UnsafeMutableRawBufferPointer(rebasing: buffer[header..<(header + payload.count)])
+            payload.withUnsafeBytes { body.copyMemory(from: $0) }
+            FrameEncoder.mask(body, key: maskKey)
+        }
+    }
+
+    private func sendRaw(slot: UInt32, _ bytes: [UInt8]) -> Bool {
+        sendFrame(slot: slot, length: bytes.count) { buffer in
+            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[..<bytes.count]).copyMemory(from: $0) }
+        }
+    }
+
+    private func sendFrame(slot: UInt32, length: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
+        guard let frame = try? loop.frames.acquire(bytes: length) else { return false }
+        fill(loop.frames.writableBytes(frame))
+        loop.frames.setLength(frame, length)
+        let result = loop.send(slot: slot, frame: frame)
+        loop.frames.release(frame)
+        return result == .queued
+    }
+}

@@ -1,0 +1,107 @@
+// --mode fanout: every connection subscribes to one subject; connection 0 publishes numbered
+// probes carrying `sent_ms` once all are subscribed; each receipt is timed and tallied for loss.
+import StadiumProtocol
+import Synchronization
+
+public struct FanoutSettings: Sendable {
+    public var subject: String
+    public var messages: Int
+    public var intervalMilliseconds: Int64
+    /// Publishing starts once every connection is subscribed, or this long after the ramp at the latest.
+    public var subscribeGraceMilliseconds: Int64
+
+    public init(subject: String, messages: Int, intervalMilliseconds: Int64, subscribeGraceMilliseconds: Int64 = 30_000) {
+        self.subject = subject
+        self.messages = messages
+        self.intervalMilliseconds = intervalMilliseconds
+        self.subscribeGraceMilliseconds = subscribeGraceMilliseconds
+    }
+}
+
+/// When the probes went out, shared with the runner that decides when the run is over.
+final class FanoutProgress: Sendable {
+    let published = Atomic<Int>(0)
+    let lastPublishedMs = Atomic<Int64>(0)
+    /// Wall-clock ms at which publishing starts even if some connections never subscribed.
+    let startDeadlineMs = Atomic<Int64>(Int64.max)
+}
+
+final class FanoutScript: SessionScript {
+    private let settings: FanoutSettings
+    private let totalConnections: Int
+    private let counters: LoadCounters
+    private let latency: LatencyRecorder
+    private let progress: FanoutProgress
+    private let subscriber: IdleScript
+    private var tallies: [DeliveryTally]
+    private var probeSentUs: [Int64]
+    private var nextPublishMs: Int64 = 0
+    private static let firstProbeRequestID: Int64 = 1000
+
+    init(
+        settings: FanoutSettings, totalConnections: Int, connectionsInRing: Int, counters: LoadCounters,
+        latency: LatencyRecorder, progress: FanoutProgress
+    ) {
+        self.settings = settings
+        self.totalConnections = totalConnections
+        self.counters = counters
+        self.latency = latency
+        self.progress = progress
+        subscriber = IdleScript(
+            subjects: [settings.subject], connectionsInRing: connectionsInRing, counters: counters, latency: latency)
+        tallies = Array(repeating: DeliveryTally(), count: connectionsInRing)
+        probeSentUs = Array(repeating: 0, count: settings.messages)
+    }
+
+    func opened(_ link: SessionLink, connection: Int) {
+        subscriber.opened(link, connection: connection)
+    }
+
+    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: UnsafeRawBufferPointer) {
+        switch message {
+        case .msg(_, _, let data, let retained) where !retained:
+            guard let probe = FanoutProbe(data: bytes, range: data) else {
+                counters.add(.messages)
+                return
+            }
+            counters.add(.probesReceived)
+            latency.record(.delivery, milliseconds: Clock.wallMilliseconds() - probe.sentMs)
+            tallies[link.localIndex(of: connection)].record(probe.index)
+        case .ok(let id?) where id >= Self.firstProbeRequestID:
+            let index = Int(id - Self.firstProbeRequestID)
+            guard index < probeSentUs.count else { return }
+            counters.add(.probeAcks)
+            latency.record(.publishAck, microseconds: Clock.monotonicMicroseconds() - probeSentUs[index])
+        default:
+            subscriber.received(link, connection: connection, message: message, bytes: bytes)
+        }
+    }
+
+    /// Only the ring holding connection 0 publishes.
+    func ticked(_ link: SessionLink) {
+        guard link.localIndex(of: 0) == 0, link.connection(atLocal: 0) == 0, link.isOpen(connection: 0) else { return }
+        let published = progress.published.load(ordering: .relaxed)
+        guard published < settings.messages else { return }
+        let now = Clock.wallMilliseconds()
+        let everyoneListening = counters[.subscribed] >= totalConnections
+        guard everyoneListening || now >= progress.startDeadlineMs.load(ordering: .relaxed), now >= nextPublishMs else { return }
+        let probe = FanoutProbe(index: published, sentMs: now)
+        let request = ClientRequestEncoder.pub(
+            id: Self.firstProbeRequestID + Int64(published), subject: settings.subject, data: probe.json)
+        probeSentUs[published] = Clock.monotonicMicroseconds()
+        guard link.sendText(connection: 0, request) else { return }
+        counters.add(.probesPublished)
+        progress.published.store(published + 1, ordering: .relaxed)
+        progress.lastPublishedMs.store(now, ordering: .relaxed)
+        nextPublishMs = now + settings.intervalMilliseconds
+    }
+
+    func closed(_ link: SessionLink, connection: Int) {}
+
+    func lossSummary() -> LossSummary? {
+        var summary = LossSummary()
+        let published = progress.published.load(ordering: .relaxed)
+        for tally in tallies { summary.add(tally, published: published) }
+        return summary
+    }
+}

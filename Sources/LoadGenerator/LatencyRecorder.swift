@@ -1,0 +1,61 @@
+// Latency histograms (HdrHistogram, microseconds), one recorder per thread, merged for reports.
+import Histogram
+import Synchronization
+
+public enum LatencyMetric: String, CaseIterable, Codable, Sendable {
+    /// socket + bind + connect, on the connector thread.
+    case connect
+    /// From adoption into the ring to the server's 101.
+    case handshake
+    /// From sending sub to its ok.
+    case subscribe
+    /// Fan-out probe: from `sent_ms` in its data to receipt (wall clock, ms resolution).
+    case delivery
+    /// Question: from `published_ms` in its data to receipt (wall clock, ms resolution).
+    case questionDelivery = "question_delivery"
+    /// From sending a pub (answer or probe) to its ok, which means Kafka acknowledged it.
+    case publishAck = "publish_ack"
+    /// From sending an answer to receiving its result.
+    case answerResult = "answer_result"
+    /// From sending /gettop to receiving /top.
+    case leaderboard
+}
+
+public final class LatencyRecorder: Sendable {
+    /// One hour in microseconds: anything slower is recorded as one hour.
+    static let highestMicroseconds: UInt64 = 3_600_000_000
+    private let histograms: Mutex<[Histogram<UInt64>]>
+
+    public init() {
+        histograms = Mutex(LatencyMetric.allCases.map { _ in Self.emptyHistogram() })
+    }
+
+    static func emptyHistogram() -> Histogram<UInt64> {
+        Histogram<UInt64>(highestTrackableValue: highestMicroseconds, numberOfSignificantValueDigits: .three)
+    }
+
+    public func record(_ metric: LatencyMetric, microseconds: Int64) {
+        let value = UInt64(clamping: max(0, min(microseconds, Int64(Self.highestMicroseconds))))
+        let position = LatencyMetric.allCases.firstIndex(of: metric)!
+        histograms.withLock { _ = $0[position].record(value) }
+    }
+
+    public func record(_ metric: LatencyMetric, milliseconds: Int64) {
+        record(metric, microseconds: milliseconds * 1000)
+    }
+
+    public func snapshot() -> [LatencyMetric: Histogram<UInt64>] {
+        histograms.withLock { histograms in
+            Dictionary(uniqueKeysWithValues: zip(LatencyMetric.allCases, histograms))
+        }
+    }
+
+    /// All recorders' histograms added together.
+    public static func merged(_ recorders: [LatencyRecorder]) -> [LatencyMetric: Histogram<UInt64>] {
+        var result = Dictionary(uniqueKeysWithValues: LatencyMetric.allCases.map { ($0, emptyHistogram()) })
+        for recorder in recorders {
+            for (metric, histogram) in recorder.snapshot() { result[metric]!.add(histogram) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,60 @@
+/// Everything a run needs, filled in by the `stadium-load` command line.
+public enum LoadMode: Sendable {
+    /// Bots that play the quiz (the default, and `--mode players` at scale).
+    case players(BotSettings)
+    /// Connect, subscribe, hold.
+    case idle(subjects: [String])
+    /// Timed, loss-counted delivery of published probes.
+    case fanout(FanoutSettings)
+
+    public var name: String {
+        switch self {
+        case .players: return "players"
+        case .idle: return "idle"
+        case .fanout: return "fanout"
+        }
+    }
+}
+
+public struct LoadConfiguration: Sendable {
+    public var gateway: GatewayURL
+    public var mode: LoadMode
+    public var connections: Int
+    /// Connects per second; 0 means as fast as the connector can.
+    public var rate: Double
+    /// Bind each connection's source address and port (over 127.0.0.0/8); nil decides by count.
+    public var bindSources: Bool?
+    public var firstSource: IPv4Address = SourceEndpointAllocator.firstAddress
+    public var sourcePorts: ClosedRange<UInt16> = 10_000...65_535
+    public var connectTimeoutMilliseconds = 3_000
+    public var progressIntervalSeconds: Double = 5
+    /// Stop after this long; nil runs until stopped (fan-out also ends once its probes drained).
+    public var duration: Duration?
+    /// After the last fan-out probe, how long to wait for stragglers.
+    public var drainMilliseconds: Int64 = 5_000
+    /// Slots per ring; nil means the descriptor limit less a reserve.
+    public var slotsPerRing: Int?
+
+    public init(gateway: GatewayURL, mode: LoadMode, connections: Int, rate: Double) {
+        self.gateway = gateway
+        self.mode = mode
+        self.connections = connections
+        self.rate = rate
+    }
+
+    /// Explicit binds only pay off past a few hundred connections, and need a loopback gateway.
+    public var bindsSources: Bool {
+        let loopback = IPv4Address(dotted: gateway.host).map { $0.octets.0 == 127 } ?? false
+        return loopback && (bindSources ?? (connections > 1000))
+    }
+
+    /// rings = ceil(connections / slots per ring).
+    public static func ringCount(connections: Int, slotsPerRing: Int) -> Int {
+        max(1, (connections + slotsPerRing - 1) / slotsPerRing)
+    }
+
+    /// How many of the connections land on ring `ring` (connection c lives on ring c % rings).
+    public static func connections(onRing ring: Int, of rings: Int, total: Int) -> Int {
+        total > ring ? (total - ring + rings - 1) / rings : 0
+    }
+}

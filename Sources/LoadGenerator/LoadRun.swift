@@ -1,0 +1,170 @@
+// One run of the load generator: rings, connector, progress lines, and the final report.
+import Foundation
+import Logging
+import Synchronization
+import UringIO
+
+public final class LoadRun: @unchecked Sendable {
+    public let configuration: LoadConfiguration
+    private let logger: Logger
+    private let counters = LoadCounters()
+    private let stopRequested = Atomic<Bool>(false)
+    private let frames = FramePool(capacity: 1 << 18)
+    private var loops: [RingLoop] = []
+    private var clients: [ClientRing] = []
+    private var recorders: [LatencyRecorder] = []
+    private var connector: Connector!
+    private let fanoutProgress = FanoutProgress()
+    private let ledger = RoundLedger()
+
+    public init(configuration: LoadConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Ends the run from any thread (a signal handler's queue, say); `run` then reports.
+    public func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+    }
+
+    public func run() throws(SystemError) -> LoadReport {
+        let limit = raiseDescriptorLimit()
+        // The ring's table counts against RLIMIT_NOFILE; keep room for eventfds, logs and connects in flight.
+        let slots = configuration.slotsPerRing ?? max(64, min(limit - 1000, configuration.connections))
+        let ringCount = LoadConfiguration.ringCount(connections: configuration.connections, slotsPerRing: slots)
+        let knowledge = AnswerKnowledge()
+        for index in 0..<ringCount {
+            let inRing = LoadConfiguration.connections(onRing: index, of: ringCount, total: configuration.connections)
+            var ringConfiguration = RingConfiguration(slots: min(slots, max(inRing, 1) + 16))
+            ringConfiguration.stopTimeout = .seconds(2)
+            let loop = try RingLoop(index: index, configuration: ringConfiguration, frames: frames, listener: nil)
+            let latency = LatencyRecorder()
+            let client = ClientRing(
+                loop: loop, ringIndex: index, ringCount: ringCount, connectionsInRing: inRing,
+                gateway: configuration.gateway, script: makeScript(connectionsInRing: inRing, latency: latency, knowledge: knowledge),
+                counters: counters, latency: latency, logger: logger)
+            loop.handler = client
+            loops.append(loop)
+            clients.append(client)
+            recorders.append(latency)
+        }
+        let gateway = SocketAddressV4(address: IPv4Address(dotted: configuration.gateway.host)!, port: configuration.gateway.port)
+        connector = Connector(
+            settings: Connector.Settings(
+                gateway: gateway, connections: configuration.connections, rate: configuration.rate,
+                bindSources: configuration.bindsSources, firstSource: configuration.firstSource,
+                sourcePorts: configuration.sourcePorts, connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
+                reconnect: true),
+            rings: clients, counters: counters, logger: logger)
+        for client in clients { client.attach(connector) }
+        for loop in loops { try loop.start() }
+        logger.info("\(configuration.mode.name): \(configuration.connections) connection(s) to \(configuration.gateway) over \(ringCount) ring(s), \(configuration.rate > 0 ? "\(Int(configuration.rate)) connects/s" : "as fast as possible"), sources \(configuration.bindsSources ? "bound from \(configuration.firstSource)" : "chosen by the kernel")")
+
+        let start = ContinuousClock.now
+        connector.start()
+        let rampSeconds = superviseUntilDone(start: start)
+        let duration = ContinuousClock.now - start
+
+        connector.stop()
+        for loop in loops { loop.stop() }
+        for loop in loops { loop.join() }
+        if let round = ledger.current { logger.info("\(round.summary)") }
+        return makeReport(duration: duration, rampSeconds: rampSeconds, rings: ringCount)
+    }
+
+    private func makeScript(connectionsInRing: Int, latency: LatencyRecorder, knowledge: AnswerKnowledge) -> SessionScript {
+        switch configuration.mode {
+        case .players(let settings):
+            return BotScript(
+                settings: settings, connectionsInRing: connectionsInRing, counters: counters, latency: latency,
+                knowledge: knowledge, ledger: ledger, logger: logger)
+        case .idle(let subjects):
+            return IdleScript(subjects: subjects, connectionsInRing: connectionsInRing, counters: counters, latency: latency)
+        case .fanout(let settings):
+            return FanoutScript(
+                settings: settings, totalConnections: configuration.connections, connectionsInRing: connectionsInRing,
+                counters: counters, latency: latency, progress: fanoutProgress)
+        }
+    }
+
+    /// Prints progress until a stop, the duration, or (fan-out) the drained last probe; returns the ramp time.
+    private func superviseUntilDone(start: ContinuousClock.Instant) -> Double? {
+        var rampSeconds: Double?
+        var nextProgress = start + .seconds(configuration.progressIntervalSeconds)
+        var lastConnected = 0
+        var lastProgress = start
+        while !stopRequested.load(ordering: .acquiring) {
+            Thread.sleep(forTimeInterval: 0.05)
+            let now = ContinuousClock.now
+            if rampSeconds == nil && counters[.handshakes] >= configuration.connections {
+                rampSeconds = seconds(now - start)
+                logger.info("all \(configuration.connections) connection(s) open after \(String(format: "%.2f", rampSeconds!)) s")
+                if case .fanout(let settings) = configuration.mode {
+                    fanoutProgress.startDeadlineMs.store(Clock.wallMilliseconds() + settings.subscribeGraceMilliseconds, ordering: .relaxed)
+                }
+            }
+            if case .fanout(let settings) = configuration.mode {
+                if rampSeconds == nil && connector.started.load(ordering: .relaxed) >= configuration.connections
+                    && fanoutProgress.startDeadlineMs.load(ordering: .relaxed) == Int64.max {
+                    fanoutProgress.startDeadlineMs.store(Clock.wallMilliseconds() + settings.subscribeGraceMilliseconds, ordering: .relaxed)
+                }
+                if fanoutProgress.published.load(ordering: .relaxed) >= settings.messages,
+                   Clock.wallMilliseconds() - fanoutProgress.lastPublishedMs.load(ordering: .relaxed) >= configuration.drainMilliseconds {
+                    break
+                }
+            }
+            if let duration = configuration.duration, now - start >= duration { break }
+            if now >= nextProgress {
+                let connected = counters[.connected]
+                let rate = Double(connected - lastConnected) / seconds(now - lastProgress)
+                logger.info("\(progressLine(elapsed: now - start, connectRate: rate))")
+                lastConnected = connected
+                lastProgress = now
+                nextProgress = now + .seconds(configuration.progressIntervalSeconds)
+            }
+        }
+        return rampSeconds
+    }
+
+    private func progressLine(elapsed: Duration, connectRate: Double) -> String {
+        let open = loops.reduce(0) { $0 + $1.counters.open.load(ordering: .relaxed) }
+        var line = String(format: "t=%.0fs", seconds(elapsed))
+        line += " open \(open)/\(configuration.connections) (\(Int(connectRate)) connects/s), subscribed \(counters[.subscribed])"
+        line += ", messages \(counters[.messages])"
+        switch configuration.mode {
+        case .players:
+            line += ", questions \(counters[.questions]), answers \(counters[.answersSent]) acked \(counters[.answerAcks])"
+            line += ", results \(counters[.results]) correct \(counters[.correctResults])"
+        case .fanout:
+            line += ", probes published \(counters[.probesPublished]) received \(counters[.probesReceived])"
+        case .idle:
+            break
+        }
+        let failures = counters[.connectFailures] + counters[.handshakeFailures]
+        if failures > 0 { line += ", failures \(failures)" }
+        if counters[.errors] > 0 { line += ", err replies \(counters[.errors])" }
+        let waiting = connector.reconnectsWaiting
+        if waiting > 0 { line += ", reconnecting \(waiting)" }
+        return line
+    }
+
+    private func makeReport(duration: Duration, rampSeconds: Double?, rings: Int) -> LoadReport {
+        var loss: LossSummary?
+        if case .fanout = configuration.mode {
+            var total = LossSummary()
+            for client in clients {
+                if let summary = client.lossSummary() { total.merge(summary) }
+            }
+            loss = total
+        }
+        return LoadReport(
+            mode: configuration.mode.name, url: configuration.gateway.description,
+            connections: configuration.connections, rate: configuration.rate, rings: rings,
+            boundSources: configuration.bindsSources, durationSeconds: seconds(duration), rampSeconds: rampSeconds,
+            counters: counters.snapshot(), latencies: LatencyRecorder.merged(recorders + [connector.latency]), loss: loss)
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

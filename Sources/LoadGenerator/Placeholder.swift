@@ -1,2 +1,0 @@
-// LoadGenerator: placeholder until the module lands.
-enum LoadGeneratorPlaceholder {}

@@ -1,0 +1,83 @@
+/// The quiz records bots read, parsed from a msg's `data`.
+
+/// A question on /question: `{"id","question","answers":[...],"deadline_ms","points",...}`.
+public struct QuestionOffer: Equatable, Sendable {
+    /// The `id` value exactly as published (string or number), echoed back in answers.
+    public let idJSON: [UInt8]
+    public let text: String
+    public let answerCount: Int
+    /// Wall-clock milliseconds after which answers score nothing.
+    public let deadlineMs: Int64
+    /// When the processors published it (wall-clock ms), if they said.
+    public let publishedMs: Int64?
+
+    public init(idJSON: [UInt8], text: String, answerCount: Int, deadlineMs: Int64, publishedMs: Int64?) {
+        self.idJSON = idJSON
+        self.text = text
+        self.answerCount = answerCount
+        self.deadlineMs = deadlineMs
+        self.publishedMs = publishedMs
+    }
+
+    /// Nil when the data lacks an id, answers or deadline.
+    public init?(data bytes: UnsafeRawBufferPointer, range: Range<Int>) {
+        guard let fields = DataFields(bytes, range: range),
+              let id = fields.rawValue("id"),
+              let answerCount = fields.arrayCount("answers"), answerCount > 0,
+              let deadline = fields.integer("deadline_ms")
+        else { return nil }
+        self.init(
+            idJSON: id, text: fields.string("question") ?? "", answerCount: answerCount, deadlineMs: deadline,
+            publishedMs: fields.integer("published_ms"))
+    }
+}
+
+/// A result on /result/<user>: `{"question_id","answer","correct_answer","points","total"}`.
+public struct ResultNotice: Equatable, Sendable {
+    public let questionIDJSON: [UInt8]
+    public let answer: Int64
+    public let correctAnswer: Int64
+    public let points: Int64
+    public let total: Int64
+
+    public init(questionIDJSON: [UInt8], answer: Int64, correctAnswer: Int64, points: Int64, total: Int64) {
+        self.questionIDJSON = questionIDJSON
+        self.answer = answer
+        self.correctAnswer = correctAnswer
+        self.points = points
+        self.total = total
+    }
+
+    public init?(data bytes: UnsafeRawBufferPointer, range: Range<Int>) {
+        guard let fields = DataFields(bytes, range: range),
+              let id = fields.rawValue("question_id"),
+              let correct = fields.integer("correct_answer")
+        else { return nil }
+        self.init(
+            questionIDJSON: id, answer: fields.integer("answer") ?? -1, correctAnswer: correct,
+            points: fields.integer("points") ?? 0, total: fields.integer("total") ?? 0)
+    }
+
+    public var isCorrect: Bool { answer == correctAnswer }
+}
+
+/// A fan-out probe published by `--mode fanout`: `{"n":<index>,"sent_ms":<wall-clock ms>}`.
+public struct FanoutProbe: Equatable, Sendable {
+    public let index: Int
+    public let sentMs: Int64
+
+    public init(index: Int, sentMs: Int64) {
+        self.index = index
+        self.sentMs = sentMs
+    }
+
+    public init?(data bytes: UnsafeRawBufferPointer, range: Range<Int>) {
+        guard let fields = DataFields(bytes, range: range),
+              let index = fields.integer("n"), index >= 0,
+              let sent = fields.integer("sent_ms")
+        else { return nil }
+        self.init(index: Int(index), sentMs: sent)
+    }
+
+    public var json: [UInt8] { Array("{\"n\":\(index),\"sent_ms\":\(sentMs)}".utf8) }
+}

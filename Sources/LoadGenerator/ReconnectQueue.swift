@@ -1,0 +1,54 @@
+/// Connections waiting to reconnect, earliest first (a binary min-heap on the due time).
+struct ReconnectQueue {
+    private var heap: [(due: Int64, connection: Int)] = []
+
+    var count: Int { heap.count }
+    var nextDue: Int64? { heap.first?.due }
+
+    mutating func push(connection: Int, due: Int64) {
+        heap.append((due, connection))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].due < heap[parent].due else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// The earliest connection if it is due by `now`.
+    mutating func popDue(now: Int64) -> Int? {
+        guard let first = heap.first, first.due <= now else { return nil }
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < heap.count && heap[left].due < heap[smallest].due { smallest = left }
+                if right < heap.count && heap[right].due < heap[smallest].due { smallest = right }
+                if smallest == parent { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return first.connection
+    }
+}
+
+/// Reconnect delays: 250 ms doubling to 10 s, with jitter so a restarted gateway is not hit at once.
+public struct ReconnectBackoff: Sendable {
+    public var initialMilliseconds: Int64 = 250
+    public var maximumMilliseconds: Int64 = 10_000
+
+    public init() {}
+
+    /// The delay before attempt `failures + 1`, between half and all of the nominal delay.
+    public func delayMilliseconds<Generator: RandomNumberGenerator>(afterFailures failures: Int, using generator: inout Generator) -> Int64 {
+        let shift = min(max(failures, 0), 16)
+        let nominal = min(maximumMilliseconds, initialMilliseconds << Int64(shift))
+        return Int64.random(in: (nominal / 2)...nominal, using: &generator)
+    }
+}
