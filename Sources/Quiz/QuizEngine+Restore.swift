@@ -17,6 +17,11 @@ extension QuizEngine {
         scoreSequence = max(scoreSequence, UInt64(max(try integer("seq", in: object), 0)))
         restoredSnapshotTakenAtMs = max(restoredSnapshotTakenAtMs ?? .min, takenAtMs)
 
+        for pair in object["result_offsets"] as? [[NSNumber]] ?? [] where pair.count == 2 {
+            let partition = pair[0].int32Value
+            restoredResultPositions[partition] = max(restoredResultPositions[partition] ?? 0, pair[1].int64Value)
+        }
+
         guard let roundObjects = object["rounds"] as? [[String: Any]] else {
             throw .missingField(topic: .quizState, field: "rounds")
         }
