@@ -1,0 +1,103 @@
+/// libFuzzer entry point for the frame reader. The first input byte picks the role,
+/// the message limit and how the rest is cut into reads; the reader must never
+/// crash, consume more than it was given, or hand out text that is not UTF-8.
+/// Built by Fuzz/fuzz.mk together with the WebSocket sources (one module).
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func frameReaderFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let start, count > 0 else { return 0 }
+    let input = Array(UnsafeBufferPointer(start: start, count: count))
+    let control = input[0]
+    let stream = Array(input.dropFirst())
+    checkValidatorAgainstStandardLibrary(stream)
+    let role: WebSocketRole = control & 1 == 0 ? .server : .client
+    let limits = [0, 1, 125, 126, 300, 65536]
+    let maxMessageBytes = limits[Int(control >> 1) % limits.count]
+    let chunk = Int(control >> 4) + 1
+    readInChunks(stream, role: role, maxMessageBytes: maxMessageBytes, chunk: chunk)
+    checkRoundTrip(stream, fragmentSize: chunk)
+    return 0
+}
+
+/// Encodes `message` as masked binary fragments with a ping before the last one; the
+/// reader must give back the ping and the message unchanged.
+private func checkRoundTrip(_ message: [UInt8], fragmentSize: Int) {
+    var wire: [UInt8] = []
+    var start = 0
+    repeat {
+        let end = min(start + fragmentSize, message.count)
+        let opcode: WebSocketOpcode = start == 0 ? .binary : .continuation
+        if end == message.count {
+            // A control frame before the final fragment: interleaved when fragmented.
+            wire += FrameEncoder.frame(opcode: .ping, payload: [1, 2, 3], maskKey: 0x0102_0304)
+        }
+        wire += FrameEncoder.frame(
+            opcode: opcode, payload: Array(message[start..<end]), fin: end == message.count, maskKey: UInt32(end) &* 0x9E37_79B9)
+        start = end
+    } while start < message.count
+    var reader = WebSocketReader(role: .server, maxMessageBytes: message.count)
+    var received: [[UInt8]] = []
+    let outcome = wire.withUnsafeMutableBytes { buffer in
+        reader.consume(buffer) { event in
+            switch event {
+            case .binary(let payload), .ping(let payload): received.append(Array(payload))
+            case .text, .pong, .close: preconditionFailure("unexpected event \(event)")
+            }
+        }
+    }
+    precondition(outcome == .consumed(wire.count), "round trip outcome \(outcome)")
+    precondition(received == [[1, 2, 3], message], "round trip changed the message")
+}
+
+/// Feeds `stream` like a connection: append a chunk, consume, keep the tail.
+private func readInChunks(_ stream: [UInt8], role: WebSocketRole, maxMessageBytes: Int, chunk: Int) {
+    var reader = WebSocketReader(role: role, maxMessageBytes: maxMessageBytes)
+    var pending: [UInt8] = []
+    var offset = 0
+    while offset < stream.count {
+        let end = min(offset + chunk, stream.count)
+        pending.append(contentsOf: stream[offset..<end])
+        offset = end
+        let outcome = pending.withUnsafeMutableBytes { buffer in
+            reader.consume(buffer) { event in check(event, within: UnsafeRawBufferPointer(buffer), maxMessageBytes: maxMessageBytes) }
+        }
+        switch outcome {
+        case .consumed(let used):
+            precondition(used >= 0 && used <= pending.count, "consumed \(used) of \(pending.count) bytes")
+            pending.removeFirst(used)
+        case .fail:
+            return
+        }
+    }
+}
+
+private func check(_ event: WebSocketEvent, within input: UnsafeRawBufferPointer, maxMessageBytes: Int) {
+    switch event {
+    case .text(let payload):
+        precondition(payload.count <= maxMessageBytes, "text over the limit")
+        precondition(String(decoding: payload, as: UTF8.self).utf8.elementsEqual(payload), "invalid UTF-8 delivered")
+    case .binary(let payload):
+        precondition(payload.count <= maxMessageBytes, "binary over the limit")
+    case .ping(let payload), .pong(let payload):
+        precondition(payload.count <= 125, "control payload over 125 bytes")
+        let inside = payload.isEmpty
+            || (payload.baseAddress! >= input.baseAddress! && payload.baseAddress! + payload.count <= input.baseAddress! + input.count)
+        precondition(inside, "control payload outside the input")
+    case .close(let code, let reason):
+        precondition(code.map(\.isAllowedOnWire) ?? true, "close code \(String(describing: code)) passed through")
+        precondition(reason.utf8.count <= 123, "close reason too long")
+    }
+}
+
+/// Differential check: the incremental validator agrees with the standard library,
+/// whole and when cut in two.
+private func checkValidatorAgainstStandardLibrary(_ bytes: [UInt8]) {
+    let expected = String(decoding: bytes, as: UTF8.self).utf8.elementsEqual(bytes)
+    let whole = bytes.withUnsafeBytes { IncrementalUTF8Validator.isValid($0) }
+    precondition(whole == expected, "validator says \(whole), standard library \(expected)")
+    let cut = bytes.count / 2
+    var validator = IncrementalUTF8Validator()
+    let first = bytes[..<cut].withUnsafeBytes { validator.feed($0) }
+    let second = bytes[cut...].withUnsafeBytes { validator.feed($0) }
+    precondition((first && second && validator.isComplete) == expected, "chunked validation disagrees")
+}

@@ -1,0 +1,36 @@
+# libFuzzer targets for the WebSocket module, included from the top Makefile.
+# SwiftPM cannot link libFuzzer executables, so each fuzzer is one swiftc module
+# made of the WebSocket sources and its entry file. WebSocketAccept.swift, the
+# only importer of swift-crypto, is swapped for a stub so no package is needed.
+#
+#   make fuzz                   every target for FUZZ_SECONDS each; fails on a crash
+#   make fuzz FUZZ_SECONDS=600
+#   make fuzz-build             build only; binaries go to Fuzz/out/
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := FrameReaderFuzz HandshakeFuzz
+FUZZ_OUT := Fuzz/out
+FUZZ_SWIFTC ?= swiftc
+# lld: gold prints hundreds of harmless warnings about ASan's local symbols.
+FUZZ_SWIFTC_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name WebSocketFuzz
+FUZZ_WEBSOCKET_SOURCES := $(filter-out Sources/WebSocket/WebSocketAccept.swift,$(wildcard Sources/WebSocket/*.swift)) \
+	Fuzz/Support/AcceptValueStub.swift
+
+.PHONY: fuzz fuzz-build
+
+fuzz-build: $(addprefix $(FUZZ_OUT)/,$(FUZZ_TARGETS))
+
+$(FUZZ_OUT)/%: Fuzz/%.swift $(FUZZ_WEBSOCKET_SOURCES)
+	@mkdir -p $(FUZZ_OUT)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTC_FLAGS) $(FUZZ_WEBSOCKET_SOURCES) $< -o $@
+
+# New inputs go to Fuzz/corpus-work (gitignored); seeds and past crashes are read too.
+fuzz: fuzz-build
+	@set -e; for target in $(FUZZ_TARGETS); do \
+		mkdir -p Fuzz/corpus-work/$$target Fuzz/regressions/$$target $(FUZZ_OUT)/artifacts/$$target; \
+		echo "fuzz: $$target for $(FUZZ_SECONDS)s"; \
+		$(FUZZ_OUT)/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_OUT)/artifacts/$$target/ \
+			Fuzz/corpus-work/$$target Fuzz/corpus/$$target Fuzz/regressions/$$target \
+			|| { echo "fuzz: $$target crashed; input saved in $(FUZZ_OUT)/artifacts/$$target/"; exit 1; }; \
+	done

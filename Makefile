@@ -1,0 +1,44 @@
+# Stadium. `make demo` to play in a browser, `make test` to run every test.
+SHELL := /bin/bash
+SWIFT ?= swift
+PORT ?= 8080
+TEST_PORT ?= 18480
+
+.PHONY: demo test build build-debug deps deps-test unit-tests scale-test browser-test fuzz clean
+
+demo: deps build
+	@scripts/stack.sh run
+
+test: deps-test build-debug unit-tests scale-test browser-test
+	@echo "make test: all tests passed"
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+build: deps
+	$(SWIFT) build -c release
+
+build-debug:
+	$(SWIFT) build --build-tests
+
+unit-tests: build-debug
+	$(SWIFT) test --skip-build
+
+# One gateway holds 50,000 WebSocket connections and one publish reaches them all.
+scale-test: build-debug
+	python3 Tests/scale/scale_test.py --gateway .build/debug/stadium-gateway
+
+# The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium.
+browser-test: build-debug
+	@BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-test scripts/stack.sh start
+	@status=0; python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:$(TEST_PORT)/ \
+		--chromium "$$(command -v chromium)" --screenshots docs || status=$$?; \
+		RUN_DIR=.run/browser-test scripts/stack.sh stop; exit $$status
+
+-include Fuzz/fuzz.mk
+
+clean:
+	rm -rf .build .run Fuzz/out

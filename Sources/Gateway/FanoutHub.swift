@@ -1,0 +1,67 @@
+// Hands encoded frames to every ring: each ring looks up its own subscribers, so no lock is
+// held while frames go out and no ring touches another ring's connections.
+import Synchronization
+import UringIO
+
+/// Which connection, on which ring, waits for the answer to which request.
+public struct ReplyAddress: Sendable {
+    let ring: Int
+    let slot: UInt32
+    /// Tells a reused slot apart from the connection that asked.
+    let connection: UInt32
+    let requestID: Int64?
+}
+
+enum InboxMessage {
+    case deliver(SubjectID, FrameHandle, version: UInt64)
+    case reply(slot: UInt32, connection: UInt32, FrameHandle)
+}
+
+/// A ring's queue of work from other threads.
+final class RingInbox: @unchecked Sendable {
+    private let pending = Mutex<[InboxMessage]>([])
+
+    func post(_ message: InboxMessage) {
+        pending.withLock { $0.append(message) }
+    }
+
+    /// Swaps the pending messages into `batch` (which should be empty), keeping both capacities.
+    func drain(into batch: inout [InboxMessage]) {
+        pending.withLock { swap(&$0, &batch) }
+    }
+}
+
+final class FanoutHub: @unchecked Sendable {
+    let subjects: SubjectRegistry
+    let frames: FramePool
+    private(set) var loops: [RingLoop] = []
+    private(set) var inboxes: [RingInbox] = []
+
+    init(subjects: SubjectRegistry, frames: FramePool) {
+        self.subjects = subjects
+        self.frames = frames
+    }
+
+    func attach(_ loop: RingLoop, inbox: RingInbox) {
+        loops.append(loop)
+        inboxes.append(inbox)
+    }
+
+    /// Publishes one message: `live` goes to current subscribers, `retained` becomes the
+    /// subject's latest message. Takes over the caller's reference to both frames.
+    func publish(_ subject: SubjectID, live: FrameHandle, retained: FrameHandle) {
+        let version = subjects.recordMessage(subject, retained: retained)
+        frames.retain(live, count: inboxes.count)
+        for (index, inbox) in inboxes.enumerated() {
+            inbox.post(.deliver(subject, live, version: version))
+            loops[index].wake()
+        }
+        frames.release(live)
+    }
+
+    /// Sends a reply frame to the connection that asked; takes over the caller's reference.
+    func reply(_ address: ReplyAddress, frame: FrameHandle) {
+        inboxes[address.ring].post(.reply(slot: address.slot, connection: address.connection, frame))
+        loops[address.ring].wake()
+    }
+}

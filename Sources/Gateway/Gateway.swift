@@ -1,0 +1,137 @@
+// A running gateway: the listener, the rings and their threads, the fan-out hub, the routes.
+import Foundation
+import KafkaClient
+import Logging
+import Synchronization
+import UringIO
+
+public final class Gateway: @unchecked Sendable {
+    public let configuration: GatewayConfiguration
+    public let metrics: GatewayMetrics
+    public let plan: RingPlan
+    /// Where the gateway really listens (the port is filled in when 0 was asked for).
+    public var address: SocketAddress { listener.address }
+
+    let frames: FramePool
+    let hub: FanoutHub
+    private let listener: Listener
+    private var loops: [RingLoop] = []
+    private var handlers: [GatewayRing] = []
+    private let logger: Logger
+    private let kafkaMetrics: KafkaMetrics?
+    private var kafkaRoute: KafkaRoute?
+    private var kafkaFanout: KafkaFanout?
+
+    public init(configuration: GatewayConfiguration, logger: Logger = Logger(label: "stadium.gateway")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let descriptorLimit = raiseDescriptorLimit()
+        plan = RingPlan(
+            maxConnections: configuration.maxConnections, descriptorLimit: descriptorLimit,
+            cores: ProcessInfo.processInfo.activeProcessorCount, rings: configuration.rings)
+        let metrics = GatewayMetrics()
+        self.metrics = metrics
+        let kafkaMetrics = configuration.kafka.map { kafka in
+            KafkaMetrics(registry: metrics.registry, consumedTopics: kafka.topics, producedTopics: kafka.producedTopics)
+        }
+        self.kafkaMetrics = kafkaMetrics
+        // Enough frames for a retained message per subject plus what the queues can hold.
+        frames = FramePool(capacity: max(65_536, 2 * configuration.maxConnections + 16_384)) { origin in
+            kafkaMetrics?.fannedOut(originMilliseconds: origin)
+        }
+        hub = FanoutHub(subjects: SubjectRegistry(frames: frames), frames: frames)
+        listener = try Listener(address: configuration.listen)
+    }
+
+    /// Connects to Kafka when configured (failing on bad properties or missing topics), then
+    /// starts the rings.
+    public func start() throws {
+        let route: PublishRoute
+        if let kafka = configuration.kafka, let kafkaMetrics {
+            var producerConfig = kafka.config
+            producerConfig["message.timeout.ms"] = producerConfig["message.timeout.ms"]
+                ?? String(kafka.acknowledgementTimeout.components.seconds * 1000)
+            let kafkaRoute = try KafkaRoute(
+                config: producerConfig, gatewayName: "\(address)", hub: hub, metrics: metrics,
+                kafkaMetrics: kafkaMetrics)
+            kafkaFanout = try KafkaFanout(
+                config: kafka.config, topics: kafka.topics, replayLast: kafka.replayLast, hub: hub,
+                metrics: metrics, kafkaMetrics: kafkaMetrics)
+            self.kafkaRoute = kafkaRoute
+            route = kafkaRoute
+        } else {
+            route = LocalRoute(hub: hub, metrics: metrics)
+        }
+        let routes = try HTTPRoutes(
+            webRoot: configuration.webRoot,
+            health: { [unowned self] in self.health() },
+            metricsText: { [unowned self] in self.metricsText() })
+        var ringConfiguration = RingConfiguration(slots: plan.slotsPerRing)
+        ringConfiguration.sendQueueFrames = configuration.sendQueueFrames
+        ringConfiguration.sendQueueBytes = configuration.sendQueueBytes
+        for index in 0..<plan.rings {
+            let loop = try RingLoop(index: index, configuration: ringConfiguration, frames: frames, listener: listener)
+            let inbox = RingInbox()
+            let handler = GatewayRing(
+                index: index, slots: plan.slotsPerRing, configuration: configuration, hub: hub, inbox: inbox,
+                route: route, routes: routes, metrics: metrics)
+            loop.handler = handler
+            hub.attach(loop, inbox: inbox)
+            loops.append(loop)
+            handlers.append(handler)
+        }
+        for loop in loops { try loop.start() }
+        kafkaFanout?.start()
+        logger.info(
+            "listening",
+            metadata: [
+                "address": "\(address)", "rings": "\(plan.rings)", "slots_per_ring": "\(plan.slotsPerRing)",
+            ])
+    }
+
+    /// Stops consuming, waits (bounded) for Kafka to acknowledge the pubs in flight so their
+    /// `ok` still goes out, then says goodbye to every connection (close 1001) and stops the rings.
+    public func stop() {
+        kafkaFanout?.stop()
+        if let kafkaRoute {
+            let outstanding = kafkaRoute.outstanding
+            if outstanding > 0 { logger.info("waiting for Kafka to acknowledge \(outstanding) pubs") }
+            kafkaRoute.flush(timeout: configuration.kafka?.acknowledgementTimeout ?? .seconds(10))
+        }
+        for loop in loops { loop.stop() }
+        for loop in loops { loop.join() }
+    }
+
+    private var kafkaState: (up: Bool, detail: String)? {
+        guard let kafkaRoute, let kafkaFanout else { return nil }
+        let producer = kafkaRoute.connectivity.current
+        let consumer = kafkaFanout.connectivity.current
+        let up = producer.isUp && consumer.isUp
+        return (up, up ? "connected" : (consumer.reason ?? producer.reason ?? "unreachable"))
+    }
+
+    private func metricsText() -> [UInt8] {
+        if let kafkaFanout, let kafkaMetrics {
+            kafkaMetrics.refresh(lag: kafkaFanout.lag(), kafkaUp: kafkaState?.up ?? false)
+        }
+        return metrics.render(loops: loops, subjectCount: hub.subjects.count)
+    }
+
+    public var openConnections: Int {
+        loops.reduce(0) { $0 + $1.counters.open.load(ordering: .relaxed) }
+    }
+
+    private func health() -> (healthy: Bool, json: String) {
+        let kafka = kafkaState
+        let healthy = kafka?.up ?? true
+        var json = "{\"status\":\"\(healthy ? "ok" : "degraded")\",\"connections\":\(openConnections),\"rings\":\(plan.rings)"
+        if let kafka {
+            let detail = kafka.detail.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "\"", with: "\\\"")
+            json += ",\"kafka\":\"\(kafka.up ? "up" : "down")\",\"kafka_detail\":\"\(detail)\""
+        } else {
+            json += ",\"kafka\":\"disabled\""
+        }
+        return (healthy, json + "}")
+    }
+}

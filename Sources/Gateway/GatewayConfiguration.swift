@@ -1,0 +1,68 @@
+// Everything a gateway needs to know at start, with the defaults of the design.
+import KafkaClient
+import UringIO
+
+public struct GatewayConfiguration: Sendable {
+    public var listen: SocketAddress
+    /// Connections the gateway must be able to hold; decides how many rings it runs.
+    public var maxConnections: Int = 100_000
+    public var maxMessageBytes: Int = 64 * 1024
+    public var maxHeaderBytes: Int = 8 * 1024
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Frames and bytes a slow reader may have queued before it is disconnected (close 1008).
+    public var sendQueueFrames: Int = 64
+    public var sendQueueBytes: Int = 1 << 20
+    public var maxSubscriptionsPerConnection: Int = 64
+    /// Directory of the web UI served at `/`; nil serves none.
+    public var webRoot: String?
+    /// Ring count override (default: max(cores, ceil(maxConnections / slots))).
+    public var rings: Int?
+    /// Kafka both ways; nil routes pubs straight to local subscribers.
+    public var kafka: KafkaBridgeConfiguration?
+
+    public init(listen: SocketAddress) {
+        self.listen = listen
+    }
+}
+
+/// How the connections are spread over rings: a ring's table can hold at most RLIMIT_NOFILE
+/// direct descriptors, so rings = max(cores, ceil(max connections / slots per ring)).
+public struct RingPlan: Equatable, Sendable {
+    public let rings: Int
+    public let slotsPerRing: Int
+
+    public init(maxConnections: Int, descriptorLimit: Int, cores: Int, rings override: Int? = nil) {
+        let slotsLimit = max(128, descriptorLimit)
+        // A ring stops accepting a few slots before its table is full: count on the rest only.
+        let usable = slotsLimit - RingPlan.acceptHeadroom
+        let needed = (maxConnections + usable - 1) / usable
+        let rings = max(override ?? max(1, cores), needed)
+        self.rings = rings
+        self.slotsPerRing = min(slotsLimit, (maxConnections + rings - 1) / rings + RingPlan.acceptHeadroom)
+    }
+
+    /// More than the ring's own accept reserve, so every ring can take its share of connections.
+    static let acceptHeadroom = 64
+
+    /// Connections the plan can hold for sure.
+    public var capacity: Int {
+        rings * (slotsPerRing - RingPlan.acceptHeadroom)
+    }
+}
+
+public struct KafkaBridgeConfiguration: Sendable {
+    /// librdkafka properties: at least bootstrap.servers, plus anything from --kafka-config.
+    public var config: KafkaConfig
+    /// Topics fanned out to subscribers.
+    public var topics: [String] = ["question", "result", "top"]
+    /// Records replayed per partition at start to rebuild each subject's latest message.
+    public var replayLast: Int64 = 100
+    /// Topics clients publish to, for per-topic metrics.
+    public var producedTopics: [String] = ["answer", "gettop"]
+    /// How long a pub may wait for Kafka's acknowledgement before the client gets `timeout`.
+    public var acknowledgementTimeout: Duration = .seconds(10)
+
+    public init(config: KafkaConfig) {
+        self.config = config
+    }
+}

@@ -1,0 +1,91 @@
+// The gateway's Prometheus metrics: protocol counters updated where things happen, ring
+// counters folded in when /metrics is read.
+import Prometheus
+import Synchronization
+import UringIO
+
+/// Kinds of bad input and trouble, the `kind` label of stadium_errors_total.
+public enum ErrorKind: String, CaseIterable, Sendable {
+    case badRequest = "bad_request"
+    case badSubject = "bad_subject"
+    case forbidden
+    case tooManySubscriptions = "too_many_subscriptions"
+    case protocolError = "protocol_error"
+    case messageTooBig = "message_too_big"
+    case invalidUTF8 = "invalid_utf8"
+    case unsupportedData = "unsupported_data"
+    case headersTooLarge = "headers_too_large"
+    case malformedHTTP = "malformed_http"
+    case badUpgrade = "bad_upgrade"
+    case handshakeTimeout = "handshake_timeout"
+    case slowConsumer = "slow_consumer"
+    case kafkaUnavailable = "kafka_unavailable"
+    case kafkaTimeout = "kafka_timeout"
+    case internalError = "internal"
+}
+
+public final class GatewayMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let framesReceived: Counter
+    let messagesPublished: Counter
+    let subscriptions: Gauge
+    let httpRequests: Counter
+    private let errors: [ErrorKind: Counter]
+
+    // Folded in from the rings at scrape time.
+    private let connections: Gauge
+    private let accepted: Counter
+    private let framesSent: Counter
+    private let bytesSent: Counter
+    private let bytesReceived: Counter
+    private let sendErrors: Counter
+    private let subjects: Gauge
+    private let folded = Mutex([String: Int]())
+
+    public init() {
+        framesReceived = registry.makeCounter(descriptor: .init(metricName: "stadium_frames_received_total", unitName: "", helpText: "WebSocket messages received from clients"))
+        messagesPublished = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_published_total", unitName: "", helpText: "Client pubs accepted"))
+        subscriptions = registry.makeGauge(descriptor: .init(metricName: "stadium_subscriptions", unitName: "", helpText: "Subscriptions held"))
+        httpRequests = registry.makeCounter(descriptor: .init(metricName: "stadium_http_requests_total", unitName: "", helpText: "Plain HTTP requests served"))
+        var errors: [ErrorKind: Counter] = [:]
+        for kind in ErrorKind.allCases {
+            errors[kind] = registry.makeCounter(
+                descriptor: .init(metricName: "stadium_errors_total", unitName: "", helpText: "Bad input and failures, by kind"),
+                labels: [("kind", kind.rawValue)])
+        }
+        self.errors = errors
+        connections = registry.makeGauge(descriptor: .init(metricName: "stadium_connections", unitName: "", helpText: "Open connections"))
+        accepted = registry.makeCounter(descriptor: .init(metricName: "stadium_connections_accepted_total", unitName: "", helpText: "Connections accepted"))
+        framesSent = registry.makeCounter(descriptor: .init(metricName: "stadium_frames_sent_total", unitName: "", helpText: "Frames written to sockets"))
+        bytesSent = registry.makeCounter(descriptor: .init(metricName: "stadium_bytes_sent_total", unitName: "", helpText: "Bytes written to sockets"))
+        bytesReceived = registry.makeCounter(descriptor: .init(metricName: "stadium_bytes_received_total", unitName: "", helpText: "Bytes read from sockets"))
+        sendErrors = registry.makeCounter(descriptor: .init(metricName: "stadium_send_errors_total", unitName: "", helpText: "Socket writes that failed"))
+        subjects = registry.makeGauge(descriptor: .init(metricName: "stadium_subjects", unitName: "", helpText: "Subjects known"))
+    }
+
+    func count(_ kind: ErrorKind) {
+        errors[kind]?.increment()
+    }
+
+    /// Brings ring counters into the registry and renders the Prometheus text format.
+    func render(loops: [RingLoop], subjectCount: Int) -> [UInt8] {
+        folded.withLock { last in
+            func fold(_ name: String, _ counter: Counter, _ total: Int) {
+                let delta = total - (last[name] ?? 0)
+                if delta > 0 { counter.increment(by: Int64(delta)) }
+                last[name] = total
+            }
+            func sum(_ read: (RingCounters) -> Int) -> Int { loops.reduce(0) { $0 + read($1.counters) } }
+            connections.set(Double(sum { $0.open.load(ordering: .relaxed) }))
+            fold("accepted", accepted, sum { $0.accepted.load(ordering: .relaxed) })
+            fold("sends", framesSent, sum { $0.sends.load(ordering: .relaxed) })
+            fold("bytesSent", bytesSent, sum { $0.bytesSent.load(ordering: .relaxed) })
+            fold("bytesReceived", bytesReceived, sum { $0.bytesReceived.load(ordering: .relaxed) })
+            fold("sendErrors", sendErrors, sum { $0.sendErrors.load(ordering: .relaxed) })
+            subjects.set(Double(subjectCount))
+        }
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

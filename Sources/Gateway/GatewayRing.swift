@@ -1,0 +1,320 @@
+// The protocol side of one ring: HTTP head, WebSocket upgrade, protocol v1 requests, and
+// delivery of fanned-out frames to this ring's subscribers. Runs on the ring's thread only.
+import StadiumProtocol
+import UringIO
+import WebSocket
+
+enum ConnectionPhase: UInt8 {
+    case free
+    /// Waiting for a complete HTTP request head.
+    case http
+    case webSocket
+    /// A close frame or final HTTP response is on its way; input is ignored.
+    case closing
+}
+
+final class GatewayRing: RingLoopHandler {
+    let index: Int
+    private let configuration: GatewayConfiguration
+    private let hub: FanoutHub
+    private let inbox: RingInbox
+    private let route: PublishRoute
+    private let routes: HTTPRoutes
+    private let metrics: GatewayMetrics
+    private let writer: FrameWriter
+
+    private var phase: [ConnectionPhase]
+    private var readers: [WebSocketReader]
+    private var connectionIDs: [UInt32]
+    private var nextConnectionID: UInt32 = 1
+    private var subscriptions: SubscriptionTable
+    /// Connections still in their HTTP phase, oldest first; the timeout is the same for all.
+    private var handshakeDeadlines: [(slot: UInt32, connection: UInt32, deadline: ContinuousClock.Instant)] = []
+    private var handshakeDeadlinesHead = 0
+    private var inboxBatch: [InboxMessage] = []
+
+    init(
+        index: Int, slots: Int, configuration: GatewayConfiguration, hub: FanoutHub, inbox: RingInbox,
+        route: PublishRoute, routes: HTTPRoutes, metrics: GatewayMetrics
+    ) {
+        self.index = index
+        self.configuration = configuration
+        self.hub = hub
+        self.inbox = inbox
+        self.route = route
+        self.routes = routes
+        self.metrics = metrics
+        self.writer = FrameWriter(frames: hub.frames)
+        phase = Array(repeating: .free, count: slots)
+        readers = Array(
+            repeating: WebSocketReader(role: .server, maxMessageBytes: configuration.maxMessageBytes), count: slots)
+        connectionIDs = Array(repeating: 0, count: slots)
+        subscriptions = SubscriptionTable(slots: slots)
+    }
+
+    // MARK: - Ring events
+
+    func connectionOpened(_ loop: RingLoop, slot: UInt32) {
+        let index = Int(slot)
+        phase[index] = .http
+        readers[index] = WebSocketReader(role: .server, maxMessageBytes: configuration.maxMessageBytes)
+        connectionIDs[index] = nextConnectionID
+        nextConnectionID &+= 1
+        handshakeDeadlines.append((slot, connectionIDs[index], .now + configuration.handshakeTimeout))
+    }
+
+    func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        switch phase[Int(slot)] {
+        case .http:
+            return receiveHTTP(loop, slot: slot, bytes: bytes)
+        case .webSocket:
+            return receiveFrames(loop, slot: slot, bytes: bytes)
+        case .closing, .free:
+            return bytes.count
+        }
+    }
+
+    func connectionClosed(_ loop: RingLoop, slot: UInt32) {
+        let count = subscriptions.count(of: slot)
+        if count > 0 { metrics.subscriptions.decrement(by: Double(count)) }
+        subscriptions.removeAll(slot)
+        phase[Int(slot)] = .free
+        connectionIDs[Int(slot)] = 0
+    }
+
+    func loopWoken(_ loop: RingLoop) {
+        inbox.drain(into: &inboxBatch)
+        for message in inboxBatch {
+            switch message {
+            case .deliver(let subject, let frame, let version):
+                subscriptions.forEachSubscriber(of: subject, version: version) { slot in
+                    enqueue(loop, slot: slot, frame)
+                }
+                hub.frames.release(frame)
+            case .reply(let slot, let connection, let frame):
+                if connectionIDs[Int(slot)] == connection { enqueue(loop, slot: slot, frame) }
+                hub.frames.release(frame)
+            }
+        }
+        inboxBatch.removeAll(keepingCapacity: true)
+    }
+
+    func loopTicked(_ loop: RingLoop) {
+        let now = ContinuousClock.now
+        while handshakeDeadlinesHead < handshakeDeadlines.count,
+              handshakeDeadlines[handshakeDeadlinesHead].deadline <= now {
+            let (slot, connection, _) = handshakeDeadlines[handshakeDeadlinesHead]
+            handshakeDeadlinesHead += 1
+            if connectionIDs[Int(slot)] == connection && phase[Int(slot)] == .http {
+                metrics.count(.handshakeTimeout)
+                respondHTTP(loop, slot: slot, HTTPResponse.text(status: 408, "request head not received in time"))
+            }
+        }
+        if handshakeDeadlinesHead > 1024 && handshakeDeadlinesHead * 2 > handshakeDeadlines.count {
+            handshakeDeadlines.removeFirst(handshakeDeadlinesHead)
+            handshakeDeadlinesHead = 0
+        }
+    }
+
+    func loopStopping(_ loop: RingLoop) {
+        for slot in 0..<phase.count {
+            switch phase[slot] {
+            case .webSocket:
+                closeWebSocket(loop, slot: UInt32(slot), code: .goingAway, reason: "gateway shutting down")
+            case .http:
+                loop.close(UInt32(slot), .now)
+            case .closing, .free:
+                break
+            }
+        }
+    }
+
+    // MARK: - HTTP phase
+
+    private func receiveHTTP(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        switch HTTPRequestParser.parse(UnsafeRawBufferPointer(bytes), maxHeaderBytes: configuration.maxHeaderBytes) {
+        case .incomplete:
+            return 0
+        case .tooLarge:
+            metrics.count(.headersTooLarge)
+            respondHTTP(loop, slot: slot, HTTPResponse.text(status: 431, "request headers exceed 8 KiB"))
+            return bytes.count
+        case .malformed(let reason):
+            metrics.count(.malformedHTTP)
+            respondHTTP(loop, slot: slot, HTTPResponse.text(status: 400, reason))
+            return bytes.count
+        case .complete(let head, let consumed):
+            switch WebSocketHandshake.evaluate(head) {
+            case .upgrade(let response, _):
+                guard let frame = try? writer.raw(response) else {
+                    loop.close(slot, .now)
+                    return bytes.count
+                }
+                phase[Int(slot)] = .webSocket
+                enqueue(loop, slot: slot, frame)
+                hub.frames.release(frame)
+                let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
+                return consumed + (rest.isEmpty ? 0 : receiveFrames(loop, slot: slot, bytes: rest))
+            case .notWebSocket:
+                metrics.httpRequests.increment()
+                respondHTTP(loop, slot: slot, routes.respond(to: head))
+                return bytes.count
+            case .reject(let status, let reason):
+                metrics.count(.badUpgrade)
+                respondHTTP(loop, slot: slot, WebSocketHandshake.rejectionResponse(status: status, reason: reason))
+                return bytes.count
+            }
+        }
+    }
+
+    /// Sends a complete HTTP response and closes once it is written.
+    private func respondHTTP(_ loop: RingLoop, slot: UInt32, _ response: [UInt8]) {
+        phase[Int(slot)] = .closing
+        if let frame = try? writer.raw(response) {
+            _ = loop.send(slot: slot, frame: frame)
+            hub.frames.release(frame)
+        }
+        loop.close(slot, .afterFlush)
+    }
+
+    // MARK: - WebSocket phase
+
+    private func receiveFrames(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        let outcome = readers[Int(slot)].consume(bytes) { event in
+            handle(loop, slot: slot, event)
+        }
+        switch outcome {
+        case .consumed(let count):
+            return count
+        case .fail(let code, let reason):
+            metrics.count(Self.errorKind(for: code))
+            closeWebSocket(loop, slot: slot, code: code, reason: reason)
+            return bytes.count
+        }
+    }
+
+    private static func errorKind(for code: CloseCode) -> ErrorKind {
+        switch code {
+        case .messageTooBig: return .messageTooBig
+        case .invalidPayloadData: return .invalidUTF8
+        default: return .protocolError
+        }
+    }
+
+    private func handle(_ loop: RingLoop, slot: UInt32, _ event: WebSocketEvent) {
+        guard phase[Int(slot)] == .webSocket else { return }
+        switch event {
+        case .text(let payload):
+            metrics.framesReceived.increment()
+            handleRequest(loop, slot: slot, payload)
+        case .binary:
+            metrics.count(.unsupportedData)
+            closeWebSocket(loop, slot: slot, code: .unsupportedData, reason: "protocol v1 uses text frames")
+        case .ping(let payload):
+            if let pong = try? writer.control(.pong, payload: payload) {
+                enqueue(loop, slot: slot, pong)
+                hub.frames.release(pong)
+            }
+        case .pong:
+            break
+        case .close(let code, _):
+            // Echo the peer's code (RFC 6455 5.5.1); a close without a code is answered with 1000.
+            closeWebSocket(loop, slot: slot, code: code ?? .normalClosure, reason: "")
+        }
+    }
+
+    /// Sends a close frame and closes the connection once it is written.
+    private func closeWebSocket(_ loop: RingLoop, slot: UInt32, code: CloseCode, reason: String) {
+        phase[Int(slot)] = .closing
+        if let frame = try? writer.close(code: code, reason: reason) {
+            _ = loop.send(slot: slot, frame: frame, final: true)
+            hub.frames.release(frame)
+        }
+        loop.close(slot, .afterFlush)
+    }
+
+    // MARK: - Protocol v1
+
+    private func handleRequest(_ loop: RingLoop, slot: UInt32, _ payload: UnsafeRawBufferPointer) {
+        switch ClientRequestParser.parse(payload) {
+        case .failure(let error):
+            metrics.count(error.code == .badSubject ? .badSubject : .badRequest)
+            replyError(loop, slot: slot, id: error.id, code: error.code, message: error.message)
+        case .success(let request):
+            switch request {
+            case .sub(let id, let names, _):
+                subscribe(loop, slot: slot, id: id, names)
+            case .unsub(let id, let names):
+                for name in names {
+                    if let subject = hub.subjects.existingID(for: name), subscriptions.remove(slot, from: subject) {
+                        metrics.subscriptions.decrement()
+                    }
+                }
+                replyOK(loop, slot: slot, id: id)
+            case .pub(let id, let subject, let data):
+                let address = ReplyAddress(
+                    ring: index, slot: slot, connection: connectionIDs[Int(slot)], requestID: id)
+                route.publish(
+                    subject: subject, data: UnsafeRawBufferPointer(rebasing: payload[data]), user: nil,
+                    replyTo: address)
+            case .auth(let id, _):
+                // Authentication is not enforced yet (--auth none): a token is accepted as is.
+                replyOK(loop, slot: slot, id: id)
+            }
+        }
+    }
+
+    private func subscribe(_ loop: RingLoop, slot: UInt32, id: Int64?, _ names: [String]) {
+        let newCount = names.count { name in
+            guard let subject = hub.subjects.existingID(for: name) else { return true }
+            return !subscriptions.isSubscribed(slot, to: subject)
+        }
+        if subscriptions.count(of: slot) + newCount > configuration.maxSubscriptionsPerConnection {
+            metrics.count(.tooManySubscriptions)
+            replyError(
+                loop, slot: slot, id: id, code: .tooManySubscriptions,
+                message: "a connection may hold at most \(configuration.maxSubscriptionsPerConnection) subscriptions")
+            return
+        }
+        var added: [SubjectID] = []
+        for name in names {
+            let subject = hub.subjects.id(for: name)
+            if subscriptions.add(slot, to: subject) { added.append(subject) }
+        }
+        metrics.subscriptions.increment(by: Double(added.count))
+        replyOK(loop, slot: slot, id: id)
+        // New subscribers get each subject's latest message at once, marked retained.
+        for subject in added {
+            guard let (frame, version) = hub.subjects.retained(subject) else { continue }
+            subscriptions.noteRetainedSent(slot, subject: subject, version: version)
+            enqueue(loop, slot: slot, frame)
+            hub.frames.release(frame)
+        }
+    }
+
+    private func replyOK(_ loop: RingLoop, slot: UInt32, id: Int64?) {
+        guard let frame = try? writer.ok(id: id) else { return }
+        enqueue(loop, slot: slot, frame)
+        hub.frames.release(frame)
+    }
+
+    private func replyError(_ loop: RingLoop, slot: UInt32, id: Int64?, code: ErrorCode, message: String) {
+        guard let frame = try? writer.error(id: id, code: code, message: message) else { return }
+        enqueue(loop, slot: slot, frame)
+        hub.frames.release(frame)
+    }
+
+    // MARK: - Sending
+
+    /// Queues a frame; a reader too slow to keep its queue bounded is disconnected (1008).
+    private func enqueue(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) {
+        guard phase[Int(slot)] == .webSocket else { return }
+        switch loop.send(slot: slot, frame: frame) {
+        case .queued, .closed:
+            break
+        case .queueFull:
+            metrics.count(.slowConsumer)
+            closeWebSocket(loop, slot: slot, code: .policyViolation, reason: "send queue full: reading too slowly")
+        }
+    }
+}

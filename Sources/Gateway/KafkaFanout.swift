@@ -1,0 +1,66 @@
+// Kafka records in, frames out: each record is encoded once (live and retained forms) and
+// handed to every ring; `/T` for a null key, `/T/K` for key K; `seq` is the Kafka offset.
+import Foundation
+import KafkaClient
+import StadiumProtocol
+import UringIO
+
+final class KafkaFanout: @unchecked Sendable {
+    private let consumer: KafkaConsumer
+    private let hub: FanoutHub
+    private let writer: FrameWriter
+    private let kafkaMetrics: KafkaMetrics
+    private let metrics: GatewayMetrics
+
+    init(config: KafkaConfig, topics: [String], replayLast: Int64, hub: FanoutHub, metrics: GatewayMetrics, kafkaMetrics: KafkaMetrics) throws(KafkaError) {
+        // Replaying the last records of each partition rebuilds every subject's retained message.
+        consumer = try KafkaConsumer(config: config, topics: topics, start: replayLast > 0 ? .back(replayLast) : .end)
+        self.hub = hub
+        self.writer = FrameWriter(frames: hub.frames)
+        self.kafkaMetrics = kafkaMetrics
+        self.metrics = metrics
+    }
+
+    var connectivity: BrokerConnectivity { consumer.connectivity }
+
+    func lag() -> [String: Int64] { consumer.lag() }
+
+    func start() {
+        consumer.start { [self] batch in
+            for record in batch.records { fanOut(record) }
+        }
+    }
+
+    func stop() {
+        consumer.stop()
+    }
+
+    private func fanOut(_ record: ConsumedRecord) {
+        kafkaMetrics.consumed(topic: record.topic)
+        let key = record.key.map { String(decoding: $0, as: UTF8.self) }
+        guard let name = SubjectMapping.subject(topic: record.topic, key: key) else {
+            metrics.count(.badSubject)
+            return
+        }
+        let subject = hub.subjects.id(for: name)
+        let data = MessageData(recordValue: record.value)
+        var subjectName = name
+        let encoded = subjectName.withUTF8 { bytes -> (FrameHandle, FrameHandle)? in
+            let subjectBytes = UnsafeRawBufferPointer(bytes)
+            guard let live = try? writer.message(subject: subjectBytes, seq: record.offset, data: data, retained: false) else {
+                return nil
+            }
+            guard let retained = try? writer.message(subject: subjectBytes, seq: record.offset, data: data, retained: true) else {
+                hub.frames.release(live)
+                return nil
+            }
+            return (live, retained)
+        }
+        guard let (live, retained) = encoded else {
+            metrics.count(.internalError)
+            return
+        }
+        if let timestamp = record.timestampMilliseconds { hub.frames.stamp(live, originMilliseconds: timestamp) }
+        hub.publish(subject, live: live, retained: retained)
+    }
+}

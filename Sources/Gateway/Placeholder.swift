@@ -1,2 +1,0 @@
-// Gateway: placeholder until the module lands.
-enum GatewayPlaceholder {}

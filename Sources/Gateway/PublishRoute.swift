@@ -1,0 +1,53 @@
+// Where a client's `pub` goes: to Kafka (the bridge), or straight to local subscribers.
+import StadiumProtocol
+import UringIO
+
+protocol PublishRoute: AnyObject, Sendable {
+    /// Publishes `data` (one JSON value, verbatim) on `subject`; answers `ok` or `err` through
+    /// the hub once the message is safe (for Kafka: acknowledged).
+    func publish(subject: String, data: UnsafeRawBufferPointer, user: String?, replyTo: ReplyAddress)
+}
+
+/// Without Kafka: a pub goes to the subject's subscribers at once, encoded once for all.
+final class LocalRoute: PublishRoute, @unchecked Sendable {
+    private let hub: FanoutHub
+    private let writer: FrameWriter
+    private let metrics: GatewayMetrics
+
+    init(hub: FanoutHub, metrics: GatewayMetrics) {
+        self.hub = hub
+        self.writer = FrameWriter(frames: hub.frames)
+        self.metrics = metrics
+    }
+
+    func publish(subject: String, data: UnsafeRawBufferPointer, user: String?, replyTo: ReplyAddress) {
+        let id = hub.subjects.id(for: subject)
+        let seq = hub.subjects.nextLocalSeq(id)
+        let messageData = MessageData(recordValue: data)
+        var name = subject
+        let frames = name.withUTF8 { subjectBytes -> (FrameHandle, FrameHandle)? in
+            let bytes = UnsafeRawBufferPointer(subjectBytes)
+            guard let live = try? writer.message(subject: bytes, seq: seq, data: messageData, retained: false) else {
+                return nil
+            }
+            guard let retained = try? writer.message(subject: bytes, seq: seq, data: messageData, retained: true) else {
+                hub.frames.release(live)
+                return nil
+            }
+            return (live, retained)
+        }
+        guard let (live, retained) = frames else {
+            reply(replyTo, error: .internal, message: "message too large to deliver")
+            return
+        }
+        hub.publish(id, live: live, retained: retained)
+        metrics.messagesPublished.increment()
+        if let ok = try? writer.ok(id: replyTo.requestID) { hub.reply(replyTo, frame: ok) }
+    }
+
+    private func reply(_ address: ReplyAddress, error code: ErrorCode, message: String) {
+        if let frame = try? writer.error(id: address.requestID, code: code, message: message) {
+            hub.reply(address, frame: frame)
+        }
+    }
+}

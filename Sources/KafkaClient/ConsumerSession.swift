@@ -1,0 +1,146 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// What both consumers share: the handle, the consume thread that delivers batches, the
+/// positions handed to the application, lag and connectivity.
+final class ConsumerSession: @unchecked Sendable {
+    let handle: KafkaHandle
+    /// The consumer queue, into which the main queue is forwarded: one thread serves both
+    /// records and callbacks (errors, statistics, rebalances).
+    private let queue: OpaquePointer
+    private let maxBatchSize: Int
+    private let stopping = Atomic<Bool>(false)
+    private let positions = Mutex<[TopicPartition: Int64]>([:])
+    private var thread: WorkerThread?
+
+    init(config: KafkaConfig, maxBatchSize: Int, logger: Logger) throws(KafkaError) {
+        handle = try KafkaHandle(role: .consumer, config: config, events: HandleEvents(logger: logger))
+        rd_kafka_poll_set_consumer(handle.pointer)
+        // A reference we own; destroyed in deinit, before the handle.
+        queue = rd_kafka_queue_get_consumer(handle.pointer)
+        self.maxBatchSize = max(1, maxBatchSize)
+    }
+
+    deinit {
+        rd_kafka_queue_destroy(queue)
+    }
+
+    var logger: Logger { handle.events.logger }
+
+    /// Starts the consume thread; `handler` runs on it for every non-empty batch.
+    func start(handler: @escaping (ConsumedBatch) -> Void) {
+        precondition(thread == nil, "a consumer starts once")
+        thread = WorkerThread(name: "kafka-consume") { [self] in
+            consumeUntilStopped(handler: handler)
+        }
+    }
+
+    /// Stops the consume thread, waits for it, then closes the consumer (leaving its group, if any).
+    func stop() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        rd_kafka_queue_yield(queue)
+        thread?.join()
+        thread = nil
+        // Blocking: commits and leaves the group for a group consumer.
+        let result = rd_kafka_consumer_close(handle.pointer)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("consumer close failed", metadata: ["error": "\(KafkaError.librdkafka(result, operation: "rd_kafka_consumer_close"))"])
+        }
+    }
+
+    private func consumeUntilStopped(handler: (ConsumedBatch) -> Void) {
+        let messages = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxBatchSize)
+        defer { messages.deallocate() }
+        var topicNames: [OpaquePointer: String] = [:]
+        var records: [ConsumedRecord] = []
+        records.reserveCapacity(maxBatchSize)
+        while !stopping.load(ordering: .acquiring) {
+            let count = rd_kafka_consume_batch_queue(queue, 100, messages, maxBatchSize)
+            guard count > 0 else { continue }
+            records.removeAll(keepingCapacity: true)
+            for index in 0..<count {
+                let message = UnsafePointer(messages[index]!)
+                guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    report(failedMessage: message)
+                    continue
+                }
+                let topicHandle = message.pointee.rkt!
+                let topic = topicNames[topicHandle] ?? String(cString: rd_kafka_topic_name(topicHandle))
+                topicNames[topicHandle] = topic
+                records.append(ConsumedRecord(message: message, topic: topic))
+            }
+            if !records.isEmpty {
+                handler(ConsumedBatch(records: records))
+                recordPositions(of: records)
+            }
+            // The messages are ours until destroyed here, after the handler returned.
+            for index in 0..<count {
+                rd_kafka_message_destroy(messages[index])
+            }
+        }
+    }
+
+    private func recordPositions(of records: [ConsumedRecord]) {
+        positions.withLock { positions in
+            for record in records {
+                positions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+            }
+        }
+    }
+
+    private func report(failedMessage message: UnsafePointer<rd_kafka_message_t>) {
+        let error = KafkaError.librdkafka(
+            message.pointee.err, message: String(cString: rd_kafka_message_errstr(message)),
+            operation: "rd_kafka_consume_batch_queue")
+        logger.warning("consume error", metadata: ["error": "\(error)"])
+    }
+
+    /// Next offset to hand to the application, per partition that has delivered a record.
+    func currentPositions() -> [TopicPartition: Int64] {
+        positions.withLock { $0 }
+    }
+
+    /// The high watermark librdkafka cached from its last fetch of each assigned partition;
+    /// absent until that partition's first fetch response, so presence means fetching has started.
+    func highWatermarks() -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        forEachAssigned { partition, _, high in
+            if high >= 0 { result[partition] = high }
+        }
+        return result
+    }
+
+    /// Calls `body` with each assigned partition, its librdkafka position and cached high watermark.
+    private func forEachAssigned(_ body: (TopicPartition, Int64, Int64) -> Void) {
+        var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else {
+            return
+        }
+        // librdkafka allocated the list; freed once read.
+        defer { rd_kafka_topic_partition_list_destroy(assignment) }
+        rd_kafka_position(handle.pointer, assignment)
+        for entry in UnsafeBufferPointer(start: assignment.pointee.elems, count: Int(assignment.pointee.cnt)) {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            rd_kafka_get_watermark_offsets(handle.pointer, entry.topic, entry.partition, &low, &high)
+            body(TopicPartition(topic: String(cString: entry.topic), partition: entry.partition), entry.offset, high)
+        }
+    }
+
+    /// High watermark minus position, summed per topic, over the current assignment. Uses the
+    /// watermarks librdkafka cached from its last fetch: no request to the broker.
+    func lag() -> [String: Int64] {
+        let delivered = currentPositions()
+        var lagByTopic: [String: Int64] = [:]
+        forEachAssigned { partition, librdkafkaPosition, high in
+            let position = delivered[partition] ?? (librdkafkaPosition >= 0 ? librdkafkaPosition : nil)
+            var partitionLag: Int64 = 0
+            if let position, high >= 0 {
+                partitionLag = max(0, high - position)
+            }
+            lagByTopic[partition.topic, default: 0] += partitionLag
+        }
+        return lagByTopic
+    }
+}

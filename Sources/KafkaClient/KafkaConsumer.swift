@@ -1,0 +1,82 @@
+import CRdKafka
+import Logging
+
+/// The gateway's consumer: no group, every partition of the given topics assigned explicitly,
+/// each starting at `start`. After a broker outage it resumes where it stopped, because the
+/// assignment and fetch positions are kept.
+public final class KafkaConsumer: @unchecked Sendable {
+    /// Offsets are never committed: the gateway starts from the end (or `back`) every time.
+    public static let requiredProperties: [String: String] = [
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+        "enable.partition.eof": "false",
+    ]
+    public static let defaultProperties: [String: String] = [
+        "statistics.interval.ms": "1000",
+        "fetch.wait.max.ms": "10",
+    ]
+
+    private let session: ConsumerSession
+    /// Every assigned partition, topic by topic.
+    public let partitions: [TopicPartition]
+
+    /// Fetches metadata (blocking up to `metadataTimeout`) and assigns all partitions of `topics`.
+    /// - Throws: `.missingTopics` naming each topic the cluster lacks; `.configuration` for a bad property.
+    public init(
+        config: KafkaConfig, topics: [String], start: StartPosition = .end, maxBatchSize: Int = 1024,
+        metadataTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "stadium.kafka.consumer")
+    ) throws(KafkaError) {
+        // librdkafka only hands out the consumer queue to a handle with a group.id; with manual
+        // assignment and no commits the group is never joined, so a unique name costs nothing.
+        var named = config
+        if named["group.id"] == nil { named["group.id"] = "stadium-assign-\(UInt64.random(in: 0...UInt64.max))" }
+        let effective = named.addingDefaults(Self.defaultProperties).overriding(Self.requiredProperties)
+        session = try ConsumerSession(config: effective, maxBatchSize: maxBatchSize, logger: logger)
+        let counts = try requirePartitionCounts(of: topics, handle: session.handle, timeout: metadataTimeout)
+        partitions = topics.flatMap { topic in
+            (0..<(counts[topic] ?? 0)).map { TopicPartition(topic: topic, partition: $0) }
+        }
+        try assign(start: start)
+    }
+
+    deinit {
+        session.stop()
+    }
+
+    private func assign(start: StartPosition) throws(KafkaError) {
+        // The list is ours; librdkafka copies it in rd_kafka_assign.
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in partitions {
+            let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!
+            entry.pointee.offset = start.librdkafkaOffset(for: partition)
+        }
+        let result = rd_kafka_assign(session.handle.pointer, list)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw .librdkafka(result, operation: "rd_kafka_assign")
+        }
+    }
+
+    /// Starts the consume thread. `handler` runs on that thread for every batch; the batch's
+    /// buffers are valid only during the call.
+    public func start(handler: @escaping (ConsumedBatch) -> Void) {
+        session.start(handler: handler)
+    }
+
+    /// Stops and joins the consume thread, then closes the consumer. Idempotent.
+    public func stop() {
+        session.stop()
+    }
+
+    /// Records produced but not yet handed to the handler, per topic.
+    public func lag() -> [String: Int64] { session.lag() }
+
+    /// Next offset to deliver, per partition that delivered a record.
+    public func positions() -> [TopicPartition: Int64] { session.currentPositions() }
+
+    /// Cached high watermark per assigned partition that has been fetched at least once.
+    public func highWatermarks() -> [TopicPartition: Int64] { session.highWatermarks() }
+
+    /// Reachability of the brokers, for `/healthz`.
+    public var connectivity: BrokerConnectivity { session.handle.events.connectivity }
+}

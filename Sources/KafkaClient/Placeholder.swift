@@ -1,2 +1,0 @@
-// KafkaClient: placeholder until the module lands.
-enum KafkaClientPlaceholder {}

@@ -1,2 +1,0 @@
-// StadiumProtocol: placeholder until the module lands.
-enum StadiumProtocolPlaceholder {}

@@ -1,0 +1,46 @@
+/// A Kafka record value classified once for the `data` member of a `msg`: the value's
+/// bytes verbatim when they are one JSON value, otherwise a JSON string of them.
+///
+/// Borrows the record's bytes: use it only while they stay valid.
+public struct MessageData {
+    private enum Form {
+        /// Kafka null value (tombstone): written as `null`.
+        case null
+        /// The JSON value, surrounding whitespace dropped.
+        case json(Range<Int>)
+        /// Not JSON: escaped into a string, invalid UTF-8 replaced by U+FFFD.
+        case text
+    }
+
+    private let bytes: UnsafeRawBufferPointer
+    private let form: Form
+
+    /// Classifies a record value; nil is Kafka's null value, an empty value is not JSON.
+    public init(recordValue: UnsafeRawBufferPointer?) {
+        guard let recordValue else {
+            self.bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            self.form = .null
+            return
+        }
+        self.bytes = recordValue
+        do throws(JSONSyntaxError) {
+            self.form = .json(try JSONScanner.validateDocument(recordValue).range)
+        } catch {
+            self.form = .text
+        }
+    }
+
+    /// Whether the value is forwarded byte for byte (it is JSON).
+    public var isVerbatimJSON: Bool {
+        if case .json = form { return true }
+        return false
+    }
+
+    func write(to writer: inout JSONWriter) {
+        switch form {
+        case .null: writer.append("null")
+        case .json(let range): writer.append(UnsafeRawBufferPointer(rebasing: bytes[range]))
+        case .text: writer.appendString(bytes)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/// Parses gateway -> client messages (for bots and the load generator) in one validating
+/// scan; unknown members are ignored so newer gateways stay readable.
+public enum ServerMessageParser {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<ServerMessage, MalformedServerMessage> {
+        var members = Members()
+        var scanner = JSONScanner(bytes)
+        do throws(JSONSyntaxError) {
+            guard try scanner.beginObject() else { return .failure(MalformedServerMessage("not a JSON object")) }
+            while let member = try scanner.nextMember() {
+                members.record(member, in: bytes)
+            }
+            try scanner.expectEndOfInput()
+        } catch {
+            return .failure(MalformedServerMessage("invalid JSON: \(error)"))
+        }
+        do throws(MalformedServerMessage) {
+            return .success(try message(from: members, in: bytes))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func message(from members: Members, in bytes: UnsafeRawBufferPointer) throws(MalformedServerMessage) -> ServerMessage {
+        guard let op = members.op, op.kind == .string else { throw MalformedServerMessage("missing string member \"op\"") }
+        if op.isString("msg", in: bytes) {
+            guard let subject = members.subject, subject.kind == .string else {
+                throw MalformedServerMessage("msg without a string \"subject\"")
+            }
+            let seq = try integer(members.seq, "seq", in: bytes)
+            guard let data = members.data else { throw MalformedServerMessage("msg without \"data\"") }
+            return .msg(subject: subject, seq: seq, data: data.range, retained: try retained(members.retained, in: bytes))
+        }
+        let id = try members.id.map { span throws(MalformedServerMessage) in try integer(span, "id", in: bytes) }
+        if op.isString("ok", in: bytes) {
+            return .ok(id: id)
+        }
+        if op.isString("err", in: bytes) {
+            guard let code = members.code?.string(in: bytes) else { throw MalformedServerMessage("err without a string \"code\"") }
+            guard let message = members.message?.string(in: bytes) else {
+                throw MalformedServerMessage("err without a string \"message\"")
+            }
+            return .err(id: id, code: code, message: message)
+        }
+        if op.isString("gap", in: bytes) {
+            guard let subject = members.subject?.string(in: bytes) else {
+                throw MalformedServerMessage("gap without a string \"subject\"")
+            }
+            return .gap(subject: subject, from: try integer(members.from, "from", in: bytes), to: try integer(members.to, "to", in: bytes))
+        }
+        throw MalformedServerMessage("unknown op \"\(op.string(in: bytes) ?? "")\"")
+    }
+
+    private static func integer(_ span: JSONValueSpan?, _ name: String, in bytes: UnsafeRawBufferPointer) throws(MalformedServerMessage) -> Int64 {
+        guard let span, let value = JSONInteger.int64(bytes, span) else {
+            throw MalformedServerMessage("\"\(name)\" must be an integer")
+        }
+        return value
+    }
+
+    private static func retained(_ span: JSONValueSpan?, in bytes: UnsafeRawBufferPointer) throws(MalformedServerMessage) -> Bool {
+        guard let span else { return false }
+        guard span.kind == .bool else { throw MalformedServerMessage("\"retained\" must be true or false") }
+        return bytes[span.range.lowerBound] == UInt8(ascii: "t")
+    }
+
+    /// The members a server message may carry; the last occurrence wins.
+    private struct Members {
+        var op, id, code, message, subject, seq, data, retained, from, to: JSONValueSpan?
+
+        mutating func record(_ member: JSONMember, in bytes: UnsafeRawBufferPointer) {
+            let name = member.name
+            let value: JSONValueSpan? = member.value
+            if JSONEscapes.stringEquals(bytes, name, "op") { op = value }
+            else if JSONEscapes.stringEquals(bytes, name, "id") { id = value }
+            else if JSONEscapes.stringEquals(bytes, name, "code") { code = value }
+            else if JSONEscapes.stringEquals(bytes, name, "message") { message = value }
+            else if JSONEscapes.stringEquals(bytes, name, "subject") { subject = value }
+            else if JSONEscapes.stringEquals(bytes, name, "seq") { seq = value }
+            else if JSONEscapes.stringEquals(bytes, name, "data") { data = value }
+            else if JSONEscapes.stringEquals(bytes, name, "retained") { retained = value }
+            else if JSONEscapes.stringEquals(bytes, name, "from") { from = value }
+            else if JSONEscapes.stringEquals(bytes, name, "to") { to = value }
+        }
+    }
+}

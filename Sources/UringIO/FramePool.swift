@@ -1,0 +1,138 @@
+// Encoded frames shared by every socket that sends them: written once, reference counted,
+// recycled through size-class free lists so the send path allocates nothing in steady state.
+import Synchronization
+
+/// An index into the FramePool; cheap to copy and store in per-connection queues.
+public struct FrameHandle: Hashable, Sendable {
+    public let index: UInt32
+    init(_ index: UInt32) { self.index = index }
+}
+
+public final class FramePool: @unchecked Sendable {
+    /// Capacities of the size classes; a frame larger than the last cannot be built.
+    public static let sizeClasses: [Int] = [512, 4_096, 32_768, 262_144, 1_114_112]
+    public static var maximumFrameBytes: Int { sizeClasses.last! }
+
+    private let capacity: Int
+    // Per-frame metadata in fixed arrays so readers on any thread never see them move.
+    private let storage: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    private let lengths: UnsafeMutablePointer<Int>
+    private let classes: UnsafeMutablePointer<UInt8>
+    private let references: UnsafeMutablePointer<Atomic<Int>>
+    /// When the frame's message was born (ms since the epoch), 0 when not tracked.
+    private let originMilliseconds: UnsafeMutablePointer<Int64>
+    /// Told the origin time of a stamped frame when its last reference goes: its last send is done.
+    private let finalReleaseObserver: (@Sendable (Int64) -> Void)?
+    private let state = Mutex(State())
+
+    private struct State {
+        var created = 0
+        var freeLists: [[UInt32]] = Array(repeating: [], count: FramePool.sizeClasses.count)
+    }
+
+    public enum PoolError: Error, Equatable {
+        case frameTooLarge(bytes: Int, limit: Int)
+        case exhausted(frames: Int)
+    }
+
+    /// `capacity` bounds the number of frames alive at once (queued on some socket or retained).
+    public init(capacity: Int = 1 << 16, finalReleaseObserver: (@Sendable (Int64) -> Void)? = nil) {
+        self.capacity = capacity
+        self.finalReleaseObserver = finalReleaseObserver
+        originMilliseconds = .allocate(capacity: capacity)
+        originMilliseconds.initialize(repeating: 0, count: capacity)
+        storage = .allocate(capacity: capacity)
+        storage.initialize(repeating: nil, count: capacity)
+        lengths = .allocate(capacity: capacity)
+        lengths.initialize(repeating: 0, count: capacity)
+        classes = .allocate(capacity: capacity)
+        classes.initialize(repeating: 0, count: capacity)
+        references = .allocate(capacity: capacity)
+        for index in 0..<capacity {
+            (references + index).initialize(to: Atomic(0))
+        }
+    }
+
+    deinit {
+        for index in 0..<capacity {
+            storage[index]?.deallocate()
+        }
+        storage.deallocate()
+        lengths.deallocate()
+        classes.deallocate()
+        originMilliseconds.deallocate()
+        references.deinitialize(count: capacity)
+        references.deallocate()
+    }
+
+    /// A frame with room for `bytes`, holding one reference for the caller.
+    public func acquire(bytes: Int) throws(PoolError) -> FrameHandle {
+        guard let sizeClass = FramePool.sizeClasses.firstIndex(where: { $0 >= bytes }) else {
+            throw .frameTooLarge(bytes: bytes, limit: FramePool.maximumFrameBytes)
+        }
+        let reused: UInt32? = state.withLock { state in
+            state.freeLists[sizeClass].popLast()
+        }
+        let index: UInt32
+        if let reused {
+            index = reused
+        } else {
+            let created: Int? = state.withLock { state in
+                guard state.created < capacity else { return nil }
+                state.created += 1
+                return state.created - 1
+            }
+            guard let created else { throw .exhausted(frames: capacity) }
+            index = UInt32(created)
+            storage[created] = .allocate(byteCount: FramePool.sizeClasses[sizeClass], alignment: 16)
+            classes[created] = UInt8(sizeClass)
+        }
+        lengths[Int(index)] = 0
+        originMilliseconds[Int(index)] = 0
+        references[Int(index)].store(1, ordering: .relaxed)
+        return FrameHandle(index)
+    }
+
+    /// The whole writable capacity of a frame; fill it, then call `setLength`.
+    public func writableBytes(_ frame: FrameHandle) -> UnsafeMutableRawBufferPointer {
+        let index = Int(frame.index)
+        return UnsafeMutableRawBufferPointer(
+            start: storage[index], count: FramePool.sizeClasses[Int(classes[index])])
+    }
+
+    public func setLength(_ frame: FrameHandle, _ length: Int) {
+        lengths[Int(frame.index)] = length
+    }
+
+    /// Marks when the frame's message was born, so its final release reports the latency.
+    public func stamp(_ frame: FrameHandle, originMilliseconds milliseconds: Int64) {
+        originMilliseconds[Int(frame.index)] = milliseconds
+    }
+
+    /// The encoded bytes of a frame. Valid while the caller holds a reference.
+    public func bytes(_ frame: FrameHandle) -> UnsafeRawBufferPointer {
+        let index = Int(frame.index)
+        return UnsafeRawBufferPointer(start: storage[index], count: lengths[index])
+    }
+
+    public func retain(_ frame: FrameHandle, count: Int = 1) {
+        references[Int(frame.index)].wrappingAdd(count, ordering: .relaxed)
+    }
+
+    /// Drops one reference; the last one returns the frame to its free list.
+    public func release(_ frame: FrameHandle) {
+        let index = Int(frame.index)
+        let remaining = references[index].wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue
+        precondition(remaining >= 0, "frame \(index) released more often than retained")
+        if remaining == 0 {
+            if originMilliseconds[index] != 0, let finalReleaseObserver {
+                finalReleaseObserver(originMilliseconds[index])
+            }
+            let sizeClass = Int(classes[index])
+            state.withLock { $0.freeLists[sizeClass].append(frame.index) }
+        }
+    }
+
+    /// Frames created so far (for metrics and the malloc-free steady-state benchmark).
+    public var framesCreated: Int { state.withLock { $0.created } }
+}

@@ -1,2 +1,0 @@
-// UringIO: placeholder until the module lands.
-enum UringIOPlaceholder {}

@@ -1,0 +1,541 @@
+// One ring on one thread: accepts into direct descriptors, multishot receives from a provided
+// buffer ring, bounded per-connection send queues of shared frames, and orderly closes.
+import Foundation
+import Synchronization
+internal import CUring
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a ring tells the protocol layer above it. Called on the ring's own thread only.
+public protocol RingLoopHandler: AnyObject {
+    /// A connection now lives in `slot` (accepted, or adopted by `adopt`).
+    func connectionOpened(_ loop: RingLoop, slot: UInt32)
+    /// Unread bytes of a connection: returns how many it consumed; the rest comes back with more.
+    func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int
+    /// The connection is gone and its slot may be reused.
+    func connectionClosed(_ loop: RingLoop, slot: UInt32)
+    /// Another thread called `wake()`.
+    func loopWoken(_ loop: RingLoop)
+    /// The periodic timer fired.
+    func loopTicked(_ loop: RingLoop)
+    /// `stop()` was called: say goodbye to the connections; the loop ends when all are closed.
+    func loopStopping(_ loop: RingLoop)
+}
+
+public struct RingConfiguration: Sendable {
+    /// Direct-descriptor slots, at most RLIMIT_NOFILE.
+    public var slots: Int
+    /// Frames a connection may have queued before `send` reports `.queueFull`.
+    public var sendQueueFrames: Int = 64
+    /// Bytes a connection may have queued before `send` reports `.queueFull`.
+    public var sendQueueBytes: Int = 1 << 20
+    public var receiveBufferCount: Int = 512
+    public var receiveBufferSize: Int = 4096
+    public var submissionEntries: Int = 4096
+    public var tickInterval: Duration = .milliseconds(100)
+    /// Longest wait for a closing connection to take its last frames (close frame, HTTP response).
+    public var drainTimeout: Duration = .seconds(5)
+    /// Longest wait for connections to close after `stop()`.
+    public var stopTimeout: Duration = .seconds(5)
+
+    public init(slots: Int) {
+        self.slots = slots
+    }
+}
+
+public enum SendResult: Equatable {
+    case queued
+    case queueFull
+    case closed
+}
+
+public enum CloseMode {
+    /// Send what is queued first (used after a close frame or an HTTP response).
+    case afterFlush
+    /// Drop what is queued.
+    case now
+}
+
+/// Counters a ring keeps for /metrics; read from any thread.
+public final class RingCounters: Sendable {
+    public let accepted = Atomic<Int>(0)
+    public let acceptErrors = Atomic<Int>(0)
+    public let closed = Atomic<Int>(0)
+    public let open = Atomic<Int>(0)
+    public let sends = Atomic<Int>(0)
+    public let bytesSent = Atomic<Int>(0)
+    public let bytesReceived = Atomic<Int>(0)
+    public let sendErrors = Atomic<Int>(0)
+    public let receiveBufferShortages = Atomic<Int>(0)
+
+    static func add(_ counter: borrowing Atomic<Int>, _ value: Int) {
+        counter.wrappingAdd(value, ordering: .relaxed)
+    }
+}
+
+public final class RingLoop: @unchecked Sendable {
+    public let index: Int
+    public let configuration: RingConfiguration
+    public let frames: FramePool
+    public let counters = RingCounters()
+    public weak var handler: RingLoopHandler?
+
+    private let listener: Listener?
+    private var ring: Ring!
+    private var slots: ConnectionSlots
+    private var leftovers = LeftoverStore()
+    private var openCount = 0
+    private var drainDeadlines: [(slot: UInt32, generation: UInt8, deadline: ContinuousClock.Instant)] = []
+
+    // Accepting: multishot while the table has room for a whole backlog, single accepts near the top.
+    private var acceptEnabled = true
+    private var multishotArmed = false
+    private var multishotCancelRequested = false
+    private var singleAcceptsOutstanding = 0
+    private let multishotHeadroom: Int
+    private let acceptReserve = 4
+
+    // Slots for connections adopted from ordinary descriptors (client side: no listener).
+    private var freeAdoptSlots: [UInt32] = []
+
+    private let wakeDescriptor: Int32
+    private let wakePending = Atomic<Bool>(false)
+    private let wakeReadBuffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    private let stopRequested = Atomic<Bool>(false)
+    private var stopping = false
+    private var stopDeadline = ContinuousClock.now
+    private let finished = DispatchSemaphore(value: 0)
+    private let started = DispatchSemaphore(value: 0)
+    private var startError: SystemError?
+
+    private static let bufferGroup: UInt16 = 1
+
+    public init(index: Int, configuration: RingConfiguration, frames: FramePool, listener: Listener?) throws(SystemError) {
+        self.index = index
+        self.configuration = configuration
+        self.frames = frames
+        self.listener = listener
+        slots = ConnectionSlots(count: configuration.slots, queueDepth: configuration.sendQueueFrames)
+        multishotHeadroom = 4096 + 512
+        let descriptor = gw_eventfd_create()
+        try SystemError.check(descriptor, "eventfd")
+        wakeDescriptor = descriptor
+        if listener == nil {
+            freeAdoptSlots = (0..<UInt32(configuration.slots)).reversed()
+        }
+    }
+
+    deinit {
+        slots.deallocate()
+        wakeReadBuffer.deallocate()
+        Glibc.close(wakeDescriptor)
+    }
+
+    /// Starts the ring's thread; returns once the ring exists (or throws why it could not).
+    public func start() throws(SystemError) {
+        let thread = Thread { [self] in self.run() }
+        thread.name = "ring-\(index)"
+        thread.stackSize = 1 << 20
+        thread.start()
+        started.wait()
+        if let startError { throw startError }
+    }
+
+    /// Asks the loop to say goodbye to its connections and end; safe from any thread.
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    /// Waits until the loop's thread has ended.
+    public func join() {
+        finished.wait()
+        finished.signal()
+    }
+
+    /// Wakes the loop so the handler's `loopWoken` runs; safe from any thread, coalesced.
+    public func wake() {
+        if wakePending.exchange(true, ordering: .acquiringAndReleasing) { return }
+        var one: UInt64 = 1
+        _ = write(wakeDescriptor, &one, 8)
+    }
+
+    public var openConnections: Int { openCount }
+
+    // MARK: - Thread body
+
+    private func run() {
+        do {
+            let completionEntries = max(4096, Self.powerOfTwo(atLeast: 2 * configuration.slots + 1024))
+            ring = try Ring(
+                submissionEntries: UInt32(configuration.submissionEntries),
+                completionEntries: UInt32(completionEntries),
+                fileSlots: UInt32(configuration.slots))
+            try ring.setUpBuffers(
+                group: Self.bufferGroup, count: UInt32(configuration.receiveBufferCount),
+                size: UInt32(configuration.receiveBufferSize))
+        } catch {
+            startError = error
+            started.signal()
+            finished.signal()
+            return
+        }
+        started.signal()
+        armWake()
+        armTick()
+        manageAccepting()
+        while true {
+            do {
+                try ring.submitAndWait()
+            } catch {
+                // Only a broken ring gets here; nothing sensible remains but to stop.
+                FileHandle.standardError.write(Data("ring \(index): \(error)\n".utf8))
+                break
+            }
+            ring.reap { batch in
+                for raw in batch {
+                    handle(Completion(raw))
+                }
+            }
+            ring.publishReturnedBuffers()
+            if stopRequested.load(ordering: .acquiring) && !stopping {
+                beginStopping()
+            }
+            if stopping && (openCount == 0 || ContinuousClock.now >= stopDeadline) {
+                break
+            }
+        }
+        ring = nil
+        finished.signal()
+    }
+
+    private func beginStopping() {
+        stopping = true
+        stopDeadline = ContinuousClock.now + configuration.stopTimeout
+        acceptEnabled = false
+        if multishotArmed { ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
+        if singleAcceptsOutstanding > 0 { ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept)) }
+        handler?.loopStopping(self)
+    }
+
+    private func handle(_ completion: Completion) {
+        guard let userData = UserData(raw: completion.userData) else { return }
+        switch userData.operation {
+        case .accept:
+            accepted(completion)
+        case .receive:
+            received(completion, userData)
+        case .send:
+            sent(completion, userData)
+        case .close:
+            closed(userData)
+        case .wake:
+            wakePending.store(false, ordering: .releasing)
+            handler?.loopWoken(self)
+            armWake()
+        case .tick:
+            closeOverdueDrains()
+            handler?.loopTicked(self)
+            armTick()
+        case .cancel, .cancelAccept:
+            break
+        }
+    }
+
+    // MARK: - Accepting
+
+    private func manageAccepting() {
+        guard let listener, acceptEnabled else { return }
+        let free = configuration.slots - openCount
+        if free > multishotHeadroom {
+            if !multishotArmed && singleAcceptsOutstanding == 0 {
+                ring.acceptMultishot(listener: listener.descriptor, UserData(.accept, extra: 1))
+                multishotArmed = true
+                multishotCancelRequested = false
+            }
+            return
+        }
+        if multishotArmed {
+            if !multishotCancelRequested {
+                ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
+                multishotCancelRequested = true
+            }
+            return
+        }
+        // Never more single accepts outstanding than free slots: an accept into a full table drops the peer.
+        let wanted = min(8, free - acceptReserve)
+        while singleAcceptsOutstanding < wanted {
+            ring.acceptOnce(listener: listener.descriptor, UserData(.accept, extra: 0))
+            singleAcceptsOutstanding += 1
+        }
+    }
+
+    private func accepted(_ completion: Completion) {
+        let multishot = UserData(raw: completion.userData)?.extra == 1
+        if multishot {
+            if !completion.hasMore { multishotArmed = false }
+        } else {
+            singleAcceptsOutstanding -= 1
+        }
+        if completion.result >= 0 {
+            RingCounters.add(counters.accepted, 1)
+            opened(slot: UInt32(completion.result))
+        } else if completion.result != -ECANCELED {
+            RingCounters.add(counters.acceptErrors, 1)
+        }
+        manageAccepting()
+    }
+
+    /// Puts an ordinary connected socket into a free slot of this ring (the caller may close `fd` after).
+    /// Must be called on the ring's thread.
+    public func adopt(descriptor fd: Int32) throws(SystemError) -> UInt32 {
+        guard let slot = freeAdoptSlots.popLast() else {
+            throw SystemError(call: "adopt (ring \(index) is full)", errno: ENFILE)
+        }
+        do {
+            try ring.installFile(slot: slot, fd: fd)
+        } catch {
+            freeAdoptSlots.append(slot)
+            throw error
+        }
+        opened(slot: slot)
+        return slot
+    }
+
+    private func opened(slot: UInt32) {
+        let index = Int(slot)
+        slots.phase[index] = .open
+        slots.generation[index] &+= 1
+        openCount += 1
+        counters.open.store(openCount, ordering: .relaxed)
+        armReceive(slot)
+        handler?.connectionOpened(self, slot: slot)
+    }
+
+    // MARK: - Receiving
+
+    private func armReceive(_ slot: UInt32) {
+        let index = Int(slot)
+        slots.receiving[index] = true
+        ring.receiveMultishot(
+            slot: slot, group: Self.bufferGroup,
+            UserData(.receive, slot: slot, generation: slots.generation[index]))
+    }
+
+    private func received(_ completion: Completion, _ userData: UserData) {
+        let index = Int(userData.slot)
+        let current = slots.generation[index] == userData.generation
+        if current && !completion.hasMore { slots.receiving[index] = false }
+        defer {
+            if let buffer = completion.bufferID { ring.returnBuffer(buffer) }
+        }
+        guard current else { return }
+        let phase = slots.phase[index]
+        if completion.result > 0, let buffer = completion.bufferID {
+            RingCounters.add(counters.bytesReceived, Int(completion.result))
+            if phase == .open {
+                deliver(slot: userData.slot, bytes: UnsafeMutableRawBufferPointer(
+                    start: ring.buffer(buffer), count: Int(completion.result)))
+            }
+            if !completion.hasMore && slots.phase[index] == .open { armReceive(userData.slot) }
+            return
+        }
+        if completion.result == -ENOBUFS {
+            // Every provided buffer is in use: re-arm; the buffers come back within this batch.
+            RingCounters.add(counters.receiveBufferShortages, 1)
+            if !completion.hasMore && phase == .open { armReceive(userData.slot) }
+            return
+        }
+        if completion.result == -ECANCELED { return }
+        // End of stream or a socket error: the connection is over.
+        if phase == .open || phase == .draining { close(userData.slot, .now) }
+    }
+
+    /// Offers the connection's unread bytes to the handler, keeping what it did not consume.
+    private func deliver(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) {
+        let index = Int(slot)
+        let leftover = slots.leftover[index]
+        if leftover < 0 {
+            let consumed = handler?.connectionReceived(self, slot: slot, bytes: bytes) ?? bytes.count
+            if consumed < bytes.count && slots.phase[index] == .open {
+                slots.leftover[index] = leftovers.make(from: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+            }
+            return
+        }
+        leftovers.append(leftover, UnsafeRawBufferPointer(bytes))
+        let consumed = leftovers.withBytes(leftover) { unread in
+            handler?.connectionReceived(self, slot: slot, bytes: unread) ?? unread.count
+        }
+        leftovers.removeFirst(leftover, consumed)
+        if leftovers.isEmpty(leftover) {
+            leftovers.free(leftover)
+            slots.leftover[index] = -1
+        }
+    }
+
+    // MARK: - Sending
+
+    /// Queues a frame on a connection (taking a reference to it) and starts sending if idle.
+    /// A `final` frame (a close frame) may use the queue entry kept free for it and ignores the
+    /// byte limit, so even a connection dropped for reading too slowly is told why.
+    public func send(slot: UInt32, frame: FrameHandle, final: Bool = false) -> SendResult {
+        let index = Int(slot)
+        guard slots.phase[index] == .open else { return .closed }
+        guard slots.enqueue(index, frame: frame, frames: frames, byteLimit: configuration.sendQueueBytes, final: final) else {
+            return .queueFull
+        }
+        if !slots.sendInFlight[index] { sendHead(index) }
+        return .queued
+    }
+
+    /// Bytes queued on a connection and not yet written.
+    public func queuedBytes(slot: UInt32) -> Int {
+        Int(slots.queuedBytes[Int(slot)])
+    }
+
+    private func sendHead(_ index: Int) {
+        let frame = FrameHandle(slots.headFrame(index))
+        let bytes = frames.bytes(frame)
+        let offset = Int(slots.sentBytes[index])
+        slots.sendInFlight[index] = true
+        ring.send(
+            slot: UInt32(index), bytes: bytes.baseAddress! + offset, count: UInt32(bytes.count - offset),
+            UserData(.send, slot: UInt32(index), generation: slots.generation[index]))
+    }
+
+    private func sent(_ completion: Completion, _ userData: UserData) {
+        let index = Int(userData.slot)
+        guard slots.generation[index] == userData.generation, slots.sendInFlight[index] else { return }
+        slots.sendInFlight[index] = false
+        if completion.result < 0 {
+            RingCounters.add(counters.sendErrors, 1)
+            if slots.phase[index] != .closeSubmitted { close(userData.slot, .now) }
+            if slots.phase[index] == .closing { submitClose(index) }
+            return
+        }
+        RingCounters.add(counters.bytesSent, Int(completion.result))
+        let frame = FrameHandle(slots.headFrame(index))
+        let length = frames.bytes(frame).count
+        slots.sentBytes[index] += UInt32(completion.result)
+        if Int(slots.sentBytes[index]) < length, slots.phase[index] != .closing {
+            sendHead(index)  // a short write: resume where the socket stopped
+            return
+        }
+        RingCounters.add(counters.sends, 1)
+        _ = slots.pop(index)
+        slots.queuedBytes[index] -= UInt32(length)
+        frames.release(frame)
+        switch slots.phase[index] {
+        case .open:
+            if slots.queueCount[index] > 0 { sendHead(index) }
+        case .draining:
+            if slots.queueCount[index] > 0 { sendHead(index) } else { close(userData.slot, .now) }
+        case .closing:
+            submitClose(index)
+        case .free, .closeSubmitted:
+            break
+        }
+    }
+
+    // MARK: - Closing
+
+    /// Closes a connection; `connectionClosed` follows once the kernel has let go of the slot.
+    public func close(_ slot: UInt32, _ mode: CloseMode) {
+        let index = Int(slot)
+        switch (slots.phase[index], mode) {
+        case (.open, .afterFlush):
+            if slots.queueCount[index] == 0 {
+                close(slot, .now)
+            } else {
+                slots.phase[index] = .draining
+                // A peer that stopped reading must not keep the slot forever.
+                drainDeadlines.append((slot, slots.generation[index], .now + configuration.drainTimeout))
+            }
+        case (.open, .now), (.draining, .now):
+            slots.phase[index] = .closing
+            dropQueuedFrames(index, keepingHead: slots.sendInFlight[index])
+            if slots.sendInFlight[index] {
+                // A peer that never reads would hold the send forever; its frame is only free
+                // to reuse after the send completes, so cancel it and close on its completion.
+                ring.cancelRequests(slot: slot, UserData(.cancel, slot: slot))
+            } else {
+                submitClose(index)
+            }
+        case (.draining, .afterFlush), (.closing, _), (.closeSubmitted, _), (.free, _):
+            break
+        }
+    }
+
+    private func dropQueuedFrames(_ index: Int, keepingHead: Bool) {
+        let keep = keepingHead ? 1 : 0
+        while Int(slots.queueCount[index]) > keep {
+            // Drop from the tail so an in-flight head stays at the head.
+            let tail = (Int(slots.queueHead[index]) + Int(slots.queueCount[index]) - 1) % slots.queueDepth
+            let frame = FrameHandle(slots.queue[index * slots.queueDepth + tail])
+            slots.queueCount[index] -= 1
+            slots.queuedBytes[index] -= UInt32(frames.bytes(frame).count)
+            frames.release(frame)
+        }
+    }
+
+    private func submitClose(_ index: Int) {
+        dropQueuedFrames(index, keepingHead: false)
+        slots.sentBytes[index] = 0
+        slots.phase[index] = .closeSubmitted
+        let slot = UInt32(index)
+        ring.cancelAndClose(
+            slot: slot, cancel: UserData(.cancel, slot: slot),
+            close: UserData(.close, slot: slot, generation: slots.generation[index]))
+    }
+
+    private func closed(_ userData: UserData) {
+        let index = Int(userData.slot)
+        guard slots.phase[index] == .closeSubmitted, slots.generation[index] == userData.generation else { return }
+        if slots.leftover[index] >= 0 {
+            leftovers.free(slots.leftover[index])
+            slots.leftover[index] = -1
+        }
+        slots.phase[index] = .free
+        openCount -= 1
+        counters.open.store(openCount, ordering: .relaxed)
+        RingCounters.add(counters.closed, 1)
+        if listener == nil { freeAdoptSlots.append(userData.slot) }
+        handler?.connectionClosed(self, slot: userData.slot)
+        manageAccepting()
+    }
+
+    private func closeOverdueDrains() {
+        guard !drainDeadlines.isEmpty else { return }
+        let now = ContinuousClock.now
+        var kept = 0
+        for entry in drainDeadlines {
+            if entry.deadline > now {
+                drainDeadlines[kept] = entry
+                kept += 1
+            } else if slots.generation[Int(entry.slot)] == entry.generation && slots.phase[Int(entry.slot)] == .draining {
+                close(entry.slot, .now)
+            }
+        }
+        drainDeadlines.removeLast(drainDeadlines.count - kept)
+    }
+
+    // MARK: - Wake-ups and the timer
+
+    private func armWake() {
+        ring.read(fd: wakeDescriptor, into: wakeReadBuffer, count: 8, UserData(.wake))
+    }
+
+    private func armTick() {
+        let nanoseconds = configuration.tickInterval.components.seconds * 1_000_000_000
+            + configuration.tickInterval.components.attoseconds / 1_000_000_000
+        ring.timeout(nanoseconds: UInt64(nanoseconds), UserData(.tick))
+    }
+
+    private static func powerOfTwo(atLeast value: Int) -> Int {
+        var result = 1
+        while result < value { result <<= 1 }
+        return result
+    }
+}

@@ -1,0 +1,230 @@
+/// The per-connection frame reader: a small state machine that turns the
+/// connection's unread bytes into messages and control frames, enforcing RFC 6455
+/// framing rules, message size limits and UTF-8 validity. Unfragmented messages are
+/// unmasked in place and handed out without copies; only a fragmented message in
+/// progress owns a buffer.
+public struct WebSocketReader {
+    /// The data message being reassembled from fragments.
+    private enum Assembly: UInt8 {
+        case none
+        case text
+        case binary
+    }
+
+    private enum Phase: UInt8 {
+        case open
+        /// A close frame arrived: later bytes are discarded.
+        case closeReceived
+        /// The peer broke the protocol; the caller is closing the connection.
+        case failed
+    }
+
+    public let maxMessageBytes: Int
+    public let role: WebSocketRole
+    private var phase: Phase = .open
+    private var assembly: Assembly = .none
+    private var utf8 = IncrementalUTF8Validator()
+    /// Allocated only while a fragmented message is in progress.
+    private var fragments: [UInt8]?
+
+    public init(role: WebSocketRole, maxMessageBytes: Int) {
+        precondition(maxMessageBytes >= 0, "maxMessageBytes must not be negative")
+        self.role = role
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// The input capacity a caller needs so that the largest allowed frame fits whole.
+    public var requiredInputCapacity: Int {
+        max(maxMessageBytes, FrameEncoder.maxControlPayload) + FrameEncoder.maxHeaderLength
+    }
+
+    /// True while a fragmented message is being reassembled.
+    public var isAssemblingMessage: Bool { assembly != .none }
+
+    /// Processes every complete frame at the start of `input`, unmasking payloads in
+    /// place and calling `onEvent` for each message or control frame. Stops at the
+    /// first incomplete frame; call again with the unconsumed tail plus new bytes.
+    public mutating func consume(
+        _ input: UnsafeMutableRawBufferPointer,
+        _ onEvent: (WebSocketEvent) -> Void
+    ) -> ReadOutcome {
+        switch phase {
+        case .open: break
+        case .closeReceived: return .consumed(input.count)
+        case .failed: return .fail(.protocolError, reason: "reader already failed")
+        }
+        var offset = 0
+        while offset < input.count {
+            let unread = UnsafeMutableRawBufferPointer(rebasing: input[offset...])
+            let header: FrameHeader
+            switch FrameHeader.parse(UnsafeRawBufferPointer(unread)) {
+            case .incomplete:
+                return .consumed(offset)
+            case .invalid(let reason):
+                return fail(.protocolError, reason)
+            case .header(let parsed):
+                header = parsed
+            }
+            if let failure = check(header) {
+                phase = .failed
+                return failure
+            }
+            // check(header) bounded the length by maxMessageBytes or 125, so it fits an Int.
+            let payloadCount = Int(header.payloadLength)
+            guard unread.count - header.headerLength >= payloadCount else {
+                return .consumed(offset)
+            }
+            let payload = UnsafeMutableRawBufferPointer(
+                rebasing: unread[header.headerLength..<(header.headerLength + payloadCount)]
+            )
+            if let maskKey = header.maskKey {
+                FrameEncoder.mask(payload, key: maskKey)
+            }
+            offset += header.headerLength + payloadCount
+            if let failure = handle(header, UnsafeRawBufferPointer(payload), onEvent) {
+                phase = .failed
+                return failure
+            }
+            if phase == .closeReceived {
+                return .consumed(offset)
+            }
+        }
+        return .consumed(offset)
+    }
+
+    private mutating func fail(_ code: CloseCode, _ reason: String) -> ReadOutcome {
+        phase = .failed
+        return .fail(code, reason: reason)
+    }
+
+    /// Rules decidable from the header alone, checked before waiting for the payload.
+    private func check(_ header: FrameHeader) -> ReadOutcome? {
+        guard header.reservedBits == 0 else {
+            return .fail(.protocolError, reason: "reserved bits set without a negotiated extension")
+        }
+        guard header.opcode.isDefined else {
+            return .fail(.protocolError, reason: "unknown opcode \(header.opcode)")
+        }
+        switch role {
+        case .server where !header.isMasked:
+            return .fail(.protocolError, reason: "client frames must be masked")
+        case .client where header.isMasked:
+            return .fail(.protocolError, reason: "server frames must not be masked")
+        case .server, .client:
+            break
+        }
+        if header.opcode.isControl {
+            guard header.fin else {
+                return .fail(.protocolError, reason: "fragmented \(header.opcode) frame")
+            }
+            guard header.payloadLength <= UInt64(FrameEncoder.maxControlPayload) else {
+                return .fail(.protocolError, reason: "\(header.opcode) payload over 125 bytes")
+            }
+            return nil
+        }
+        let alreadyBuffered: Int
+        if header.opcode == .continuation {
+            guard assembly != .none else {
+                return .fail(.protocolError, reason: "continuation frame without a message in progress")
+            }
+            alreadyBuffered = fragments?.count ?? 0
+        } else {
+            guard assembly == .none else {
+                return .fail(.protocolError, reason: "new \(header.opcode) message while a fragmented one is in progress")
+            }
+            alreadyBuffered = 0
+        }
+        guard header.payloadLength <= UInt64(maxMessageBytes - alreadyBuffered) else {
+            return .fail(.messageTooBig, reason: "message over \(maxMessageBytes) bytes")
+        }
+        return nil
+    }
+
+    private mutating func handle(
+        _ header: FrameHeader,
+        _ payload: UnsafeRawBufferPointer,
+        _ onEvent: (WebSocketEvent) -> Void
+    ) -> ReadOutcome? {
+        switch header.opcode {
+        case .text, .binary:
+            let isText = header.opcode == .text
+            if header.fin {
+                if isText {
+                    guard IncrementalUTF8Validator.isValid(payload) else { return invalidText() }
+                    onEvent(.text(payload))
+                } else {
+                    onEvent(.binary(payload))
+                }
+                return nil
+            }
+            assembly = isText ? .text : .binary
+            utf8.reset()
+            fragments = []
+            return appendFragment(payload, isFinal: false, onEvent)
+        case .continuation:
+            return appendFragment(payload, isFinal: header.fin, onEvent)
+        case .ping:
+            onEvent(.ping(payload))
+            return nil
+        case .pong:
+            onEvent(.pong(payload))
+            return nil
+        case .close:
+            return handleClose(payload, onEvent)
+        default:
+            return .fail(.protocolError, reason: "unknown opcode \(header.opcode)")
+        }
+    }
+
+    private mutating func appendFragment(
+        _ payload: UnsafeRawBufferPointer,
+        isFinal: Bool,
+        _ onEvent: (WebSocketEvent) -> Void
+    ) -> ReadOutcome? {
+        if assembly == .text {
+            guard utf8.feed(payload), !isFinal || utf8.isComplete else { return invalidText() }
+        }
+        fragments!.append(contentsOf: payload)
+        guard isFinal else { return nil }
+        let message = fragments!
+        let kind = assembly
+        fragments = nil
+        assembly = .none
+        message.withUnsafeBytes { bytes in
+            onEvent(kind == .text ? .text(bytes) : .binary(bytes))
+        }
+        return nil
+    }
+
+    private func invalidText() -> ReadOutcome {
+        .fail(.invalidPayloadData, reason: "text message is not valid UTF-8")
+    }
+
+    private mutating func handleClose(
+        _ payload: UnsafeRawBufferPointer,
+        _ onEvent: (WebSocketEvent) -> Void
+    ) -> ReadOutcome? {
+        var code: CloseCode?
+        var reason = ""
+        if payload.count == 1 {
+            return .fail(.protocolError, reason: "close frame with a 1-byte payload")
+        }
+        if payload.count >= 2 {
+            let received = CloseCode(rawValue: UInt16(payload[0]) << 8 | UInt16(payload[1]))
+            guard received.isAllowedOnWire else {
+                return .fail(.protocolError, reason: "close code \(received) is not allowed on the wire")
+            }
+            let reasonBytes = UnsafeRawBufferPointer(rebasing: payload[2...])
+            guard IncrementalUTF8Validator.isValid(reasonBytes) else {
+                return .fail(.invalidPayloadData, reason: "close reason is not valid UTF-8")
+            }
+            code = received
+            reason = String(decoding: reasonBytes, as: UTF8.self)
+        }
+        phase = .closeReceived
+        fragments = nil
+        assembly = .none
+        onEvent(.close(code: code, reason: reason))
+        return nil
+    }
+}

@@ -1,0 +1,151 @@
+// stadium-gateway: arguments in, a running gateway out, stopped cleanly on SIGINT/SIGTERM.
+import ArgumentParser
+import Foundation
+import Gateway
+import KafkaClient
+import Logging
+import ServiceLifecycle
+import UringIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stadium-gateway",
+        abstract: "WebSocket gateway (protocol v1, subprotocol stadium.v1) on io_uring.")
+
+    @Option(help: "Address to listen on, HOST:PORT (also serves /healthz, /metrics and the web UI).")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "Connections to provision for; decides the number of io_uring rings.")
+    var maxConnections: Int = 100_000
+
+    @Option(help: "Largest WebSocket message accepted, in bytes (larger: close 1009).")
+    var maxMessageBytes: Int = 64 * 1024
+
+    @Option(help: "Seconds a new connection has to send its HTTP request head (then 408).")
+    var handshakeTimeout: Double = 10
+
+    @Option(help: "Frames a client may have queued before it is disconnected as too slow.")
+    var sendQueueFrames: Int = 64
+
+    @Option(help: "Subscriptions one connection may hold.")
+    var maxSubscriptions: Int = 64
+
+    @Option(help: "Directory of the web UI served at / (none when not given).")
+    var webRoot: String?
+
+    @Option(help: "Number of io_uring rings (default: max(cores, connections / descriptor limit)).")
+    var rings: Int?
+
+    @Option(help: "Kafka bootstrap servers, HOST:PORT[,...]. Without it (or --bootstrap-file) pubs go straight to local subscribers.")
+    var brokers: String?
+
+    @Option(help: "File holding the bootstrap address, as written by stadium-kafka --bootstrap-file.")
+    var bootstrapFile: String?
+
+    @Option(help: "Kafka topics fanned out to subscribers (/T for a null key, /T/K for key K).")
+    var topics: String = "question,result,top"
+
+    @Option(help: "librdkafka properties file (key=value lines), e.g. security.protocol and sasl.* for a managed cluster.")
+    var kafkaConfig: String?
+
+    @Option(help: "Records replayed per partition at start to rebuild each subject's latest message.")
+    var replayLast: Int64 = 100
+
+    @Option(help: "Seconds a pub may wait for Kafka's acknowledgement before the client gets err timeout.")
+    var ackTimeout: Double = 10
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        do {
+            _ = try SocketAddress(parsing: listen)
+        } catch {
+            throw ValidationError("--listen: \(error)")
+        }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        guard maxMessageBytes >= 125 else { throw ValidationError("--max-message-bytes must be at least 125") }
+        guard sendQueueFrames >= 2, sendQueueFrames <= 4096 else {
+            throw ValidationError("--send-queue-frames must be between 2 and 4096")
+        }
+        guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let logger = Logger(label: "stadium.gateway")
+        var configuration = GatewayConfiguration(listen: try SocketAddress(parsing: listen))
+        configuration.maxConnections = maxConnections
+        configuration.maxMessageBytes = maxMessageBytes
+        configuration.handshakeTimeout = .milliseconds(Int(handshakeTimeout * 1000))
+        configuration.sendQueueFrames = sendQueueFrames
+        configuration.maxSubscriptionsPerConnection = maxSubscriptions
+        configuration.webRoot = webRoot
+        configuration.rings = rings
+        do {
+            configuration.kafka = try kafkaBridge()
+        } catch {
+            logger.critical("Kafka configuration: \(error)")
+            throw ExitCode.failure
+        }
+        let gateway: Gateway
+        do {
+            gateway = try Gateway(configuration: configuration, logger: logger)
+            try gateway.start()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode.failure
+        }
+        // One line on stdout for scripts and tests: where to connect (the real port when 0 was asked).
+        print("stadium-gateway: listening on ws://\(gateway.address)/", terminator: "\n")
+        fflush(stdout)
+        let service = GatewayService(gateway: gateway)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+extension GatewayCommand {
+    /// The Kafka side from --brokers / --bootstrap-file and --kafka-config; nil when neither is given.
+    func kafkaBridge() throws -> KafkaBridgeConfiguration? {
+        var config = try kafkaConfig.map { try KafkaConfig.load(propertiesFile: $0) } ?? KafkaConfig()
+        if let brokers {
+            config["bootstrap.servers"] = brokers
+        } else if let bootstrapFile {
+            let text = try String(contentsOfFile: bootstrapFile, encoding: .utf8)
+            config["bootstrap.servers"] = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard config["bootstrap.servers"] != nil else { return nil }
+        var bridge = KafkaBridgeConfiguration(config: config)
+        bridge.topics = topics.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
+        bridge.replayLast = replayLast
+        bridge.acknowledgementTimeout = .milliseconds(Int(ackTimeout * 1000))
+        return bridge
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Keeps the gateway running until a shutdown signal, then stops it.
+struct GatewayService: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        gateway.stop()
+    }
+}
+

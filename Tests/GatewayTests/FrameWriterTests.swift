@@ -1,0 +1,91 @@
+import StadiumProtocol
+import Testing
+import UringIO
+import WebSocket
+@testable import Gateway
+
+@Suite struct FrameWriterTests {
+    /// Decodes a server frame the way a client would and returns its text.
+    private func clientText(_ pool: FramePool, _ frame: FrameHandle) -> String? {
+        var bytes = Array(pool.bytes(frame))
+        var reader = WebSocketReader(role: .client, maxMessageBytes: 1 << 20)
+        var text: String?
+        let outcome = bytes.withUnsafeMutableBytes { buffer in
+            reader.consume(buffer) { event in
+                if case .text(let payload) = event { text = String(decoding: payload, as: UTF8.self) }
+            }
+        }
+        #expect(outcome == .consumed(bytes.count))
+        return text
+    }
+
+    @Test func messageFrameCarriesTheRecordVerbatim() throws {
+        let pool = FramePool(capacity: 8)
+        let writer = FrameWriter(frames: pool)
+        let value = Array(#"{"id":7,"answers":["a","b"]}"#.utf8)
+        let frame = try value.withUnsafeBytes { bytes in
+            try Array("/question".utf8).withUnsafeBytes { subject in
+                try writer.message(subject: subject, seq: 41, data: MessageData(recordValue: bytes), retained: true)
+            }
+        }
+        #expect(clientText(pool, frame) == #"{"op":"msg","subject":"/question","seq":41,"data":{"id":7,"answers":["a","b"]},"retained":true}"#)
+        pool.release(frame)
+    }
+
+    @Test func largePayloadsUseTheLongerLengthForms() throws {
+        let pool = FramePool(capacity: 8)
+        let writer = FrameWriter(frames: pool)
+        let text = String(repeating: "x", count: 70_000)
+        let value = Array("\"\(text)\"".utf8)
+        let frame = try value.withUnsafeBytes { bytes in
+            try Array("/big".utf8).withUnsafeBytes { subject in
+                try writer.message(subject: subject, seq: 1, data: MessageData(recordValue: bytes), retained: false)
+            }
+        }
+        #expect(clientText(pool, frame)?.contains(text) == true)
+        pool.release(frame)
+    }
+
+    @Test func framesReturnToThePoolAndAreReused() throws {
+        let pool = FramePool(capacity: 4)
+        let writer = FrameWriter(frames: pool)
+        for _ in 0..<100 {
+            let frame = try writer.ok(id: 3)
+            #expect(clientText(pool, frame) == #"{"op":"ok","id":3}"#)
+            pool.retain(frame, count: 2)
+            pool.release(frame)
+            pool.release(frame)
+            pool.release(frame)
+        }
+        #expect(pool.framesCreated == 1, "a released frame is reused, not reallocated")
+    }
+
+    @Test func aFullPoolIsAnErrorNotACrash() throws {
+        let pool = FramePool(capacity: 1)
+        let writer = FrameWriter(frames: pool)
+        let first = try writer.ok(id: 1)
+        #expect(throws: FrameWriter.WriteError.self) { try writer.ok(id: 2) }
+        pool.release(first)
+    }
+}
+
+@Suite struct SubjectRegistryTests {
+    @Test func retainedMessagesAreReplacedAndReferenceCounted() throws {
+        let pool = FramePool(capacity: 4)
+        let registry = SubjectRegistry(frames: pool)
+        let subject = registry.id(for: "/question")
+        #expect(registry.id(for: "/question") == subject)
+        #expect(registry.retained(subject) == nil)
+        let first = try pool.acquire(bytes: 10)
+        #expect(registry.recordMessage(subject, retained: first) == 1)
+        let second = try pool.acquire(bytes: 10)
+        #expect(registry.recordMessage(subject, retained: second) == 2)
+        // The first frame went back to the pool: acquiring again reuses it.
+        let reused = try pool.acquire(bytes: 10)
+        #expect(reused == first)
+        let held = try #require(registry.retained(subject))
+        #expect(held.frame == second && held.version == 2)
+        pool.release(held.frame)
+        pool.release(reused)
+    }
+}

@@ -1,0 +1,84 @@
+import Testing
+@testable import Gateway
+
+@Suite struct SubscriptionTableTests {
+    private func subscribers(_ table: inout SubscriptionTable, _ subject: UInt32, version: UInt64) -> [UInt32] {
+        var slots: [UInt32] = []
+        table.forEachSubscriber(of: SubjectID(rawValue: subject), version: version) { slots.append($0) }
+        return slots.sorted()
+    }
+
+    @Test func addAndRemoveKeepEveryOtherSubscriber() {
+        var table = SubscriptionTable(slots: 16)
+        let question = SubjectID(rawValue: 0)
+        for slot: UInt32 in 0..<10 {
+            let added = table.add(slot, to: question)
+            #expect(added)
+        }
+        let again = table.add(3, to: question)
+        #expect(!again, "a second sub to the same subject is not a new subscription")
+        let removals = [table.remove(0, from: question), table.remove(5, from: question), table.remove(5, from: question)]
+        #expect(removals == [true, true, false])
+        #expect(subscribers(&table, 0, version: 1) == [1, 2, 3, 4, 6, 7, 8, 9])
+    }
+
+    @Test func closingAConnectionDropsAllItsSubscriptions() {
+        var table = SubscriptionTable(slots: 8)
+        for subject: UInt32 in 0..<3 {
+            for slot: UInt32 in 0..<4 { table.add(slot, to: SubjectID(rawValue: subject)) }
+        }
+        table.removeAll(1)
+        table.removeAll(2)
+        for subject: UInt32 in 0..<3 {
+            #expect(subscribers(&table, subject, version: 1) == [0, 3])
+        }
+        #expect(table.count(of: 1) == 0)
+        // Positions stay right after swaps: removing the survivors one by one empties the lists.
+        table.removeAll(3)
+        table.removeAll(0)
+        for subject: UInt32 in 0..<3 { #expect(table.subscriberCount(SubjectID(rawValue: subject)) == 0) }
+    }
+
+    @Test func aRetainedReplaySkipsTheSameMessageStillInTheInbox() {
+        var table = SubscriptionTable(slots: 4)
+        let subject = SubjectID(rawValue: 0)
+        table.add(0, to: subject)
+        #expect(subscribers(&table, 0, version: 1) == [0])
+        // Slot 1 subscribes and is sent version 2 as retained before version 2 is delivered here.
+        table.add(1, to: subject)
+        table.noteRetainedSent(1, subject: subject, version: 2)
+        #expect(subscribers(&table, 0, version: 2) == [0], "slot 1 already has version 2")
+        #expect(subscribers(&table, 0, version: 3) == [0, 1])
+    }
+
+    @Test func aRetainedReplayOfAnAlreadyDeliveredVersionSkipsNothing() {
+        var table = SubscriptionTable(slots: 4)
+        let subject = SubjectID(rawValue: 0)
+        table.add(0, to: subject)
+        _ = subscribers(&table, 0, version: 5)
+        table.add(1, to: subject)
+        table.noteRetainedSent(1, subject: subject, version: 5)
+        #expect(subscribers(&table, 0, version: 6) == [0, 1])
+    }
+}
+
+@Suite struct RingPlanTests {
+    @Test func atLeastOneRingPerCore() {
+        let plan = RingPlan(maxConnections: 1_000, descriptorLimit: 20_000, cores: 2)
+        #expect(plan.rings == 2)
+        #expect(plan.slotsPerRing >= 500)
+    }
+
+    @Test func enoughRingsForConnectionsBeyondTheDescriptorLimit() {
+        let plan = RingPlan(maxConnections: 1_000_000, descriptorLimit: 20_000, cores: 2)
+        #expect(plan.rings == 51)
+        #expect(plan.slotsPerRing <= 20_000)
+        #expect(plan.capacity >= 1_000_000)
+    }
+
+    @Test func fiftyThousandConnectionsNeedThreeRingsHere() {
+        let plan = RingPlan(maxConnections: 50_000, descriptorLimit: 20_000, cores: 2)
+        #expect(plan.rings == 3)
+        #expect(plan.capacity >= 50_000)
+    }
+}

@@ -1,0 +1,68 @@
+/// UTF-8 validation: multibyte text, the forbidden forms (overlong, surrogates,
+/// beyond U+10FFFF), and sequences split across chunks.
+import Testing
+import WebSocket
+
+@Suite struct UTF8ValidatorTests {
+    func isValid(_ data: [UInt8]) -> Bool {
+        data.withUnsafeBytes { IncrementalUTF8Validator.isValid($0) }
+    }
+
+    @Test func validMultibyteText() {
+        #expect(isValid(bytes("κόσμε, ascii, 日本語, 🏟️ and \u{10FFFF}")))
+        #expect(isValid(Array(repeating: 0x41, count: 100)))
+        #expect(isValid([]))
+    }
+
+    @Test(arguments: [
+        [UInt8(0xC0), 0xAF],  // overlong "/"
+        [0xC1, 0xBF],  // overlong 2-byte
+        [0xE0, 0x80, 0xAF],  // overlong 3-byte
+        [0xF0, 0x80, 0x80, 0xAF],  // overlong 4-byte
+        [0xED, 0xA0, 0x80],  // surrogate U+D800
+        [0xED, 0xBF, 0xBF],  // surrogate U+DFFF
+        [0xF4, 0x90, 0x80, 0x80],  // U+110000
+        [0xF5, 0x80, 0x80, 0x80],
+        [0xFF],
+        [0x80],  // lone continuation
+        [0xE2, 0x28, 0xA1],  // missing continuation
+    ])
+    func forbiddenSequencesAreInvalid(sequence: [UInt8]) {
+        #expect(!isValid(sequence))
+        #expect(!isValid(bytes("padding to pass the ascii fast path") + sequence))
+    }
+
+    @Test func truncatedSequenceIsIncompleteNotInvalid() {
+        var validator = IncrementalUTF8Validator()
+        let accepted = [UInt8](bytes("euro ") + [0xE2, 0x82]).withUnsafeBytes { validator.feed($0) }
+        #expect(accepted)
+        #expect(!validator.isComplete)
+        #expect(!validator.isInvalid)
+        #expect(!isValid([0xE2, 0x82]))
+    }
+
+    @Test func sequenceSplitAcrossEveryChunkBoundary() {
+        let text = bytes("a€b😀c")
+        for split in 0...text.count {
+            var validator = IncrementalUTF8Validator()
+            let first = Array(text[..<split]).withUnsafeBytes { validator.feed($0) }
+            let second = Array(text[split...]).withUnsafeBytes { validator.feed($0) }
+            #expect(first && second && validator.isComplete, "split at \(split)")
+        }
+    }
+
+    @Test func invalidityIsSticky() {
+        var validator = IncrementalUTF8Validator()
+        _ = [UInt8(0xFF)].withUnsafeBytes { validator.feed($0) }
+        let later = bytes("fine").withUnsafeBytes { validator.feed($0) }
+        #expect(!later)
+        #expect(validator.isInvalid)
+    }
+
+    @Test func textSplitAcrossFragmentsInTheReader() {
+        let euro: [UInt8] = [0xE2, 0x82, 0xAC]
+        let wire = clientFrame(.text, [0x41, euro[0]], fin: false) + clientFrame(.continuation, [euro[1]], fin: false)
+            + clientFrame(.continuation, [euro[2]])
+        #expect(read(wire).events == [.text("A€")])
+    }
+}

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Drives the Stadium web UI in headless Chromium over the DevTools protocol.
+
+Plays one round as a real user would: picks a name, answers a question, reads the
+result, opens the leaderboard and finds both a bot and itself there. Exits non-zero
+with a message saying what the page showed when something does not happen in time.
+
+Needs Debian's `chromium` and the `websocket-client` PyPI package; nothing else.
+
+    python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:8080/ \
+        --chromium /usr/bin/chromium --screenshots /tmp/shots
+"""
+
+import argparse
+import base64
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+try:
+    import websocket  # the websocket-client package
+except ImportError:
+    sys.exit("test_web_ui: needs the websocket-client package: pip install websocket-client")
+
+PHONE_WIDTH = 360
+PHONE_HEIGHT = 780
+POLL_SECONDS = 0.1
+ANSWER_MARGIN_SECONDS = 3
+
+
+class TestFailure(Exception):
+    """A user-visible expectation that did not hold."""
+
+
+class DevTools:
+    """A minimal CDP client: numbered commands, events kept for later inspection."""
+
+    def __init__(self, ws_url):
+        self.socket = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
+        self.next_id = 1
+        self.exceptions = []
+
+    def call(self, method, **params):
+        command_id = self.next_id
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": command_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == command_id:
+                if "error" in message:
+                    raise TestFailure(f"DevTools {method} failed: {message['error']}")
+                return message.get("result", {})
+            self.note_event(message)
+
+    def note_event(self, message):
+        if message.get("method") == "Runtime.exceptionThrown":
+            details = message["params"]["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text")
+            self.exceptions.append(text)
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise TestFailure(f"evaluating {expression!r} threw: {result['exceptionDetails'].get('text')}")
+        return result["result"].get("value")
+
+    def close(self):
+        self.socket.close()
+
+
+class Browser:
+    """Headless Chromium with a throwaway profile, reached through its DevTools port."""
+
+    def __init__(self, chromium):
+        self.profile = tempfile.mkdtemp(prefix="stadium-ui-test-")
+        arguments = [
+            chromium,
+            "--headless",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={self.profile}",
+            f"--window-size={PHONE_WIDTH},{PHONE_HEIGHT}",
+            "about:blank",
+        ]
+        if os.geteuid() == 0:
+            # Chromium refuses to run its sandbox as root (containers, CI).
+            arguments.insert(1, "--no-sandbox")
+        self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def page_websocket_url(self, timeout):
+        port_file = os.path.join(self.profile, "DevToolsActivePort")
+        port = wait_until(f"Chromium to write {port_file}", timeout, lambda: self.read_port(port_file))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
+            targets = json.load(response)
+        pages = [t for t in targets if t.get("type") == "page"]
+        if not pages:
+            raise TestFailure(f"Chromium exposes no page target: {targets}")
+        return pages[0]["webSocketDebuggerUrl"]
+
+    def read_port(self, port_file):
+        if self.process.poll() is not None:
+            stderr = self.process.stderr.read().decode(errors="replace")[-2000:]
+            raise TestFailure(f"Chromium exited with {self.process.returncode}: {stderr}")
+        try:
+            with open(port_file) as handle:
+                first_line = handle.readline().strip()
+        except FileNotFoundError:
+            return None
+        return int(first_line) if first_line.isdigit() else None
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def wait_until(description, timeout, probe):
+    """Polls probe until it returns something truthy; fails with description after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TestFailure(f"timed out after {timeout:.0f} s waiting for {description}")
+        time.sleep(POLL_SECONDS)
+
+
+class Page:
+    """User-level actions on the Stadium page."""
+
+    def __init__(self, devtools, timeout):
+        self.devtools = devtools
+        self.timeout = timeout
+
+    def js(self, expression):
+        return self.devtools.evaluate(expression)
+
+    def wait_for(self, description, expression, timeout=None):
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return wait_until(description, limit, lambda: self.js(expression))
+        except TestFailure as failure:
+            raise TestFailure(f"{failure}\n  page state: {self.describe()}") from None
+
+    def describe(self):
+        return self.js("""JSON.stringify({
+            status: document.querySelector('#status')?.textContent,
+            phase: document.querySelector('#phase')?.textContent,
+            question: document.querySelector('#question')?.textContent,
+            countdown: document.querySelector('#countdown')?.textContent,
+            answerStatus: document.querySelector('#answer-status')?.textContent,
+            result: document.querySelector('#result')?.textContent,
+            board: [...document.querySelectorAll('#board tbody tr')].map(r => r.dataset.name),
+            toast: document.querySelector('#toast')?.hidden ? null : document.querySelector('#toast')?.textContent,
+        })""")
+
+    def click(self, selector):
+        """Clicks the centre of the element with the mouse, as long as nothing covers it."""
+        box = self.js(f"""(() => {{
+            const element = document.querySelector({json.dumps(selector)});
+            if (!element) return null;
+            element.scrollIntoView({{block: 'center'}});
+            const r = element.getBoundingClientRect();
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            const top = document.elementFromPoint(x, y);
+            return {{x, y, width: r.width, height: r.height, reachable: !!top && element.contains(top)}};
+        }})()""")
+        if box is None:
+            raise TestFailure(f"no element matches {selector}\n  page state: {self.describe()}")
+        if box["width"] == 0 or not box["reachable"]:
+            raise TestFailure(f"{selector} is hidden or covered, a user could not click it")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.devtools.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"],
+                               button="left", clickCount=1)
+
+    def type_into(self, selector, text):
+        self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.focus(); e.select(); }})()")
+        self.devtools.call("Input.insertText", text=text)
+
+    def screenshot(self, path):
+        shot = self.devtools.call("Page.captureScreenshot", format="png")
+        with open(path, "wb") as handle:
+            handle.write(base64.b64decode(shot["data"]))
+
+
+def set_name(page, name):
+    page.type_into("#name-input", "not valid!")
+    page.click("#name-save")
+    page.wait_for("an error message for a name with a space and '!'",
+                  "!document.querySelector('#name-error').hidden && "
+                  "document.querySelector('#name-error').textContent.length > 0", timeout=5)
+    page.type_into("#name-input", name)
+    page.click("#name-save")
+    page.wait_for(f"the page to take the name {name}",
+                  f"window.stadium.name === {json.dumps(name)} && document.querySelector('#name-error').hidden",
+                  timeout=5)
+    stored = page.js("localStorage.getItem('stadium.name')")
+    if stored != name:
+        raise TestFailure(f"the name should be kept across reloads, localStorage has {stored!r}")
+
+
+def answer_a_question(page):
+    """Answers the first question that is still open when clicked; returns the chosen index."""
+    # A few seconds of margin keep the answer clear of the deadline, so it surely gets a result.
+    open_question = ("!document.querySelector('#question-card').hidden && "
+                     "[...document.querySelectorAll('.answer')].filter(b => !b.disabled).length === 4 && "
+                     f"parseInt(document.querySelector('#countdown').textContent, 10) >= {ANSWER_MARGIN_SECONDS}")
+    while True:
+        page.wait_for(f"an open question with four enabled answers and {ANSWER_MARGIN_SECONDS} s left", open_question)
+        question_id = page.js("window.stadium.questionId")
+        index = random.randrange(4)
+        page.click(f".answer[data-index='{index}']")
+        chosen = page.js(f"document.querySelector(\".answer[data-index='{index}']\").classList.contains('chosen')")
+        if chosen:
+            return question_id, index
+        # The deadline passed between seeing the question and clicking: wait for the next one.
+        page.wait_for("the next question", f"window.stadium.questionId !== {json.dumps(question_id)}")
+
+
+def check_answer_locked(page, index):
+    enabled = page.js("[...document.querySelectorAll('.answer')].filter(b => !b.disabled).length")
+    if enabled != 0:
+        raise TestFailure(f"after answering, {enabled} answer buttons are still enabled: one answer per question")
+    page.wait_for("the gateway to acknowledge the answer",
+                  "/acknowledged/i.test(document.querySelector('#answer-status').textContent)", timeout=15)
+    chosen = page.js("[...document.querySelectorAll('.answer.chosen')].map(b => b.dataset.index)")
+    if chosen != [str(index)]:
+        raise TestFailure(f"expected answer {index} highlighted as chosen, found {chosen}")
+
+
+def check_result(page):
+    page.wait_for("the result of the answered question",
+                  "!document.querySelector('#result').hidden && "
+                  "/correct|wrong/i.test(document.querySelector('#result').textContent)")
+    total = page.js("document.querySelector('#total').textContent")
+    if not total.strip().isdigit():
+        raise TestFailure(f"#total should show the player's total as a number, shows {total!r}")
+
+
+def check_leaderboard(page, name):
+    page.click("#tab-board")
+    page.wait_for("the leaderboard panel to open",
+                  "!document.querySelector('#panel-board').hidden && "
+                  "document.querySelector('#tab-board').getAttribute('aria-selected') === 'true'", timeout=5)
+    page.wait_for("a bot- row and the player's own row on the leaderboard",
+                  "document.querySelector('#board tr[data-name^=\"bot-\"]') !== null && "
+                  f"document.querySelector('#board tr.me[data-name={json.dumps(name)}]') !== null")
+    marked = page.js("[...document.querySelectorAll('#board tr.me')].map(r => r.dataset.name)")
+    if marked != [name]:
+        raise TestFailure(f"exactly the player's row should be marked .me, found {marked}")
+
+
+def check_name_survives_reload(page, name):
+    page.devtools.call("Page.reload")
+    page.wait_for("the page to come back live after a reload",
+                  "document.readyState === 'complete' && typeof window.stadium === 'object' && "
+                  "window.stadium.state === 'live'", timeout=30)
+    shown = page.js("document.querySelector('#name-input').value")
+    if shown != name or page.js("window.stadium.name") != name:
+        raise TestFailure(f"after a reload the name should still be {name!r}, the page shows {shown!r}")
+
+
+def check_fits_phone(page):
+    overflow = page.js("document.documentElement.scrollWidth - window.innerWidth")
+    if overflow > 0:
+        raise TestFailure(f"the page is {overflow} px wider than a {PHONE_WIDTH} px phone screen")
+
+
+def check_reachable(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            response.read(1)
+    except OSError as error:
+        raise TestFailure(f"cannot fetch {url}: {error}; is the gateway running and serving web/?") from None
+
+
+def run(arguments):
+    os.makedirs(arguments.screenshots, exist_ok=True)
+    check_reachable(arguments.url)
+    browser = Browser(arguments.chromium)
+    devtools = None
+    page = None
+    try:
+        devtools = DevTools(browser.page_websocket_url(timeout=30))
+        page = Page(devtools, arguments.timeout)
+        devtools.call("Runtime.enable")
+        devtools.call("Page.enable")
+        devtools.call("Emulation.setDeviceMetricsOverride", width=PHONE_WIDTH, height=PHONE_HEIGHT,
+                      deviceScaleFactor=1, mobile=True)
+        devtools.call("Page.navigate", url=arguments.url)
+        page.wait_for(f"{arguments.url} to load the Stadium UI",
+                      "document.readyState === 'complete' && typeof window.stadium === 'object'", timeout=30)
+        page.wait_for("the connection status to say live",
+                      "window.stadium.state === 'live' && document.querySelector('#status').textContent === 'live'",
+                      timeout=30)
+        name = arguments.name or f"webtest-{random.randrange(10000):04d}"
+        set_name(page, name)
+        check_fits_phone(page)
+        _, index = answer_a_question(page)
+        check_answer_locked(page, index)
+        check_result(page)
+        page.screenshot(os.path.join(arguments.screenshots, "play.png"))
+        check_leaderboard(page, name)
+        check_fits_phone(page)
+        page.screenshot(os.path.join(arguments.screenshots, "leaderboard.png"))
+        check_name_survives_reload(page, name)
+        if devtools.exceptions:
+            raise TestFailure("the page threw JavaScript exceptions: " + "; ".join(devtools.exceptions))
+    except TestFailure:
+        if page is not None:
+            page.screenshot(os.path.join(arguments.screenshots, "failure.png"))
+        raise
+    finally:
+        if devtools is not None:
+            devtools.close()
+        browser.stop()
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True, help="the gateway's page, e.g. http://127.0.0.1:8080/")
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium",
+                        help="path of the Chromium binary (Debian package: chromium)")
+    parser.add_argument("--screenshots", required=True, help="directory for play.png and leaderboard.png")
+    parser.add_argument("--timeout", type=float, default=90,
+                        help="seconds to wait for each game event; more than one quiz round (default 90)")
+    parser.add_argument("--name", help="player name to use (default: webtest-NNNN)")
+    return parser.parse_args()
+
+
+def main():
+    arguments = parse_arguments()
+    try:
+        run(arguments)
+    except TestFailure as failure:
+        print(f"FAIL test_web_ui: {failure}", file=sys.stderr)
+        return 1
+    print(f"PASS test_web_ui: played a round at {arguments.url}, screenshots in {arguments.screenshots}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

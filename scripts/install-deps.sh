@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian and PyPI packages Stadium needs, only those missing, so a fresh machine
+# needs nothing else. Usage: scripts/install-deps.sh build|test
+set -euo pipefail
+
+build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
+test_packages=(kcat chromium python3-pip gnuplot-nox)
+python_modules=(websockets:websockets websocket:websocket-client)
+
+packages=("${build_packages[@]}")
+if [[ "${1:-build}" == "test" ]]; then
+    packages+=("${test_packages[@]}")
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if ((${#missing[@]} > 0)); then
+    echo "installing Debian packages: ${missing[*]}"
+    sudo_cmd=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || { echo "error: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+        sudo_cmd=(sudo)
+    fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-build}" == "test" ]]; then
+    for entry in "${python_modules[@]}"; do
+        module=${entry%%:*}
+        package=${entry#*:}
+        python3 -c "import $module" 2>/dev/null || {
+            echo "installing Python package: $package"
+            # Debian's own python refuses system-wide pip installs unless told it is meant.
+            python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "$package" ||
+                python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+                    --break-system-packages "$package"
+        }
+    done
+fi

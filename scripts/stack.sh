@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs the whole Stadium stack on this machine: development broker, gateway, quiz processors
+# and bot players.
+#   scripts/stack.sh run     foreground; Ctrl-C stops everything (make demo)
+#   scripts/stack.sh start   background; prints the URL once the gateway answers (tests)
+#   scripts/stack.sh stop    stops a background stack
+# Settings (environment): BIN (build products dir), PORT (8080), BOTS (10), ROUND (20),
+# ANSWER_WINDOW (10), RUN_DIR (.run).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.build/release}
+PORT=${PORT:-8080}
+BOTS=${BOTS:-10}
+ROUND=${ROUND:-20}
+ANSWER_WINDOW=${ANSWER_WINDOW:-10}
+RUN_DIR=${RUN_DIR:-.run}
+STARTUP_SECONDS=${STARTUP_SECONDS:-60}
+
+log() { echo "stack: $*" >&2; }
+
+stop_stack() {
+    [[ -f "$RUN_DIR/pids" ]] || return 0
+    local pids
+    pids=$(tac "$RUN_DIR/pids")
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+    # Each process ends by itself on SIGTERM; give them a bounded time, then insist.
+    for _ in $(seq 1 100); do
+        local alive=0
+        for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive == 0)) && break
+        sleep 0.1
+    done
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+    rm -f "$RUN_DIR/pids" "$RUN_DIR/bootstrap"
+}
+
+wait_for() {  # wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds or the deadline passes
+    local what=$1
+    shift
+    local deadline=$((SECONDS + STARTUP_SECONDS))
+    until "$@"; do
+        if ((SECONDS >= deadline)); then
+            log "gave up waiting for $what after ${STARTUP_SECONDS}s; logs are in $RUN_DIR/"
+            stop_stack
+            exit 1
+        fi
+        for pid in $(cat "$RUN_DIR/pids" 2>/dev/null); do
+            kill -0 "$pid" 2>/dev/null || { log "a process died while waiting for $what; logs are in $RUN_DIR/"; tail -n 20 "$RUN_DIR"/*.log >&2; stop_stack; exit 1; }
+        done
+        sleep 0.2
+    done
+}
+
+start_process() {  # start_process NAME COMMAND...
+    local name=$1
+    shift
+    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
+    echo $! >>"$RUN_DIR/pids"
+}
+
+start_stack() {
+    for binary in stadium-kafka stadium-gateway stadium-processors stadium-load; do
+        [[ -x "$BIN/$binary" ]] || { log "$BIN/$binary is missing: build first (make build)"; exit 1; }
+    done
+    mkdir -p "$RUN_DIR"
+    stop_stack
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+        log "port $PORT is already in use: stop what runs there or choose another with PORT=..."
+        exit 1
+    fi
+    : >"$RUN_DIR/pids"
+    start_process kafka "$BIN/stadium-kafka" --bootstrap-file "$RUN_DIR/bootstrap"
+    wait_for "the development broker" test -s "$RUN_DIR/bootstrap"
+    log "development broker at $(cat "$RUN_DIR/bootstrap")"
+    start_process processors "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" \
+        --round "$ROUND" --answer-window "$ANSWER_WINDOW"
+    start_process gateway "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" \
+        --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000
+    wait_for "the gateway" grep -q "listening on" "$RUN_DIR/gateway.out"
+    start_process bots "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$BOTS" --names "bot-{i}"
+}
+
+case "${1:-}" in
+run)
+    start_stack
+    trap 'echo; log "stopping"; stop_stack; exit 0' INT TERM
+    echo
+    echo "  Stadium is running: open http://127.0.0.1:$PORT/ and play (Ctrl-C stops everything)."
+    echo "  A question every ${ROUND}s; ${BOTS} bots play too. Logs: $RUN_DIR/*.log"
+    echo
+    # Stay in the foreground until Ctrl-C, or until a process of the stack ends by itself.
+    while true; do
+        for pid in $(cat "$RUN_DIR/pids"); do
+            kill -0 "$pid" 2>/dev/null || { log "a process of the stack exited; logs are in $RUN_DIR/"; stop_stack; exit 1; }
+        done
+        sleep 1
+    done
+    ;;
+start)
+    start_stack
+    echo "http://127.0.0.1:$PORT/"
+    ;;
+stop)
+    stop_stack
+    ;;
+*)
+    echo "usage: $0 run|start|stop" >&2
+    exit 2
+    ;;
+esac
