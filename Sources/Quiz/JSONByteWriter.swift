@@ -28,7 +28,7 @@ extension Array where Element == UInt8 {
         append(UInt8(ascii: "\""))
     }
 
-    /// Decimal digits of `value`, written in place: no string is created.
+    /// Decimal digits of `value`, appended directly: no string is created.
     mutating func appendDecimal(_ value: Int64) {
         if value < 0 {
             append(UInt8(ascii: "-"))
@@ -39,20 +39,11 @@ extension Array where Element == UInt8 {
     }
 
     mutating func appendDecimal(_ value: UInt64) {
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        let start = count
-        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-        var remaining = value
-        var position = start + digits - 1
-        while position >= start {
-            self[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-            remaining /= 10
-            position -= 1
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
         }
     }
 

@@ -45,29 +45,23 @@ extension QuizEngine {
         guard let answerIndex = openRounds[slot].answerIndex(answer, in: scanner) else {
             return rejectAnswer(.invalidAnswer, value: value, atMs: kafkaTimestampMs)
         }
-        let user: UserID
-        if let known = users.id(of: key) {
-            user = known
-        } else {
-            guard UTF8Validation.isValid(key) else {
-                return rejectAnswer(.invalidKey, value: value, atMs: kafkaTimestampMs)
-            }
-            user = users.intern(key)
+        guard let user = users.intern(key, admit: UTF8Validation.isValid) else {
+            return rejectAnswer(.invalidKey, value: value, atMs: kafkaTimestampMs)
         }
         guard openRounds[slot].answered.insert(user) else {
             duplicateAnswers += 1
             return .duplicate
         }
-        let opened = openRounds[slot]
-        let late = kafkaTimestampMs > opened.deadlineMs
-        let points = !late && answerIndex == opened.question.correctIndex ? opened.question.points : 0
+        let late = kafkaTimestampMs > openRounds[slot].deadlineMs
+        let correctIndex = openRounds[slot].question.correctIndex
+        let points = !late && answerIndex == correctIndex ? openRounds[slot].question.points : 0
         scoreSequence += 1
         leaderboard.record(points: points, for: user, sequence: scoreSequence)
         answersScored += 1
         if late { lateAnswers += 1 }
         resultsProduced += 1
         let result = QuizRecordEncoding.result(
-            publishedID: opened.publishedIDBytes, answer: answerIndex, correctAnswer: opened.question.correctIndex,
+            publishedID: openRounds[slot].publishedIDBytes, answer: answerIndex, correctAnswer: correctIndex,
             points: points, total: leaderboard.total(of: user), late: late, sequence: scoreSequence
         )
         return .scored(QuizRecord(topic: .result, key: key, value: result))

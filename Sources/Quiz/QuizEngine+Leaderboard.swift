@@ -6,13 +6,13 @@ extension QuizEngine {
     /// The top list is encoded once per leaderboard change and reused. `nowMs` only paces
     /// the bad input reports. Returns nil for bad input, counted in `badGetTops`.
     public mutating func getTopRecord(value: [UInt8], nowMs: Int64 = 0) -> QuizRecord? {
-        var userBytes: [UInt8]?
+        var userBytes: ArraySlice<UInt8>?
         do {
             var fields = try FlatJSONObjectScanner(value)
             while let field = try fields.nextField() {
                 guard fields.equals(field.key, Self.userIDField), case .string(let range, let hasEscapes) = field.value
                 else { continue }
-                userBytes = hasEscapes ? JSONStringDecoding.unescape(value[range]) : Array(value[range])
+                userBytes = hasEscapes ? JSONStringDecoding.unescape(value[range]).map { $0[...] } : value[range]
             }
         } catch {
             reject(.notJSON, source: .gettop, value: value, atMs: nowMs)
@@ -32,7 +32,7 @@ extension QuizEngine {
         reply.append(contentsOf: topJSON)
         reply.append(UInt8(ascii: "}"))
         topRepliesProduced += 1
-        return QuizRecord(topic: .top, key: userBytes, value: reply)
+        return QuizRecord(topic: .top, key: Array(userBytes), value: reply)
     }
 
     /// The best `topCount` users, best first.

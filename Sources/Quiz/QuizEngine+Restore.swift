@@ -17,6 +17,11 @@ extension QuizEngine {
         scoreSequence = max(scoreSequence, UInt64(max(try integer("seq", in: object), 0)))
         restoredSnapshotTakenAtMs = max(restoredSnapshotTakenAtMs ?? .min, takenAtMs)
 
+        for pair in object["result_offsets"] as? [[NSNumber]] ?? [] where pair.count == 2 {
+            let partition = pair[0].int32Value
+            restoredResultPositions[partition] = max(restoredResultPositions[partition] ?? 0, pair[1].int64Value)
+        }
+
         guard let roundObjects = object["rounds"] as? [[String: Any]] else {
             throw .missingField(topic: .quizState, field: "rounds")
         }
@@ -38,7 +43,7 @@ extension QuizEngine {
             guard entry.count == 4, let name = entry[0] as? String, let total = entry[1] as? NSNumber,
                   let reached = entry[2] as? NSNumber, let mask = entry[3] as? NSNumber
             else { throw .missingField(topic: .quizState, field: "users") }
-            let user = users.intern(Array(name.utf8))
+            guard let user = users.intern(Array(name.utf8)) else { continue }
             leaderboard.merge(total: total.int64Value, reached: reached.uint64Value, for: user)
             for (bit, round) in roundNumbers.enumerated() where mask.intValue & (1 << bit) != 0 {
                 guard let round, let slot = openRounds.firstIndex(where: { $0.round == round }) else { continue }
@@ -95,7 +100,7 @@ extension QuizEngine {
         guard let questionRange else { throw .missingField(topic: .result, field: "question_id") }
         guard let total else { throw .missingField(topic: .result, field: "total") }
         guard let sequence, sequence >= 0 else { throw .missingField(topic: .result, field: "seq") }
-        let user = users.intern(key)
+        guard let user = users.intern(key) else { return }
         leaderboard.merge(total: total, reached: UInt64(sequence), for: user)
         scoreSequence = max(scoreSequence, UInt64(sequence))
         if let slot = openRounds.firstIndex(where: { scanner.equals(questionRange, $0.publishedIDBytes) }) {

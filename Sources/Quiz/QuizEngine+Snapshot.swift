@@ -1,6 +1,10 @@
 extension QuizEngine {
+    /// One key for every part: parts land in one partition, in order, so the last snapshot is
+    /// the topic's tail. `quiz-state` must therefore not be compacted.
+    public static let snapshotKey = Array("snapshot".utf8)
+
     /// The `quiz-state` records of a snapshot taken now (format in `QuizSnapshotHeader`).
-    func snapshotRecords(takenAtMs: Int64) -> [QuizRecord] {
+    func snapshotRecords(takenAtMs: Int64, resultPositions: [Int32: Int64]) -> [QuizRecord] {
         var userChunks: [[UInt8]] = []
         var chunk: [UInt8] = []
         let chunkLimit = max(configuration.snapshotPartBytes - 1024, 256)
@@ -43,7 +47,16 @@ extension QuizEngine {
             json.appendDecimal(takenAtMs)
             json.appendRaw(",\"seq\":")
             json.appendDecimal(scoreSequence)
-            json.appendRaw(",\"rounds\":[")
+            json.appendRaw(",\"result_offsets\":[")
+            for (index, position) in resultPositions.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { json.append(UInt8(ascii: ",")) }
+                json.append(UInt8(ascii: "["))
+                json.appendDecimal(Int(position.key))
+                json.append(UInt8(ascii: ","))
+                json.appendDecimal(position.value)
+                json.append(UInt8(ascii: "]"))
+            }
+            json.appendRaw("],\"rounds\":[")
             for (index, opened) in openRounds.enumerated() {
                 if index > 0 { json.append(UInt8(ascii: ",")) }
                 json.appendRaw("{\"round\":")
@@ -59,7 +72,7 @@ extension QuizEngine {
             json.appendRaw("],\"users\":[")
             json.append(contentsOf: users)
             json.appendRaw("]}")
-            return QuizRecord(topic: .quizState, key: Array("part-\(part)".utf8), value: json)
+            return QuizRecord(topic: .quizState, key: Self.snapshotKey, value: json)
         }
     }
 }

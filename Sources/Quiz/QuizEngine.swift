@@ -5,8 +5,8 @@
 /// after the answer deadline, the engine emits a snapshot of every user's total and of the
 /// answered sets of the open rounds, split into parts of at most `snapshotPartBytes`.
 /// On start the caller restores, in this order: the parts of the last snapshot, the last
-/// `question` record, then the `result` records written since the snapshot was taken
-/// (seek by timestamp `takenAtMs` minus a margin). Every restore step is a merge where
+/// `question` record, then the `result` records from `restoredResultPositions` (the
+/// positions the snapshot covers) to the end. Every restore step is a merge where
 /// the larger total wins and answered sets are unions, so reading too much is harmless;
 /// a restart therefore reads one snapshot plus at most about one round of results.
 /// Answers the group consumer delivers again after the restart are recognised as
@@ -31,6 +31,9 @@ public struct QuizEngine {
     public internal(set) var badGetTops: [BadInputReason: Int] = [:]
     /// Time the restored snapshot was taken: results from then on must be restored too.
     public internal(set) var restoredSnapshotTakenAtMs: Int64?
+    /// Where to start reading `result` after restoring a snapshot (partition: offset);
+    /// partitions not listed are read from the beginning.
+    public internal(set) var restoredResultPositions: [Int32: Int64] = [:]
 
     var users = UserDirectory()
     var leaderboard: Leaderboard
@@ -61,14 +64,16 @@ public struct QuizEngine {
     }
 
     /// Advances the clock: takes the round's snapshot after its deadline and publishes the
-    /// next question when the round is over (the first one at once).
-    public mutating func tick(nowMs: Int64) -> [QuizRecord] {
+    /// next question when the round is over (the first one at once). `resultPositions`
+    /// (partition: next offset of `result` past every delivered result) goes into the
+    /// snapshot, so a restart reads only the results written after it.
+    public mutating func tick(nowMs: Int64, resultPositions: [Int32: Int64] = [:]) -> [QuizRecord] {
         var records: [QuizRecord] = []
         if let current = openRounds.first, !current.snapshotTaken,
            nowMs >= current.deadlineMs + configuration.snapshotDelayMs
             || nowMs >= current.publishedMs + configuration.roundMs
         {
-            records += snapshotRecords(takenAtMs: nowMs)
+            records += snapshotRecords(takenAtMs: nowMs, resultPositions: resultPositions)
             openRounds[0].snapshotTaken = true
             snapshotsProduced += 1
         }

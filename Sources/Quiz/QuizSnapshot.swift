@@ -1,10 +1,11 @@
-/// Format of `quiz-state` records (key `part-<i>`), one snapshot per round in `parts` records:
-/// `{"v":1,"round":R,"part":i,"parts":n,"taken_at_ms":T,"seq":S,
+/// Format of `quiz-state` records (key `snapshot`), one snapshot per round in `parts` records:
+/// `{"v":1,"round":R,"part":i,"parts":n,"taken_at_ms":T,"seq":S,"result_offsets":[[partition,offset], ...],
 ///   "rounds":[{"round","id","published_ms","deadline_ms"}, ...],
 ///   "users":[["<name>",<total>,<reached seq>,<answered mask>], ...]}`.
 /// Bit k of a user's answered mask says they answered `rounds[k]`. Every part repeats the
 /// header, so each part restores on its own; the wiring finds the snapshot by reading the
-/// topic's last record and stepping back `part` records.
+/// topic's last record and stepping back `part` records. `result_offsets` are the positions
+/// in `result` the snapshot covers: a restart reads `result` from there.
 public struct QuizSnapshotHeader: Sendable, Equatable {
     public static let version: Int64 = 1
 

@@ -101,7 +101,7 @@ struct PlayedGame {
         var configuration = Fixtures.configuration()
         configuration.snapshotPartBytes = 300
         var game = playTwoRounds(configuration: configuration)
-        game.tick(start + 32_000)
+        game.produced += game.engine.tick(nowMs: start + 32_000, resultPositions: [0: 57, 1: 3])
         let parts = game.produced.filter { $0.topic == .quizState }.compactMap { QuizSnapshotHeader(stateRecord: $0.value) }
         let last = try #require(parts.last)
         #expect(last.round == 2 && last.parts > 1 && last.part == last.parts - 1)
@@ -109,6 +109,7 @@ struct PlayedGame {
         #expect(restored.userCount == game.engine.userCount)
         #expect(restored.topEntries() == game.engine.topEntries())
         #expect(restored.restoredSnapshotTakenAtMs == start + 32_000)
+        #expect(restored.restoredResultPositions == [0: 57, 1: 3])
     }
 
     @Test func restoringTwiceChangesNothing() throws {

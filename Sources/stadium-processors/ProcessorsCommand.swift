@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import KafkaClient
+import Logging
+import Quiz
+
+/// `stadium-processors`: the live quiz's question generator, scorer and leaderboard.
+struct ProcessorsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stadium-processors",
+        abstract: "Publishes quiz questions, scores answers and answers leaderboard requests over Kafka."
+    )
+
+    @Option(help: "Kafka bootstrap servers, host:port[,host:port...].")
+    var brokers: String?
+
+    @Option(name: .customLong("bootstrap-file"), help: "File holding the bootstrap servers (written by stadium-kafka).")
+    var bootstrapFile: String?
+
+    @Option(help: "Seconds between questions.")
+    var round = 20
+
+    @Option(name: .customLong("answer-window"), help: "Seconds an answer scores after its question, by Kafka timestamp.")
+    var answerWindow = 10
+
+    @Option(help: "Entries in a leaderboard reply.")
+    var top = 10
+
+    @Option(help: "Question bank (JSON). Default: the bank shipped with the binary.")
+    var questions: String?
+
+    @Option(name: .customLong("metrics-listen"), help: "HOST:PORT serving Prometheus metrics at /metrics.")
+    var metricsListen: String?
+
+    @Option(name: .customLong("group-id"), help: "Kafka consumer group of the answer and gettop consumer.")
+    var groupID = "stadium-processors"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (brokers == nil) != (bootstrapFile == nil) else {
+            throw ValidationError("give exactly one of --brokers and --bootstrap-file")
+        }
+        guard round > 0, answerWindow > 0, answerWindow <= round else {
+            throw ValidationError("need 0 < --answer-window <= --round (got \(answerWindow) and \(round))")
+        }
+        guard top > 0 else { throw ValidationError("--top must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        if let metricsListen { _ = try MetricsListener.Address(parsing: metricsListen) }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "stadium.processors")
+        do {
+            let bank = try QuestionBankFile.load(path: questions, logger: logger)
+            var configuration = QuizConfiguration(
+                roundMs: Int64(round) * 1000, answerWindowMs: Int64(answerWindow) * 1000, topCount: top
+            )
+            configuration.snapshotDelayMs = min(2_000, configuration.roundMs - configuration.answerWindowMs)
+            let kafka = KafkaConfig(bootstrapServers: try bootstrapServers())
+            let processor = try QuizProcessor(
+                bank: bank, configuration: configuration, kafka: kafka, groupID: groupID, logger: logger
+            )
+            var listener: MetricsListener?
+            if let metricsListen {
+                listener = try MetricsListener(address: try MetricsListener.Address(parsing: metricsListen), logger: logger) {
+                    processor.metricsText()
+                }
+                logger.info("metrics at http://\(metricsListen)/metrics")
+            }
+            try processor.run()
+            listener?.stop()
+        } catch let error as QuestionBankError {
+            logger.critical("question bank rejected: \(error)")
+            throw ExitCode.failure
+        } catch let error as ProcessorError {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        } catch let error as KafkaError {
+            logger.critical("kafka: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func bootstrapServers() throws(ProcessorError) -> String {
+        if let brokers { return brokers }
+        let path = bootstrapFile ?? ""
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw .unreadableFile(path: path, purpose: "bootstrap servers")
+        }
+        let servers = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !servers.isEmpty else { throw .emptyBootstrapFile(path: path) }
+        return servers
+    }
+}

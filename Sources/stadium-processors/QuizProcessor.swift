@@ -1,0 +1,148 @@
+import Foundation
+import KafkaClient
+import Logging
+import Quiz
+import Synchronization
+
+/// Runs the engine against Kafka: the consume thread feeds answers and get-top requests,
+/// the calling thread ticks the clock; both produce what the engine returns.
+final class QuizProcessor: @unchecked Sendable {
+    static let consumedTopics = [QuizTopic.answer.rawValue, QuizTopic.gettop.rawValue]
+    static let allTopics = QuizTopic.allCases.map(\.rawValue)
+
+    private let engine: Mutex<QuizEngine>
+    private let producer: KafkaProducer
+    private let consumer: KafkaGroupConsumer
+    private let deliveries: DeliveryTracker
+    private let stopping = Atomic<Bool>(false)
+    private let produceErrors = Atomic<Int>(0)
+    private let logger: Logger
+
+    init(bank: QuestionBank, configuration: QuizConfiguration, kafka: KafkaConfig, groupID: String, logger: Logger) throws {
+        self.logger = logger
+        let partitionCounts = try TopicAdmin(config: kafka, logger: logger).requireTopics(Self.allTopics)
+        var engine = QuizEngine(bank: bank, configuration: configuration)
+        let restoredPositions = try StateRestore(
+            reader: TopicReader(kafka: kafka, logger: logger),
+            resultPartitions: partitionCounts[QuizTopic.result.rawValue] ?? 1, logger: logger
+        ).restore(into: &engine)
+        engine.badInputReporter = { [logger] report in
+            logger.warning("bad \(report.source.rawValue) record", metadata: [
+                "reason": "\(report.reason.rawValue)", "value": "\(report.excerpt)",
+                "suppressed_before": "\(report.suppressed)",
+            ])
+        }
+        self.engine = Mutex(engine)
+        let deliveries = DeliveryTracker(restoredPositions: restoredPositions, logger: logger)
+        self.deliveries = deliveries
+        producer = try KafkaProducer(config: kafka, logger: logger) { token, result in
+            deliveries.delivered(token: token, result: result)
+        }
+        var consumerConfig = kafka
+        // A restarted processor rejoins its group only once the old member times out: keep that short.
+        consumerConfig["session.timeout.ms"] = consumerConfig["session.timeout.ms"] ?? "6000"
+        consumerConfig["heartbeat.interval.ms"] = consumerConfig["heartbeat.interval.ms"] ?? "1000"
+        consumer = try KafkaGroupConsumer(
+            config: consumerConfig, groupID: groupID, topics: Self.consumedTopics, logger: logger
+        )
+    }
+
+    /// Consumes and ticks until SIGINT or SIGTERM, then flushes what was produced.
+    func run() throws {
+        let signals = installSignalHandlers()
+        consumer.start { [self] batch in handle(batch) }
+        logger.info("quiz running", metadata: ["round": "\(engine.withLock { $0.round })"])
+        while !stopping.load(ordering: .acquiring) {
+            let now = Self.nowMs()
+            let positions = deliveries.resultPositions
+            let (records, nextTick) = engine.withLock { engine in
+                let records = engine.tick(nowMs: now, resultPositions: positions)
+                return (records, engine.nextTickMs)
+            }
+            for record in records where record.topic == .question {
+                logger.info("question published", metadata: ["value": "\(String(decoding: record.value, as: UTF8.self))"])
+            }
+            produce(records)
+            // The clock thread sleeps until the next round event, at most 100 ms so stop is prompt.
+            let afterTick = Self.nowMs()
+            let wait = nextTick <= afterTick ? 1 : min(nextTick - afterTick, 100)
+            Thread.sleep(forTimeInterval: Double(wait) / 1000)
+        }
+        logger.info("stopping")
+        consumer.stop()
+        try? producer.flush(timeout: .seconds(10))
+        try producer.close()
+        signals.forEach { $0.cancel() }
+    }
+
+    /// Prometheus text of the processors' counters.
+    func metricsText() -> [UInt8] {
+        let counters = engine.withLock { engine in
+            ProcessorMetrics.Counters(
+                rounds: engine.roundsPublished, answersScored: engine.answersScored,
+                lateAnswers: engine.lateAnswers, duplicateAnswers: engine.duplicateAnswers,
+                resultsProduced: engine.resultsProduced, topReplies: engine.topRepliesProduced,
+                snapshots: engine.snapshotsProduced, users: engine.userCount,
+                badAnswers: engine.badAnswers, badGetTops: engine.badGetTops
+            )
+        }
+        return ProcessorMetrics.shared.render(
+            counters, failedDeliveries: deliveries.failedDeliveries, produceErrors: produceErrors.load(ordering: .relaxed)
+        )
+    }
+
+    private func handle(_ batch: ConsumedBatch) {
+        let now = Self.nowMs()
+        let outgoing: [QuizRecord] = engine.withLock { engine in
+            var outgoing: [QuizRecord] = []
+            outgoing.reserveCapacity(batch.records.count)
+            for record in batch.records {
+                if record.topic == QuizTopic.answer.rawValue {
+                    let outcome = engine.answerRecord(
+                        key: record.keyBytes, value: record.valueBytes,
+                        kafkaTimestampMs: record.timestampMilliseconds ?? now
+                    )
+                    if case .scored(let result) = outcome { outgoing.append(result) }
+                } else if let reply = engine.getTopRecord(value: record.valueBytes, nowMs: now) {
+                    outgoing.append(reply)
+                }
+            }
+            return outgoing
+        }
+        produce(outgoing)
+    }
+
+    private func produce(_ records: [QuizRecord]) {
+        for record in records {
+            let token = record.topic == .result ? DeliveryTracker.resultToken : DeliveryTracker.otherToken
+            while true {
+                do {
+                    try producer.produce(topic: record.topic.rawValue, key: record.key, value: record.value, token: token)
+                    break
+                } catch where error.kind == .queueFull && !stopping.load(ordering: .relaxed) {
+                    // Back-pressure: librdkafka's queue drains as the broker acknowledges.
+                    Thread.sleep(forTimeInterval: 0.001)
+                } catch {
+                    if produceErrors.add(1, ordering: .relaxed).newValue <= 10 {
+                        logger.error("produce to \(record.topic.rawValue) failed: \(error)")
+                    }
+                    break
+                }
+            }
+        }
+    }
+
+    private func installSignalHandlers() -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in stopping.store(true, ordering: .releasing) }
+            source.resume()
+            return source
+        }
+    }
+
+    private static func nowMs() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}
