@@ -117,7 +117,11 @@ final class QuizProcessor: @unchecked Sendable {
             let token = record.topic == .result ? DeliveryTracker.resultToken : DeliveryTracker.otherToken
             while true {
                 do {
-                    try producer.produce(topic: record.topic.rawValue, key: record.key, value: record.value, token: token)
+                    // Questions have no key: one partition keeps their seq (the offset) in order.
+                    let partition: Int32? = record.topic == .question ? 0 : nil
+                    try producer.produce(
+                        topic: record.topic.rawValue, key: record.key, value: record.value, partition: partition,
+                        token: token)
                     break
                 } catch where error.kind == .queueFull && !stopping.load(ordering: .relaxed) {
                     // Back-pressure: librdkafka's queue drains as the broker acknowledges.
