@@ -153,8 +153,21 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     func loopTicked(_ loop: RingLoop) {
         guard !stopping else { return }
+        closeStalledHandshakes()
         script.ticked(self)
     }
+
+    /// A gateway that accepted but never answered the upgrade: drop and reconnect.
+    private func closeStalledHandshakes() {
+        let cutoff = Clock.monotonicMicroseconds() - Self.handshakeTimeoutMicroseconds
+        for index in phase.indices where phase[index] == .handshake && handshakeStartedUs[index] < cutoff {
+            counters.add(.handshakeFailures)
+            phase[index] = .closing
+            loop.close(UInt32(index), .now)
+        }
+    }
+
+    private static let handshakeTimeoutMicroseconds: Int64 = 10_000_000
 
     func loopStopping(_ loop: RingLoop) {
         stopping = true
