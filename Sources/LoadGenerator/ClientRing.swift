@@ -254,7 +254,11 @@ final class ClientRing: RingLoopHandler, SessionLink {
         case .consumed(let count):
             return count
         case .fail(let code, let reason):
-            logger.warning("gateway broke the WebSocket protocol: \(reason)")
+            counters.add(.protocolErrors)
+            if counters[.protocolErrors] <= 5 {
+                let start = String(decoding: bytes.prefix(40).map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
+                logger.warning("gateway broke the WebSocket protocol: \(reason) (input began '\(start)')")
+            }
             phase[index] = .closing
             _ = send(slot: slot, opcode: .close, FrameEncoder.closePayload(code: code))
             loop.close(slot, .afterFlush)
