@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "stadium-kafka", targets: ["stadium-kafka"]),
         .executable(name: "stadium-processors", targets: ["stadium-processors"]),
         .executable(name: "stadium-load", targets: ["stadium-load"]),
+        .library(name: "StadiumCore", targets: ["UringIO", "WebSocket", "StadiumProtocol", "Gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

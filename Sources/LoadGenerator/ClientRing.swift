@@ -153,8 +153,21 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     func loopTicked(_ loop: RingLoop) {
         guard !stopping else { return }
+        closeStalledHandshakes()
         script.ticked(self)
     }
+
+    /// A gateway that accepted but never answered the upgrade: drop and reconnect.
+    private func closeStalledHandshakes() {
+        let cutoff = Clock.monotonicMicroseconds() - Self.handshakeTimeoutMicroseconds
+        for index in phase.indices where phase[index] == .handshake && handshakeStartedUs[index] < cutoff {
+            counters.add(.handshakeFailures)
+            phase[index] = .closing
+            loop.close(UInt32(index), .now)
+        }
+    }
+
+    private static let handshakeTimeoutMicroseconds: Int64 = 10_000_000
 
     func loopStopping(_ loop: RingLoop) {
         stopping = true
@@ -241,7 +254,11 @@ final class ClientRing: RingLoopHandler, SessionLink {
         case .consumed(let count):
             return count
         case .fail(let code, let reason):
-            logger.warning("gateway broke the WebSocket protocol: \(reason)")
+            counters.add(.protocolErrors)
+            if counters[.protocolErrors] <= 5 {
+                let start = String(decoding: bytes.prefix(40).map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
+                logger.warning("gateway broke the WebSocket protocol: \(reason) (input began '\(start)')")
+            }
             phase[index] = .closing
             _ = send(slot: slot, opcode: .close, FrameEncoder.closePayload(code: code))
             loop.close(slot, .afterFlush)

@@ -8,6 +8,7 @@ public enum LoadCounter: String, CaseIterable, Codable, Sendable {
     case sourceEndpointsBusy = "source_endpoints_busy"
     case handshakes
     case handshakeFailures = "handshake_failures"
+    case protocolErrors = "protocol_errors"
     case disconnects
     case subscribed
     case messages

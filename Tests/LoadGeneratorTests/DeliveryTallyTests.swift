@@ -1,0 +1,54 @@
+import LoadGenerator
+import Testing
+
+@Suite struct DeliveryTallyTests {
+    @Test func inOrderProbesLoseNothing() {
+        var tally = DeliveryTally()
+        for index in 0..<5 { #expect(tally.record(index) == .inOrder) }
+        #expect(tally.missing(of: 5) == 0)
+    }
+
+    @Test func aJumpCountsTheSkippedProbes() {
+        var tally = DeliveryTally()
+        tally.record(0)
+        #expect(tally.record(3) == .afterGap(missing: 2))
+        #expect(tally.skipped == 2)
+        #expect(tally.missing(of: 4) == 2)
+    }
+
+    @Test func probesNeverReceivedAtTheEndAreMissing() {
+        var tally = DeliveryTally()
+        tally.record(0)
+        tally.record(1)
+        #expect(tally.missing(of: 10) == 8)
+        #expect(DeliveryTally().missing(of: 3) == 3)
+    }
+
+    @Test func aRepeatedProbeIsADuplicateNotADelivery() {
+        var tally = DeliveryTally()
+        tally.record(0)
+        tally.record(1)
+        #expect(tally.record(1) == .duplicate)
+        #expect(tally.received == 2)
+        #expect(tally.duplicates == 1)
+        #expect(tally.missing(of: 2) == 0)
+    }
+
+    @Test func summaryAddsConnectionsAndCountsTheAffectedOnes() {
+        var complete = DeliveryTally()
+        var lossy = DeliveryTally()
+        for index in 0..<4 { complete.record(index) }
+        lossy.record(0)
+        lossy.record(2)
+        var first = LossSummary()
+        first.add(complete, published: 4)
+        var second = LossSummary()
+        second.add(lossy, published: 4)
+        first.merge(second)
+        #expect(first.connections == 2)
+        #expect(first.expected == 8)
+        #expect(first.received == 6)
+        #expect(first.missing == 2)
+        #expect(first.connectionsWithLoss == 1)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Histogram
+import LoadGenerator
+import Testing
+
+@Suite struct LoadReportTests {
+    private func sampleReport() -> LoadReport {
+        let recorder = LatencyRecorder()
+        for microseconds in [500, 1_000, 2_000, 40_000] as [Int64] {
+            recorder.record(.delivery, microseconds: microseconds)
+        }
+        var loss = LossSummary()
+        var tally = DeliveryTally()
+        tally.record(0)
+        loss.add(tally, published: 3)
+        return LoadReport(
+            mode: "fanout", url: "ws://127.0.0.1:8080/", connections: 1, rate: 100, rings: 1, boundSources: true,
+            durationSeconds: 12.3456, rampSeconds: 0.5, counters: ["probes_received": 1],
+            latencies: LatencyRecorder.merged([recorder]), loss: loss)
+    }
+
+    @Test func writesJSONThatReadsBack() throws {
+        let report = sampleReport()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("load-report-\(UUID()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try report.write(to: path)
+        #expect(try LoadReport.read(from: path) == report)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        #expect(object?["connects_per_second"] as? Double == 2)
+        #expect((object?["latencies"] as? [String: Any])?.keys.sorted() == ["delivery"])
+    }
+
+    @Test func summarisesPercentilesInMilliseconds() {
+        let delivery = sampleReport().latencies["delivery"]
+        #expect(delivery?.count == 4)
+        #expect(delivery?.p50Ms == 1)
+        #expect((39.9...40.1).contains(delivery?.maxMs ?? 0))
+    }
+
+    @Test func theTableNamesLossAndEveryMeasuredLatency() {
+        let table = sampleReport().table
+        #expect(table.contains("delivery"))
+        #expect(table.contains("loss: 2 of 3 expected deliveries missing"))
+    }
+}

@@ -1,0 +1,41 @@
+import LoadGenerator
+import Testing
+
+@Suite struct QuizMessagesTests {
+    private func parse<T>(_ json: String, _ make: (UnsafeRawBufferPointer, Range<Int>) -> T?) -> T? {
+        Array(json.utf8).withUnsafeBytes { make($0, 0..<$0.count) }
+    }
+
+    @Test func readsAQuestionAsTheProcessorsPublishIt() {
+        let json = #"{"id":"r12","round":12,"question":"2+2?","answers":["3","4","5","22"],"published_ms":1700000000000,"deadline_ms":1700000010000,"points":10}"#
+        let offer = parse(json) { QuestionOffer(data: $0, range: $1) }
+        #expect(offer == QuestionOffer(
+            idJSON: Array("\"r12\"".utf8), text: "2+2?", answerCount: 4, deadlineMs: 1_700_000_010_000,
+            publishedMs: 1_700_000_000_000))
+    }
+
+    @Test func keepsANumericQuestionIDVerbatim() {
+        let offer = parse(#"{"id":41,"answers":["a","b"],"deadline_ms":5}"#) { QuestionOffer(data: $0, range: $1) }
+        #expect(offer?.idJSON == Array("41".utf8))
+        #expect(offer?.publishedMs == nil)
+    }
+
+    @Test func refusesAQuestionWithoutDeadlineOrAnswers() {
+        #expect(parse(#"{"id":1,"answers":["a"]}"#) { QuestionOffer(data: $0, range: $1) } == nil)
+        #expect(parse(#"{"id":1,"answers":[],"deadline_ms":5}"#) { QuestionOffer(data: $0, range: $1) } == nil)
+        #expect(parse(#"["not","an","object"]"#) { QuestionOffer(data: $0, range: $1) } == nil)
+    }
+
+    @Test func readsAResult() {
+        let json = #"{"question_id":"r12","answer":1,"correct_answer":1,"points":10,"total":30,"late":false,"seq":3}"#
+        let result = parse(json) { ResultNotice(data: $0, range: $1) }
+        #expect(result == ResultNotice(questionIDJSON: Array("\"r12\"".utf8), answer: 1, correctAnswer: 1, points: 10, total: 30))
+        #expect(result?.isCorrect == true)
+    }
+
+    @Test func aProbeSurvivesItsOwnEncoding() {
+        let probe = FanoutProbe(index: 7, sentMs: 1_700_000_000_123)
+        let json = String(decoding: probe.json, as: UTF8.self)
+        #expect(parse(json) { FanoutProbe(data: $0, range: $1) } == probe)
+    }
+}
