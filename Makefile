@@ -39,6 +39,7 @@ browser-test: build-debug
 		RUN_DIR=.run/browser-test scripts/stack.sh stop; exit $$status
 
 -include Fuzz/fuzz.mk
+-include Benchmarks/bench.mk
 
 clean:
 	rm -rf .build .run Fuzz/out
