@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 
 /// The gateway's consumer: no group, every partition of the given topics assigned explicitly,
@@ -26,11 +27,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         config: KafkaConfig, topics: [String], start: StartPosition = .end, maxBatchSize: Int = 1024,
         metadataTimeout: Duration = .seconds(10), logger: Logger = Logger(label: "stadium.kafka.consumer")
     ) throws(KafkaError) {
-        // librdkafka only hands out the consumer queue to a handle with a group.id; with manual
-        // assignment and no commits the group is never joined, so a unique name costs nothing.
-        var named = config
-        if named["group.id"] == nil { named["group.id"] = "stadium-assign-\(UInt64.random(in: 0...UInt64.max))" }
-        let effective = named.addingDefaults(Self.defaultProperties).overriding(Self.requiredProperties)
+        // librdkafka's assign() needs a group handle; the group is never joined and nothing is committed.
+        let effective = config.addingDefaults(Self.defaultProperties)
+            .addingDefaults(["group.id": "stadium-assign-\(UUID().uuidString)"])
+            .overriding(Self.requiredProperties)
         session = try ConsumerSession(config: effective, maxBatchSize: maxBatchSize, logger: logger)
         let counts = try requirePartitionCounts(of: topics, handle: session.handle, timeout: metadataTimeout)
         partitions = topics.flatMap { topic in

@@ -41,14 +41,18 @@ import Testing
 
         #expect(deliveries.all.allSatisfy { (try? $0.result.get()) != nil })
         let records = collector.records
-        #expect(records.map(\.valueText).sorted() == (0..<150).map { "\($0)" }.sorted(), "each record exactly once")
+        let values: [Int] = records.map { Int($0.valueText)! }.sorted()
+        let expected: [Int] = Array(0..<150)
+        #expect(values == expected, "each record exactly once")
         for partition in Set(records.map(\.partition)) {
             let offsets = records.filter { $0.partition == partition }.map(\.offset)
             #expect(offsets == Array(0..<Int64(offsets.count)), "partition \(partition): no gap, no duplicate")
         }
         for user in 0..<5 {
-            let values = records.filter { $0.key == bytes("user-\(user)") }.map { Int($0.valueText)! }
-            #expect(values == Array(stride(from: user, to: 150, by: 5)), "user-\(user) in production order")
+            let key: [UInt8] = bytes("user-\(user)")
+            let values: [Int] = records.filter { $0.key == key }.map { Int($0.valueText)! }
+            let expected: [Int] = Array(stride(from: user, to: 150, by: 5))
+            #expect(values == expected, "user-\(user) in production order")
         }
         #expect(consumer.connectivity.current.outages >= 1)
     }
@@ -90,6 +94,7 @@ import Testing
         consumer.start(handler: collector.handle)
         defer { consumer.stop() }
         try waitUntil("21 records") { collector.count >= 21 }
-        #expect(collector.records.map(\.valueText) == ["warm-up"] + (0..<20).map { "\($0)" })
+        let expected: [String] = ["warm-up"] + (0..<20).map { String($0) }
+        #expect(collector.records.map(\.valueText) == expected)
     }
 }

@@ -5,10 +5,10 @@ import Testing
 @Suite struct ConfigurationTests {
     @Test func invalidValueCarriesLibrdkafkasMessage() {
         #expect {
-            try KafkaProducer(config: KafkaConfig(["linger.ms": "soon"]), onDelivery: { _, _ in })
+            try KafkaProducer(config: KafkaConfig(["socket.timeout.ms": "soon"]), onDelivery: { _, _ in })
         } throws: { error in
             guard let error = error as? KafkaError else { return false }
-            return error.kind == .configuration && error.message.contains("Invalid value \"soon\" for configuration property \"linger.ms\"")
+            return error.kind == .configuration && error.message.contains("Invalid value for configuration property \"socket.timeout.ms\"")
         }
     }
 
