@@ -105,9 +105,6 @@ struct GatewayCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode.failure
         }
-        // One line on stdout for scripts and tests: where to connect (the real port when 0 was asked).
-        print("stadium-gateway: listening on ws://\(gateway.address)/", terminator: "\n")
-        fflush(stdout)
         let service = GatewayService(gateway: gateway)
         let group = ServiceGroup(
             configuration: .init(
@@ -144,6 +141,11 @@ struct GatewayService: Service {
     let gateway: Gateway
 
     func run() async throws {
+        // One line on stdout for scripts and tests: where to connect (the real port when 0 was
+        // asked). Printed only now, once the service group handles SIGTERM/SIGINT, so a signal
+        // sent right after it always means a clean shutdown.
+        print("stadium-gateway: listening on ws://\(gateway.address)/", terminator: "\n")
+        fflush(stdout)
         try? await gracefulShutdown()
         gateway.stop()
     }
