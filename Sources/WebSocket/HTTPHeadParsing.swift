@@ -42,6 +42,25 @@ enum HTTPHeadParsing {
     }
 
     /// Finds the end of the head (just past CRLF CRLF) within the first `limit` bytes.
+    /// Finds the head at the start of `bytes` and hands it to `parseHead`; shared by the
+    /// request and response parsers, which differ only in their first line.
+    static func parse<Head>(
+        _ bytes: UnsafeRawBufferPointer, limit: Int,
+        _ parseHead: (UnsafeRawBufferPointer) throws(Failure) -> Head
+    ) -> HTTPHeadParseResult<Head> {
+        switch findHeadEnd(bytes, limit: limit) {
+        case .incomplete: return .incomplete
+        case .tooLarge: return .tooLarge
+        case .found(let end):
+            do {
+                let head = try parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]))
+                return .complete(head, consumed: end)
+            } catch {
+                return .malformed(error.reason)
+            }
+        }
+    }
+
     static func findHeadEnd(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Search {
         let window = min(bytes.count, limit)
         var index = 3

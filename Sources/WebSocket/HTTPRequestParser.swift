@@ -58,17 +58,7 @@ public enum HTTPRequestParser {
     /// Parses the request head at the start of `bytes`. Bytes after the head
     /// (a pipelined request or early WebSocket frames) are left alone.
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxHeaderBytes: Int = 8192) -> HTTPParseResult {
-        switch HTTPHeadParsing.findHeadEnd(bytes, limit: maxHeaderBytes) {
-        case .incomplete: return .incomplete
-        case .tooLarge: return .tooLarge
-        case .found(let end):
-            do {
-                let head = try parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]))
-                return .complete(head, consumed: end)
-            } catch {
-                return .malformed(error.reason)
-            }
-        }
+        HTTPHeadParsing.parse(bytes, limit: maxHeaderBytes, parseHead)
     }
 
     private static func parseHead(_ bytes: UnsafeRawBufferPointer) throws(HTTPHeadParsing.Failure) -> HTTPRequestHead {

@@ -27,17 +27,7 @@ public enum HTTPResponseParser {
     /// Parses the response head at the start of `bytes`; bytes after it (the first
     /// WebSocket frames) are left alone.
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxHeaderBytes: Int = 8192) -> HTTPResponseParseResult {
-        switch HTTPHeadParsing.findHeadEnd(bytes, limit: maxHeaderBytes) {
-        case .incomplete: return .incomplete
-        case .tooLarge: return .tooLarge
-        case .found(let end):
-            do {
-                let head = try parseHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]))
-                return .complete(head, consumed: end)
-            } catch {
-                return .malformed(error.reason)
-            }
-        }
+        HTTPHeadParsing.parse(bytes, limit: maxHeaderBytes, parseHead)
     }
 
     private static func parseHead(_ bytes: UnsafeRawBufferPointer) throws(HTTPHeadParsing.Failure) -> HTTPResponseHead {
