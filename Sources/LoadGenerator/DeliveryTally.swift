@@ -1,39 +1,59 @@
 /// Loss accounting for one connection of `--mode fanout`: probes are numbered 0, 1, 2, ...
-/// and arrive in order on one connection, so a jump forward is loss and a step back is a
-/// duplicate. Constant size, so a million connections can each keep one.
+/// A subject spread over several Kafka partitions delivers them in order per partition only,
+/// so arrivals may be reordered: a window of the 64 probes after the first one still missing
+/// tells a late probe from a duplicate. Constant size, so a million connections can each keep one.
 public struct DeliveryTally: Equatable, Sendable {
-    /// The probe index expected next.
+    /// The lowest probe index not received yet.
     public private(set) var next: Int32 = 0
     public private(set) var received: Int32 = 0
-    public private(set) var skipped: Int32 = 0
     public private(set) var duplicates: Int32 = 0
+    /// Bit i set: probe `next + i` was received (bit 0 is always clear).
+    private var window: UInt64 = 0
+    private static let windowSize: Int32 = 64
 
     public init() {}
 
     public enum Arrival: Equatable, Sendable {
         case inOrder
-        /// Probes between the expected one and this one never came.
-        case afterGap(missing: Int)
+        /// Received before some lower-numbered probe (reordered across partitions, or that one is lost).
+        case early
         case duplicate
     }
 
     @discardableResult
     public mutating func record(_ index: Int) -> Arrival {
-        let index = Int32(clamping: index)
-        if index < next {
-            duplicates += 1
-            return .duplicate
+        var offset = Int32(clamping: index) - next
+        if offset < 0 { return countDuplicate() }
+        if offset >= Self.windowSize {
+            // Too far ahead to keep the lowest missing probes in view: give up on the oldest ones.
+            let slide = offset - Self.windowSize + 1
+            window = slide >= Self.windowSize ? 0 : window >> UInt64(slide)
+            next += slide
+            offset -= slide
+            advancePastReceived()
         }
+        let bit: UInt64 = 1 << UInt64(offset)
+        if window & bit != 0 { return countDuplicate() }
+        window |= bit
         received += 1
-        let gap = index - next
-        skipped += gap
-        next = index + 1
-        return gap == 0 ? .inOrder : .afterGap(missing: Int(gap))
+        advancePastReceived()
+        return offset == 0 ? .inOrder : .early
     }
 
     /// Probes of `published` (numbered 0..<published) this connection never received.
     public func missing(of published: Int) -> Int {
         max(0, published - Int(received))
+    }
+
+    private mutating func countDuplicate() -> Arrival {
+        duplicates += 1
+        return .duplicate
+    }
+
+    private mutating func advancePastReceived() {
+        let run = (~window).trailingZeroBitCount
+        window = run >= 64 ? 0 : window >> UInt64(run)
+        next += Int32(run)
     }
 }
 

@@ -11,9 +11,33 @@ import Testing
     @Test func aJumpCountsTheSkippedProbes() {
         var tally = DeliveryTally()
         tally.record(0)
-        #expect(tally.record(3) == .afterGap(missing: 2))
-        #expect(tally.skipped == 2)
+        #expect(tally.record(3) == .early)
         #expect(tally.missing(of: 4) == 2)
+    }
+
+    @Test func probesReorderedAcrossPartitionsAreNeitherLostNorDuplicated() {
+        var tally = DeliveryTally()
+        for index in [0, 2, 1, 5, 3, 4, 6] { tally.record(index) }
+        #expect(tally.missing(of: 7) == 0)
+        #expect(tally.duplicates == 0)
+        #expect(tally.next == 7)
+    }
+
+    @Test func aRepeatInsideTheWindowIsADuplicate() {
+        var tally = DeliveryTally()
+        tally.record(0)
+        tally.record(3)
+        #expect(tally.record(3) == .duplicate)
+        #expect(tally.received == 2)
+    }
+
+    @Test func aProbeFarAheadSlidesTheWindowAndCountsTheRestMissing() {
+        var tally = DeliveryTally()
+        tally.record(0)
+        #expect(tally.record(200) == .early)
+        #expect(tally.next == 137)
+        #expect(tally.missing(of: 201) == 199)
+        #expect(tally.record(1) == .duplicate)
     }
 
     @Test func probesNeverReceivedAtTheEndAreMissing() {

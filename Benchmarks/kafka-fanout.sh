@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Measures Kafka -> WebSocket fan-out: a development broker, one gateway consuming topic
+# `fanout`, and stadium-load holding CONNECTIONS subscribers of /fanout while one of them
+# publishes MESSAGES probes, one every INTERVAL_MS. Every probe goes through Kafka (pub ->
+# record -> consumed -> one frame to every subscriber). Prints stadium-load's summary and the
+# gateway's own histogram of Kafka timestamp -> last socket write.
+#   Benchmarks/kafka-fanout.sh CONNECTIONS MESSAGES INTERVAL_MS
+# Settings (environment): BIN (.build/release), PORT (18600), RUN_DIR (.run/kafka-fanout).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+connections=${1:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
+messages=${2:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
+interval_ms=${3:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
+BIN=${BIN:-.build/release}
+PORT=${PORT:-18600}
+RUN_DIR=${RUN_DIR:-.run/kafka-fanout}
+
+mkdir -p "$RUN_DIR"
+rm -f "$RUN_DIR/bootstrap"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+poll() {  # poll SECONDS COMMAND...: until COMMAND succeeds, or fail after SECONDS
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || { echo "kafka-fanout: timed out waiting for: $*" >&2; exit 1; }
+        sleep 0.2
+    done
+}
+
+"$BIN/stadium-kafka" --topics question,answer,result,gettop,top,fanout \
+    --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
+pids+=($!)
+poll 30 test -s "$RUN_DIR/bootstrap"
+
+"$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" --bootstrap-file "$RUN_DIR/bootstrap" \
+    --topics fanout --max-connections $((connections + 100)) >"$RUN_DIR/gateway.log" 2>&1 &
+pids+=($!)
+poll 30 grep -q "listening on" "$RUN_DIR/gateway.log"
+
+"$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$connections" \
+    --subject /fanout --messages "$messages" --interval-ms "$interval_ms" \
+    --report "$RUN_DIR/report-$connections-$messages-$interval_ms.json"
+
+echo "gateway: Kafka timestamp -> last socket write, per record (stadium_fanout_latency)"
+curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^stadium_fanout_latency|^stadium_kafka_records|^stadium_errors_total|^stadium_connections '
