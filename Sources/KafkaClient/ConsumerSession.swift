@@ -56,8 +56,11 @@ final class ConsumerSession: @unchecked Sendable {
         var records: [ConsumedRecord] = []
         records.reserveCapacity(maxBatchSize)
         while !stopping.load(ordering: .acquiring) {
-            let count = rd_kafka_consume_batch_queue(queue, 100, messages, maxBatchSize)
-            guard count > 0 else { continue }
+            // Wait for one record only: a batch call waits out its whole timeout to fill the batch.
+            guard let first = rd_kafka_consume_queue(queue, 100) else { continue }
+            messages[0] = first
+            let more = rd_kafka_consume_batch_queue(queue, 0, messages + 1, maxBatchSize - 1)
+            let count = 1 + max(0, more)
             records.removeAll(keepingCapacity: true)
             for index in 0..<count {
                 let message = UnsafePointer(messages[index]!)
