@@ -4,3 +4,12 @@ SWIFT ?= swift
 bench:
 	cd Benchmarks && $(SWIFT) package benchmark
 
+
+# PNG plots of stadium-load reports: `make plots REPORTS="a.json b.json"` (default: every
+# report under Benchmarks/reports/), written to Benchmarks/plots/.
+REPORTS ?= $(wildcard Benchmarks/reports/*.json)
+.PHONY: plots
+plots:
+	@scripts/install-deps.sh bench
+	@test -n "$(REPORTS)" || { echo "plots: no reports: pass REPORTS=\"file.json ...\" (stadium-load --report)"; exit 2; }
+	python3 Benchmarks/plots.py --out Benchmarks/plots $(REPORTS)

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian and PyPI packages Stadium needs, only those missing, so a fresh machine
-# needs nothing else. Usage: scripts/install-deps.sh build|test
+# needs nothing else. Usage: scripts/install-deps.sh build|test|bench
 set -euo pipefail
 
 build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
 test_packages=(kcat python3-pip)
+bench_packages=(gnuplot-nox)
 python_modules=(websockets:websockets websocket:websocket-client)
 
 packages=("${build_packages[@]}")
-if [[ "${1:-build}" == "test" ]]; then
-    packages+=("${test_packages[@]}")
-fi
+case "${1:-build}" in
+test) packages+=("${test_packages[@]}") ;;
+bench) packages+=("${bench_packages[@]}") ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

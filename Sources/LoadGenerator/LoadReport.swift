@@ -41,11 +41,16 @@ public struct LoadReport: Codable, Equatable, Sendable {
     /// Keyed by LatencyMetric raw values; metrics with no samples are left out.
     public var latencies: [String: LatencySummary]
     public var loss: LossSummary?
+    /// Players mode: one entry per question seen, oldest first; the last may still be open.
+    public var rounds: [RoundTally]
+    /// One sample per progress line, for `make plots`.
+    public var timeline: [ProgressSample]
 
     public init(
         mode: String, url: String, connections: Int, rate: Double, rings: Int, boundSources: Bool,
         durationSeconds: Double, rampSeconds: Double?, counters: [String: Int],
-        latencies: [LatencyMetric: Histogram<UInt64>], loss: LossSummary?
+        latencies: [LatencyMetric: Histogram<UInt64>], loss: LossSummary?, rounds: [RoundTally] = [],
+        timeline: [ProgressSample] = []
     ) {
         self.mode = mode
         self.url = url
@@ -63,6 +68,8 @@ public struct LoadReport: Codable, Equatable, Sendable {
         }
         self.latencies = summaries
         self.loss = loss
+        self.rounds = rounds
+        self.timeline = timeline
     }
 
     public func write(to path: String) throws {
@@ -103,6 +110,7 @@ public struct LoadReport: Codable, Equatable, Sendable {
             lines.append("loss: \(loss.missing) of \(loss.expected) expected deliveries missing "
                 + "(\(loss.connectionsWithLoss) connection(s) affected), \(loss.duplicates) duplicate(s)")
         }
+        for round in rounds { lines.append(round.summary) }
         return lines.joined(separator: "\n")
     }
 
@@ -114,5 +122,21 @@ public struct LoadReport: Codable, Equatable, Sendable {
         cells.enumerated().map { index, cell in
             index == 0 ? cell.padding(toLength: 18, withPad: " ", startingAt: 0) : String(repeating: " ", count: max(0, 10 - cell.count)) + cell
         }.joined()
+    }
+}
+
+/// Connections and deliveries at one moment of a run.
+public struct ProgressSample: Codable, Equatable, Sendable {
+    public var seconds: Double
+    public var open: Int
+    public var subscribed: Int
+    /// Messages, probes, questions and results received so far.
+    public var received: Int
+
+    public init(seconds: Double, open: Int, subscribed: Int, received: Int) {
+        self.seconds = (seconds * 1000).rounded() / 1000
+        self.open = open
+        self.subscribed = subscribed
+        self.received = received
     }
 }

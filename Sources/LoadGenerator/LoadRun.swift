@@ -16,6 +16,8 @@ public final class LoadRun: @unchecked Sendable {
     private var connector: Connector!
     private let fanoutProgress = FanoutProgress()
     private let ledger = RoundLedger()
+    /// Progress samples; only the supervising thread appends.
+    private var timeline: [ProgressSample] = []
 
     public init(configuration: LoadConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -68,7 +70,6 @@ public final class LoadRun: @unchecked Sendable {
         connector.stop()
         for loop in loops { loop.stop() }
         for loop in loops { loop.join() }
-        if let round = ledger.current { logger.info("\(round.summary)") }
         return makeReport(duration: duration, rampSeconds: rampSeconds, rings: ringCount)
     }
 
@@ -93,6 +94,7 @@ public final class LoadRun: @unchecked Sendable {
         var nextProgress = start + .seconds(configuration.progressIntervalSeconds)
         var lastConnected = 0
         var lastProgress = start
+        var nextSample = start
         while !stopRequested.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: 0.05)
             let now = ContinuousClock.now
@@ -114,6 +116,10 @@ public final class LoadRun: @unchecked Sendable {
                 }
             }
             if let duration = configuration.duration, now - start >= duration { break }
+            if now >= nextSample {
+                timeline.append(sample(elapsed: now - start))
+                nextSample = now + .seconds(1)
+            }
             if now >= nextProgress {
                 let connected = counters[.connected]
                 let rate = Double(connected - lastConnected) / seconds(now - lastProgress)
@@ -123,7 +129,14 @@ public final class LoadRun: @unchecked Sendable {
                 nextProgress = now + .seconds(configuration.progressIntervalSeconds)
             }
         }
+        timeline.append(sample(elapsed: ContinuousClock.now - start))
         return rampSeconds
+    }
+
+    private func sample(elapsed: Duration) -> ProgressSample {
+        let open = loops.reduce(0) { $0 + $1.counters.open.load(ordering: .relaxed) }
+        let received = counters[.messages] + counters[.retained] + counters[.probesReceived]
+        return ProgressSample(seconds: seconds(elapsed), open: open, subscribed: counters[.subscribed], received: received)
     }
 
     private func progressLine(elapsed: Duration, connectRate: Double) -> String {
@@ -161,7 +174,8 @@ public final class LoadRun: @unchecked Sendable {
             mode: configuration.mode.name, url: configuration.gateway.description,
             connections: configuration.connections, rate: configuration.rate, rings: rings,
             boundSources: configuration.bindsSources, durationSeconds: seconds(duration), rampSeconds: rampSeconds,
-            counters: counters.snapshot(), latencies: LatencyRecorder.merged(recorders + [connector.latency]), loss: loss)
+            counters: counters.snapshot(), latencies: LatencyRecorder.merged(recorders + [connector.latency]), loss: loss,
+            rounds: ledger.allRounds, timeline: timeline)
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -2,7 +2,7 @@
 // when the next question arrives.
 import Synchronization
 
-public struct RoundTally: Equatable, Sendable {
+public struct RoundTally: Codable, Equatable, Sendable {
     public let questionIDJSON: [UInt8]
     public var deliveries = 0
     /// Slowest delivery so far (ms from published_ms to receipt): when the last bot had it.
@@ -16,6 +16,33 @@ public struct RoundTally: Equatable, Sendable {
         self.questionIDJSON = questionIDJSON
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case questionId, deliveries, slowestDeliveryMs, answers, acks, results, correct
+    }
+
+    /// The id as JSON text in the report (`"q017-r42"` or `17`), so reports read like the protocol.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(String(decoding: questionIDJSON, as: UTF8.self), forKey: .questionId)
+        try container.encode(deliveries, forKey: .deliveries)
+        try container.encode(slowestDeliveryMs, forKey: .slowestDeliveryMs)
+        try container.encode(answers, forKey: .answers)
+        try container.encode(acks, forKey: .acks)
+        try container.encode(results, forKey: .results)
+        try container.encode(correct, forKey: .correct)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        questionIDJSON = Array(try container.decode(String.self, forKey: .questionId).utf8)
+        deliveries = try container.decode(Int.self, forKey: .deliveries)
+        slowestDeliveryMs = try container.decode(Int64.self, forKey: .slowestDeliveryMs)
+        answers = try container.decode(Int.self, forKey: .answers)
+        acks = try container.decode(Int.self, forKey: .acks)
+        results = try container.decode(Int.self, forKey: .results)
+        correct = try container.decode(Int.self, forKey: .correct)
+    }
+
     public var summary: String {
         let id = String(decoding: questionIDJSON, as: UTF8.self)
         return "round \(id): question reached \(deliveries) bot(s), the last after \(slowestDeliveryMs) ms; "
@@ -25,11 +52,15 @@ public struct RoundTally: Equatable, Sendable {
 
 public final class RoundLedger: Sendable {
     private struct State {
+        /// The latest rounds, still updated by late acks and results.
         var rounds: [RoundTally] = []
+        /// Older rounds, kept for the report (bounded: a demo's bots run for days).
+        var retired: [RoundTally] = []
     }
 
     private let state = Mutex(State())
     private let keptRounds = 8
+    private let retiredLimit = 10_000
 
     public init() {}
 
@@ -40,7 +71,10 @@ public final class RoundLedger: Sendable {
             if position(of: questionIDJSON, in: state) == nil {
                 finished = state.rounds.last
                 state.rounds.append(RoundTally(questionIDJSON: questionIDJSON))
-                if state.rounds.count > keptRounds { state.rounds.removeFirst() }
+                if state.rounds.count > keptRounds {
+                    state.retired.append(state.rounds.removeFirst())
+                    if state.retired.count > retiredLimit { state.retired.removeFirst() }
+                }
             }
             let index = position(of: questionIDJSON, in: state)!
             state.rounds[index].deliveries += 1
@@ -59,6 +93,11 @@ public final class RoundLedger: Sendable {
     /// The round in progress, for the final line.
     public var current: RoundTally? {
         state.withLock { $0.rounds.last }
+    }
+
+    /// Every round seen, oldest first; all but the last were closed by the next question.
+    public var allRounds: [RoundTally] {
+        state.withLock { $0.retired + $0.rounds }
     }
 
     private func position(of id: [UInt8], in state: State) -> Int? {

@@ -16,7 +16,17 @@ import Testing
         return LoadReport(
             mode: "fanout", url: "ws://127.0.0.1:8080/", connections: 1, rate: 100, rings: 1, boundSources: true,
             durationSeconds: 12.3456, rampSeconds: 0.5, counters: ["probes_received": 1],
-            latencies: LatencyRecorder.merged([recorder]), loss: loss)
+            latencies: LatencyRecorder.merged([recorder]), loss: loss, rounds: [sampleRound()],
+            timeline: [ProgressSample(seconds: 5.0004, open: 1, subscribed: 1, received: 0)])
+    }
+
+    private func sampleRound() -> RoundTally {
+        var round = RoundTally(questionIDJSON: Array(#""q017-r42""#.utf8))
+        round.deliveries = 2_000
+        round.answers = 1_990
+        round.acks = 1_990
+        round.results = 1_990
+        return round
     }
 
     @Test func writesJSONThatReadsBack() throws {
@@ -28,6 +38,10 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
         #expect(object?["connects_per_second"] as? Double == 2)
         #expect((object?["latencies"] as? [String: Any])?.keys.sorted() == ["delivery"])
+        let round = (object?["rounds"] as? [[String: Any]])?.first
+        #expect(round?["question_id"] as? String == #""q017-r42""#)
+        #expect(round?["deliveries"] as? Int == 2_000)
+        #expect((object?["timeline"] as? [[String: Any]])?.first?["seconds"] as? Double == 5)
     }
 
     @Test func summarisesPercentilesInMilliseconds() {
@@ -41,5 +55,6 @@ import Testing
         let table = sampleReport().table
         #expect(table.contains("delivery"))
         #expect(table.contains("loss: 2 of 3 expected deliveries missing"))
+        #expect(table.contains("round \"q017-r42\": question reached 2000 bot(s)"))
     }
 }
