@@ -4,12 +4,12 @@ SWIFT ?= swift
 PORT ?= 8080
 TEST_PORT ?= 18480
 
-.PHONY: demo test build build-debug deps deps-test unit-tests kafka-client-tests scale-test browser-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests kafka-client-tests scale-test load-test browser-test fuzz clean
 
 demo: deps build
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests scale-test
+test: deps-test build-debug unit-tests scale-test load-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -37,6 +37,11 @@ kafka-client-tests: build-debug
 # One gateway holds 50,000 WebSocket connections and one publish reaches them all.
 scale-test: build-debug
 	python3 Tests/scale/scale_test.py --gateway .build/debug/stadium-gateway
+
+# 2,000 players through the whole stack for a few short rounds: every question reaches every
+# player and every answer is acknowledged and scored.
+load-test: build-debug
+	timeout 300 python3 Tests/load/players_test.py --bin .build/debug
 
 # The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium.
 browser-test: build-debug

@@ -4,7 +4,7 @@
 #   scripts/stack.sh run     foreground; Ctrl-C stops everything (make demo)
 #   scripts/stack.sh start   background; prints the URL once the gateway answers (tests)
 #   scripts/stack.sh stop    stops a background stack
-# Settings (environment): BIN (build products dir), PORT (8080), BOTS (10), ROUND (20),
+# Settings (environment): BIN (build products dir), PORT (8080), BOTS (10; 0 for none), ROUND (20),
 # ANSWER_WINDOW (10), RUN_DIR (.run).
 set -euo pipefail
 
@@ -78,7 +78,9 @@ start_stack() {
     start_process gateway "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" \
         --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000
     wait_for "the gateway" grep -q "listening on" "$RUN_DIR/gateway.out"
-    start_process bots "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$BOTS" --names "bot-{i}"
+    if ((BOTS > 0)); then
+        start_process bots "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$BOTS" --names "bot-{i}"
+    fi
 }
 
 case "${1:-}" in

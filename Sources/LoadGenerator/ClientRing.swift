@@ -146,9 +146,11 @@ final class ClientRing: RingLoopHandler, SessionLink {
         handshakeKeys[index] = ""
         guard connection >= 0 else { return }
         slotOfLocal[localIndex(of: connection)] = -1
+        // Our own closes at the end of a run are not disconnects.
+        guard !stopping else { return }
         counters.add(.disconnects)
         if wasOpen { script.closed(self, connection: connection) }
-        if !stopping { connector?.connectionLost(connection) }
+        connector?.connectionLost(connection)
     }
 
     func loopTicked(_ loop: RingLoop) {
