@@ -187,25 +187,19 @@ int gw_prep_send(gw_ring *ring, uint32_t slot, const void *bytes, uint32_t lengt
     return 0;
 }
 
-int gw_prep_cancel_and_close(gw_ring *ring, uint32_t slot, uint64_t cancel_user_data,
-                             uint64_t close_user_data) {
+int gw_prep_cancel_and_close(gw_ring *ring, uint32_t slot, uint64_t target_user_data,
+                             uint64_t cancel_user_data, uint64_t close_user_data) {
     if (io_uring_sq_space_left(&ring->ring) < 2) return -EBUSY;
     struct io_uring_sqe *cancel = next_sqe(ring);
-    // A pending multishot recv holds its own file reference: cancel it or close never frees the socket.
-    io_uring_prep_cancel_fd(cancel, (int)slot, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+    // A pending multishot recv holds its own file reference: cancel it or close never frees the
+    // socket. By user_data, a hash lookup: cancelling by descriptor walks every pending request.
+    io_uring_prep_cancel64(cancel, target_user_data, 0);
+    // Hard link: the close runs even when the recv had already ended (-ENOENT).
     cancel->flags |= IOSQE_IO_HARDLINK;
     io_uring_sqe_set_data64(cancel, cancel_user_data);
     struct io_uring_sqe *close = next_sqe(ring);
     io_uring_prep_close_direct(close, slot);
     io_uring_sqe_set_data64(close, close_user_data);
-    return 0;
-}
-
-int gw_prep_cancel_slot(gw_ring *ring, uint32_t slot, uint64_t user_data) {
-    struct io_uring_sqe *sqe = next_sqe(ring);
-    if (!sqe) return -EBUSY;
-    io_uring_prep_cancel_fd(sqe, (int)slot, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
-    io_uring_sqe_set_data64(sqe, user_data);
     return 0;
 }
 

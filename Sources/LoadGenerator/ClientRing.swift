@@ -95,6 +95,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
         for (fd, connection) in inboxBatch {
             if stopping {
                 ClientSocket.close(fd)
+                connector?.handoffDone()
                 continue
             }
             adopting = connection
@@ -108,6 +109,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
             adopting = -1
             // The ring's table now holds the socket; the ordinary descriptor is no longer needed.
             ClientSocket.close(fd)
+            connector?.handoffDone()
         }
         inboxBatch.removeAll(keepingCapacity: true)
     }

@@ -35,6 +35,10 @@ final class Connector: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Connections the initial ramp has started.
     let started = Atomic<Int>(0)
+    /// Connected ordinary descriptors not yet adopted by their ring: they count against the
+    /// process's descriptor limit, so the connector waits for the rings past this many.
+    private let descriptorsInHandoff = Atomic<Int>(0)
+    private static let handoffLimit = 4_096
     private var lastFailureLogUs: Int64 = 0
     private var failuresSinceLog = 0
 
@@ -104,8 +108,16 @@ final class Connector: @unchecked Sendable {
         finished.signal()
     }
 
+    /// A ring adopted (or dropped) a descriptor this connector handed it.
+    func handoffDone() {
+        descriptorsInHandoff.subtract(1, ordering: .relaxed)
+    }
+
     private func open(_ connection: Int) {
         let ring = rings[connection % rings.count]
+        while descriptorsInHandoff.load(ordering: .relaxed) >= Self.handoffLimit, !stopRequested.load(ordering: .relaxed) {
+            usleep(200)
+        }
         // A busy source endpoint (left over from an earlier run) just means: take the next one.
         for _ in 0..<64 {
             let source = settings.bindSources ? allocator.next() : nil
@@ -116,6 +128,7 @@ final class Connector: @unchecked Sendable {
                     to: settings.gateway, from: source, timeoutMilliseconds: settings.connectTimeoutMilliseconds)
                 latency.record(.connect, microseconds: Clock.monotonicMicroseconds() - startedUs)
                 counters.add(.connected)
+                descriptorsInHandoff.add(1, ordering: .relaxed)
                 ring.hand(fd: fd, connection: connection)
                 return
             } catch {

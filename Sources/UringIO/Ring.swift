@@ -67,12 +67,9 @@ final class Ring {
         prepare { gw_prep_send(handle, slot, bytes, count, userData.raw) }
     }
 
-    func cancelAndClose(slot: UInt32, cancel: UserData, close: UserData) {
-        prepare { gw_prep_cancel_and_close(handle, slot, cancel.raw, close.raw) }
-    }
-
-    func cancelRequests(slot: UInt32, _ userData: UserData) {
-        prepare { gw_prep_cancel_slot(handle, slot, userData.raw) }
+    /// Cancels `target` (the slot's receive), then closes the slot.
+    func cancelAndClose(slot: UInt32, target: UserData, cancel: UserData, close: UserData) {
+        prepare { gw_prep_cancel_and_close(handle, slot, target.raw, cancel.raw, close.raw) }
     }
 
     func cancel(_ target: UserData, _ userData: UserData) {

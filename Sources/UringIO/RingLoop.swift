@@ -459,7 +459,7 @@ public final class RingLoop: @unchecked Sendable {
             if slots.sendInFlight[index] {
                 // A peer that never reads would hold the send forever; its frame is only free
                 // to reuse after the send completes, so cancel it and close on its completion.
-                ring.cancelRequests(slot: slot, UserData(.cancel, slot: slot))
+                ring.cancel(UserData(.send, slot: slot, generation: slots.generation[index]), UserData(.cancel, slot: slot))
             } else {
                 submitClose(index)
             }
@@ -485,9 +485,10 @@ public final class RingLoop: @unchecked Sendable {
         slots.sentBytes[index] = 0
         slots.phase[index] = .closeSubmitted
         let slot = UInt32(index)
+        let generation = slots.generation[index]
         ring.cancelAndClose(
-            slot: slot, cancel: UserData(.cancel, slot: slot),
-            close: UserData(.close, slot: slot, generation: slots.generation[index]))
+            slot: slot, target: UserData(.receive, slot: slot, generation: generation),
+            cancel: UserData(.cancel, slot: slot), close: UserData(.close, slot: slot, generation: generation))
     }
 
     private func closed(_ userData: UserData) {

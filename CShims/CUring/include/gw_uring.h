@@ -48,12 +48,11 @@ int gw_prep_multishot_accept_direct(gw_ring *ring, int listen_fd, uint64_t user_
 int gw_prep_accept_direct(gw_ring *ring, int listen_fd, uint64_t user_data);
 int gw_prep_recv_multishot(gw_ring *ring, uint32_t slot, uint16_t group_id, uint64_t user_data);
 int gw_prep_send(gw_ring *ring, uint32_t slot, const void *bytes, uint32_t length, uint64_t user_data);
-/// Cancels every request on a direct descriptor, then closes it (hard-linked: close runs
-/// even when there was nothing to cancel). Only the close posts a completion of interest.
-int gw_prep_cancel_and_close(gw_ring *ring, uint32_t slot, uint64_t cancel_user_data,
-                             uint64_t close_user_data);
-/// Cancels every request on a direct descriptor (e.g. a send stuck on a peer that never reads).
-int gw_prep_cancel_slot(gw_ring *ring, uint32_t slot, uint64_t user_data);
+/// Cancels the request whose user_data is `target_user_data` (the slot's multishot recv), then
+/// closes the direct descriptor (hard-linked: close runs even when there was nothing to cancel).
+/// Only the close posts a completion of interest.
+int gw_prep_cancel_and_close(gw_ring *ring, uint32_t slot, uint64_t target_user_data,
+                             uint64_t cancel_user_data, uint64_t close_user_data);
 int gw_prep_cancel(gw_ring *ring, uint64_t target_user_data, uint64_t user_data);
 int gw_prep_read(gw_ring *ring, int fd, void *bytes, uint32_t length, uint64_t user_data);
 /// A relative timeout that fires once after `nanoseconds`.
