@@ -13,3 +13,12 @@ plots:
 	@scripts/install-deps.sh bench
 	@test -n "$(REPORTS)" || { echo "plots: no reports: pass REPORTS=\"file.json ...\" (stadium-load --report)"; exit 2; }
 	python3 Benchmarks/plots.py --out Benchmarks/plots $(REPORTS)
+
+# The million-connection runs (issue 7): a fan-out to every connection, then full quiz rounds.
+# Needs a tuned host (tuning/check.sh --connections 1000000); takes several minutes each.
+.PHONY: load-1m
+load-1m:
+	swift build -c release
+	Benchmarks/load-1m.sh fanout
+	Benchmarks/load-1m.sh quiz
+	$(MAKE) plots REPORTS="Benchmarks/reports/fanout-1000000.json Benchmarks/reports/quiz-1000000.json"

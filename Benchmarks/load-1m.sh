@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The million-connection runs of issue 7 (benchmarks, not CI). Each stage starts what it needs,
+# writes stadium-load's JSON report and a memory/CPU trace of the gateway under REPORT_DIR.
+#   Benchmarks/load-1m.sh fanout   one gateway holds CONNECTIONS; MESSAGES probes reach them all
+#   Benchmarks/load-1m.sh quiz     the whole stack: CONNECTIONS players for ROUNDS rounds
+# Settings (environment): CONNECTIONS (1000000), RATE (connects/s, 5000), MESSAGES (3),
+# INTERVAL_MS (20000), ROUND (20), ANSWER_WINDOW (10), ROUNDS (5), BIN (.build/release),
+# PORT (18800), REPORT_DIR (Benchmarks/reports).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+stage=${1:?usage: $0 fanout|quiz}
+CONNECTIONS=${CONNECTIONS:-1000000}
+RATE=${RATE:-5000}
+MESSAGES=${MESSAGES:-3}
+INTERVAL_MS=${INTERVAL_MS:-20000}
+ROUND=${ROUND:-20}
+ANSWER_WINDOW=${ANSWER_WINDOW:-10}
+ROUNDS=${ROUNDS:-5}
+BIN=${BIN:-.build/release}
+PORT=${PORT:-18800}
+REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
+RUN_DIR=.run/load-1m
+name="$stage-$CONNECTIONS"
+
+mkdir -p "$REPORT_DIR" "$RUN_DIR"
+bash tuning/check.sh --connections "$CONNECTIONS" >/dev/null ||
+    { echo "load-1m: this host is not tuned for $CONNECTIONS connections: run tuning/check.sh --connections $CONNECTIONS" >&2; exit 1; }
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+poll() {  # poll SECONDS COMMAND...
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || { echo "load-1m: timed out waiting for: $*" >&2; exit 1; }
+        sleep 0.2
+    done
+}
+
+trace_gateway() {  # every 5 s: seconds, gateway RSS (KiB), gateway CPU seconds, used memory (MiB)
+    local pid=$1 out=$2 ticks
+    ticks=$(getconf CLK_TCK)
+    echo "seconds rss_kib cpu_seconds used_mib" >"$out"
+    local start=$SECONDS
+    while kill -0 "$pid" 2>/dev/null; do
+        echo "$((SECONDS - start)) $(awk '/VmRSS/{print $2}' "/proc/$pid/status") \
+$(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat") $(free -m | awk '/Mem/{print $3}')" >>"$out"
+        sleep 5
+    done
+}
+
+start_gateway() {  # start_gateway EXTRA-ARGS...
+    "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" --max-connections $((CONNECTIONS + 1000)) \
+        --handshake-timeout 60 "$@" >"$RUN_DIR/gateway.log" 2>&1 &
+    gateway=$!
+    pids+=("$gateway")
+    poll 60 grep -q "listening on" "$RUN_DIR/gateway.log"
+    trace_gateway "$gateway" "$REPORT_DIR/$name-gateway.tsv" &
+}
+
+case "$stage" in
+fanout)
+    start_gateway
+    "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$CONNECTIONS" --rate "$RATE" \
+        --subject /question --messages "$MESSAGES" --interval-ms "$INTERVAL_MS" --report "$REPORT_DIR/$name.json"
+    ;;
+quiz)
+    "$BIN/stadium-kafka" --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
+    pids+=($!)
+    poll 60 test -s "$RUN_DIR/bootstrap"
+    "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" --round "$ROUND" \
+        --answer-window "$ANSWER_WINDOW" >"$RUN_DIR/processors.log" 2>&1 &
+    pids+=($!)
+    start_gateway --bootstrap-file "$RUN_DIR/bootstrap"
+    # The ramp, then ROUNDS whole rounds between the first (partial) and the last (open) one.
+    duration=$((CONNECTIONS / RATE + ROUND * (ROUNDS + 2) + 30))
+    "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$CONNECTIONS" --rate "$RATE" --names "p{i}" \
+        --think-seconds "$ANSWER_WINDOW" --gettop-every 0 --duration "$duration" --report "$REPORT_DIR/$name.json"
+    ;;
+*)
+    echo "usage: $0 fanout|quiz" >&2
+    exit 2
+    ;;
+esac
+echo "load-1m: report $REPORT_DIR/$name.json, gateway trace $REPORT_DIR/$name-gateway.tsv"
