@@ -4,7 +4,7 @@
 #   Benchmarks/load-1m.sh fanout   one gateway holds CONNECTIONS; MESSAGES probes reach them all
 #   Benchmarks/load-1m.sh quiz     the whole stack: CONNECTIONS players for ROUNDS rounds
 # Settings (environment): CONNECTIONS (1000000), RATE (connects/s, 5000), MESSAGES (3),
-# INTERVAL_MS (20000), ROUND (20), ANSWER_WINDOW (10), ROUNDS (5), BIN (.build/release),
+# INTERVAL_MS (45000: longer than one fan-out to a million here), ROUND (20), ANSWER_WINDOW (10), ROUNDS (5), BIN (.build/release),
 # PORT (18800), REPORT_DIR (Benchmarks/reports).
 set -euo pipefail
 
@@ -13,7 +13,7 @@ stage=${1:?usage: $0 fanout|quiz}
 CONNECTIONS=${CONNECTIONS:-1000000}
 RATE=${RATE:-5000}
 MESSAGES=${MESSAGES:-3}
-INTERVAL_MS=${INTERVAL_MS:-20000}
+INTERVAL_MS=${INTERVAL_MS:-45000}
 ROUND=${ROUND:-20}
 ANSWER_WINDOW=${ANSWER_WINDOW:-10}
 ROUNDS=${ROUNDS:-5}

@@ -30,6 +30,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
     private var inboxBatch: [(fd: Int32, connection: Int)] = []
     private var adopting = -1
     private var stopping = false
+    private let handshakeTimeoutMicroseconds: Int64
 
     private var phase: [SlotPhase]
     private var connectionOfSlot: [Int]
@@ -41,8 +42,10 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     init(
         loop: RingLoop, ringIndex: Int, ringCount: Int, connectionsInRing: Int, gateway: GatewayURL,
-        script: SessionScript, counters: LoadCounters, latency: LatencyRecorder, logger: Logger
+        script: SessionScript, counters: LoadCounters, latency: LatencyRecorder, handshakeTimeoutMicroseconds: Int64,
+        logger: Logger
     ) {
+        self.handshakeTimeoutMicroseconds = handshakeTimeoutMicroseconds
         self.latency = latency
         self.loop = loop
         self.ringIndex = ringIndex
@@ -163,15 +166,13 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     /// A gateway that accepted but never answered the upgrade: drop and reconnect.
     private func closeStalledHandshakes() {
-        let cutoff = Clock.monotonicMicroseconds() - Self.handshakeTimeoutMicroseconds
+        let cutoff = Clock.monotonicMicroseconds() - handshakeTimeoutMicroseconds
         for index in phase.indices where phase[index] == .handshake && handshakeStartedUs[index] < cutoff {
             counters.add(.handshakeFailures)
             phase[index] = .closing
             loop.close(UInt32(index), .now)
         }
     }
-
-    private static let handshakeTimeoutMicroseconds: Int64 = 10_000_000
 
     func loopStopping(_ loop: RingLoop) {
         stopping = true

@@ -27,10 +27,12 @@ public struct LoadConfiguration: Sendable {
     public var firstSource: IPv4Address = SourceEndpointAllocator.firstAddress
     public var sourcePorts: ClosedRange<UInt16> = 10_000...65_535
     public var connectTimeoutMilliseconds = 3_000
+    /// A gateway that has not answered the upgrade by then is dropped and retried.
+    public var handshakeTimeoutMicroseconds: Int64 = 30_000_000
     public var progressIntervalSeconds: Double = 5
     /// Stop after this long; nil runs until stopped (fan-out also ends once its probes drained).
     public var duration: Duration?
-    /// After the last fan-out probe, how long to wait for stragglers.
+    /// After the last fan-out probe, how long deliveries may pause before the rest count as lost.
     public var drainMilliseconds: Int64 = 5_000
     /// Slots per ring; nil means the descriptor limit less a reserve.
     public var slotsPerRing: Int?

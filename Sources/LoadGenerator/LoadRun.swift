@@ -44,7 +44,8 @@ public final class LoadRun: @unchecked Sendable {
             let client = ClientRing(
                 loop: loop, ringIndex: index, ringCount: ringCount, connectionsInRing: inRing,
                 gateway: configuration.gateway, script: makeScript(connectionsInRing: inRing, latency: latency, knowledge: knowledge),
-                counters: counters, latency: latency, logger: logger)
+                counters: counters, latency: latency, handshakeTimeoutMicroseconds: configuration.handshakeTimeoutMicroseconds,
+                logger: logger)
             loop.handler = client
             loops.append(loop)
             clients.append(client)
@@ -95,6 +96,8 @@ public final class LoadRun: @unchecked Sendable {
         var lastConnected = 0
         var lastProgress = start
         var nextSample = start
+        var lastProbesReceived = 0
+        var lastProbeReceiptMs: Int64 = 0
         while !stopRequested.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: 0.05)
             let now = ContinuousClock.now
@@ -110,9 +113,18 @@ public final class LoadRun: @unchecked Sendable {
                     && fanoutProgress.startDeadlineMs.load(ordering: .relaxed) == Int64.max {
                     fanoutProgress.startDeadlineMs.store(Clock.wallMilliseconds() + settings.subscribeGraceMilliseconds, ordering: .relaxed)
                 }
-                if fanoutProgress.published.load(ordering: .relaxed) >= settings.messages,
-                   Clock.wallMilliseconds() - fanoutProgress.lastPublishedMs.load(ordering: .relaxed) >= configuration.drainMilliseconds {
-                    break
+                let received = counters[.probesReceived]
+                if received != lastProbesReceived {
+                    lastProbesReceived = received
+                    lastProbeReceiptMs = Clock.wallMilliseconds()
+                }
+                if fanoutProgress.published.load(ordering: .relaxed) >= settings.messages {
+                    // Done when every probe reached every connection, or deliveries stopped coming.
+                    let quietSince = max(fanoutProgress.lastPublishedMs.load(ordering: .relaxed), lastProbeReceiptMs)
+                    if received >= settings.messages * configuration.connections
+                        || Clock.wallMilliseconds() - quietSince >= configuration.drainMilliseconds {
+                        break
+                    }
                 }
             }
             if let duration = configuration.duration, now - start >= duration { break }

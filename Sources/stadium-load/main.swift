@@ -77,6 +77,9 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")
     var duration: Double?
 
+    @Option(help: "Seconds a gateway may take to answer the WebSocket upgrade before the connection is dropped and retried.")
+    var handshakeTimeout: Double = 30
+
     @Option(help: "Seconds between progress lines.")
     var progressEvery: Double = 5
 
@@ -129,6 +132,7 @@ struct LoadCommand: ParsableCommand {
         configuration.bindSources = bindSources == "auto" ? nil : bindSources == "on"
         configuration.firstSource = IPv4Address(dotted: firstSource)!
         configuration.progressIntervalSeconds = progressEvery
+        configuration.handshakeTimeoutMicroseconds = Int64(handshakeTimeout * 1_000_000)
         configuration.duration = duration.map { .milliseconds(Int64($0 * 1000)) }
 
         let run = LoadRun(configuration: configuration, logger: logger)
