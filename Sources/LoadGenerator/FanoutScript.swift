@@ -77,23 +77,31 @@ final class FanoutScript: SessionScript {
         }
     }
 
-    /// Only the ring holding connection 0 publishes.
+    /// Only the ring holding connection 0 publishes: every probe due since the last tick, so
+    /// intervals shorter than a tick keep their rate.
     func ticked(_ link: SessionLink) {
         guard link.localIndex(of: 0) == 0, link.connection(atLocal: 0) == 0, link.isOpen(connection: 0) else { return }
-        let published = progress.published.load(ordering: .relaxed)
-        guard published < settings.messages else { return }
         let now = Clock.wallMilliseconds()
         let everyoneListening = counters[.subscribed] >= totalConnections
-        guard everyoneListening || now >= progress.startDeadlineMs.load(ordering: .relaxed), now >= nextPublishMs else { return }
+        guard everyoneListening || now >= progress.startDeadlineMs.load(ordering: .relaxed) else { return }
+        if nextPublishMs == 0 { nextPublishMs = now }
+        while nextPublishMs <= now, publishProbe(link, now: now) {
+            nextPublishMs += max(1, settings.intervalMilliseconds)
+        }
+    }
+
+    private func publishProbe(_ link: SessionLink, now: Int64) -> Bool {
+        let published = progress.published.load(ordering: .relaxed)
+        guard published < settings.messages else { return false }
         let probe = FanoutProbe(index: published, sentMs: now)
         let request = ClientRequestEncoder.pub(
             id: Self.firstProbeRequestID + Int64(published), subject: settings.subject, data: probe.json)
         probeSentUs[published] = Clock.monotonicMicroseconds()
-        guard link.sendText(connection: 0, request) else { return }
+        guard link.sendText(connection: 0, request) else { return false }
         counters.add(.probesPublished)
         progress.published.store(published + 1, ordering: .relaxed)
         progress.lastPublishedMs.store(now, ordering: .relaxed)
-        nextPublishMs = now + settings.intervalMilliseconds
+        return true
     }
 
     func closed(_ link: SessionLink, connection: Int) {}
