@@ -5,7 +5,7 @@
 #   scripts/stack.sh start   background; prints the URL once the gateway answers (tests)
 #   scripts/stack.sh stop    stops a background stack
 # Settings (environment): BIN (build products dir), PORT (8080), BOTS (10), ROUND (20),
-# ANSWER_WINDOW (10), RUN_DIR (.run).
+# ANSWER_WINDOW (10), RUN_DIR (.run), STOP_SECONDS (10: then SIGKILL whatever ignores SIGTERM).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,9 +17,9 @@ ANSWER_WINDOW=${ANSWER_WINDOW:-10}
 RUN_DIR=${RUN_DIR:-.run}
 STARTUP_SECONDS=${STARTUP_SECONDS:-60}
 
-log() { echo "stack: $*" >&2; }
-
 STOP_SECONDS=${STOP_SECONDS:-10}
+
+log() { echo "stack: $*" >&2; }
 
 # The pids file holds "name pid" lines in start order.
 stack_entries() { [[ -f "$RUN_DIR/pids" ]] && cat "$RUN_DIR/pids"; }
@@ -83,7 +83,7 @@ wait_for() {  # wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds or
             exit 1
         fi
         for pid in $(stack_pids); do
-            kill -0 "$pid" 2>/dev/null || { log "a process died while waiting for $what; logs are in $RUN_DIR/"; tail -n 20 "$RUN_DIR"/*.log >&2; stop_stack; exit 1; }
+            is_ours "$pid" || { log "a process died while waiting for $what; logs are in $RUN_DIR/"; tail -n 20 "$RUN_DIR"/*.log >&2; stop_stack; exit 1; }
         done
         sleep 0.2
     done
@@ -130,7 +130,7 @@ run)
     # Stay in the foreground until Ctrl-C, or until a process of the stack ends by itself.
     while true; do
         for pid in $(stack_pids); do
-            kill -0 "$pid" 2>/dev/null || { log "a process of the stack exited; logs are in $RUN_DIR/"; stop_stack; exit 1; }
+            is_ours "$pid" || { log "a process of the stack exited; logs are in $RUN_DIR/"; stop_stack; exit 1; }
         done
         sleep 1
     done
