@@ -9,7 +9,9 @@ SCREENSHOTS ?= .run/browser-test/screenshots
 
 .PHONY: demo test build build-debug deps deps-test unit-tests kafka-client-tests scale-test browser-test demo-test fuzz clean
 
-demo: deps build
+# What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
+DEMO_BUILD ?= build
+demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
 test: deps-test build-debug unit-tests scale-test browser-test demo-test
@@ -49,10 +51,9 @@ browser-test: build-debug
 		RUN_DIR=.run/browser-test scripts/stack.sh stop; \
 		((status == 0)) || echo "browser-test: the stack's logs are in .run/browser-test/"; exit $$status
 
-# The stack as `make demo` runs it (debug build): bots' answers reach the leaderboard and
-# Ctrl-C leaves no process behind.
+# `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process.
 demo-test: build-debug
-	timeout 300 python3 Tests/demo/test_demo_stack.py --bin .build/debug --port $(DEMO_TEST_PORT)
+	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT)
 
 -include Fuzz/fuzz.mk
 -include Benchmarks/bench.mk

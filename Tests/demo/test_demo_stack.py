@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""The demo stack, started the way `make demo` starts it, lets bots play into the leaderboard.
+"""`make demo` starts a stack in which bots play into the leaderboard, and Ctrl-C stops it.
 
-Runs `scripts/stack.sh run` (the demo target's own command) in the foreground with the given
-build products, waits for the URL it prints, fetches the page, then asks /gettop as a client
-until a bot with points is on the leaderboard. Ends with Ctrl-C (SIGINT to the process group,
-as a terminal sends it) and checks that no process of the stack is left and the port is free.
+Runs `make demo DEMO_BUILD=build-debug` (the Makefile's own demo recipe, on the debug build)
+in the foreground, waits for the URL it prints, fetches the page, then asks /gettop as a
+client until a bot with points is on the leaderboard. Ends with Ctrl-C (SIGINT to the process
+group, as a terminal sends it) and checks that no process of the stack is left and the port
+is free.
 
-    python3 Tests/demo/test_demo_stack.py --bin .build/debug --port 18481
+    python3 Tests/demo/test_demo_stack.py --port 18481
 """
 
 import argparse
@@ -36,7 +37,7 @@ class TestFailure(Exception):
 
 
 class Stack:
-    """`scripts/stack.sh run` in its own process group, its output collected in a file."""
+    """`make demo` in its own process group, its output collected in a file."""
 
     def __init__(self, arguments, run_dir):
         self.run_dir = run_dir
@@ -45,7 +46,8 @@ class Stack:
         environment = dict(os.environ, BIN=arguments.bin, PORT=str(arguments.port), BOTS=str(arguments.bots),
                            ROUND=str(arguments.round), ANSWER_WINDOW=str(arguments.answer_window),
                            RUN_DIR=run_dir)
-        self.process = subprocess.Popen([os.path.join(REPO, "scripts", "stack.sh"), "run"], cwd=REPO,
+        command = ["make", "--no-print-directory", "demo", f"DEMO_BUILD={arguments.build_target}"]
+        self.process = subprocess.Popen(command, cwd=REPO,
                                         env=environment, stdout=self.output, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         self.pids = []
@@ -57,11 +59,11 @@ class Stack:
     def url(self, timeout):
         def printed_url():
             if self.process.poll() is not None:
-                raise TestFailure(f"stack.sh exited with {self.process.returncode} before printing the URL:\n"
+                raise TestFailure(f"make demo exited with {self.process.returncode} before printing the URL:\n"
                                   f"{self.text()}")
             match = re.search(r"open (http://\S+/) and play", self.text())
             return match.group(1) if match else None
-        url = wait_until("stack.sh to print the URL to open", timeout, printed_url)
+        url = wait_until("make demo to print the URL to open", timeout, printed_url)
         # Remembered now: stack.sh deletes its pids file when it stops.
         with open(os.path.join(self.run_dir, "pids")) as handle:
             self.pids = [int(line.split()[1]) for line in handle if line.strip()]
@@ -76,7 +78,7 @@ class Stack:
         return "\n".join(tails)
 
     def interrupt(self, timeout):
-        """Ctrl-C: SIGINT to the whole process group; returns stack.sh's exit status."""
+        """Ctrl-C: SIGINT to the whole process group; returns make's exit status."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
         try:
@@ -84,7 +86,7 @@ class Stack:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-            raise TestFailure(f"stack.sh did not end within {timeout:.0f} s of Ctrl-C:\n{self.text()}") from None
+            raise TestFailure(f"make demo did not end within {timeout:.0f} s of Ctrl-C:\n{self.text()}") from None
 
     def survivors(self):
         return [pid for pid in self.pids if is_stadium_process(pid)]
@@ -206,12 +208,14 @@ def run(arguments):
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-target", default="build-debug", help="Makefile target that builds --bin")
     parser.add_argument("--bin", default=".build/debug", help="build products holding the stadium-* executables")
     parser.add_argument("--port", type=int, default=18481, help="loopback port for the gateway")
     parser.add_argument("--bots", type=int, default=10)
     parser.add_argument("--round", type=int, default=6, help="seconds between questions")
     parser.add_argument("--answer-window", type=int, default=4, help="seconds to answer")
-    parser.add_argument("--startup-timeout", type=float, default=90, help="seconds for the stack to print its URL")
+    parser.add_argument("--startup-timeout", type=float, default=120,
+                        help="seconds for make demo to print its URL (an up-to-date build takes a few)")
     parser.add_argument("--timeout", type=float, default=90, help="seconds for a bot to score")
     parser.add_argument("--stop-timeout", type=float, default=40, help="seconds for Ctrl-C to stop everything")
     return parser.parse_args()
