@@ -92,7 +92,9 @@ wait_for() {  # wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds or
 start_process() {  # start_process NAME COMMAND...
     local name=$1
     shift
-    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
+    # A session of its own: a terminal's Ctrl-C reaches only this script, which stops the
+    # clients before the broker (a client whose broker vanished first can hang on close).
+    setsid "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
     echo "$name $!" >>"$RUN_DIR/pids"
 }
 
