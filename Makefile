@@ -3,13 +3,18 @@ SHELL := /bin/bash
 SWIFT ?= swift
 PORT ?= 8080
 TEST_PORT ?= 18480
+DEMO_TEST_PORT ?= 18481
+# `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
+SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests kafka-client-tests scale-test load-test browser-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests kafka-client-tests scale-test load-test browser-test demo-test fuzz clean
 
-demo: deps build
+# What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
+DEMO_BUILD ?= build
+demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests scale-test load-test
+test: deps-test build-debug unit-tests scale-test load-test browser-test demo-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -46,9 +51,14 @@ load-test: build-debug
 # The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium.
 browser-test: build-debug
 	@BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-test scripts/stack.sh start
-	@status=0; python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:$(TEST_PORT)/ \
-		--chromium "$$(command -v chromium)" --screenshots docs || status=$$?; \
-		RUN_DIR=.run/browser-test scripts/stack.sh stop; exit $$status
+	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:$(TEST_PORT)/ \
+		--chromium "$$(command -v chromium)" --screenshots $(SCREENSHOTS) || status=$$?; \
+		RUN_DIR=.run/browser-test scripts/stack.sh stop; \
+		((status == 0)) || echo "browser-test: the stack's logs are in .run/browser-test/"; exit $$status
+
+# `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process.
+demo-test: build-debug
+	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT)
 
 -include Fuzz/fuzz.mk
 -include Benchmarks/bench.mk

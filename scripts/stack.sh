@@ -5,7 +5,7 @@
 #   scripts/stack.sh start   background; prints the URL once the gateway answers (tests)
 #   scripts/stack.sh stop    stops a background stack
 # Settings (environment): BIN (build products dir), PORT (8080), BOTS (10; 0 for none), ROUND (20),
-# ANSWER_WINDOW (10), RUN_DIR (.run).
+# ANSWER_WINDOW (10), RUN_DIR (.run), STOP_SECONDS (10: then SIGKILL whatever ignores SIGTERM).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,21 +17,58 @@ ANSWER_WINDOW=${ANSWER_WINDOW:-10}
 RUN_DIR=${RUN_DIR:-.run}
 STARTUP_SECONDS=${STARTUP_SECONDS:-60}
 
+STOP_SECONDS=${STOP_SECONDS:-10}
+
 log() { echo "stack: $*" >&2; }
 
-stop_stack() {
-    [[ -f "$RUN_DIR/pids" ]] || return 0
-    local pids
-    pids=$(tac "$RUN_DIR/pids")
-    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-    # Each process ends by itself on SIGTERM; give them a bounded time, then insist.
-    for _ in $(seq 1 100); do
+# The pids file holds "name pid" lines in start order.
+stack_entries() { [[ -f "$RUN_DIR/pids" ]] && cat "$RUN_DIR/pids"; }
+
+is_ours() {  # is_ours PID: still running one of our executables (a reused pid is not ours)
+    local command
+    command=$( { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
+    [[ $command == *stadium-* ]]
+}
+
+stack_pids() { stack_entries | cut -d' ' -f2 || true; }
+
+stop_processes() {  # stop_processes "name pid"...: SIGTERM, a bounded wait, then SIGKILL
+    local entry name pid
+    for entry in "$@"; do
+        pid=${entry#* }
+        is_ours "$pid" && kill -TERM "$pid" 2>/dev/null || true
+    done
+    local deadline=$((SECONDS + STOP_SECONDS))
+    while ((SECONDS < deadline)); do
         local alive=0
-        for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive == 0)) && break
+        for entry in "$@"; do is_ours "${entry#* }" && alive=1; done
+        ((alive == 0)) && return 0
         sleep 0.1
     done
-    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+    for entry in "$@"; do
+        name=${entry% *}
+        pid=${entry#* }
+        if is_ours "$pid"; then
+            log "$name (pid $pid) did not stop within ${STOP_SECONDS}s of SIGTERM: killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    # SIGKILL is delivered asynchronously: return only once they are gone, so ports are free.
+    for entry in "$@"; do
+        while is_ours "${entry#* }"; do sleep 0.05; done
+    done
+}
+
+stop_stack() {
+    local entries=() broker=()
+    local entry
+    while read -r entry; do
+        [[ -n $entry ]] || continue
+        if [[ ${entry% *} == kafka ]]; then broker+=("$entry"); else entries+=("$entry"); fi
+    done < <(stack_entries || true)
+    # Clients first, so they close while the broker still answers; the broker last.
+    ((${#entries[@]} == 0)) || stop_processes "${entries[@]}"
+    ((${#broker[@]} == 0)) || stop_processes "${broker[@]}"
     rm -f "$RUN_DIR/pids" "$RUN_DIR/bootstrap"
 }
 
@@ -45,8 +82,8 @@ wait_for() {  # wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds or
             stop_stack
             exit 1
         fi
-        for pid in $(cat "$RUN_DIR/pids" 2>/dev/null); do
-            kill -0 "$pid" 2>/dev/null || { log "a process died while waiting for $what; logs are in $RUN_DIR/"; tail -n 20 "$RUN_DIR"/*.log >&2; stop_stack; exit 1; }
+        for pid in $(stack_pids); do
+            is_ours "$pid" || { log "a process died while waiting for $what; logs are in $RUN_DIR/"; tail -n 20 "$RUN_DIR"/*.log >&2; stop_stack; exit 1; }
         done
         sleep 0.2
     done
@@ -55,8 +92,10 @@ wait_for() {  # wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds or
 start_process() {  # start_process NAME COMMAND...
     local name=$1
     shift
-    "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
-    echo $! >>"$RUN_DIR/pids"
+    # A session of its own: a terminal's Ctrl-C reaches only this script, which stops the
+    # clients before the broker (a client whose broker vanished first can hang on close).
+    setsid "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
+    echo "$name $!" >>"$RUN_DIR/pids"
 }
 
 start_stack() {
@@ -85,16 +124,17 @@ start_stack() {
 
 case "${1:-}" in
 run)
+    # Set before starting, so a Ctrl-C during startup also stops what already runs.
+    trap 'echo; log "stopping"; stop_stack; log "stopped"; exit 0' INT TERM
     start_stack
-    trap 'echo; log "stopping"; stop_stack; exit 0' INT TERM
     echo
     echo "  Stadium is running: open http://127.0.0.1:$PORT/ and play (Ctrl-C stops everything)."
     echo "  A question every ${ROUND}s; ${BOTS} bots play too. Logs: $RUN_DIR/*.log"
     echo
     # Stay in the foreground until Ctrl-C, or until a process of the stack ends by itself.
     while true; do
-        for pid in $(cat "$RUN_DIR/pids"); do
-            kill -0 "$pid" 2>/dev/null || { log "a process of the stack exited; logs are in $RUN_DIR/"; stop_stack; exit 1; }
+        for pid in $(stack_pids); do
+            is_ours "$pid" || { log "a process of the stack exited; logs are in $RUN_DIR/"; stop_stack; exit 1; }
         done
         sleep 1
     done

@@ -49,17 +49,23 @@
       play.showQuestion(data, frame.retained === true);
     } else if (frame.subject === "/result/" + name && data !== null && typeof data === "object") {
       play.showResult(data);
-      setTotal(data.total);
+      raiseTotal(data.total);
       if (frame.retained !== true) requestTop();
     } else if (frame.subject === "/top/" + name && data !== null && typeof data === "object") {
       board.show(data, name);
-      setTotal(data.score);
+      raiseTotal(data.score);
     }
   }
 
-  function setTotal(value) {
+  // Totals only grow, but /result and /top are separate topics: an older leaderboard reply can
+  // arrive after a newer result, and must not take the total back.
+  function raiseTotal(value) {
     const number = Number(value);
-    if (!Number.isFinite(number)) return;
+    if (!Number.isFinite(number) || number <= total) return;
+    showTotal(number);
+  }
+
+  function showTotal(number) {
     total = number;
     byId("total").textContent = String(number);
   }
@@ -112,7 +118,7 @@
     name = candidate;
     input.value = name;
     ui.names.store(name);
-    setTotal(0);
+    showTotal(0);
     play.forgetPlayer();
     connection.setSubjects(subjectsFor(name));
     requestTop();

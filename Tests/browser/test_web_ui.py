@@ -43,9 +43,17 @@ class DevTools:
     """A minimal CDP client: numbered commands, events kept for later inspection."""
 
     def __init__(self, ws_url):
-        self.socket = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
+        self.socket = wait_until(f"a DevTools connection to {ws_url}", 30, lambda: self.connect(ws_url))
         self.next_id = 1
         self.exceptions = []
+
+    @staticmethod
+    def connect(ws_url):
+        try:
+            return websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
+        except OSError:
+            # A loopback connect fails while a busy machine has no ephemeral port free: try again.
+            return None
 
     def call(self, method, **params):
         command_id = self.next_id
@@ -251,6 +259,9 @@ def check_result(page):
     total = page.js("document.querySelector('#total').textContent")
     if not total.strip().isdigit():
         raise TestFailure(f"#total should show the player's total as a number, shows {total!r}")
+    result_total = page.js("(/total (\\d+)/.exec(document.querySelector('#result').textContent) || [])[1]")
+    if result_total != total.strip():
+        raise TestFailure(f"the result says total {result_total} but 'Your total' shows {total!r}")
 
 
 def check_leaderboard(page, name):
