@@ -95,7 +95,10 @@ start_process() {  # start_process NAME COMMAND...
     # A session of its own: a terminal's Ctrl-C reaches only this script, which stops the
     # clients before the broker (a client whose broker vanished first can hang on close).
     setsid "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
-    echo "$name $!" >>"$RUN_DIR/pids"
+    local pid=$!
+    # Until its exec the child is still this script: wait, so liveness checks see our executable.
+    while kill -0 "$pid" 2>/dev/null && ! is_ours "$pid"; do sleep 0.01; done
+    echo "$name $pid" >>"$RUN_DIR/pids"
 }
 
 start_stack() {
