@@ -89,12 +89,13 @@ wait_for() {  # wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds or
     done
 }
 
+# `start` leaves the processes in the caller's process group, so its Ctrl-C reaches them too.
+detach=()
+
 start_process() {  # start_process NAME COMMAND...
     local name=$1
     shift
-    # A session of its own: a terminal's Ctrl-C reaches only this script, which stops the
-    # clients before the broker (a client whose broker vanished first can hang on close).
-    setsid "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
+    "${detach[@]}" "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
     echo "$name $!" >>"$RUN_DIR/pids"
 }
 
@@ -122,6 +123,9 @@ start_stack() {
 
 case "${1:-}" in
 run)
+    # Each process in a session of its own: Ctrl-C reaches only this script, which stops the
+    # clients before the broker (a client whose broker vanished first can hang on close).
+    detach=(setsid)
     # Set before starting, so a Ctrl-C during startup also stops what already runs.
     trap 'echo; log "stopping"; stop_stack; log "stopped"; exit 0' INT TERM
     start_stack
