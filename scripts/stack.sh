@@ -16,7 +16,6 @@ ROUND=${ROUND:-20}
 ANSWER_WINDOW=${ANSWER_WINDOW:-10}
 RUN_DIR=${RUN_DIR:-.run}
 STARTUP_SECONDS=${STARTUP_SECONDS:-60}
-
 STOP_SECONDS=${STOP_SECONDS:-10}
 
 log() { echo "stack: $*" >&2; }
@@ -53,9 +52,10 @@ stop_processes() {  # stop_processes "name pid"...: SIGTERM, a bounded wait, the
             kill -KILL "$pid" 2>/dev/null || true
         fi
     done
-    # SIGKILL is delivered asynchronously: return only once they are gone, so ports are free.
+    # SIGKILL is delivered asynchronously: return once they are gone, so their ports are free.
+    deadline=$((SECONDS + STOP_SECONDS))
     for entry in "$@"; do
-        while is_ours "${entry#* }"; do sleep 0.05; done
+        while is_ours "${entry#* }" && ((SECONDS < deadline)); do sleep 0.05; done
     done
 }
 
