@@ -52,7 +52,7 @@ load-test: build-debug
 browser-test: build-debug
 	@BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-test scripts/stack.sh start
 	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:$(TEST_PORT)/ \
-		--chromium "$$(command -v chromium)" --screenshots $(SCREENSHOTS) || status=$$?; \
+		--chromium "$$(command -v chromium)" --screenshots $(SCREENSHOTS) --run-dir .run/browser-test || status=$$?; \
 		RUN_DIR=.run/browser-test scripts/stack.sh stop; \
 		((status == 0)) || echo "browser-test: the stack's logs are in .run/browser-test/"; exit $$status
 

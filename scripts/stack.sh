@@ -16,7 +16,6 @@ ROUND=${ROUND:-20}
 ANSWER_WINDOW=${ANSWER_WINDOW:-10}
 RUN_DIR=${RUN_DIR:-.run}
 STARTUP_SECONDS=${STARTUP_SECONDS:-60}
-
 STOP_SECONDS=${STOP_SECONDS:-10}
 
 log() { echo "stack: $*" >&2; }
@@ -53,9 +52,10 @@ stop_processes() {  # stop_processes "name pid"...: SIGTERM, a bounded wait, the
             kill -KILL "$pid" 2>/dev/null || true
         fi
     done
-    # SIGKILL is delivered asynchronously: return only once they are gone, so ports are free.
+    # SIGKILL is delivered asynchronously: return once they are gone, so their ports are free.
+    deadline=$((SECONDS + STOP_SECONDS))
     for entry in "$@"; do
-        while is_ours "${entry#* }"; do sleep 0.05; done
+        while is_ours "${entry#* }" && ((SECONDS < deadline)); do sleep 0.05; done
     done
 }
 
@@ -89,12 +89,13 @@ wait_for() {  # wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds or
     done
 }
 
+# `start` leaves the processes in the caller's process group, so its Ctrl-C reaches them too.
+detach=()
+
 start_process() {  # start_process NAME COMMAND...
     local name=$1
     shift
-    # A session of its own: a terminal's Ctrl-C reaches only this script, which stops the
-    # clients before the broker (a client whose broker vanished first can hang on close).
-    setsid "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
+    "${detach[@]}" "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
     local pid=$!
     # Until its exec the child is still this script: wait, so liveness checks see our executable.
     while kill -0 "$pid" 2>/dev/null && ! is_ours "$pid"; do sleep 0.01; done
@@ -127,6 +128,9 @@ start_stack() {
 
 case "${1:-}" in
 run)
+    # Each process in a session of its own: Ctrl-C reaches only this script, which stops the
+    # clients before the broker (a client whose broker vanished first can hang on close).
+    detach=(setsid)
     # Set before starting, so a Ctrl-C during startup also stops what already runs.
     trap 'echo; log "stopping"; stop_stack; log "stopped"; exit 0' INT TERM
     start_stack

@@ -2,8 +2,10 @@
 """Drives the Stadium web UI in headless Chromium over the DevTools protocol.
 
 Plays one round as a real user would: picks a name, answers a question, reads the
-result, opens the leaderboard and finds both a bot and itself there. Exits non-zero
-with a message saying what the page showed when something does not happen in time.
+result, opens the leaderboard and finds both a bot and itself there. With --run-dir it
+also restarts the stack's gateway and waits for the page to reconnect and get a question.
+Exits non-zero with a message saying what the page showed when something does not happen
+in time.
 
 Needs Debian's `chromium` and the `websocket-client` PyPI package; nothing else.
 
@@ -287,6 +289,64 @@ def check_name_survives_reload(page, name):
         raise TestFailure(f"after a reload the name should still be {name!r}, the page shows {shown!r}")
 
 
+class StackGateway:
+    """The gateway that `scripts/stack.sh start` runs in --run-dir, restarted with the same command."""
+
+    def __init__(self, run_dir):
+        self.run_dir = run_dir
+        self.pids_path = os.path.join(run_dir, "pids")
+        with open(self.pids_path) as handle:
+            self.entries = [line.split() for line in handle if line.strip()]
+        pids = [int(pid) for name, pid in self.entries if name == "gateway"]
+        if not pids:
+            raise TestFailure(f"{self.pids_path} names no gateway process")
+        self.pid = pids[0]
+        with open(f"/proc/{self.pid}/cmdline", "rb") as handle:
+            self.command = [part.decode() for part in handle.read().split(b"\0") if part]
+        self.directory = os.readlink(f"/proc/{self.pid}/cwd")
+
+    def stop(self):
+        os.kill(self.pid, signal.SIGTERM)
+        try:
+            wait_until("the gateway to stop on SIGTERM", 10, lambda: not is_running(self.pid))
+        except TestFailure:
+            os.kill(self.pid, signal.SIGKILL)
+
+    def start(self):
+        with open(os.path.join(self.run_dir, "gateway.out"), "a") as out, \
+                open(os.path.join(self.run_dir, "gateway.log"), "a") as log:
+            process = subprocess.Popen(self.command, cwd=self.directory, stdout=out, stderr=log,
+                                       start_new_session=True)
+        # stack.sh stop ends what its pids file names: the new gateway, not the old one.
+        self.entries = [[name, str(process.pid) if name == "gateway" else pid] for name, pid in self.entries]
+        with open(self.pids_path, "w") as handle:
+            handle.writelines(f"{name} {pid}\n" for name, pid in self.entries)
+        self.pid = process.pid
+
+
+def is_running(pid):
+    """True while pid runs (a zombie has an empty command line)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return len(handle.read()) > 0
+    except OSError:
+        return False
+
+
+def check_reconnects(page, run_dir):
+    """Restarts the gateway under the page: it shows it, reconnects by itself and re-subscribes."""
+    gateway = StackGateway(run_dir)
+    question_id = page.js("window.stadium.questionId")
+    gateway.stop()
+    page.wait_for("the status to say the page is reconnecting",
+                  "window.stadium.state !== 'live' && "
+                  "/connecting/.test(document.querySelector('#status').textContent)", timeout=30)
+    gateway.start()
+    page.wait_for("the page to be live again after a gateway restart", "window.stadium.state === 'live'")
+    page.wait_for("a new question after reconnecting, so the page subscribed again",
+                  f"window.stadium.questionId !== null && window.stadium.questionId !== {json.dumps(question_id)}")
+
+
 def check_fits_phone(page):
     overflow = page.js("document.documentElement.scrollWidth - window.innerWidth")
     if overflow > 0:
@@ -330,6 +390,8 @@ def run(arguments):
         check_leaderboard(page, name)
         check_fits_phone(page)
         page.screenshot(os.path.join(arguments.screenshots, "leaderboard.png"))
+        if arguments.run_dir:
+            check_reconnects(page, arguments.run_dir)
         check_name_survives_reload(page, name)
         if devtools.exceptions:
             raise TestFailure("the page threw JavaScript exceptions: " + "; ".join(devtools.exceptions))
@@ -352,6 +414,8 @@ def parse_arguments():
     parser.add_argument("--timeout", type=float, default=90,
                         help="seconds to wait for each game event; more than one quiz round (default 90)")
     parser.add_argument("--name", help="player name to use (default: webtest-NNNN)")
+    parser.add_argument("--run-dir", help="RUN_DIR of `scripts/stack.sh start`: restart its gateway under the "
+                        "page to check that the page reconnects and subscribes again")
     return parser.parse_args()
 
 
