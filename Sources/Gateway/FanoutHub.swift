@@ -36,6 +36,14 @@ final class FanoutHub: @unchecked Sendable {
     let frames: FramePool
     private(set) var loops: [RingLoop] = []
     private(set) var inboxes: [RingInbox] = []
+    /// Cleared at shutdown: rings then refuse new connections.
+    private let accepting = Atomic<Bool>(true)
+
+    var isAccepting: Bool { accepting.load(ordering: .relaxed) }
+
+    func stopAccepting() {
+        accepting.store(false, ordering: .relaxed)
+    }
 
     init(subjects: SubjectRegistry, frames: FramePool) {
         self.subjects = subjects

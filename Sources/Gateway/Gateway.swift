@@ -80,6 +80,10 @@ public final class Gateway: @unchecked Sendable {
             loops.append(loop)
             handlers.append(handler)
         }
+        if case .none = configuration.auth {
+            logger.warning(
+                "--auth none: connections are NOT authenticated; anyone may subscribe and publish as any user (records say user anonymous). Use --auth jwt in production.")
+        }
         for loop in loops { try loop.start() }
         kafkaFanout?.start()
         logger.info(
@@ -92,11 +96,19 @@ public final class Gateway: @unchecked Sendable {
     /// Stops consuming, waits (bounded) for Kafka to acknowledge the pubs in flight so their
     /// `ok` still goes out, then says goodbye to every connection (close 1001) and stops the rings.
     public func stop() {
+        hub.stopAccepting()
         kafkaFanout?.stop()
         if let kafkaRoute {
             let outstanding = kafkaRoute.outstanding
             if outstanding > 0 { logger.info("waiting for Kafka to acknowledge \(outstanding) pubs") }
-            kafkaRoute.flush(timeout: configuration.kafka?.acknowledgementTimeout ?? .seconds(10))
+            let deadline = ContinuousClock.now + (configuration.kafka?.acknowledgementTimeout ?? .seconds(10))
+            kafkaRoute.flush(timeout: deadline - .now)
+            // Delivery reports may still be running on the producer's poll thread after flush.
+            while kafkaRoute.outstanding > 0 && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            let abandoned = kafkaRoute.abandonOutstanding()
+            if abandoned > 0 { logger.warning("\(abandoned) pubs not acknowledged by Kafka before shutdown: answered timeout") }
         }
         for loop in loops { loop.stop() }
         for loop in loops { loop.join() }

@@ -9,6 +9,11 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case badRequest = "bad_request"
     case badSubject = "bad_subject"
     case forbidden
+    case unauthorized
+    case tokenExpired = "token_expired"
+    case rateLimited = "rate_limited"
+    case idleTimeout = "idle_timeout"
+    case refusedShuttingDown = "refused_shutting_down"
     case tooManySubscriptions = "too_many_subscriptions"
     case protocolError = "protocol_error"
     case messageTooBig = "message_too_big"
