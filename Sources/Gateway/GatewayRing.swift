@@ -295,6 +295,12 @@ final class GatewayRing: RingLoopHandler {
                 }
                 replyOK(loop, slot: slot, id: id)
             case .pub(let id, let subject, let data):
+                guard hub.isAccepting else {
+                    replyError(
+                        loop, slot: slot, id: id, code: .kafkaUnavailable,
+                        message: "gateway shutting down; reconnect and publish again")
+                    return
+                }
                 guard trust.mayPublishNow(Int(slot), now: TrustPolicy.nanoseconds(.now - epoch)) else {
                     metrics.count(.rateLimited)
                     replyError(loop, slot: slot, id: id, code: .rateLimited, message: rateLimitMessage)
