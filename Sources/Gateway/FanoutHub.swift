@@ -57,8 +57,8 @@ final class FanoutHub: @unchecked Sendable {
 
     /// Publishes one message: `live` goes to current subscribers, `retained` becomes the
     /// subject's latest message. Takes over the caller's reference to both frames.
-    func publish(_ subject: SubjectID, live: FrameHandle, retained: FrameHandle) {
-        let version = subjects.recordMessage(subject, retained: retained)
+    func publish(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) {
+        let version = subjects.recordMessage(subject, seq: seq, live: live, retained: retained)
         frames.retain(live, count: inboxes.count)
         for (index, inbox) in inboxes.enumerated() {
             inbox.post(.deliver(subject, live, version: version))

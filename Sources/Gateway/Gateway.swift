@@ -35,11 +35,12 @@ public final class Gateway: @unchecked Sendable {
             KafkaMetrics(registry: metrics.registry, consumedTopics: kafka.topics, producedTopics: kafka.producedTopics)
         }
         self.kafkaMetrics = kafkaMetrics
-        // Enough frames for a retained message per subject plus what the queues can hold.
-        frames = FramePool(capacity: max(65_536, 2 * configuration.maxConnections + 16_384)) { origin in
+        // Enough frames for a retained message per subject, the histories, and what the queues hold.
+        let historyFrames = configuration.history.messages > 0 ? configuration.history.frames : 0
+        frames = FramePool(capacity: max(65_536, 2 * configuration.maxConnections + 16_384) + historyFrames) { origin in
             kafkaMetrics?.fannedOut(originMilliseconds: origin)
         }
-        hub = FanoutHub(subjects: SubjectRegistry(frames: frames), frames: frames)
+        hub = FanoutHub(subjects: SubjectRegistry(frames: frames, history: configuration.history), frames: frames)
         listener = try Listener(address: configuration.listen)
     }
 

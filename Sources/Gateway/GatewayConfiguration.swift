@@ -21,6 +21,8 @@ public struct GatewayConfiguration: Sendable {
     public var publishBurst: Double = 100
     /// A connection silent this long is pinged; silent as long again, it is closed. nil: never.
     public var idleTimeout: Duration? = .seconds(60)
+    /// Recent messages kept per subject for subscribers that come back with `since`.
+    public var history = HistoryLimits()
     /// Directory of the web UI served at `/`; nil serves none.
     public var webRoot: String?
     /// Ring count override (default: max(cores, ceil(maxConnections / slots))).

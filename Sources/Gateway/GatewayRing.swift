@@ -280,13 +280,13 @@ final class GatewayRing: RingLoopHandler {
                 return
             }
             switch request {
-            case .sub(let id, let names, _):
+            case .sub(let id, let names, let since):
                 if let denied = names.first(where: { !identity.entitlements.maySubscribe(to: $0) }) {
                     metrics.count(.forbidden)
                     replyError(loop, slot: slot, id: id, code: .forbidden, message: "may not subscribe to \(denied)")
                     return
                 }
-                subscribe(loop, slot: slot, id: id, names)
+                subscribe(loop, slot: slot, id: id, names, since: since)
             case .unsub(let id, let names):
                 for name in names {
                     if let subject = hub.subjects.existingID(for: name), subscriptions.remove(slot, from: subject) {
@@ -378,7 +378,7 @@ final class GatewayRing: RingLoopHandler {
         "at most \(configuration.publishRate ?? 0) pubs per second (bursts of \(Int(configuration.publishBurst)))"
     }
 
-    private func subscribe(_ loop: RingLoop, slot: UInt32, id: Int64?, _ names: [String]) {
+    private func subscribe(_ loop: RingLoop, slot: UInt32, id: Int64?, _ names: [String], since: [String: Int64]) {
         let newCount = names.count { name in
             guard let subject = hub.subjects.existingID(for: name) else { return true }
             return !subscriptions.isSubscribed(slot, to: subject)
@@ -390,17 +390,40 @@ final class GatewayRing: RingLoopHandler {
                 message: "a connection may hold at most \(configuration.maxSubscriptionsPerConnection) subscriptions")
             return
         }
-        var added: [SubjectID] = []
+        var added: [(subject: SubjectID, name: String)] = []
         for name in names {
             let subject = hub.subjects.id(for: name)
-            if subscriptions.add(slot, to: subject) { added.append(subject) }
+            if subscriptions.add(slot, to: subject) { added.append((subject, name)) }
         }
         metrics.subscriptions.increment(by: Double(added.count))
         replyOK(loop, slot: slot, id: id)
-        // New subscribers get each subject's latest message at once, marked retained.
-        for subject in added {
+        // A reconnecting subscriber gets what it missed; a new one the latest message, marked retained.
+        for (subject, name) in added {
+            if let lastSeen = since[name] {
+                replayMissed(loop, slot: slot, subject: subject, name: name, after: lastSeen)
+                continue
+            }
             guard let (frame, version) = hub.subjects.retained(subject) else { continue }
             subscriptions.noteRetainedSent(slot, subject: subject, version: version)
+            enqueue(loop, slot: slot, frame)
+            hub.frames.release(frame)
+        }
+    }
+
+    /// The gap (if messages after `lastSeen` are gone), then the held messages after it, in
+    /// order; live deliveries already on their way are skipped up to the same version.
+    private func replayMissed(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, after lastSeen: Int64) {
+        let (replay, version) = hub.subjects.replay(subject, after: lastSeen)
+        subscriptions.noteRetainedSent(slot, subject: subject, version: version)
+        if let gap = replay.gap {
+            metrics.count(.historyGap)
+            if let frame = try? writer.gap(subject: name, from: gap.lowerBound, to: gap.upperBound) {
+                enqueue(loop, slot: slot, frame)
+                hub.frames.release(frame)
+            }
+        }
+        metrics.messagesReplayed.increment(by: Int64(replay.frames.count))
+        for frame in replay.frames {
             enqueue(loop, slot: slot, frame)
             hub.frames.release(frame)
         }

@@ -53,6 +53,15 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds of silence before the gateway pings a connection; silent as long again, it is closed (1001). 0: never.")
     var idleTimeout: Double = 60
 
+    @Option(help: "Recent messages kept per subject for clients that resubscribe with since (0: none, a since then gets a gap).")
+    var historyMessages: Int = 1000
+
+    @Option(help: "Seconds a message stays in its subject's history.")
+    var historySeconds: Double = 180
+
+    @Option(help: "Messages kept in all subjects' histories together (bounds the memory they take).")
+    var historyFrames: Int = 65_536
+
     @Option(help: "Directory of the web UI served at / (none when not given).")
     var webRoot: String?
 
@@ -95,6 +104,9 @@ struct GatewayCommand: AsyncParsableCommand {
         guard pubRate >= 0, idleTimeout >= 0, tokenExpiryWarning >= 0 else {
             throw ValidationError("--pub-rate, --idle-timeout and --token-expiry-warning must not be negative")
         }
+        guard historyMessages >= 0, historySeconds > 0, historyFrames >= 0 else {
+            throw ValidationError("--history-messages and --history-frames must not be negative, --history-seconds must be positive")
+        }
         guard pubBurst >= 1 else { throw ValidationError("--pub-burst must be at least 1") }
         if auth == .jwt && jwtSecretFile == nil { throw ValidationError("--auth jwt needs --jwt-secret-file") }
     }
@@ -115,6 +127,9 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.webRoot = webRoot
         configuration.publishRate = pubRate > 0 ? pubRate : nil
         configuration.publishBurst = pubBurst
+        configuration.history.messages = historyMessages
+        configuration.history.age = .milliseconds(Int(historySeconds * 1000))
+        configuration.history.frames = historyFrames
         configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int(idleTimeout * 1000)) : nil
         configuration.tokenExpiryWarning = .milliseconds(Int(tokenExpiryWarning * 1000))
         do {
