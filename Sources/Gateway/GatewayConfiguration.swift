@@ -20,7 +20,7 @@ public struct GatewayConfiguration: Sendable {
     public var publishRate: Double? = 50
     public var publishBurst: Double = 100
     /// A connection silent this long is pinged; silent as long again, it is closed. nil: never.
-    public var idleTimeout: Duration? = .seconds(60)
+    public var idleTimeout: Duration? = .seconds(300)
     /// Recent messages kept per subject for subscribers that come back with `since`.
     public var history = HistoryLimits()
     /// Directory of the web UI served at `/`; nil serves none.

@@ -51,7 +51,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var pubBurst: Double = 100
 
     @Option(help: "Seconds of silence before the gateway pings a connection; silent as long again, it is closed (1001). 0: never.")
-    var idleTimeout: Double = 60
+    var idleTimeout: Double = 300
 
     @Option(help: "Recent messages kept per subject for clients that resubscribe with since (0: none, a since then gets a gap).")
     var historyMessages: Int = 1000
