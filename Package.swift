@@ -111,7 +111,9 @@ let package = Package(
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["WebSocket", "StadiumProtocol", "KafkaClient"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["WebSocket", "StadiumProtocol", "KafkaClient", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v5]
 )

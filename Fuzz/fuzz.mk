@@ -1,4 +1,4 @@
-# libFuzzer targets for the WebSocket module, included from the top Makefile.
+# libFuzzer targets for the WebSocket and StadiumProtocol modules, included from the top Makefile.
 # SwiftPM cannot link libFuzzer executables, so each fuzzer is one swiftc module
 # made of the WebSocket sources and its entry file. WebSocketAccept.swift, the
 # only importer of swift-crypto, is swapped for a stub so no package is needed.
@@ -8,21 +8,27 @@
 #   make fuzz-build             build only; binaries go to Fuzz/out/
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := FrameReaderFuzz HandshakeFuzz
+FUZZ_TARGETS := FrameReaderFuzz HandshakeFuzz ProtocolJSONFuzz
 FUZZ_OUT := Fuzz/out
 FUZZ_SWIFTC ?= swiftc
 # lld: gold prints hundreds of harmless warnings about ASan's local symbols.
-FUZZ_SWIFTC_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name WebSocketFuzz
+FUZZ_SWIFTC_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld
 FUZZ_WEBSOCKET_SOURCES := $(filter-out Sources/WebSocket/WebSocketAccept.swift,$(wildcard Sources/WebSocket/*.swift)) \
 	Fuzz/Support/AcceptValueStub.swift
+# StadiumProtocol imports nothing, so its sources compile as they are.
+FUZZ_PROTOCOL_SOURCES := $(shell find Sources/StadiumProtocol -name '*.swift')
 
 .PHONY: fuzz fuzz-build
 
 fuzz-build: $(addprefix $(FUZZ_OUT)/,$(FUZZ_TARGETS))
 
+$(FUZZ_OUT)/ProtocolJSONFuzz: Fuzz/ProtocolJSONFuzz.swift $(FUZZ_PROTOCOL_SOURCES)
+	@mkdir -p $(FUZZ_OUT)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTC_FLAGS) -module-name ProtocolFuzz $(FUZZ_PROTOCOL_SOURCES) $< -o $@
+
 $(FUZZ_OUT)/%: Fuzz/%.swift $(FUZZ_WEBSOCKET_SOURCES)
 	@mkdir -p $(FUZZ_OUT)
-	$(FUZZ_SWIFTC) $(FUZZ_SWIFTC_FLAGS) $(FUZZ_WEBSOCKET_SOURCES) $< -o $@
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTC_FLAGS) -module-name WebSocketFuzz $(FUZZ_WEBSOCKET_SOURCES) $< -o $@
 
 # New inputs go to Fuzz/corpus-work (gitignored); seeds and past crashes are read too.
 fuzz: fuzz-build

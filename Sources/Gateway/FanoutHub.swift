@@ -36,6 +36,14 @@ final class FanoutHub: @unchecked Sendable {
     let frames: FramePool
     private(set) var loops: [RingLoop] = []
     private(set) var inboxes: [RingInbox] = []
+    /// Cleared at shutdown: rings then refuse new connections.
+    private let accepting = Atomic<Bool>(true)
+
+    var isAccepting: Bool { accepting.load(ordering: .relaxed) }
+
+    func stopAccepting() {
+        accepting.store(false, ordering: .relaxed)
+    }
 
     init(subjects: SubjectRegistry, frames: FramePool) {
         self.subjects = subjects
@@ -49,8 +57,8 @@ final class FanoutHub: @unchecked Sendable {
 
     /// Publishes one message: `live` goes to current subscribers, `retained` becomes the
     /// subject's latest message. Takes over the caller's reference to both frames.
-    func publish(_ subject: SubjectID, live: FrameHandle, retained: FrameHandle) {
-        let version = subjects.recordMessage(subject, retained: retained)
+    func publish(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) {
+        let version = subjects.recordMessage(subject, seq: seq, live: live, retained: retained)
         frames.retain(live, count: inboxes.count)
         for (index, inbox) in inboxes.enumerated() {
             inbox.post(.deliver(subject, live, version: version))

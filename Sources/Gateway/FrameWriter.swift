@@ -61,6 +61,12 @@ public struct FrameWriter {
         }
     }
 
+    func gap(subject: String, from: Int64, to: Int64) throws(WriteError) -> FrameHandle {
+        try frame(opcode: .text, payloadCount: ServerMessageEncoder.gapLength(subject: subject, from: from, to: to)) {
+            ServerMessageEncoder.writeGap(subject: subject, from: from, to: to, into: $0)
+        }
+    }
+
     func control(_ opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) throws(WriteError) -> FrameHandle {
         try frame(opcode: opcode, payloadCount: payload.count) { target in
             target.copyMemory(from: payload)

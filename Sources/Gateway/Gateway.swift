@@ -35,11 +35,12 @@ public final class Gateway: @unchecked Sendable {
             KafkaMetrics(registry: metrics.registry, consumedTopics: kafka.topics, producedTopics: kafka.producedTopics)
         }
         self.kafkaMetrics = kafkaMetrics
-        // Enough frames for a retained message per subject plus what the queues can hold.
-        frames = FramePool(capacity: max(65_536, 2 * configuration.maxConnections + 16_384)) { origin in
+        // Enough frames for a retained message per subject, the histories, and what the queues hold.
+        let historyFrames = configuration.history.messages > 0 ? configuration.history.frames : 0
+        frames = FramePool(capacity: max(65_536, 2 * configuration.maxConnections + 16_384) + historyFrames) { origin in
             kafkaMetrics?.fannedOut(originMilliseconds: origin)
         }
-        hub = FanoutHub(subjects: SubjectRegistry(frames: frames), frames: frames)
+        hub = FanoutHub(subjects: SubjectRegistry(frames: frames, history: configuration.history), frames: frames)
         listener = try Listener(address: configuration.listen)
     }
 
@@ -80,6 +81,10 @@ public final class Gateway: @unchecked Sendable {
             loops.append(loop)
             handlers.append(handler)
         }
+        if case .none = configuration.auth {
+            logger.warning(
+                "--auth none: connections are NOT authenticated; anyone may subscribe and publish as any user (records say user anonymous). Use --auth jwt in production.")
+        }
         for loop in loops { try loop.start() }
         kafkaFanout?.start()
         logger.info(
@@ -92,11 +97,19 @@ public final class Gateway: @unchecked Sendable {
     /// Stops consuming, waits (bounded) for Kafka to acknowledge the pubs in flight so their
     /// `ok` still goes out, then says goodbye to every connection (close 1001) and stops the rings.
     public func stop() {
+        hub.stopAccepting()
         kafkaFanout?.stop()
         if let kafkaRoute {
             let outstanding = kafkaRoute.outstanding
             if outstanding > 0 { logger.info("waiting for Kafka to acknowledge \(outstanding) pubs") }
-            kafkaRoute.flush(timeout: configuration.kafka?.acknowledgementTimeout ?? .seconds(10))
+            let deadline = ContinuousClock.now + (configuration.kafka?.acknowledgementTimeout ?? .seconds(10))
+            kafkaRoute.flush(timeout: deadline - .now)
+            // Delivery reports may still be running on the producer's poll thread after flush.
+            while kafkaRoute.outstanding > 0 && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            let abandoned = kafkaRoute.abandonOutstanding()
+            if abandoned > 0 { logger.warning("\(abandoned) pubs not acknowledged by Kafka before shutdown: answered timeout") }
         }
         for loop in loops { loop.stop() }
         for loop in loops { loop.join() }

@@ -13,6 +13,16 @@ public struct GatewayConfiguration: Sendable {
     public var sendQueueFrames: Int = 64
     public var sendQueueBytes: Int = 1 << 20
     public var maxSubscriptionsPerConnection: Int = 64
+    public var auth: AuthMode = .none
+    /// Seconds before a token's `exp` at which the connection is warned (`token_expiring`).
+    public var tokenExpiryWarning: Duration = .seconds(30)
+    /// Pubs per second per connection, and how many may come at once; nil: unlimited.
+    public var publishRate: Double? = 50
+    public var publishBurst: Double = 100
+    /// A connection silent this long is pinged; silent as long again, it is closed. nil: never.
+    public var idleTimeout: Duration? = .seconds(300)
+    /// Recent messages kept per subject for subscribers that come back with `since`.
+    public var history = HistoryLimits()
     /// Directory of the web UI served at `/`; nil serves none.
     public var webRoot: String?
     /// Ring count override (default: max(cores, ceil(maxConnections / slots))).

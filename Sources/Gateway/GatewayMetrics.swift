@@ -9,6 +9,12 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case badRequest = "bad_request"
     case badSubject = "bad_subject"
     case forbidden
+    case unauthorized
+    case tokenExpired = "token_expired"
+    case rateLimited = "rate_limited"
+    case idleTimeout = "idle_timeout"
+    case refusedShuttingDown = "refused_shutting_down"
+    case historyGap = "history_gap"
     case tooManySubscriptions = "too_many_subscriptions"
     case protocolError = "protocol_error"
     case messageTooBig = "message_too_big"
@@ -28,6 +34,7 @@ public final class GatewayMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let framesReceived: Counter
     let messagesPublished: Counter
+    let messagesReplayed: Counter
     let subscriptions: Gauge
     let httpRequests: Counter
     private let errors: [ErrorKind: Counter]
@@ -45,6 +52,7 @@ public final class GatewayMetrics: Sendable {
     public init() {
         framesReceived = registry.makeCounter(descriptor: .init(metricName: "stadium_frames_received_total", unitName: "", helpText: "WebSocket messages received from clients"))
         messagesPublished = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_published_total", unitName: "", helpText: "Client pubs accepted"))
+        messagesReplayed = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_replayed_total", unitName: "", helpText: "Missed messages replayed to subscribers that came back with since"))
         subscriptions = registry.makeGauge(descriptor: .init(metricName: "stadium_subscriptions", unitName: "", helpText: "Subscriptions held"))
         httpRequests = registry.makeCounter(descriptor: .init(metricName: "stadium_http_requests_total", unitName: "", helpText: "Plain HTTP requests served"))
         var errors: [ErrorKind: Counter] = [:]

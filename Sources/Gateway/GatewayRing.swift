@@ -1,5 +1,6 @@
 // The protocol side of one ring: HTTP head, WebSocket upgrade, protocol v1 requests, and
 // delivery of fanned-out frames to this ring's subscribers. Runs on the ring's thread only.
+import Foundation
 import StadiumProtocol
 import UringIO
 import WebSocket
@@ -28,6 +29,11 @@ final class GatewayRing: RingLoopHandler {
     private var connectionIDs: [UInt32]
     private var nextConnectionID: UInt32 = 1
     private var subscriptions: SubscriptionTable
+    private var trust: ConnectionTrust
+    /// Monotonic nanoseconds since `epoch`, refreshed every tick: liveness needs no finer clock.
+    private var coarseNow: Int64 = 0
+    private let epoch = ContinuousClock.now
+    private var nextTrustSweep: Int64 = 0
     /// Connections still in their HTTP phase, oldest first; the timeout is the same for all.
     private var handshakeDeadlines: [(slot: UInt32, connection: UInt32, deadline: ContinuousClock.Instant)] = []
     private var handshakeDeadlinesHead = 0
@@ -50,13 +56,22 @@ final class GatewayRing: RingLoopHandler {
             repeating: WebSocketReader(role: .server, maxMessageBytes: configuration.maxMessageBytes), count: slots)
         connectionIDs = Array(repeating: 0, count: slots)
         subscriptions = SubscriptionTable(slots: slots)
+        trust = ConnectionTrust(slots: slots, policy: TrustPolicy(configuration))
     }
 
     // MARK: - Ring events
 
     func connectionOpened(_ loop: RingLoop, slot: UInt32) {
         let index = Int(slot)
+        guard hub.isAccepting else {
+            // Shutting down: the connection is refused before it says anything.
+            metrics.count(.refusedShuttingDown)
+            phase[index] = .closing
+            loop.close(slot, .now)
+            return
+        }
         phase[index] = .http
+        trust.opened(index, now: coarseNow)
         readers[index] = WebSocketReader(role: .server, maxMessageBytes: configuration.maxMessageBytes)
         connectionIDs[index] = nextConnectionID
         nextConnectionID &+= 1
@@ -64,6 +79,7 @@ final class GatewayRing: RingLoopHandler {
     }
 
     func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        trust.heard(Int(slot), now: coarseNow)
         switch phase[Int(slot)] {
         case .http:
             return receiveHTTP(loop, slot: slot, bytes: bytes)
@@ -101,14 +117,23 @@ final class GatewayRing: RingLoopHandler {
 
     func loopTicked(_ loop: RingLoop) {
         let now = ContinuousClock.now
+        coarseNow = TrustPolicy.nanoseconds(now - epoch)
         while handshakeDeadlinesHead < handshakeDeadlines.count,
               handshakeDeadlines[handshakeDeadlinesHead].deadline <= now {
             let (slot, connection, _) = handshakeDeadlines[handshakeDeadlinesHead]
             handshakeDeadlinesHead += 1
-            if connectionIDs[Int(slot)] == connection && phase[Int(slot)] == .http {
+            guard connectionIDs[Int(slot)] == connection else { continue }
+            if phase[Int(slot)] == .http {
                 metrics.count(.handshakeTimeout)
                 respondHTTP(loop, slot: slot, HTTPResponse.text(status: 408, "request head not received in time"))
+            } else if phase[Int(slot)] == .webSocket && trust.identities[Int(slot)] == nil {
+                metrics.count(.unauthorized)
+                closeWebSocket(loop, slot: slot, code: .policyViolation, reason: "no auth message in time")
             }
+        }
+        if coarseNow >= nextTrustSweep {
+            nextTrustSweep = coarseNow + 1_000_000_000
+            sweepTrust(loop)
         }
         if handshakeDeadlinesHead > 1024 && handshakeDeadlinesHead * 2 > handshakeDeadlines.count {
             handshakeDeadlines.removeFirst(handshakeDeadlinesHead)
@@ -117,6 +142,8 @@ final class GatewayRing: RingLoopHandler {
     }
 
     func loopStopping(_ loop: RingLoop) {
+        // Replies that arrived with the stop request still go out before the close frames.
+        loopWoken(loop)
         for slot in 0..<phase.count {
             switch phase[slot] {
             case .webSocket:
@@ -146,6 +173,13 @@ final class GatewayRing: RingLoopHandler {
         case .complete(let head, let consumed):
             switch WebSocketHandshake.evaluate(head) {
             case .upgrade(let response, _):
+                if trust.requiresToken, let token = Self.presentedToken(head) {
+                    if case .rejected(let rejection) = trust.authenticate(Int(slot), token: token, unixNow: Self.unixNow()) {
+                        metrics.count(.unauthorized)
+                        respondHTTP(loop, slot: slot, Self.unauthorizedResponse(rejection))
+                        return bytes.count
+                    }
+                }
                 guard let frame = try? writer.raw(response) else {
                     loop.close(slot, .now)
                     return bytes.count
@@ -241,9 +275,18 @@ final class GatewayRing: RingLoopHandler {
             metrics.count(error.code == .badSubject ? .badSubject : .badRequest)
             replyError(loop, slot: slot, id: error.id, code: error.code, message: error.message)
         case .success(let request):
+            guard let identity = trust.identities[Int(slot)] else {
+                authenticateFirst(loop, slot: slot, request)
+                return
+            }
             switch request {
-            case .sub(let id, let names, _):
-                subscribe(loop, slot: slot, id: id, names)
+            case .sub(let id, let names, let since):
+                if let denied = names.first(where: { !identity.entitlements.maySubscribe(to: $0) }) {
+                    metrics.count(.forbidden)
+                    replyError(loop, slot: slot, id: id, code: .forbidden, message: "may not subscribe to \(denied)")
+                    return
+                }
+                subscribe(loop, slot: slot, id: id, names, since: since)
             case .unsub(let id, let names):
                 for name in names {
                     if let subject = hub.subjects.existingID(for: name), subscriptions.remove(slot, from: subject) {
@@ -252,19 +295,90 @@ final class GatewayRing: RingLoopHandler {
                 }
                 replyOK(loop, slot: slot, id: id)
             case .pub(let id, let subject, let data):
+                guard hub.isAccepting else {
+                    replyError(
+                        loop, slot: slot, id: id, code: .kafkaUnavailable,
+                        message: "gateway shutting down; reconnect and publish again")
+                    return
+                }
+                guard trust.mayPublishNow(Int(slot), now: TrustPolicy.nanoseconds(.now - epoch)) else {
+                    metrics.count(.rateLimited)
+                    replyError(loop, slot: slot, id: id, code: .rateLimited, message: rateLimitMessage)
+                    return
+                }
+                guard identity.entitlements.mayPublish(to: subject) else {
+                    metrics.count(.forbidden)
+                    replyError(loop, slot: slot, id: id, code: .forbidden, message: "may not publish to \(subject)")
+                    return
+                }
                 let address = ReplyAddress(
                     ring: index, slot: slot, connection: connectionIDs[Int(slot)], requestID: id)
                 route.publish(
-                    subject: subject, data: UnsafeRawBufferPointer(rebasing: payload[data]), user: nil,
+                    subject: subject, data: UnsafeRawBufferPointer(rebasing: payload[data]), user: identity.user,
                     replyTo: address)
-            case .auth(let id, _):
-                // Authentication is not enforced yet (--auth none): a token is accepted as is.
-                replyOK(loop, slot: slot, id: id)
+            case .auth(let id, let token):
+                authenticate(loop, slot: slot, id: id, token: token)
             }
         }
     }
 
-    private func subscribe(_ loop: RingLoop, slot: UInt32, id: Int64?, _ names: [String]) {
+    // MARK: - Trust
+
+    /// A `jwt` connection that has no identity yet may only send `auth`.
+    private func authenticateFirst(_ loop: RingLoop, slot: UInt32, _ request: ClientRequest) {
+        guard case .auth(let id, let token) = request else {
+            metrics.count(.unauthorized)
+            closeWebSocket(
+                loop, slot: slot, code: .policyViolation,
+                reason: "authenticate first: {\"op\":\"auth\",\"token\":...}")
+            return
+        }
+        authenticate(loop, slot: slot, id: id, token: token)
+    }
+
+    /// An auth message: a first token, or a fresh one for the same user before the old expires.
+    private func authenticate(_ loop: RingLoop, slot: UInt32, id: Int64?, token: String) {
+        switch trust.authenticate(Int(slot), token: token, unixNow: Self.unixNow()) {
+        case .accepted:
+            replyOK(loop, slot: slot, id: id)
+        case .rejected(let rejection):
+            metrics.count(.unauthorized)
+            closeWebSocket(loop, slot: slot, code: .policyViolation, reason: Self.closeReason("\(rejection)"))
+        }
+    }
+
+    /// Once a second: warns and closes on token expiry, pings silent connections, closes dead ones.
+    private func sweepTrust(_ loop: RingLoop) {
+        let unixNow = Self.unixNow()
+        for index in 0..<phase.count where phase[index] == .webSocket {
+            let slot = UInt32(index)
+            switch trust.check(index, now: coarseNow, unixNow: unixNow) {
+            case .nothing:
+                break
+            case .ping:
+                if let ping = try? writer.control(.ping, payload: UnsafeRawBufferPointer(start: nil, count: 0)) {
+                    enqueue(loop, slot: slot, ping)
+                    hub.frames.release(ping)
+                }
+            case .warnExpiry(let expires):
+                replyError(
+                    loop, slot: slot, id: nil, code: .tokenExpiring,
+                    message: "token expires at \(expires) (in \(max(0, expires - unixNow)) s); send auth with a fresh token to stay connected")
+            case .closeExpired:
+                metrics.count(.tokenExpired)
+                closeWebSocket(loop, slot: slot, code: .policyViolation, reason: "token expired")
+            case .closeIdle:
+                metrics.count(.idleTimeout)
+                closeWebSocket(loop, slot: slot, code: .goingAway, reason: "idle timeout: no answer to ping")
+            }
+        }
+    }
+
+    private var rateLimitMessage: String {
+        "at most \(configuration.publishRate ?? 0) pubs per second (bursts of \(Int(configuration.publishBurst)))"
+    }
+
+    private func subscribe(_ loop: RingLoop, slot: UInt32, id: Int64?, _ names: [String], since: [String: Int64]) {
         let newCount = names.count { name in
             guard let subject = hub.subjects.existingID(for: name) else { return true }
             return !subscriptions.isSubscribed(slot, to: subject)
@@ -276,17 +390,40 @@ final class GatewayRing: RingLoopHandler {
                 message: "a connection may hold at most \(configuration.maxSubscriptionsPerConnection) subscriptions")
             return
         }
-        var added: [SubjectID] = []
+        var added: [(subject: SubjectID, name: String)] = []
         for name in names {
             let subject = hub.subjects.id(for: name)
-            if subscriptions.add(slot, to: subject) { added.append(subject) }
+            if subscriptions.add(slot, to: subject) { added.append((subject, name)) }
         }
         metrics.subscriptions.increment(by: Double(added.count))
         replyOK(loop, slot: slot, id: id)
-        // New subscribers get each subject's latest message at once, marked retained.
-        for subject in added {
+        // A reconnecting subscriber gets what it missed; a new one the latest message, marked retained.
+        for (subject, name) in added {
+            if let lastSeen = since[name] {
+                replayMissed(loop, slot: slot, subject: subject, name: name, after: lastSeen)
+                continue
+            }
             guard let (frame, version) = hub.subjects.retained(subject) else { continue }
             subscriptions.noteRetainedSent(slot, subject: subject, version: version)
+            enqueue(loop, slot: slot, frame)
+            hub.frames.release(frame)
+        }
+    }
+
+    /// The gap (if messages after `lastSeen` are gone), then the held messages after it, in
+    /// order; live deliveries already on their way are skipped up to the same version.
+    private func replayMissed(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, after lastSeen: Int64) {
+        let (replay, version) = hub.subjects.replay(subject, after: lastSeen)
+        subscriptions.noteRetainedSent(slot, subject: subject, version: version)
+        if let gap = replay.gap {
+            metrics.count(.historyGap)
+            if let frame = try? writer.gap(subject: name, from: gap.lowerBound, to: gap.upperBound) {
+                enqueue(loop, slot: slot, frame)
+                hub.frames.release(frame)
+            }
+        }
+        metrics.messagesReplayed.increment(by: Int64(replay.frames.count))
+        for frame in replay.frames {
             enqueue(loop, slot: slot, frame)
             hub.frames.release(frame)
         }

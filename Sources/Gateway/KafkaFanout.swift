@@ -61,6 +61,6 @@ final class KafkaFanout: @unchecked Sendable {
             return
         }
         if let timestamp = record.timestampMilliseconds { hub.frames.stamp(live, originMilliseconds: timestamp) }
-        hub.publish(subject, live: live, retained: retained)
+        hub.publish(subject, seq: record.offset, live: live, retained: retained)
     }
 }

@@ -63,15 +63,32 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
     }
 
     /// Delivery reports, on the producer's poll thread.
+    /// The reply is posted while the entry is still counted, so `outstanding` reaching 0 means
+    /// every answer is in a ring's inbox (shutdown relies on it).
     private func delivered(token: UInt64, _ result: Result<DeliveredRecord, KafkaError>) {
-        guard let entry = pending.withLock({ $0.removeValue(forKey: token) }) else { return }
-        switch result {
-        case .success:
-            kafkaMetrics.produced(topic: entry.topic, latency: .now - entry.started)
-            metrics.messagesPublished.increment()
-            if let ok = try? writer.ok(id: entry.address.requestID) { hub.reply(entry.address, frame: ok) }
-        case .failure(let error):
-            fail(entry.address, error)
+        pending.withLock { pending in
+            guard let entry = pending.removeValue(forKey: token) else { return }
+            switch result {
+            case .success:
+                kafkaMetrics.produced(topic: entry.topic, latency: .now - entry.started)
+                metrics.messagesPublished.increment()
+                if let ok = try? writer.ok(id: entry.address.requestID) { hub.reply(entry.address, frame: ok) }
+            case .failure(let error):
+                fail(entry.address, error)
+            }
+        }
+    }
+
+    /// At shutdown, after the bounded wait: pubs Kafka never acknowledged get `timeout`, never `ok`.
+    func abandonOutstanding() -> Int {
+        pending.withLock { pending in
+            let abandoned = pending.count
+            for entry in pending.values {
+                metrics.count(.kafkaTimeout)
+                reply(entry.address, code: .timeout, message: "gateway shut down before Kafka acknowledged; the record may or may not be written")
+            }
+            pending.removeAll()
+            return abandoned
         }
     }
 

@@ -40,7 +40,7 @@ final class LocalRoute: PublishRoute, @unchecked Sendable {
             reply(replyTo, error: .internal, message: "message too large to deliver")
             return
         }
-        hub.publish(id, live: live, retained: retained)
+        hub.publish(id, seq: seq, live: live, retained: retained)
         metrics.messagesPublished.increment()
         if let ok = try? writer.ok(id: replyTo.requestID) { hub.reply(replyTo, frame: ok) }
     }

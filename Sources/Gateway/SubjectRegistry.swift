@@ -18,24 +18,33 @@ final class SubjectRegistry: @unchecked Sendable {
         var retained: FrameHandle?
         /// Local routing only: the next seq for messages published without Kafka.
         var nextLocalSeq: Int64 = 0
+        var history = SubjectHistory<FrameHandle>()
     }
 
     private struct State {
         var ids: [String: UInt32] = [:]
         var entries: [Entry] = []
+        /// Frames held in all histories together, at most `limits.frames`.
+        var historyFrames = 0
     }
 
     private let state = Mutex(State())
     private let frames: FramePool
+    private let limits: HistoryLimits
+    private let maxAge: Int64
+    private let epoch = ContinuousClock.now
 
-    init(frames: FramePool) {
+    init(frames: FramePool, history: HistoryLimits = HistoryLimits()) {
         self.frames = frames
+        self.limits = history
+        self.maxAge = TrustPolicy.nanoseconds(history.age)
     }
 
     deinit {
         state.withLock { state in
-            for entry in state.entries {
+            for var entry in state.entries {
                 if let retained = entry.retained { frames.release(retained) }
+                while let frame = entry.history.dropOldestIfAny() { frames.release(frame) }
             }
         }
     }
@@ -70,17 +79,53 @@ final class SubjectRegistry: @unchecked Sendable {
     }
 
     /// Records a new message: its retained form replaces the old one (taking over the caller's
-    /// reference) and the subject's version advances. Returns the new version.
-    func recordMessage(_ subject: SubjectID, retained: FrameHandle) -> UInt64 {
-        let (version, previous) = state.withLock { state -> (UInt64, FrameHandle?) in
+    /// reference), its live form joins the history (with a reference of its own) and the
+    /// subject's version advances. Returns the new version.
+    func recordMessage(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) -> UInt64 {
+        let now = TrustPolicy.nanoseconds(.now - epoch)
+        if limits.messages > 0 { frames.retain(live) }
+        let (version, released) = state.withLock { state -> (UInt64, [FrameHandle]) in
             let index = Int(subject.rawValue)
-            let previous = state.entries[index].retained
+            var released: [FrameHandle] = []
+            if let previous = state.entries[index].retained { released.append(previous) }
             state.entries[index].retained = retained
             state.entries[index].version += 1
-            return (state.entries[index].version, previous)
+            if limits.messages > 0 {
+                // The global budget is spent: this subject gives up its own oldest, or skips this one.
+                if state.historyFrames >= limits.frames, let oldest = state.entries[index].history.dropOldestIfAny() {
+                    released.append(oldest)
+                    state.historyFrames -= 1
+                }
+                if state.historyFrames < limits.frames {
+                    let evicted = state.entries[index].history.append(
+                        seq: seq, frame: live, at: now, limit: limits.messages, maxAge: maxAge)
+                    state.historyFrames += 1 - evicted.count
+                    released += evicted
+                } else {
+                    state.entries[index].history.skip(seq: seq)
+                    released.append(live)
+                }
+            }
+            return (state.entries[index].version, released)
         }
-        if let previous { frames.release(previous) }
+        for frame in released { frames.release(frame) }
         return version
+    }
+
+    /// What a subscriber that last saw `since` missed, with the version it brings the subscriber
+    /// up to; every frame carries a reference for the caller to release.
+    func replay(_ subject: SubjectID, after since: Int64) -> (replay: SubjectHistory<FrameHandle>.Replay, version: UInt64) {
+        let cutoff = TrustPolicy.nanoseconds(.now - epoch) - maxAge
+        let (result, released) = state.withLock { state in
+            let index = Int(subject.rawValue)
+            let evicted = state.entries[index].history.evict(olderThan: cutoff)
+            state.historyFrames -= evicted.count
+            let replay = state.entries[index].history.replay(after: since)
+            for frame in replay.frames { frames.retain(frame) }
+            return ((replay, state.entries[index].version), evicted)
+        }
+        for frame in released { frames.release(frame) }
+        return result
     }
 
     /// The retained message and its version, with a reference for the caller to release.
@@ -92,4 +137,15 @@ final class SubjectRegistry: @unchecked Sendable {
             return (frame, entry.version)
         }
     }
+}
+
+/// How much each subject's history holds for reconnecting clients.
+public struct HistoryLimits: Sendable {
+    /// Messages per subject; 0 keeps no history (a `since` then only ever gets a gap).
+    public var messages: Int = 1000
+    public var age: Duration = .seconds(180)
+    /// Frames held by all histories together, so the frame pool cannot run dry.
+    public var frames: Int = 65_536
+
+    public init() {}
 }

@@ -16,6 +16,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case tooManySubscriptions = "too_many_subscriptions"
     /// Authentication is required or the token was rejected.
     case unauthorized = "unauthorized"
+    /// Sent without an id shortly before the connection's token expires: send `auth` with a
+    /// fresh token for the same user, or the connection is closed (1008) at expiry.
+    case tokenExpiring = "token_expiring"
     /// A gateway bug or unexpected state; the message says what failed.
     case `internal` = "internal"
 }

@@ -52,7 +52,7 @@ public enum SubjectSyntax {
     }
 
     @inline(__always)
-    static func isTopicByte(_ byte: UInt8) -> Bool {
+    public static func isTopicByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
@@ -63,7 +63,7 @@ public enum SubjectSyntax {
     }
 
     @inline(__always)
-    static func isKeyByte(_ byte: UInt8) -> Bool {
+    public static func isKeyByte(_ byte: UInt8) -> Bool {
         isTopicByte(byte) || byte == UInt8(ascii: "~") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "@")
     }
 }

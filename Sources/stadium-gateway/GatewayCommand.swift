@@ -35,6 +35,33 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Subscriptions one connection may hold.")
     var maxSubscriptions: Int = 64
 
+    @Option(help: "Authentication: none (anyone may act as any user; logged loudly at start) or jwt (HS256 tokens, see docs/PROTOCOL.md).")
+    var auth: AuthChoice = .none
+
+    @Option(help: "File holding the HS256 secret for --auth jwt (at least 32 bytes; one trailing newline is ignored).")
+    var jwtSecretFile: String?
+
+    @Option(help: "Seconds before a token expires at which the connection gets err token_expiring.")
+    var tokenExpiryWarning: Double = 30
+
+    @Option(help: "Pubs per second one connection may send (token bucket; over it: err rate_limited). 0: unlimited.")
+    var pubRate: Double = 50
+
+    @Option(help: "Pubs one connection may send at once before --pub-rate applies.")
+    var pubBurst: Double = 100
+
+    @Option(help: "Seconds of silence before the gateway pings a connection; silent as long again, it is closed (1001). 0: never.")
+    var idleTimeout: Double = 300
+
+    @Option(help: "Recent messages kept per subject for clients that resubscribe with since (0: none, a since then gets a gap).")
+    var historyMessages: Int = 1000
+
+    @Option(help: "Seconds a message stays in its subject's history.")
+    var historySeconds: Double = 180
+
+    @Option(help: "Messages kept in all subjects' histories together (bounds the memory they take).")
+    var historyFrames: Int = 65_536
+
     @Option(help: "Directory of the web UI served at / (none when not given).")
     var webRoot: String?
 
@@ -74,6 +101,14 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("--send-queue-frames must be between 2 and 4096")
         }
         guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
+        guard pubRate >= 0, idleTimeout >= 0, tokenExpiryWarning >= 0 else {
+            throw ValidationError("--pub-rate, --idle-timeout and --token-expiry-warning must not be negative")
+        }
+        guard historyMessages >= 0, historySeconds > 0, historyFrames >= 0 else {
+            throw ValidationError("--history-messages and --history-frames must not be negative, --history-seconds must be positive")
+        }
+        guard pubBurst >= 1 else { throw ValidationError("--pub-burst must be at least 1") }
+        if auth == .jwt && jwtSecretFile == nil { throw ValidationError("--auth jwt needs --jwt-secret-file") }
     }
 
     func run() async throws {
@@ -90,6 +125,19 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.sendQueueFrames = sendQueueFrames
         configuration.maxSubscriptionsPerConnection = maxSubscriptions
         configuration.webRoot = webRoot
+        configuration.publishRate = pubRate > 0 ? pubRate : nil
+        configuration.publishBurst = pubBurst
+        configuration.history.messages = historyMessages
+        configuration.history.age = .milliseconds(Int(historySeconds * 1000))
+        configuration.history.frames = historyFrames
+        configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int(idleTimeout * 1000)) : nil
+        configuration.tokenExpiryWarning = .milliseconds(Int(tokenExpiryWarning * 1000))
+        do {
+            configuration.auth = try authMode()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
         configuration.rings = rings
         do {
             configuration.kafka = try kafkaBridge()
@@ -131,6 +179,39 @@ extension GatewayCommand {
         bridge.replayLast = replayLast
         bridge.acknowledgementTimeout = .milliseconds(Int(ackTimeout * 1000))
         return bridge
+    }
+}
+
+extension GatewayCommand {
+    enum AuthChoice: String, ExpressibleByArgument, CaseIterable {
+        case none
+        case jwt
+    }
+
+    enum SecretError: Error, CustomStringConvertible {
+        case unreadable(path: String, reason: String)
+        case tooShort(path: String, bytes: Int)
+
+        var description: String {
+            switch self {
+            case .unreadable(let path, let reason): return "--jwt-secret-file \(path): \(reason)"
+            case .tooShort(let path, let bytes):
+                return "--jwt-secret-file \(path): \(bytes) bytes; HS256 needs at least \(TokenVerifier.minimumSecretBytes)"
+            }
+        }
+    }
+
+    func authMode() throws(SecretError) -> AuthMode {
+        guard auth == .jwt, let jwtSecretFile else { return .none }
+        guard let data = FileManager.default.contents(atPath: jwtSecretFile) else {
+            throw .unreadable(path: jwtSecretFile, reason: "cannot read the file")
+        }
+        var secret = Array(data)
+        if secret.last == UInt8(ascii: "\n") { secret.removeLast() }
+        guard secret.count >= TokenVerifier.minimumSecretBytes else {
+            throw .tooShort(path: jwtSecretFile, bytes: secret.count)
+        }
+        return .jwt(TokenVerifier(secret: secret))
     }
 }
 

@@ -150,4 +150,48 @@ struct KafkaBridgeTests {
         #expect(try publisher.receiveMessage(timeout: .seconds(30)).kind == .ok(id: 6))
         #expect(try gateway.stop() == 0)
     }
+
+    @Test("with --auth jwt the record's user header is the token's subject")
+    func userHeaderComesFromTheToken() throws {
+        let kafka = try KafkaSide()
+        let tokens = try TestTokens()
+        let gateway = try GatewayProcess(kafka.gatewayArguments + tokens.gatewayArguments)
+        let client = try WebSocketTestClient(port: gateway.port, headers: [("Authorization", "Bearer \(tokens.player("alice"))")])
+        try client.send(text: #"{"op":"pub","id":1,"subject":"/answer/alice","data":{"answer":3}}"#)
+        #expect(try client.receiveMessage(timeout: .seconds(30)).kind == .ok(id: 1))
+        let records = try kafka.records(of: "answer", count: 1)
+        #expect(records.first?.headers["stadium-user"] == "alice")
+        #expect(try gateway.stop() == 0)
+    }
+
+    @Test("SIGTERM with pubs in flight: every ok is in Kafka, then close 1001 and exit 0")
+    func shutdownWithPubsInFlight() throws {
+        let kafka = try KafkaSide()
+        let gateway = try GatewayProcess(kafka.gatewayArguments)
+        let client = try WebSocketTestClient(port: gateway.port)
+        for id in 1...50 {
+            try client.send(text: #"{"op":"pub","id":\#(id),"subject":"/answer/alice","data":{"n":\#(id)}}"#)
+        }
+        var replies: [ReceivedMessage.Kind] = [try client.receiveMessage(timeout: .seconds(30)).kind]
+        gateway.sendTerminate()
+        var closeCode: UInt16?
+        while closeCode == nil {
+            switch try client.receiveFrame(timeout: .seconds(30)) {
+            case .text(let text): replies.append(try ReceivedMessage(text: text).kind)
+            case .close(let code, _): closeCode = code
+            case let other: Issue.record("unexpected \(other)")
+            }
+        }
+        #expect(closeCode == 1001)
+        #expect(try gateway.waitForExit() == 0)
+        let acknowledged = replies.compactMap { kind -> Int64? in
+            if case .ok(let id?) = kind { return id }
+            return nil
+        }
+        #expect(!acknowledged.isEmpty)
+        let written = Set(try kafka.records(of: "answer", count: acknowledged.count).map(\.value))
+        for id in acknowledged {
+            #expect(written.contains(#"{"n":\#(id)}"#), "pub \(id) was answered ok but is not in Kafka")
+        }
+    }
 }

@@ -72,14 +72,18 @@ import WebSocket
 @Suite struct SubjectRegistryTests {
     @Test func retainedMessagesAreReplacedAndReferenceCounted() throws {
         let pool = FramePool(capacity: 4)
-        let registry = SubjectRegistry(frames: pool)
+        var noHistory = HistoryLimits()
+        noHistory.messages = 0
+        let registry = SubjectRegistry(frames: pool, history: noHistory)
         let subject = registry.id(for: "/question")
         #expect(registry.id(for: "/question") == subject)
         #expect(registry.retained(subject) == nil)
+        let live = try pool.acquire(bytes: 10)
+        defer { pool.release(live) }
         let first = try pool.acquire(bytes: 10)
-        #expect(registry.recordMessage(subject, retained: first) == 1)
+        #expect(registry.recordMessage(subject, seq: 0, live: live, retained: first) == 1)
         let second = try pool.acquire(bytes: 10)
-        #expect(registry.recordMessage(subject, retained: second) == 2)
+        #expect(registry.recordMessage(subject, seq: 1, live: live, retained: second) == 2)
         // The first frame went back to the pool: acquiring again reuses it.
         let reused = try pool.acquire(bytes: 10)
         #expect(reused == first)

@@ -32,7 +32,7 @@ import Testing
     @Test func errorCodesAreStable() {
         #expect(ErrorCode.allCases.map(\.rawValue) == [
             "bad_request", "bad_subject", "forbidden", "kafka_unavailable", "timeout",
-            "rate_limited", "too_many_subscriptions", "unauthorized", "internal",
+            "rate_limited", "too_many_subscriptions", "unauthorized", "token_expiring", "internal",
         ])
     }
 

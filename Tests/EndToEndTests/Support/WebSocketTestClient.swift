@@ -49,10 +49,11 @@ final class WebSocketTestClient {
     private var maskKeys = SystemRandomNumberGenerator()
 
     /// Opens a connection and completes the opening handshake for subprotocol stadium.v1.
-    init(port: UInt16, timeout: Duration = .seconds(10)) throws {
+    /// `path` may carry a query (`/?token=...`); `headers` are added to the upgrade request.
+    init(port: UInt16, path: String = "/", headers: [(String, String)] = [], timeout: Duration = .seconds(10)) throws {
         socket = try TestSocket(port: port)
         let key = WebSocketHandshake.makeClientKey()
-        try socket.send(WebSocketHandshake.clientRequest(host: "127.0.0.1:\(port)", key: key))
+        try socket.send(Self.upgradeRequest(port: port, path: path, key: key, headers: headers))
         let deadline = ContinuousClock.now + timeout
         while true {
             let parsed = unread.withUnsafeBytes { HTTPResponseParser.parse($0) }
@@ -73,6 +74,14 @@ final class WebSocketTestClient {
                 try readMore(until: deadline, waitingFor: "the handshake response")
             }
         }
+    }
+
+    /// The client's upgrade request with extra header lines before the blank line.
+    static func upgradeRequest(port: UInt16, path: String = "/", key: String, headers: [(String, String)]) -> [UInt8] {
+        var request = WebSocketHandshake.clientRequest(host: "127.0.0.1:\(port)", path: path, key: key)
+        request.removeLast(2)
+        for (name, value) in headers { request += Array("\(name): \(value)\r\n".utf8) }
+        return request + Array("\r\n".utf8)
     }
 
     // MARK: Sending
