@@ -437,7 +437,9 @@ int main(int argc, char **argv) {
     setrlimit(RLIMIT_NOFILE, &limit);
     // A ring's file table may hold at most RLIMIT_NOFILE slots; leave room for ordinary descriptors.
     uint32_t slots_per_ring = (uint32_t)(limit.rlim_cur > 1000 ? limit.rlim_cur - 1000 : limit.rlim_cur);
-    uint32_t ring_total = (max_connections + slots_per_ring - 1) / slots_per_ring;
+    // Each ring stops accepting ACCEPT_HEADROOM slots short of full.
+    uint32_t usable_per_ring = slots_per_ring - ACCEPT_HEADROOM;
+    uint32_t ring_total = (max_connections + usable_per_ring - 1) / usable_per_ring;
     if (ring_total < worker_count) ring_total = worker_count;
 
     listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
