@@ -112,6 +112,7 @@ let package = Package(
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
         .testTarget(name: "EndToEndTests", dependencies: ["WebSocket", "StadiumProtocol", "KafkaClient"]),
+        .testTarget(name: "ProcessorsEndToEndTests", dependencies: ["KafkaClient"]),
     ],
     swiftLanguageModes: [.v5]
 )

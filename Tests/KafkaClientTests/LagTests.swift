@@ -18,7 +18,11 @@ import Testing
             collector.handle(batch)
             if collector.count == 1 { release.wait() }
         }
-        defer { consumer.stop() }
+        // Released before stop on every path: stop waits for the handler, which waits for this.
+        defer {
+            release.signal()
+            consumer.stop()
+        }
         try waitUntil("the first record") { collector.count == 1 }
         for index in 0..<40 {
             try producer.produce(topic: "question", key: nil, value: bytes("\(index)"), token: 0)
