@@ -37,6 +37,7 @@ final class ConsumerSession: @unchecked Sendable {
     }
 
     /// Stops the consume thread, waits for it, then closes the consumer (leaving its group, if any).
+    /// The wait includes the handler's current call: a handler that never returns blocks stop.
     func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         rd_kafka_queue_yield(queue)

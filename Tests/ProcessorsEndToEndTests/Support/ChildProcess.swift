@@ -83,9 +83,12 @@ final class ChildProcess {
 
     var isRunning: Bool { process.isRunning }
 
-    /// The build products directory that holds this test bundle.
+    /// STADIUM_BIN (a directory, e.g. the release products), else the one holding this test bundle.
     private static func binary(_ name: String) throws -> URL {
         var directories: [URL] = []
+        if let directory = ProcessInfo.processInfo.environment["STADIUM_BIN"] {
+            directories.append(URL(fileURLWithPath: directory))
+        }
         if let executable = Bundle.main.executableURL {
             directories.append(executable.deletingLastPathComponent())
         }
