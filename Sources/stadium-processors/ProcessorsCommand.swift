@@ -37,7 +37,7 @@ struct ProcessorsCommand: ParsableCommand {
 
     @Option(
         name: .customLong("session-timeout-ms"),
-        help: "Consumer group session timeout. A restart waits about this long minus 1 s for partitions on the development broker; real brokers refuse less than 6000 by default.")
+        help: "Consumer group session timeout. A restart waits about this long minus 1 s for partitions on the development broker, whose 3 s first-join delay needs at least 4000; real brokers refuse less than 6000 by default.")
     var sessionTimeoutMs = 6000
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -51,7 +51,8 @@ struct ProcessorsCommand: ParsableCommand {
             throw ValidationError("need 0 < --answer-window <= --round (got \(answerWindow) and \(round))")
         }
         guard top > 0 else { throw ValidationError("--top must be positive") }
-        guard sessionTimeoutMs >= 1000 else { throw ValidationError("--session-timeout-ms must be at least 1000") }
+        // Below 4 s the development broker drops a member while it still waits out its 3 s join delay.
+        guard sessionTimeoutMs >= 4000 else { throw ValidationError("--session-timeout-ms must be at least 4000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if let metricsListen { _ = try MetricsListener.Address(parsing: metricsListen) }
     }

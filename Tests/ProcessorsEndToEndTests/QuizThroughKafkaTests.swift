@@ -3,7 +3,7 @@ import Testing
 
 /// stadium-processors against stadium-kafka, seen only through Kafka topics.
 @Suite(.serialized) struct QuizThroughKafkaTests {
-    static let arguments = ["--round", "6", "--answer-window", "3", "--session-timeout-ms", "2000"]
+    static let arguments = ["--round", "6", "--answer-window", "3"]
     static let users = ["ana", "ben", "cleo", "dev"]
 
     /// Each user picks a different option, so exactly one of them is right.
