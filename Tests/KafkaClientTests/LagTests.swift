@@ -28,6 +28,7 @@ import Testing
             try producer.produce(topic: "question", key: nil, value: bytes("\(index)"), token: 0)
         }
         try producer.flush(timeout: .seconds(30))
+        // The first record counts until the handler returns.
         try waitUntil("lag of 41 on question") { consumer.lag()["question"] == 41 }
         #expect(consumer.lag()["top"] == 0)
 
