@@ -114,6 +114,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["WebSocket", "StadiumProtocol", "KafkaClient", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "ProcessorsEndToEndTests", dependencies: ["KafkaClient"]),
     ],
     swiftLanguageModes: [.v5]
 )

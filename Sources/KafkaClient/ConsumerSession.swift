@@ -13,6 +13,10 @@ final class ConsumerSession: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let positions = Mutex<[TopicPartition: Int64]>([:])
     private var thread: WorkerThread?
+    /// Where each assigned partition starts, as librdkafka offsets; set before `start`.
+    /// librdkafka's own position runs ahead of the handler (it is the fetch position), so lag of
+    /// a partition that has delivered nothing yet is counted from here when it is known.
+    var startOffsets: [TopicPartition: Int64] = [:]
 
     init(config: KafkaConfig, maxBatchSize: Int, logger: Logger) throws(KafkaError) {
         handle = try KafkaHandle(role: .consumer, config: config, events: HandleEvents(logger: logger))
@@ -37,6 +41,7 @@ final class ConsumerSession: @unchecked Sendable {
     }
 
     /// Stops the consume thread, waits for it, then closes the consumer (leaving its group, if any).
+    /// The wait includes the handler's current call: a handler that never returns blocks stop.
     func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         rd_kafka_queue_yield(queue)
@@ -108,14 +113,14 @@ final class ConsumerSession: @unchecked Sendable {
     /// absent until that partition's first fetch response, so presence means fetching has started.
     func highWatermarks() -> [TopicPartition: Int64] {
         var result: [TopicPartition: Int64] = [:]
-        forEachAssigned { partition, _, high in
+        forEachAssigned { partition, _, _, high in
             if high >= 0 { result[partition] = high }
         }
         return result
     }
 
-    /// Calls `body` with each assigned partition, its librdkafka position and cached high watermark.
-    private func forEachAssigned(_ body: (TopicPartition, Int64, Int64) -> Void) {
+    /// Calls `body` with each assigned partition, its librdkafka position and cached low and high watermarks.
+    private func forEachAssigned(_ body: (TopicPartition, Int64, Int64, Int64) -> Void) {
         var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         guard rd_kafka_assignment(handle.pointer, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else {
             return
@@ -127,7 +132,7 @@ final class ConsumerSession: @unchecked Sendable {
             var low: Int64 = 0
             var high: Int64 = 0
             rd_kafka_get_watermark_offsets(handle.pointer, entry.topic, entry.partition, &low, &high)
-            body(TopicPartition(topic: String(cString: entry.topic), partition: entry.partition), entry.offset, high)
+            body(TopicPartition(topic: String(cString: entry.topic), partition: entry.partition), entry.offset, low, high)
         }
     }
 
@@ -136,8 +141,9 @@ final class ConsumerSession: @unchecked Sendable {
     func lag() -> [String: Int64] {
         let delivered = currentPositions()
         var lagByTopic: [String: Int64] = [:]
-        forEachAssigned { partition, librdkafkaPosition, high in
-            let position = delivered[partition] ?? (librdkafkaPosition >= 0 ? librdkafkaPosition : nil)
+        forEachAssigned { partition, librdkafkaPosition, low, high in
+            let position = delivered[partition] ?? undeliveredPosition(
+                start: startOffsets[partition], low: low, librdkafkaPosition: librdkafkaPosition)
             var partitionLag: Int64 = 0
             if let position, high >= 0 {
                 partitionLag = max(0, high - position)
@@ -145,5 +151,13 @@ final class ConsumerSession: @unchecked Sendable {
             lagByTopic[partition.topic, default: 0] += partitionLag
         }
         return lagByTopic
+    }
+
+    /// The next offset the handler will see on a partition that has delivered nothing yet.
+    private func undeliveredPosition(start: Int64?, low: Int64, librdkafkaPosition: Int64) -> Int64? {
+        if let start, start >= 0 { return start }
+        if start == Int64(RD_KAFKA_OFFSET_BEGINNING) { return low }
+        // End, a tail or unknown (group assignment): librdkafka's position is the best there is.
+        return librdkafkaPosition >= 0 ? librdkafkaPosition : nil
     }
 }

@@ -50,6 +50,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         for partition in partitions {
             let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!
             entry.pointee.offset = start.librdkafkaOffset(for: partition)
+            session.startOffsets[partition] = entry.pointee.offset
         }
         let result = rd_kafka_assign(session.handle.pointer, list)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {

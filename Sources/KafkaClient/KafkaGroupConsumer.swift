@@ -11,8 +11,13 @@ public final class KafkaGroupConsumer: @unchecked Sendable {
         case manual
     }
 
+    /// The session timeout is the smallest a real broker accepts by default (librdkafka's own
+    /// is 45 s): a member that replaces one that left waits about this long minus 1 s on the
+    /// development broker before it is assigned partitions.
     public static let defaultProperties: [String: String] = [
         "auto.offset.reset": "earliest",
+        "session.timeout.ms": "6000",
+        "heartbeat.interval.ms": "2000",
         "statistics.interval.ms": "1000",
         "fetch.wait.max.ms": "10",
     ]

@@ -35,6 +35,11 @@ struct ProcessorsCommand: ParsableCommand {
     @Option(name: .customLong("group-id"), help: "Kafka consumer group of the answer and gettop consumer.")
     var groupID = "stadium-processors"
 
+    @Option(
+        name: .customLong("session-timeout-ms"),
+        help: "Consumer group session timeout. A restart waits about this long minus 1 s for partitions on the development broker, whose 3 s first-join delay needs at least 4000; real brokers refuse less than 6000 by default.")
+    var sessionTimeoutMs = 6000
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -46,6 +51,8 @@ struct ProcessorsCommand: ParsableCommand {
             throw ValidationError("need 0 < --answer-window <= --round (got \(answerWindow) and \(round))")
         }
         guard top > 0 else { throw ValidationError("--top must be positive") }
+        // Below 4 s the development broker drops a member while it still waits out its 3 s join delay.
+        guard sessionTimeoutMs >= 4000 else { throw ValidationError("--session-timeout-ms must be at least 4000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if let metricsListen { _ = try MetricsListener.Address(parsing: metricsListen) }
     }
@@ -66,7 +73,8 @@ struct ProcessorsCommand: ParsableCommand {
             configuration.snapshotDelayMs = min(2_000, configuration.roundMs - configuration.answerWindowMs)
             let kafka = KafkaConfig(bootstrapServers: try bootstrapServers())
             let processor = try QuizProcessor(
-                bank: bank, configuration: configuration, kafka: kafka, groupID: groupID, logger: logger
+                bank: bank, configuration: configuration, kafka: kafka, groupID: groupID,
+                sessionTimeoutMs: sessionTimeoutMs, logger: logger
             )
             var listener: MetricsListener?
             if let metricsListen {

@@ -18,7 +18,10 @@ final class QuizProcessor: @unchecked Sendable {
     private let produceErrors = Atomic<Int>(0)
     private let logger: Logger
 
-    init(bank: QuestionBank, configuration: QuizConfiguration, kafka: KafkaConfig, groupID: String, logger: Logger) throws {
+    init(
+        bank: QuestionBank, configuration: QuizConfiguration, kafka: KafkaConfig, groupID: String,
+        sessionTimeoutMs: Int, logger: Logger
+    ) throws {
         self.logger = logger
         let partitionCounts = try TopicAdmin(config: kafka, logger: logger).requireTopics(Self.allTopics)
         var engine = QuizEngine(bank: bank, configuration: configuration)
@@ -39,9 +42,9 @@ final class QuizProcessor: @unchecked Sendable {
             deliveries.delivered(token: token, result: result)
         }
         var consumerConfig = kafka
-        // A restarted processor rejoins its group only once the old member times out: keep that short.
-        consumerConfig["session.timeout.ms"] = consumerConfig["session.timeout.ms"] ?? "6000"
-        consumerConfig["heartbeat.interval.ms"] = consumerConfig["heartbeat.interval.ms"] ?? "1000"
+        // A restart is assigned partitions about a session timeout after the old member left.
+        consumerConfig["session.timeout.ms"] = String(sessionTimeoutMs)
+        consumerConfig["heartbeat.interval.ms"] = String(max(100, sessionTimeoutMs / 3))
         consumer = try KafkaGroupConsumer(
             config: consumerConfig, groupID: groupID, topics: Self.consumedTopics, logger: logger
         )
@@ -69,9 +72,14 @@ final class QuizProcessor: @unchecked Sendable {
             Thread.sleep(forTimeInterval: Double(wait) / 1000)
         }
         logger.info("stopping")
+        // Leaves the group (committing consumed offsets) so a restart is assigned partitions sooner.
         consumer.stop()
-        try? producer.flush(timeout: .seconds(10))
-        try producer.close()
+        // Bounded: the demo's stop script kills after 10 s; unacknowledged results are rebuilt on restart.
+        do {
+            try producer.close(timeout: .seconds(4))
+        } catch {
+            logger.warning("stopped with records unacknowledged: \(error)")
+        }
         signals.forEach { $0.cancel() }
     }
 

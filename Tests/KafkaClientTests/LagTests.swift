@@ -18,12 +18,17 @@ import Testing
             collector.handle(batch)
             if collector.count == 1 { release.wait() }
         }
-        defer { consumer.stop() }
+        // Released before stop on every path: stop waits for the handler, which waits for this.
+        defer {
+            release.signal()
+            consumer.stop()
+        }
         try waitUntil("the first record") { collector.count == 1 }
         for index in 0..<40 {
             try producer.produce(topic: "question", key: nil, value: bytes("\(index)"), token: 0)
         }
         try producer.flush(timeout: .seconds(30))
+        // The first record counts until the handler returns.
         try waitUntil("lag of 41 on question") { consumer.lag()["question"] == 41 }
         #expect(consumer.lag()["top"] == 0)
 
