@@ -133,9 +133,14 @@ if [[ "$both_ends" == true ]]; then
 fi
 
 read -r -a port_range <<< "$(read_setting net.ipv4.ip_local_port_range)"
-ports=$(( port_range[1] - port_range[0] + 1 ))
-row net.ipv4.ip_local_port_range "${port_range[*]}" "$ports ports per source address" info \
-  "the load generator binds ports itself: $(( (connections + ports - 1) / ports )) source addresses (127.0.0.x) for $connections connections"
+# The load generator binds the larger run of ports outside the ephemeral range (a port bound
+# by hand is skipped by every other socket's port search, so binding inside it starves them).
+below=$(( port_range[0] - 1024 ))
+above=$(( 65535 - port_range[1] ))
+ports=$(( below > above ? below : above ))
+((ports >= 1000)) || ports=55536
+row net.ipv4.ip_local_port_range "${port_range[*]}" "$ports load-generator ports per source address" info \
+  "stadium-load binds ports outside this range itself: $(( (connections + ports - 1) / ports )) source addresses (127.x.y.z) for $connections connections"
 
 if setting_exists net.netfilter.nf_conntrack_max; then
   judge net.netfilter.nf_conntrack_max at-least $((sockets + 65536)) \

@@ -25,7 +25,8 @@ public struct LoadConfiguration: Sendable {
     /// Bind each connection's source address and port (over 127.0.0.0/8); nil decides by count.
     public var bindSources: Bool?
     public var firstSource: IPv4Address = SourceEndpointAllocator.firstAddress
-    public var sourcePorts: ClosedRange<UInt16> = 10_000...65_535
+    /// Outside the kernel's ephemeral range, so other clients on the host keep their ports.
+    public var sourcePorts: ClosedRange<UInt16> = SourcePortRange.forThisHost(fallback: 10_000...65_535)
     public var connectTimeoutMilliseconds = 3_000
     /// A gateway that has not answered the upgrade by then is dropped and retried.
     public var handshakeTimeoutMicroseconds: Int64 = 30_000_000

@@ -61,7 +61,7 @@ public final class LoadRun: @unchecked Sendable {
             rings: clients, counters: counters, logger: logger)
         for client in clients { client.attach(connector) }
         for loop in loops { try loop.start() }
-        logger.info("\(configuration.mode.name): \(configuration.connections) connection(s) to \(configuration.gateway) over \(ringCount) ring(s), \(configuration.rate > 0 ? "\(Int(configuration.rate)) connects/s" : "as fast as possible"), sources \(configuration.bindsSources ? "bound from \(configuration.firstSource)" : "chosen by the kernel")")
+        logger.info("\(configuration.mode.name): \(configuration.connections) connection(s) to \(configuration.gateway) over \(ringCount) ring(s), \(configuration.rate > 0 ? "\(Int(configuration.rate)) connects/s" : "as fast as possible"), sources \(configuration.bindsSources ? "bound from \(configuration.firstSource), ports \(configuration.sourcePorts.lowerBound)-\(configuration.sourcePorts.upperBound)" : "chosen by the kernel")")
 
         let start = ContinuousClock.now
         connector.start()
