@@ -107,7 +107,7 @@ let package = Package(
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),

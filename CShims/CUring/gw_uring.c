@@ -203,6 +203,30 @@ int gw_prep_cancel_and_close(gw_ring *ring, uint32_t slot, uint64_t target_user_
     return 0;
 }
 
+// liburing 2.3's header predates socket commands: the kernel's number for getsockopt.
+enum { GW_SOCKET_URING_OP_GETSOCKOPT = 2 };
+
+int gw_prep_peer_address_then_receive(gw_ring *ring, uint32_t slot, void *address, uint32_t length,
+                                      uint64_t address_user_data, uint16_t group_id,
+                                      uint64_t receive_user_data) {
+    if (io_uring_sq_space_left(&ring->ring) < 2) return -EBUSY;
+    struct io_uring_sqe *sqe = next_sqe(ring);
+    memset(sqe, 0, sizeof(*sqe));
+    sqe->opcode = IORING_OP_URING_CMD;
+    sqe->fd = (int)slot;
+    // Hard link: the receive starts once the address is known (so its completion comes first),
+    // and still starts when the kernel cannot tell the address.
+    sqe->flags = IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
+    sqe->cmd_op = GW_SOCKET_URING_OP_GETSOCKOPT;
+    // Newer headers name these fields: level and optname share `addr` (level in the low half),
+    // optlen sits in `file_index` and optval in `addr3`.
+    sqe->addr = (uint64_t)SOL_SOCKET | ((uint64_t)SO_PEERNAME << 32);
+    sqe->file_index = length;
+    sqe->addr3 = (uint64_t)(uintptr_t)address;
+    io_uring_sqe_set_data64(sqe, address_user_data);
+    return gw_prep_recv_multishot(ring, slot, group_id, receive_user_data);
+}
+
 int gw_prep_cancel(gw_ring *ring, uint64_t target_user_data, uint64_t user_data) {
     struct io_uring_sqe *sqe = next_sqe(ring);
     if (!sqe) return -EBUSY;

@@ -70,12 +70,14 @@ public final class Gateway: @unchecked Sendable {
         var ringConfiguration = RingConfiguration(slots: plan.slotsPerRing)
         ringConfiguration.sendQueueFrames = configuration.sendQueueFrames
         ringConfiguration.sendQueueBytes = configuration.sendQueueBytes
+        ringConfiguration.resolvesPeerAddresses = configuration.maxConnectionsPerAddress != nil
+        let addressLimiter = configuration.maxConnectionsPerAddress.map { AddressLimiter(limit: $0) }
         for index in 0..<plan.rings {
             let loop = try RingLoop(index: index, configuration: ringConfiguration, frames: frames, listener: listener)
             let inbox = RingInbox()
             let handler = GatewayRing(
                 index: index, slots: plan.slotsPerRing, configuration: configuration, hub: hub, inbox: inbox,
-                route: route, routes: routes, metrics: metrics)
+                route: route, routes: routes, metrics: metrics, addressLimiter: addressLimiter, logger: logger)
             loop.handler = handler
             hub.attach(loop, inbox: inbox)
             loops.append(loop)

@@ -19,6 +19,9 @@ public struct GatewayConfiguration: Sendable {
     /// Pubs per second per connection, and how many may come at once; nil: unlimited.
     public var publishRate: Double? = 50
     public var publishBurst: Double = 100
+    /// Connections one source address may hold at once; nil: unlimited (the default: players
+    /// behind one NAT share an address).
+    public var maxConnectionsPerAddress: Int?
     /// A connection silent this long is pinged; silent as long again, it is closed. nil: never.
     public var idleTimeout: Duration? = .seconds(300)
     /// Recent messages kept per subject for subscribers that come back with `since`.

@@ -16,6 +16,7 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case refusedShuttingDown = "refused_shutting_down"
     case historyGap = "history_gap"
     case tooManySubscriptions = "too_many_subscriptions"
+    case tooManyFromAddress = "too_many_from_address"
     case protocolError = "protocol_error"
     case messageTooBig = "message_too_big"
     case invalidUTF8 = "invalid_utf8"

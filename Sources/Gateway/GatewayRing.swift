@@ -1,6 +1,7 @@
 // The protocol side of one ring: HTTP head, WebSocket upgrade, protocol v1 requests, and
 // delivery of fanned-out frames to this ring's subscribers. Runs on the ring's thread only.
 import Foundation
+import Logging
 import StadiumProtocol
 import UringIO
 import WebSocket
@@ -30,6 +31,11 @@ final class GatewayRing: RingLoopHandler {
     private var nextConnectionID: UInt32 = 1
     private var subscriptions: SubscriptionTable
     private var trust: ConnectionTrust
+    private let addressLimiter: AddressLimiter?
+    /// The address each slot was counted under, to release it on close (only with a limiter).
+    private var admittedAddresses: [PeerAddress?]
+    private var warnedPeerAddressUnavailable = false
+    private let logger: Logger
     /// Monotonic nanoseconds since `epoch`, refreshed every tick: liveness needs no finer clock.
     private var coarseNow: Int64 = 0
     private let epoch = ContinuousClock.now
@@ -41,8 +47,12 @@ final class GatewayRing: RingLoopHandler {
 
     init(
         index: Int, slots: Int, configuration: GatewayConfiguration, hub: FanoutHub, inbox: RingInbox,
-        route: PublishRoute, routes: HTTPRoutes, metrics: GatewayMetrics
+        route: PublishRoute, routes: HTTPRoutes, metrics: GatewayMetrics, addressLimiter: AddressLimiter? = nil,
+        logger: Logger = Logger(label: "stadium.gateway")
     ) {
+        self.addressLimiter = addressLimiter
+        self.logger = logger
+        admittedAddresses = addressLimiter == nil ? [] : Array(repeating: nil, count: slots)
         self.index = index
         self.configuration = configuration
         self.hub = hub
@@ -90,7 +100,37 @@ final class GatewayRing: RingLoopHandler {
         }
     }
 
+    func connectionPeerAddress(_ loop: RingLoop, slot: UInt32, address: PeerAddress?) {
+        guard let addressLimiter else { return }
+        let index = Int(slot)
+        guard let address else {
+            if !warnedPeerAddressUnavailable {
+                warnedPeerAddressUnavailable = true
+                logger.warning("the kernel does not report peer addresses (io_uring socket commands need Linux 6.7): --max-connections-per-address is not enforced")
+            }
+            return
+        }
+        if addressLimiter.admit(address) {
+            admittedAddresses[index] = address
+            return
+        }
+        metrics.count(.tooManyFromAddress)
+        let reason = "too many connections from \(address) (at most \(addressLimiter.limit))"
+        switch phase[index] {
+        case .http:
+            respondHTTP(loop, slot: slot, HTTPResponse.text(status: 503, reason))
+        case .webSocket:
+            closeWebSocket(loop, slot: slot, code: .tryAgainLater, reason: reason)
+        default:
+            break
+        }
+    }
+
     func connectionClosed(_ loop: RingLoop, slot: UInt32) {
+        if let address = admittedAddresses.isEmpty ? nil : admittedAddresses[Int(slot)] {
+            addressLimiter?.release(address)
+            admittedAddresses[Int(slot)] = nil
+        }
         let count = subscriptions.count(of: slot)
         if count > 0 { metrics.subscriptions.decrement(by: Double(count)) }
         subscriptions.removeAll(slot)

@@ -15,9 +15,9 @@ public enum SourcePortRange {
     public static func outsideEphemeral(procText: String) -> ClosedRange<UInt16>? {
         let numbers = procText.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
         guard numbers.count == 2, numbers[0] <= numbers[1] else { return nil }
-        let below = Int(lowestPort)...(numbers[0] - 1)
-        let above = (numbers[1] + 1)...Int(UInt16.max)
-        let best = [below, above].filter { !$0.isEmpty }.max { $0.count < $1.count }
+        let below = numbers[0] - 1 >= Int(lowestPort) ? Int(lowestPort)...(numbers[0] - 1) : nil
+        let above = numbers[1] + 1 <= Int(UInt16.max) ? (numbers[1] + 1)...Int(UInt16.max) : nil
+        let best = [below, above].compactMap { $0 }.max { $0.count < $1.count }
         guard let best, best.count >= smallestUsefulCount else { return nil }
         return UInt16(best.lowerBound)...UInt16(best.upperBound)
     }

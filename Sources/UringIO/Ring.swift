@@ -67,6 +67,17 @@ final class Ring {
         prepare { gw_prep_send(handle, slot, bytes, count, userData.raw) }
     }
 
+    /// The peer's address into `address`, then the multishot receive, in that order.
+    func peerAddressThenReceive(
+        slot: UInt32, into address: UnsafeMutableRawPointer, length: UInt32, _ addressUserData: UserData,
+        group: UInt16, _ receiveUserData: UserData
+    ) {
+        prepare {
+            gw_prep_peer_address_then_receive(
+                handle, slot, address, length, addressUserData.raw, group, receiveUserData.raw)
+        }
+    }
+
     /// Cancels `target` (the slot's receive), then closes the slot.
     func cancelAndClose(slot: UInt32, target: UserData, cancel: UserData, close: UserData) {
         prepare { gw_prep_cancel_and_close(handle, slot, target.raw, cancel.raw, close.raw) }

@@ -22,6 +22,13 @@ public protocol RingLoopHandler: AnyObject {
     func loopTicked(_ loop: RingLoop)
     /// `stop()` was called: say goodbye to the connections; the loop ends when all are closed.
     func loopStopping(_ loop: RingLoop)
+    /// With `resolvesPeerAddresses`: the accepted connection's remote address, soon after it
+    /// opened (nil when the kernel cannot tell: io_uring socket commands need Linux 6.7).
+    func connectionPeerAddress(_ loop: RingLoop, slot: UInt32, address: PeerAddress?)
+}
+
+extension RingLoopHandler {
+    public func connectionPeerAddress(_ loop: RingLoop, slot: UInt32, address: PeerAddress?) {}
 }
 
 public struct RingConfiguration: Sendable {
@@ -39,6 +46,8 @@ public struct RingConfiguration: Sendable {
     public var drainTimeout: Duration = .seconds(5)
     /// Longest wait for connections to close after `stop()`.
     public var stopTimeout: Duration = .seconds(5)
+    /// Ask the kernel for each accepted connection's peer address (for per-address limits).
+    public var resolvesPeerAddresses = false
 
     public init(slots: Int) {
         self.slots = slots
@@ -97,6 +106,10 @@ public final class RingLoop: @unchecked Sendable {
     private let multishotHeadroom: Int
     private let acceptReserve = 4
 
+    /// One sockaddr per slot for peer-address requests; only with `resolvesPeerAddresses`.
+    private let peerAddressBuffers: UnsafeMutableRawPointer?
+    private let peerAddressLength: Int
+
     // Slots for connections adopted from ordinary descriptors (client side: no listener).
     private var freeAdoptSlots: [UInt32] = []
 
@@ -125,9 +138,14 @@ public final class RingLoop: @unchecked Sendable {
         if listener == nil {
             freeAdoptSlots = (0..<UInt32(configuration.slots)).reversed()
         }
+        // SO_PEERNAME refuses a buffer longer than the address: ask for the listener's family's size.
+        peerAddressLength = listener?.address.isIPv6 == true ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
+        peerAddressBuffers = configuration.resolvesPeerAddresses && listener != nil
+            ? UnsafeMutableRawPointer.allocate(byteCount: configuration.slots * peerAddressLength, alignment: 8) : nil
     }
 
     deinit {
+        peerAddressBuffers?.deallocate()
         slots.deallocate()
         wakeReadBuffer.deallocate()
         Glibc.close(wakeDescriptor)
@@ -239,6 +257,8 @@ public final class RingLoop: @unchecked Sendable {
             closeOverdueDrains()
             handler?.loopTicked(self)
             armTick()
+        case .peerAddress:
+            peerAddressKnown(completion, userData)
         case .cancel, .cancelAccept:
             break
         }
@@ -310,8 +330,29 @@ public final class RingLoop: @unchecked Sendable {
         slots.generation[index] &+= 1
         openCount += 1
         counters.open.store(openCount, ordering: .relaxed)
-        armReceive(slot)
+        if let peerAddressBuffers {
+            // The address arrives before any request bytes, so limits apply before the upgrade.
+            slots.receiving[index] = true
+            ring.peerAddressThenReceive(
+                slot: slot, into: peerAddressBuffers + index * peerAddressLength, length: UInt32(peerAddressLength),
+                UserData(.peerAddress, slot: slot, generation: slots.generation[index]), group: Self.bufferGroup,
+                UserData(.receive, slot: slot, generation: slots.generation[index]))
+        } else {
+            armReceive(slot)
+        }
         handler?.connectionOpened(self, slot: slot)
+    }
+
+    private func peerAddressKnown(_ completion: Completion, _ userData: UserData) {
+        let index = Int(userData.slot)
+        guard let peerAddressBuffers, slots.generation[index] == userData.generation,
+              slots.phase[index] == .open || slots.phase[index] == .draining else { return }
+        var address: PeerAddress?
+        if completion.result > 0 {
+            address = PeerAddress(sockaddr: UnsafeRawBufferPointer(
+                start: peerAddressBuffers + index * peerAddressLength, count: Int(completion.result)))
+        }
+        handler?.connectionPeerAddress(self, slot: userData.slot, address: address)
     }
 
     // MARK: - Receiving

@@ -13,6 +13,7 @@ enum Operation: UInt8 {
     case wake
     case tick
     case cancelAccept
+    case peerAddress
 }
 
 struct UserData: Equatable {

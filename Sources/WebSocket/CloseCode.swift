@@ -16,6 +16,7 @@ public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let messageTooBig = CloseCode(rawValue: 1009)
     public static let mandatoryExtension = CloseCode(rawValue: 1010)
     public static let internalError = CloseCode(rawValue: 1011)
+    public static let tryAgainLater = CloseCode(rawValue: 1013)
 
     /// Whether a peer may send this code in a close frame: 1004-1006 and 1015 are
     /// reserved for local use, 1016-2999 are unassigned, 3000-4999 belong to

@@ -35,6 +35,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Subscriptions one connection may hold.")
     var maxSubscriptions: Int = 64
 
+    @Option(help: "Connections one source address may hold at once (0: unlimited, the default: players behind one NAT share an address). Past it: HTTP 503, or close 1013 if the upgrade already happened.")
+    var maxConnectionsPerAddress: Int = 0
+
     @Option(help: "Authentication: none (anyone may act as any user; logged loudly at start) or jwt (HS256 tokens, see docs/PROTOCOL.md).")
     var auth: AuthChoice = .none
 
@@ -107,6 +110,7 @@ struct GatewayCommand: AsyncParsableCommand {
         guard historyMessages >= 0, historySeconds > 0, historyFrames >= 0 else {
             throw ValidationError("--history-messages and --history-frames must not be negative, --history-seconds must be positive")
         }
+        guard maxConnectionsPerAddress >= 0 else { throw ValidationError("--max-connections-per-address must not be negative") }
         guard pubBurst >= 1 else { throw ValidationError("--pub-burst must be at least 1") }
         if auth == .jwt && jwtSecretFile == nil { throw ValidationError("--auth jwt needs --jwt-secret-file") }
     }
@@ -124,6 +128,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.handshakeTimeout = .milliseconds(Int(handshakeTimeout * 1000))
         configuration.sendQueueFrames = sendQueueFrames
         configuration.maxSubscriptionsPerConnection = maxSubscriptions
+        configuration.maxConnectionsPerAddress = maxConnectionsPerAddress > 0 ? maxConnectionsPerAddress : nil
         configuration.webRoot = webRoot
         configuration.publishRate = pubRate > 0 ? pubRate : nil
         configuration.publishBurst = pubBurst

@@ -1,4 +1,5 @@
-// Per-connection limits through the real gateway: publish rate and idle connections.
+// Per-connection limits through the real gateway: publish rate, idle connections, connections
+// per source address.
 import Testing
 
 @Suite("Limits")
@@ -58,6 +59,41 @@ struct LimitTests {
         try client.send(text: #"{"op":"sub","id":1,"subjects":["/question"]}"#)
         #expect(try client.receiveMessage().kind == .ok(id: 1))
         #expect(try gateway.errorCount(kind: "idle_timeout") == 0)
+        try gateway.stop()
+    }
+
+    @Test("a source address past its connection limit gets 503; other addresses and freed places still connect")
+    func connectionsPerAddress() throws {
+        let gateway = try GatewayProcess(["--max-connections-per-address", "2"])
+        let crowded: UInt32 = 0x7F00_0A01  // 127.0.10.1
+        var held = [try WebSocketTestClient(port: gateway.port, source: crowded),
+                    try WebSocketTestClient(port: gateway.port, source: crowded)]
+        for client in held {
+            try client.send(text: #"{"op":"sub","id":1,"subjects":["/question"]}"#)
+            #expect(try client.receiveMessage().kind == .ok(id: 1))
+        }
+        #expect(throws: WebSocketTestClientError.self) {
+            _ = try WebSocketTestClient(port: gateway.port, source: crowded)
+        }
+        do {
+            _ = try WebSocketTestClient(port: gateway.port, source: crowded)
+            Issue.record("a third connection from one address was accepted")
+        } catch WebSocketTestClientError.handshakeRefused(.unexpectedStatus(let status, _)) {
+            #expect(status == 503)
+        }
+        let elsewhere = try WebSocketTestClient(port: gateway.port, source: 0x7F00_0A02)
+        try elsewhere.send(text: #"{"op":"sub","id":2,"subjects":["/question"]}"#)
+        #expect(try elsewhere.receiveMessage().kind == .ok(id: 2))
+        #expect(try gateway.errorCount(kind: "too_many_from_address") == 2)
+
+        // The gateway releases a place when it sees the close; retry until it has.
+        held.removeLast()
+        let deadline = ContinuousClock.now + .seconds(10)
+        var again: WebSocketTestClient?
+        while again == nil && ContinuousClock.now < deadline {
+            again = try? WebSocketTestClient(port: gateway.port, source: crowded)
+        }
+        #expect(again != nil, "a freed place was not given to a new connection")
         try gateway.stop()
     }
 }

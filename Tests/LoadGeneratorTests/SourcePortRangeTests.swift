@@ -18,5 +18,6 @@ import Testing
         #expect(SourcePortRange.outsideEphemeral(procText: "1500 65000") == nil)
         #expect(SourcePortRange.outsideEphemeral(procText: "") == nil)
         #expect(SourcePortRange.outsideEphemeral(procText: "60000 1000") == nil)
+        #expect(SourcePortRange.outsideEphemeral(procText: "1024 65535") == nil)
     }
 }

@@ -48,6 +48,13 @@ int gw_prep_multishot_accept_direct(gw_ring *ring, int listen_fd, uint64_t user_
 int gw_prep_accept_direct(gw_ring *ring, int listen_fd, uint64_t user_data);
 int gw_prep_recv_multishot(gw_ring *ring, uint32_t slot, uint16_t group_id, uint64_t user_data);
 int gw_prep_send(gw_ring *ring, uint32_t slot, const void *bytes, uint32_t length, uint64_t user_data);
+/// Asks for a direct descriptor's peer address (getsockopt SO_PEERNAME as an io_uring socket
+/// command, Linux 6.7+), then arms its multishot receive: `length` bytes of sockaddr land in
+/// `address` before any data is delivered. The address completion's result is the length
+/// written, or a negative errno (-EOPNOTSUPP or -EINVAL on older kernels).
+int gw_prep_peer_address_then_receive(gw_ring *ring, uint32_t slot, void *address, uint32_t length,
+                                      uint64_t address_user_data, uint16_t group_id,
+                                      uint64_t receive_user_data);
 /// Cancels the request whose user_data is `target_user_data` (the slot's multishot recv), then
 /// closes the direct descriptor (hard-linked: close runs even when there was nothing to cancel).
 /// Only the close posts a completion of interest.

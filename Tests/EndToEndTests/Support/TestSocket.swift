@@ -38,10 +38,23 @@ final class TestSocket {
 
     private var descriptor: Int32
 
-    /// Connects to 127.0.0.1:`port`.
-    init(port: UInt16) throws {
+    /// Connects to 127.0.0.1:`port`, from `source` (a loopback address, host order) when given.
+    init(port: UInt16, source: UInt32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestSocketError.system(call: "socket", errno: errno) }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = source.bigEndian
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let code = errno
+                close(descriptor)
+                throw TestSocketError.system(call: "bind", errno: code)
+            }
+        }
         var timeout = timeval(tv_sec: 0, tv_usec: Int(Self.receiveTimeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

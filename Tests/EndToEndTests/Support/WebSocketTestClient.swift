@@ -50,8 +50,11 @@ final class WebSocketTestClient {
 
     /// Opens a connection and completes the opening handshake for subprotocol stadium.v1.
     /// `path` may carry a query (`/?token=...`); `headers` are added to the upgrade request.
-    init(port: UInt16, path: String = "/", headers: [(String, String)] = [], timeout: Duration = .seconds(10)) throws {
-        socket = try TestSocket(port: port)
+    init(
+        port: UInt16, path: String = "/", headers: [(String, String)] = [], source: UInt32? = nil,
+        timeout: Duration = .seconds(10)
+    ) throws {
+        socket = try TestSocket(port: port, source: source)
         let key = WebSocketHandshake.makeClientKey()
         try socket.send(Self.upgradeRequest(port: port, path: path, key: key, headers: headers))
         let deadline = ContinuousClock.now + timeout
