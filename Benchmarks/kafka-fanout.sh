@@ -9,6 +9,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+source Benchmarks/lib.sh
 connections=${1:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
 messages=${2:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
 interval_ms=${3:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
@@ -25,14 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-poll() {  # poll SECONDS COMMAND...: until COMMAND succeeds, or fail after SECONDS
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS < deadline)) || { echo "kafka-fanout: timed out waiting for: $*" >&2; exit 1; }
-        sleep 0.2
-    done
-}
 
 "$BIN/stadium-kafka" --topics question,answer,result,gettop,top,fanout \
     --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+source Benchmarks/lib.sh
 stage=${1:?usage: $0 fanout|quiz}
 CONNECTIONS=${CONNECTIONS:-1000000}
 RATE=${RATE:-5000}
@@ -34,14 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-poll() {  # poll SECONDS COMMAND...
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS < deadline)) || { echo "load-1m: timed out waiting for: $*" >&2; exit 1; }
-        sleep 0.2
-    done
-}
 
 trace_gateway() {  # every 5 s: seconds, gateway RSS (KiB), gateway CPU seconds, used memory (MiB)
     local pid=$1 out=$2 ticks
