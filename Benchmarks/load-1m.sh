@@ -5,7 +5,8 @@
 #   Benchmarks/load-1m.sh quiz     the whole stack: CONNECTIONS players for ROUNDS rounds
 # Settings (environment): CONNECTIONS (1000000), RATE (connects/s, 5000), MESSAGES (3),
 # INTERVAL_MS (45000: longer than one fan-out to a million here), ROUND (20), ANSWER_WINDOW (10), ROUNDS (5), BIN (.build/release),
-# PORT (18800), REPORT_DIR (Benchmarks/reports).
+# PORT (18800), REPORT_DIR (Benchmarks/reports), PARTITIONS (32: the development broker keeps only
+# about 100,000 records per partition, and a round at a million produces a million answers).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ ROUNDS=${ROUNDS:-5}
 BIN=${BIN:-.build/release}
 PORT=${PORT:-18800}
 REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
+PARTITIONS=${PARTITIONS:-32}
 RUN_DIR=.run/load-1m
 name="$stage-$CONNECTIONS"
 
@@ -64,7 +66,7 @@ fanout)
         --subject /question --messages "$MESSAGES" --interval-ms "$INTERVAL_MS" --report "$REPORT_DIR/$name.json"
     ;;
 quiz)
-    "$BIN/stadium-kafka" --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
+    "$BIN/stadium-kafka" --partitions "$PARTITIONS" --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
     pids+=($!)
     poll 60 test -s "$RUN_DIR/bootstrap"
     "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" --round "$ROUND" \

@@ -8,15 +8,18 @@ import Testing
 /// stadium-processors tails `answer`; prints how many results reached `result` and how fast.
 /// The development broker keeps about 100,000 records per partition: if scoring falls that far
 /// behind, librdkafka resets to the oldest kept offset and the skipped answers are never scored.
-/// Set STADIUM_BIN=.build/release to measure the release binaries.
+/// Set STADIUM_BIN=.build/release to measure the release binaries, STADIUM_MEASURE_PARTITIONS for more partitions.
 @Suite struct ScoringThroughputMeasurement {
     static let answerCount = Int(ProcessInfo.processInfo.environment["STADIUM_PROCESSORS_MEASURE"] ?? "") ?? 0
+    /// The development broker keeps about 100,000 records per partition: enough partitions keep every answer.
+    static let partitions = ProcessInfo.processInfo.environment["STADIUM_MEASURE_PARTITIONS"] ?? "3"
 
     @Test(.enabled(if: answerCount > 0, "set STADIUM_PROCESSORS_MEASURE=<answers> to run"))
     func scoreAMillionAnswers() throws {
         let count = Self.answerCount
         // The question stays open for the whole run: every answer is scored, none is late.
-        let stack = try QuizStack(processorArguments: ["--round", "3600", "--answer-window", "3600"])
+        let stack = try QuizStack(
+            processorArguments: ["--round", "3600", "--answer-window", "3600"], brokerArguments: ["--partitions", Self.partitions])
         let question = try stack.nextQuestion()
         let config = KafkaConfig(bootstrapServers: stack.bootstrapServers)
         let results = ResultCount()

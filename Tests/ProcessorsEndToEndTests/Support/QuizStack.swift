@@ -14,12 +14,13 @@ final class QuizStack {
     private let consumer: KafkaConsumer
     private let inbox = Inbox()
 
-    /// Starts the broker, waits for its bootstrap file, starts the processors with `processorArguments`.
-    init(processorArguments: [String]) throws {
+    /// Starts the broker (with `brokerArguments`), waits for its bootstrap file, starts the
+    /// processors with `processorArguments`.
+    init(processorArguments: [String], brokerArguments: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("quiz-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let bootstrapFile = directory.appendingPathComponent("bootstrap").path
-        broker = try ChildProcess("stadium-kafka", ["--bootstrap-file", bootstrapFile])
+        broker = try ChildProcess("stadium-kafka", ["--bootstrap-file", bootstrapFile] + brokerArguments)
         _ = try broker.line(startingWith: "stadium-kafka: bootstrap")
         try waitUntil("the bootstrap file") { FileManager.default.fileExists(atPath: bootstrapFile) }
         bootstrapServers = try String(contentsOfFile: bootstrapFile, encoding: .utf8)
