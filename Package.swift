@@ -113,8 +113,13 @@ let package = Package(
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["WebSocket", "StadiumProtocol", "KafkaClient", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "ProcessorsEndToEndTests", dependencies: ["KafkaClient"]),
+            dependencies: [
+                "WebSocket", "StadiumProtocol", "KafkaClient", "StadiumTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .testTarget(name: "ProcessorsEndToEndTests", dependencies: ["KafkaClient", "StadiumTestSupport"]),
+        // Child-process handling shared by the end-to-end test targets.
+        .target(name: "StadiumTestSupport", path: "Tests/StadiumTestSupport"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import KafkaClient
+import StadiumTestSupport
 import Synchronization
 
 /// stadium-kafka and stadium-processors as child processes, and a test client that talks to

@@ -1,5 +1,5 @@
-// A built Stadium binary as a child process: found beside the test bundle (as GatewayProcess
-// in EndToEndTests finds the gateway), stopped with SIGTERM, killed if a test leaves it running.
+// A built Stadium binary as a child process, for the end-to-end test targets: found beside the
+// test bundle (or in STADIUM_BIN), stopped with SIGTERM, killed if a test leaves it running.
 import Dispatch
 import Foundation
 
@@ -7,12 +7,12 @@ import Foundation
 import Glibc
 #endif
 
-enum ChildProcessError: Error, CustomStringConvertible {
+public enum ChildProcessError: Error, CustomStringConvertible {
     case binaryNotFound(name: String, searched: [String])
     case noLine(name: String, prefix: String, output: String)
     case didNotExit(name: String, after: Duration)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .binaryNotFound(let name, let searched):
             return "\(name) not found in \(searched.joined(separator: ", ")); build it first (swift build --build-tests)"
@@ -24,16 +24,21 @@ enum ChildProcessError: Error, CustomStringConvertible {
     }
 }
 
-final class ChildProcess {
-    let name: String
+public final class ChildProcess {
+    public let name: String
     private let process = Process()
     private let stdout = Pipe()
     private let exited = DispatchSemaphore(value: 0)
 
-    /// Starts the binary `name` from the build products directory with `arguments`.
-    init(_ name: String, _ arguments: [String]) throws {
+    /// Starts the binary `name` from the build products directory with `arguments`; the
+    /// environment variable `pathVariable`, when set, names the binary's path instead.
+    public init(_ name: String, _ arguments: [String], pathVariable: String? = nil) throws {
         self.name = name
-        process.executableURL = try Self.binary(name)
+        if let pathVariable, let path = ProcessInfo.processInfo.environment[pathVariable] {
+            process.executableURL = URL(fileURLWithPath: path)
+        } else {
+            process.executableURL = try Self.binary(name)
+        }
         process.arguments = arguments
         process.standardOutput = stdout
         process.standardInput = FileHandle.nullDevice
@@ -50,7 +55,7 @@ final class ChildProcess {
     }
 
     /// The first stdout line starting with `prefix`, read within `timeout`.
-    func line(startingWith prefix: String, timeout: Duration = .seconds(30)) throws -> String {
+    public func line(startingWith prefix: String, timeout: Duration = .seconds(30)) throws -> String {
         let descriptor = stdout.fileHandleForReading.fileDescriptor
         let deadline = ContinuousClock.now + timeout
         var text = ""
@@ -68,10 +73,13 @@ final class ChildProcess {
         throw ChildProcessError.noLine(name: name, prefix: prefix, output: text)
     }
 
-    /// SIGTERM, then the exit status; SIGKILL and an error if it outlives `timeout`.
-    @discardableResult
-    func stop(timeout: Duration = .seconds(10)) throws -> Int32 {
+    /// Sends SIGTERM without waiting.
+    public func sendTerminate() {
         kill(process.processIdentifier, SIGTERM)
+    }
+
+    /// Waits for the process to end and returns its exit status; SIGKILL and an error after `timeout`.
+    public func waitForExit(timeout: Duration = .seconds(10)) throws -> Int32 {
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         guard exited.wait(timeout: .now() + seconds) == .success else {
             kill(process.processIdentifier, SIGKILL)
@@ -81,7 +89,14 @@ final class ChildProcess {
         return process.terminationStatus
     }
 
-    var isRunning: Bool { process.isRunning }
+    /// SIGTERM, then the exit status; SIGKILL and an error if it outlives `timeout`.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(10)) throws -> Int32 {
+        sendTerminate()
+        return try waitForExit(timeout: timeout)
+    }
+
+    public var isRunning: Bool { process.isRunning }
 
     /// STADIUM_BIN (a directory, e.g. the release products), else the one holding this test bundle.
     private static func binary(_ name: String) throws -> URL {
