@@ -16,7 +16,7 @@ struct StadiumKafka: ParsableCommand {
     @Option(help: "Number of brokers (ids 1...N).")
     var brokersCount: Int = 1
 
-    @Option(help: "Partitions per topic.")
+    @Option(help: "Partitions per topic. This broker keeps about 100,000 records per partition: a round of a million answers needs 32.")
     var partitions: Int = 3
 
     @Option(help: "Comma-separated topics to create.")
