@@ -64,3 +64,10 @@ demo-test: build-debug
 
 clean:
 	rm -rf .build .run Fuzz/out
+
+# Churn soak (issue 8; not in `make test`): players stay, connections come and go, the
+# gateway's memory must stay flat. SOAK_SECONDS=600 by default.
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak: build
+	python3 Tests/soak/soak.py --seconds $(SOAK_SECONDS)

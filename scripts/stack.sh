@@ -5,7 +5,8 @@
 #   scripts/stack.sh start   background; prints the URL once the gateway answers (tests)
 #   scripts/stack.sh stop    stops a background stack
 # Settings (environment): BIN (build products dir), PORT (8080), BOTS (10; 0 for none), ROUND (20),
-# ANSWER_WINDOW (10), RUN_DIR (.run), STOP_SECONDS (10: then SIGKILL whatever ignores SIGTERM).
+# ANSWER_WINDOW (10), RUN_DIR (.run), STOP_SECONDS (10: then SIGKILL whatever ignores SIGTERM),
+# GATEWAY_ARGS (more stadium-gateway options, e.g. "--history-frames 4096").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ BOTS=${BOTS:-10}
 ROUND=${ROUND:-20}
 ANSWER_WINDOW=${ANSWER_WINDOW:-10}
 RUN_DIR=${RUN_DIR:-.run}
+GATEWAY_ARGS=${GATEWAY_ARGS:-}
 STARTUP_SECONDS=${STARTUP_SECONDS:-60}
 STOP_SECONDS=${STOP_SECONDS:-10}
 
@@ -119,7 +121,7 @@ start_stack() {
     start_process processors "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" \
         --round "$ROUND" --answer-window "$ANSWER_WINDOW"
     start_process gateway "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" \
-        --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000
+        --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000 $GATEWAY_ARGS
     wait_for "the gateway" grep -q "listening on" "$RUN_DIR/gateway.out"
     if ((BOTS > 0)); then
         start_process bots "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$BOTS" --names "bot-{i}"
