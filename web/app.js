@@ -156,6 +156,8 @@
     get name() { return name; },
     get total() { return total; },
     get questionId() { return play.question === null ? null : play.question.id; },
+    // What the last reconnect asked for (`since` per subject), for tests and the curious.
+    get resumedFrom() { return connection.resumedFrom; },
   });
 
   connection.setSubjects(subjectsFor(name));

@@ -1,4 +1,5 @@
-// Protocol v1 client: one WebSocket, subscriptions kept across reconnects, pub acks by id.
+// Protocol v1 client: one WebSocket, subscriptions kept across reconnects (resumed with `since`,
+// so messages missed while away arrive once), pub acks by id.
 (function (ui) {
   "use strict";
 
@@ -12,13 +13,16 @@
   }
 
   class Connection {
-    // handlers: onState(state, retryAtMs), onMessage(msg), onError(err)
+    // handlers: onState(state, retryAtMs), onMessage(msg), onError(err), onGap(gap)
     constructor(handlers) {
       this.handlers = handlers;
       this.socket = null;
       this.state = "connecting";
       this.nextId = 1;
       this.subjects = new Set();
+      // Last seq seen per subject: a reconnect asks for what came after it.
+      this.lastSeq = new Map();
+      this.resumedFrom = null;
       this.pending = new Map();
       this.retryDelayMs = firstRetryMs;
       this.retryTimer = null;
@@ -34,6 +38,7 @@
       const removed = [...this.subjects].filter((s) => !wanted.has(s));
       const added = [...wanted].filter((s) => !this.subjects.has(s));
       this.subjects = wanted;
+      for (const subject of removed) this.lastSeq.delete(subject);
       if (this.state !== "live") return;
       if (removed.length > 0) this.send({ op: "unsub", id: this.takeId(), subjects: removed });
       if (added.length > 0) this.send({ op: "sub", id: this.takeId(), subjects: added });
@@ -82,7 +87,14 @@
       this.retryDelayMs = firstRetryMs;
       this.setState("live");
       if (this.subjects.size > 0) {
-        this.send({ op: "sub", id: this.takeId(), subjects: [...this.subjects] });
+        const since = {};
+        for (const subject of this.subjects) {
+          if (this.lastSeq.has(subject)) since[subject] = this.lastSeq.get(subject);
+        }
+        const request = { op: "sub", id: this.takeId(), subjects: [...this.subjects] };
+        if (Object.keys(since).length > 0) request.since = since;
+        this.resumedFrom = request.since || null;
+        this.send(request);
       }
     }
 
@@ -116,7 +128,18 @@
       }
       switch (frame.op) {
         case "msg":
+          // The same seq twice is a repeat: show it once. A lower one means the seqs started
+          // over (a new broker), so it is new.
+          if (typeof frame.seq === "number") {
+            if (frame.seq === this.lastSeq.get(frame.subject)) return;
+            this.lastSeq.set(frame.subject, frame.seq);
+          }
           this.handlers.onMessage(frame);
+          return;
+        case "gap":
+          // What was missed is gone (or the seqs started over): take what comes next as new.
+          this.lastSeq.delete(frame.subject);
+          if (this.handlers.onGap) this.handlers.onGap(frame);
           return;
         case "ok":
           this.settle(frame.id, "ok", frame);

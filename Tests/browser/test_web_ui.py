@@ -345,6 +345,10 @@ def check_reconnects(page, run_dir):
     page.wait_for("the page to be live again after a gateway restart", "window.stadium.state === 'live'")
     page.wait_for("a new question after reconnecting, so the page subscribed again",
                   f"window.stadium.questionId !== null && window.stadium.questionId !== {json.dumps(question_id)}")
+    resumed = page.js("window.stadium.resumedFrom")
+    if not resumed or not isinstance(resumed.get("/question"), int):
+        raise TestFailure(f"the page resubscribed without `since` for /question (it sent {resumed!r}): "
+                          "messages missed while away would be lost")
 
 
 def check_fits_phone(page):
