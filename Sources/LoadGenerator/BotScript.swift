@@ -33,6 +33,9 @@ private struct BotState {
     var subscribeSentUs: Int64 = 0
     var results = 0
     var nextRequestID: Int64 = 2
+    /// Last seq seen on /question and on /result/<name>: a reconnect resumes after them.
+    var questionSeq: Int64 = -1
+    var resultSeq: Int64 = -1
 }
 
 private struct DueAnswer {
@@ -71,10 +74,16 @@ final class BotScript: SessionScript {
 
     func opened(_ link: SessionLink, connection: Int) {
         let name = settings.name(ofConnection: connection)
-        bots[link.localIndex(of: connection)].subscribeSentUs = Clock.monotonicMicroseconds()
+        let local = link.localIndex(of: connection)
+        bots[local].subscribeSentUs = Clock.monotonicMicroseconds()
+        // After a reconnect, ask for what was missed instead of the latest message alone.
+        var since: [String: Int64] = [:]
+        if bots[local].questionSeq >= 0 { since["/question"] = bots[local].questionSeq }
+        if bots[local].resultSeq >= 0 { since["/result/\(name)"] = bots[local].resultSeq }
         link.sendText(
             connection: connection,
-            ClientRequestEncoder.sub(id: Self.subscribeRequestID, subjects: ["/question", "/result/\(name)", "/top/\(name)"]))
+            ClientRequestEncoder.sub(
+                id: Self.subscribeRequestID, subjects: ["/question", "/result/\(name)", "/top/\(name)"], since: since))
     }
 
     func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: UnsafeRawBufferPointer) {
@@ -92,20 +101,28 @@ final class BotScript: SessionScript {
         case .err(_, let code, let text):
             counters.add(.errors)
             if counters[.errors] <= 5 { logger.warning("\(settings.name(ofConnection: connection)): gateway refused a request: \(code): \(text)") }
-        case .msg(let subject, _, let data, let retained):
+        case .msg(let subject, let seq, let data, let retained):
             if retained { counters.add(.retained) } else { counters.add(.messages) }
             if subject.isString("/question", in: bytes) {
+                // The same seq twice is a repeat (a replay overlapping what arrived): once is enough.
+                guard seq != bots[local].questionSeq else { return }
+                bots[local].questionSeq = seq
                 question(link, local: local, connection: connection, bytes: bytes, data: data, retained: retained)
             } else if !retained, let name = subject.string(in: bytes) {
                 if name.hasPrefix("/result/") {
+                    guard seq != bots[local].resultSeq else { return }
+                    bots[local].resultSeq = seq
                     result(link, local: local, connection: connection, bytes: bytes, data: data)
                 } else if name.hasPrefix("/top/") {
                     counters.add(.leaderboards)
                     latency.record(.leaderboard, microseconds: Clock.monotonicMicroseconds() - bots[local].leaderboardSentUs)
                 }
             }
-        case .gap:
-            break
+        case .gap(let subject, _, _):
+            counters.add(.gaps)
+            // What was missed is gone: take what comes next on that subject as new.
+            if subject == "/question" { bots[local].questionSeq = -1 }
+            if subject.hasPrefix("/result/") { bots[local].resultSeq = -1 }
         }
     }
 

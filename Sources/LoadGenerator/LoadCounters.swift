@@ -13,6 +13,8 @@ public enum LoadCounter: String, CaseIterable, Codable, Sendable {
     case subscribed
     case messages
     case retained
+    /// `gap` messages: a reconnect's `since` was older than the gateway's history.
+    case gaps
     case errors
     case questions
     case answersSent = "answers_sent"

@@ -170,6 +170,7 @@ public final class LoadRun: @unchecked Sendable {
         let failures = counters[.connectFailures] + counters[.handshakeFailures]
         if failures > 0 { line += ", failures \(failures)" }
         if counters[.errors] > 0 { line += ", err replies \(counters[.errors])" }
+        if counters[.gaps] > 0 { line += ", gaps \(counters[.gaps])" }
         let waiting = connector.reconnectsWaiting
         if waiting > 0 { line += ", reconnecting \(waiting)" }
         return line
