@@ -6,7 +6,8 @@
 # Settings (environment): CONNECTIONS (1000000), RATE (connects/s, 5000), MESSAGES (3),
 # INTERVAL_MS (45000: longer than one fan-out to a million here), ROUND (20), ANSWER_WINDOW (10), ROUNDS (5), BIN (.build/release),
 # PORT (18800), REPORT_DIR (Benchmarks/reports), PARTITIONS (32: the development broker keeps only
-# about 100,000 records per partition, and a round at a million produces a million answers).
+# about 100,000 records per partition, and a round at a million produces a million answers),
+# ACK_TIMEOUT (seconds a pub may wait for Kafka, 60: a million answers queue behind each other).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ BIN=${BIN:-.build/release}
 PORT=${PORT:-18800}
 REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
 PARTITIONS=${PARTITIONS:-32}
+ACK_TIMEOUT=${ACK_TIMEOUT:-60}
 RUN_DIR=.run/load-1m
 name="$stage-$CONNECTIONS"
 
@@ -50,6 +52,12 @@ $(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat") $(free
     done
 }
 
+all_players_in() {  # the last progress line of stadium-load's log shows every player open and subscribed
+    grep "open .*subscribed" "$1" | tail -n 1 |
+        awk -v n="$CONNECTIONS" '{ for (i = 1; i < NF; i++) { if ($i == "open") open = $(i + 1); if ($i == "subscribed") sub_ = $(i + 1) + 0 } }
+            END { exit !(open == n "/" n && sub_ >= n) }'
+}
+
 start_gateway() {  # start_gateway EXTRA-ARGS...
     "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" --max-connections $((CONNECTIONS + 1000)) \
         --handshake-timeout 60 "$@" >"$RUN_DIR/gateway.log" 2>&1 &
@@ -69,14 +77,22 @@ quiz)
     "$BIN/stadium-kafka" --partitions "$PARTITIONS" --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
     pids+=($!)
     poll 60 test -s "$RUN_DIR/bootstrap"
+    start_gateway --bootstrap-file "$RUN_DIR/bootstrap" --ack-timeout "$ACK_TIMEOUT"
+    # The players join first and the quiz starts once all are in: rounds during the ramp would
+    # compete with it for the two cores. The ramp reaches about 70% of RATE here.
+    ramp_limit=$((CONNECTIONS * 10 / (RATE * 7) + 120))
+    duration=$((ramp_limit + ROUND * (ROUNDS + 2) + 30))
+    "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$CONNECTIONS" --rate "$RATE" --names "p{i}" \
+        --think-seconds "$ANSWER_WINDOW" --gettop-every 0 --duration "$duration" --report "$REPORT_DIR/$name.json" \
+        > >(tee "$RUN_DIR/load.log") &
+    load=$!
+    pids+=("$load")
+    poll "$ramp_limit" all_players_in "$RUN_DIR/load.log"
+    echo "load-1m: all $CONNECTIONS players subscribed; starting the quiz"
     "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" --round "$ROUND" \
         --answer-window "$ANSWER_WINDOW" >"$RUN_DIR/processors.log" 2>&1 &
     pids+=($!)
-    start_gateway --bootstrap-file "$RUN_DIR/bootstrap"
-    # The ramp, then ROUNDS whole rounds between the first (partial) and the last (open) one.
-    duration=$((CONNECTIONS / RATE + ROUND * (ROUNDS + 2) + 30))
-    "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$CONNECTIONS" --rate "$RATE" --names "p{i}" \
-        --think-seconds "$ANSWER_WINDOW" --gettop-every 0 --duration "$duration" --report "$REPORT_DIR/$name.json"
+    wait "$load"
     ;;
 *)
     echo "usage: $0 fanout|quiz" >&2

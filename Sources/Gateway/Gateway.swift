@@ -52,6 +52,9 @@ public final class Gateway: @unchecked Sendable {
             var producerConfig = kafka.config
             producerConfig["message.timeout.ms"] = producerConfig["message.timeout.ms"]
                 ?? String(kafka.acknowledgementTimeout.components.seconds * 1000)
+            // Every connection may have an answer in flight at once (librdkafka's default holds 100,000).
+            producerConfig["queue.buffering.max.messages"] = producerConfig["queue.buffering.max.messages"]
+                ?? String(max(100_000, 2 * configuration.maxConnections))
             let kafkaRoute = try KafkaRoute(
                 config: producerConfig, gatewayName: "\(address)", hub: hub, metrics: metrics,
                 kafkaMetrics: kafkaMetrics)

@@ -491,6 +491,9 @@ final class GatewayRing: RingLoopHandler {
             break
         case .queueFull:
             metrics.count(.slowConsumer)
+            // What it has not read is lost to it anyway (it may resume with since); the close
+            // frame goes next, so a client that reads again learns why it was dropped.
+            loop.discardQueued(slot: slot)
             closeWebSocket(loop, slot: slot, code: .policyViolation, reason: "send queue full: reading too slowly")
         }
     }

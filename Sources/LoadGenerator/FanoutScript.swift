@@ -9,12 +9,18 @@ public struct FanoutSettings: Sendable {
     public var intervalMilliseconds: Int64
     /// Publishing starts once every connection is subscribed, or this long after the ramp at the latest.
     public var subscribeGraceMilliseconds: Int64
+    /// Filler bytes in each probe, for larger messages than the bare probe's 40 or so.
+    public var paddingBytes: Int
 
-    public init(subject: String, messages: Int, intervalMilliseconds: Int64, subscribeGraceMilliseconds: Int64 = 30_000) {
+    public init(
+        subject: String, messages: Int, intervalMilliseconds: Int64, subscribeGraceMilliseconds: Int64 = 30_000,
+        paddingBytes: Int = 0
+    ) {
         self.subject = subject
         self.messages = messages
         self.intervalMilliseconds = intervalMilliseconds
         self.subscribeGraceMilliseconds = subscribeGraceMilliseconds
+        self.paddingBytes = paddingBytes
     }
 }
 
@@ -95,7 +101,7 @@ final class FanoutScript: SessionScript {
         guard published < settings.messages else { return false }
         let probe = FanoutProbe(index: published, sentMs: now)
         let request = ClientRequestEncoder.pub(
-            id: Self.firstProbeRequestID + Int64(published), subject: settings.subject, data: probe.json)
+            id: Self.firstProbeRequestID + Int64(published), subject: settings.subject, data: probe.json(paddingBytes: settings.paddingBytes))
         probeSentUs[published] = Clock.monotonicMicroseconds()
         guard link.sendText(connection: 0, request) else { return false }
         counters.add(.probesPublished)

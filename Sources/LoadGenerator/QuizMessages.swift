@@ -79,5 +79,12 @@ public struct FanoutProbe: Equatable, Sendable {
         self.init(index: Int(index), sentMs: sent)
     }
 
-    public var json: [UInt8] { Array("{\"n\":\(index),\"sent_ms\":\(sentMs)}".utf8) }
+    public var json: [UInt8] { json(paddingBytes: 0) }
+
+    /// The probe with a `pad` member of `paddingBytes` filler characters (larger messages).
+    public func json(paddingBytes: Int) -> [UInt8] {
+        let fields = "{\"n\":\(index),\"sent_ms\":\(sentMs)"
+        guard paddingBytes > 0 else { return Array((fields + "}").utf8) }
+        return Array((fields + ",\"pad\":\"" + String(repeating: "x", count: paddingBytes) + "\"}").utf8)
+    }
 }

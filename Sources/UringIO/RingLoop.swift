@@ -431,6 +431,14 @@ public final class RingLoop: @unchecked Sendable {
         return .queued
     }
 
+    /// Drops the frames queued on a connection, except one being written, so that the next
+    /// frame sent (a close frame) is the next the peer reads.
+    public func discardQueued(slot: UInt32) {
+        let index = Int(slot)
+        guard slots.phase[index] == .open else { return }
+        dropQueuedFrames(index, keepingHead: slots.sendInFlight[index] || slots.sentBytes[index] > 0)
+    }
+
     /// Bytes queued on a connection and not yet written.
     public func queuedBytes(slot: UInt32) -> Int {
         Int(slots.queuedBytes[Int(slot)])

@@ -68,6 +68,9 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "fanout: milliseconds between probes.")
     var intervalMs: Int = 1000
 
+    @Option(help: "fanout: filler bytes added to each probe, for larger messages (the gateway takes up to 64 KiB by default).")
+    var paddingBytes: Int = 0
+
     @Option(help: "Bind source addresses and ports explicitly: auto (above 1,000 connections), on, off.")
     var bindSources: String = "auto"
 
@@ -100,6 +103,7 @@ struct LoadCommand: ParsableCommand {
         }
         if thinkSeconds < 0 { throw ValidationError("--think-seconds cannot be negative") }
         if messages < 1 { throw ValidationError("--messages must be at least 1") }
+        if !(0...1_000_000).contains(paddingBytes) { throw ValidationError("--padding-bytes lies in 0...1000000") }
     }
 
     func run() throws {
@@ -125,7 +129,10 @@ struct LoadCommand: ParsableCommand {
         case .idle:
             loadMode = .idle(subjects: [subject])
         case .fanout:
-            loadMode = .fanout(FanoutSettings(subject: subject, messages: messages, intervalMilliseconds: Int64(intervalMs)))
+            loadMode = .fanout(
+                FanoutSettings(
+                    subject: subject, messages: messages, intervalMilliseconds: Int64(intervalMs),
+                    paddingBytes: paddingBytes))
         }
         let count = (mode == .players ? players ?? connections : connections ?? players) ?? (mode == .players ? 10 : 1000)
         var configuration = LoadConfiguration(gateway: gateway, mode: loadMode, connections: count, rate: rate)

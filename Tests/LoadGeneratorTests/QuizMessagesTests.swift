@@ -38,4 +38,13 @@ import Testing
         let json = String(decoding: probe.json, as: UTF8.self)
         #expect(parse(json) { FanoutProbe(data: $0, range: $1) } == probe)
     }
+
+    @Test func aPaddedProbeIsAsLargeAsAskedAndStillParses() {
+        let probe = FanoutProbe(index: 3, sentMs: 1_700_000_000_456)
+        let bare = probe.json.count
+        let padded = probe.json(paddingBytes: 4096)
+        let member = Array(#","pad":"#.utf8).count + 2  // the member's name and its string's quotes
+        #expect(padded.count == bare + 4096 + member)
+        #expect(parse(String(decoding: padded, as: UTF8.self)) { FanoutProbe(data: $0, range: $1) } == probe)
+    }
 }
