@@ -82,6 +82,7 @@ quiz)
     # compete with it for the two cores. The ramp reaches about 70% of RATE here.
     ramp_limit=$((CONNECTIONS * 10 / (RATE * 7) + 120))
     duration=$((ramp_limit + ROUND * (ROUNDS + 2) + 30))
+    : >"$RUN_DIR/load.log"  # an earlier run's lines must not count as this ramp's end
     "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$CONNECTIONS" --rate "$RATE" --names "p{i}" \
         --think-seconds "$ANSWER_WINDOW" --gettop-every 0 --duration "$duration" --report "$REPORT_DIR/$name.json" \
         > >(tee "$RUN_DIR/load.log") &

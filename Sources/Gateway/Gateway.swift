@@ -41,7 +41,7 @@ public final class Gateway: @unchecked Sendable {
             kafkaMetrics?.fannedOut(originMilliseconds: origin)
         }
         hub = FanoutHub(subjects: SubjectRegistry(frames: frames, history: configuration.history), frames: frames)
-        listener = try Listener(address: configuration.listen)
+        listener = try Listener(address: configuration.listen, sendBufferBytes: configuration.socketSendBufferBytes)
     }
 
     /// Connects to Kafka when configured (failing on bad properties or missing topics), then

@@ -12,6 +12,9 @@ public struct GatewayConfiguration: Sendable {
     /// Frames and bytes a slow reader may have queued before it is disconnected (close 1008).
     public var sendQueueFrames: Int = 64
     public var sendQueueBytes: Int = 1 << 20
+    /// Kernel send buffer per connection (SO_SNDBUF); nil: the kernel's autotuning. A small one
+    /// makes a reader that stopped show up in the send queue sooner, and bounds kernel memory.
+    public var socketSendBufferBytes: Int?
     public var maxSubscriptionsPerConnection: Int = 64
     public var auth: AuthMode = .none
     /// Seconds before a token's `exp` at which the connection is warned (`token_expiring`).

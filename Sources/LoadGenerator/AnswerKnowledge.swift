@@ -1,4 +1,4 @@
-// What the bot fleet has learned from results, shared by every ring: question text -> correct index.
+// What one ring's bots have learned from results: question text -> correct index.
 import Synchronization
 
 public final class AnswerKnowledge: Sendable {

@@ -136,9 +136,7 @@ final class BotScript: SessionScript {
             counters.add(.questions)
             let delay = offer.publishedMs.map { now - $0 }
             if let delay { latency.record(.questionDelivery, milliseconds: delay) }
-            if let finished = ledger.questionDelivered(offer.idJSON, delayMs: delay) {
-                logger.info("\(finished.summary)")
-            }
+            ledger.questionDelivered(offer.idJSON, delayMs: delay, nowMs: now)
         }
         guard let plan = settings.policy.plan(
             offer, nowMs: now, alreadyAnswered: bots[local].answeredQuestion == serial,

@@ -14,7 +14,10 @@ public final class LoadRun: @unchecked Sendable {
     private var recorders: [LatencyRecorder] = []
     private var connector: Connector!
     private let fanoutProgress = FanoutProgress()
-    private let ledger = RoundLedger()
+    /// One per ring: a ring's bots tally their rounds without a lock shared across rings.
+    private var ledgers: [RoundLedger] = []
+    /// Closed rounds already logged (the supervising thread's own).
+    private var roundsLogged = 0
     /// Progress samples; only the supervising thread appends.
     private var timeline: [ProgressSample] = []
 
@@ -33,7 +36,6 @@ public final class LoadRun: @unchecked Sendable {
         // The ring's table counts against RLIMIT_NOFILE; keep room for eventfds, logs and connects in flight.
         let slots = configuration.slotsPerRing ?? max(64, min(limit - 1000, configuration.connections))
         let ringCount = LoadConfiguration.ringCount(connections: configuration.connections, slotsPerRing: slots)
-        let knowledge = AnswerKnowledge()
         for index in 0..<ringCount {
             let inRing = LoadConfiguration.connections(onRing: index, of: ringCount, total: configuration.connections)
             var ringConfiguration = RingConfiguration(slots: min(slots, max(inRing, 1) + 16))
@@ -43,6 +45,8 @@ public final class LoadRun: @unchecked Sendable {
             let frames = FramePool(capacity: 1 << 15)
             let loop = try RingLoop(index: index, configuration: ringConfiguration, frames: frames, listener: nil)
             let latency = LatencyRecorder()
+            // Each ring's bots learn from their own results: a fleet-wide lock cost more than it taught.
+            let knowledge = AnswerKnowledge()
             let client = ClientRing(
                 loop: loop, ringIndex: index, ringCount: ringCount, connectionsInRing: inRing,
                 gateway: configuration.gateway, script: makeScript(connectionsInRing: inRing, latency: latency, knowledge: knowledge),
@@ -81,13 +85,29 @@ public final class LoadRun: @unchecked Sendable {
         case .players(let settings):
             return BotScript(
                 settings: settings, connectionsInRing: connectionsInRing, counters: counters, latency: latency,
-                knowledge: knowledge, ledger: ledger, logger: logger)
+                knowledge: knowledge, ledger: newLedger(), logger: logger)
         case .idle(let subjects):
             return IdleScript(subjects: subjects, connectionsInRing: connectionsInRing, counters: counters, latency: latency)
         case .fanout(let settings):
             return FanoutScript(
                 settings: settings, totalConnections: configuration.connections, connectionsInRing: connectionsInRing,
                 counters: counters, latency: latency, progress: fanoutProgress)
+        }
+    }
+
+    private func newLedger() -> RoundLedger {
+        let ledger = RoundLedger()
+        ledgers.append(ledger)
+        return ledger
+    }
+
+    /// Logs each round once the next question has opened (all but the last are closed).
+    private func logClosedRounds() {
+        guard !ledgers.isEmpty else { return }
+        let rounds = RoundLedger.merged(ledgers)
+        while roundsLogged < rounds.count - 1 {
+            logger.info("\(rounds[roundsLogged].summary)")
+            roundsLogged += 1
         }
     }
 
@@ -137,6 +157,7 @@ public final class LoadRun: @unchecked Sendable {
             if now >= nextProgress {
                 let connected = counters[.connected]
                 let rate = Double(connected - lastConnected) / seconds(now - lastProgress)
+                logClosedRounds()
                 logger.info("\(progressLine(elapsed: now - start, connectRate: rate))")
                 lastConnected = connected
                 lastProgress = now
@@ -190,7 +211,7 @@ public final class LoadRun: @unchecked Sendable {
             connections: configuration.connections, rate: configuration.rate, rings: rings,
             boundSources: configuration.bindsSources, durationSeconds: seconds(duration), rampSeconds: rampSeconds,
             counters: counters.snapshot(), latencies: LatencyRecorder.merged(recorders + [connector.latency]), loss: loss,
-            rounds: ledger.allRounds, timeline: timeline)
+            rounds: RoundLedger.merged(ledgers), timeline: timeline)
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -1,5 +1,5 @@
-// Per-question tallies of the bot fleet, shared by every ring; a round's line is logged
-// when the next question arrives.
+// Per-question tallies of one ring's bots; the run merges every ring's ledger for its round
+// lines and its report (one shared ledger's lock took most of the time with 53 rings on 2 cores).
 import Synchronization
 
 public struct RoundTally: Codable, Equatable, Sendable {
@@ -11,9 +11,23 @@ public struct RoundTally: Codable, Equatable, Sendable {
     public var acks = 0
     public var results = 0
     public var correct = 0
+    /// Wall-clock ms of the first delivery; orders rounds when ledgers are merged (not reported).
+    public var openedMs: Int64 = 0
 
-    public init(questionIDJSON: [UInt8]) {
+    public init(questionIDJSON: [UInt8], openedMs: Int64 = 0) {
         self.questionIDJSON = questionIDJSON
+        self.openedMs = openedMs
+    }
+
+    /// Another ring's tally of the same question added to this one.
+    mutating func add(_ other: RoundTally) {
+        deliveries += other.deliveries
+        slowestDeliveryMs = max(slowestDeliveryMs, other.slowestDeliveryMs)
+        answers += other.answers
+        acks += other.acks
+        results += other.results
+        correct += other.correct
+        openedMs = min(openedMs, other.openedMs)
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -64,13 +78,11 @@ public final class RoundLedger: Sendable {
 
     public init() {}
 
-    /// Counts a delivery; returns the previous round when this question opens a new one.
-    public func questionDelivered(_ questionIDJSON: [UInt8], delayMs: Int64?) -> RoundTally? {
+    /// Counts a delivery received at `nowMs` (wall clock).
+    public func questionDelivered(_ questionIDJSON: [UInt8], delayMs: Int64?, nowMs: Int64) {
         state.withLock { state in
-            var finished: RoundTally?
             if position(of: questionIDJSON, in: state) == nil {
-                finished = state.rounds.last
-                state.rounds.append(RoundTally(questionIDJSON: questionIDJSON))
+                state.rounds.append(RoundTally(questionIDJSON: questionIDJSON, openedMs: nowMs))
                 if state.rounds.count > keptRounds {
                     state.retired.append(state.rounds.removeFirst())
                     if state.retired.count > retiredLimit { state.retired.removeFirst() }
@@ -79,7 +91,6 @@ public final class RoundLedger: Sendable {
             let index = position(of: questionIDJSON, in: state)!
             state.rounds[index].deliveries += 1
             if let delayMs { state.rounds[index].slowestDeliveryMs = max(state.rounds[index].slowestDeliveryMs, delayMs) }
-            return finished
         }
     }
 
@@ -90,14 +101,26 @@ public final class RoundLedger: Sendable {
         }
     }
 
-    /// The round in progress, for the final line.
-    public var current: RoundTally? {
-        state.withLock { $0.rounds.last }
-    }
-
-    /// Every round seen, oldest first; all but the last were closed by the next question.
+    /// Every round this ledger saw, oldest first; all but the last were closed by the next question.
     public var allRounds: [RoundTally] {
         state.withLock { $0.retired + $0.rounds }
+    }
+
+    /// Every ledger's rounds, each question's tallies added together, in the order they opened.
+    public static func merged(_ ledgers: [RoundLedger]) -> [RoundTally] {
+        var rounds: [RoundTally] = []
+        var position: [[UInt8]: Int] = [:]
+        for ledger in ledgers {
+            for tally in ledger.allRounds {
+                if let index = position[tally.questionIDJSON] {
+                    rounds[index].add(tally)
+                } else {
+                    position[tally.questionIDJSON] = rounds.count
+                    rounds.append(tally)
+                }
+            }
+        }
+        return rounds.sorted { $0.openedMs < $1.openedMs }
     }
 
     private func position(of id: [UInt8], in state: State) -> Int? {

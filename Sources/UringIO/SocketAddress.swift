@@ -83,12 +83,21 @@ public final class Listener: @unchecked Sendable {
     public let descriptor: Int32
     public let address: SocketAddress
 
-    public init(address: SocketAddress, backlog: Int32 = 4096) throws(SystemError) {
+    /// - Parameter sendBufferBytes: SO_SNDBUF for every accepted socket (they inherit it from
+    ///   the listener); nil keeps the kernel's autotuning, which lets a socket buffer up to
+    ///   `net.ipv4.tcp_wmem`'s maximum (4 MiB by default) before the sender sees anything.
+    public init(address: SocketAddress, backlog: Int32 = 4096, sendBufferBytes: Int? = nil) throws(SystemError) {
         let family = address.isIPv6 ? AF_INET6 : AF_INET
         let fd = try syscall("socket") { socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         do {
+            if let sendBufferBytes {
+                var bytes = Int32(clamping: sendBufferBytes)
+                try syscall("setsockopt(SO_SNDBUF)") {
+                    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
+                }
+            }
             try address.withSockAddr { pointer, length throws(SystemError) in
                 try syscall("bind(\(address))") { bind(fd, pointer, length) }
             }

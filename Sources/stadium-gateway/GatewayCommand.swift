@@ -32,6 +32,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Frames a client may have queued before it is disconnected as too slow.")
     var sendQueueFrames: Int = 64
 
+    @Option(help: "Kernel send buffer per connection in bytes (SO_SNDBUF; the kernel doubles it). 0, the default: the kernel's autotuning, up to net.ipv4.tcp_wmem's maximum.")
+    var socketSendBuffer: Int = 0
+
     @Option(help: "Subscriptions one connection may hold.")
     var maxSubscriptions: Int = 64
 
@@ -103,6 +106,9 @@ struct GatewayCommand: AsyncParsableCommand {
         guard sendQueueFrames >= 2, sendQueueFrames <= 4096 else {
             throw ValidationError("--send-queue-frames must be between 2 and 4096")
         }
+        guard socketSendBuffer == 0 || (4096...(1 << 30)).contains(socketSendBuffer) else {
+            throw ValidationError("--socket-send-buffer is 0 (the kernel's autotuning) or 4096 to 1073741824 bytes")
+        }
         guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
         guard pubRate >= 0, idleTimeout >= 0, tokenExpiryWarning >= 0 else {
             throw ValidationError("--pub-rate, --idle-timeout and --token-expiry-warning must not be negative")
@@ -127,6 +133,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.maxMessageBytes = maxMessageBytes
         configuration.handshakeTimeout = .milliseconds(Int(handshakeTimeout * 1000))
         configuration.sendQueueFrames = sendQueueFrames
+        configuration.socketSendBufferBytes = socketSendBuffer == 0 ? nil : socketSendBuffer
         configuration.maxSubscriptionsPerConnection = maxSubscriptions
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress > 0 ? maxConnectionsPerAddress : nil
         configuration.webRoot = webRoot
