@@ -52,12 +52,6 @@ $(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat") $(free
     done
 }
 
-all_players_in() {  # the last progress line of stadium-load's log shows every player open and subscribed
-    grep "open .*subscribed" "$1" | tail -n 1 |
-        awk -v n="$CONNECTIONS" '{ for (i = 1; i < NF; i++) { if ($i == "open") open = $(i + 1); if ($i == "subscribed") sub_ = $(i + 1) + 0 } }
-            END { exit !(open == n "/" n && sub_ >= n) }'
-}
-
 start_gateway() {  # start_gateway EXTRA-ARGS...
     "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" --max-connections $((CONNECTIONS + 1000)) \
         --handshake-timeout 60 "$@" >"$RUN_DIR/gateway.log" 2>&1 &
@@ -78,21 +72,19 @@ quiz)
     pids+=($!)
     poll 60 test -s "$RUN_DIR/bootstrap"
     start_gateway --bootstrap-file "$RUN_DIR/bootstrap" --ack-timeout "$ACK_TIMEOUT"
-    # The players join first and the quiz starts once all are in: rounds during the ramp would
-    # compete with it for the two cores. The ramp reaches about 70% of RATE here.
-    ramp_limit=$((CONNECTIONS * 10 / (RATE * 7) + 120))
-    duration=$((ramp_limit + ROUND * (ROUNDS + 2) + 30))
-    : >"$RUN_DIR/load.log"  # an earlier run's lines must not count as this ramp's end
+    # The players join first and the first question waits for the ramp (here about 70% of
+    # RATE): rounds during the ramp would compete with it for the two cores. The processors
+    # start now all the same: their consumer group joins while the machine is quiet (one that
+    # joined during the first fan-out to a million was never assigned its partitions).
+    ramp=$((CONNECTIONS * 10 / (RATE * 7) + 30))
+    duration=$((ramp + ROUND * (ROUNDS + 2) + 30))
+    "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" --round "$ROUND" \
+        --answer-window "$ANSWER_WINDOW" --start-delay "$ramp" >"$RUN_DIR/processors.log" 2>&1 &
+    pids+=($!)
     "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$CONNECTIONS" --rate "$RATE" --names "p{i}" \
-        --think-seconds "$ANSWER_WINDOW" --gettop-every 0 --duration "$duration" --report "$REPORT_DIR/$name.json" \
-        > >(tee "$RUN_DIR/load.log") &
+        --think-seconds "$ANSWER_WINDOW" --gettop-every 0 --duration "$duration" --report "$REPORT_DIR/$name.json" &
     load=$!
     pids+=("$load")
-    poll "$ramp_limit" all_players_in "$RUN_DIR/load.log"
-    echo "load-1m: all $CONNECTIONS players subscribed; starting the quiz"
-    "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" --round "$ROUND" \
-        --answer-window "$ANSWER_WINDOW" >"$RUN_DIR/processors.log" 2>&1 &
-    pids+=($!)
     wait "$load"
     ;;
 *)

@@ -58,9 +58,9 @@ final class FanoutHub: @unchecked Sendable {
     /// Publishes one message: `live` goes to current subscribers, `retained` becomes the
     /// subject's latest message. Takes over the caller's reference to both frames.
     func publish(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) {
-        let version = subjects.recordMessage(subject, seq: seq, live: live, retained: retained)
-        frames.retain(live, count: inboxes.count)
-        for (index, inbox) in inboxes.enumerated() {
+        let (version, rings) = subjects.recordMessage(subject, seq: seq, live: live, retained: retained)
+        for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
+            frames.retain(live)
             inbox.post(.deliver(subject, live, version: version))
             loops[index].wake()
         }

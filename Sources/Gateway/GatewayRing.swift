@@ -433,7 +433,10 @@ final class GatewayRing: RingLoopHandler {
         var added: [(subject: SubjectID, name: String)] = []
         for name in names {
             let subject = hub.subjects.id(for: name)
-            if subscriptions.add(slot, to: subject) { added.append((subject, name)) }
+            if subscriptions.add(slot, to: subject) {
+                hub.subjects.subscriberJoined(subject, ring: loop.index)
+                added.append((subject, name))
+            }
         }
         metrics.subscriptions.increment(by: Double(added.count))
         replyOK(loop, slot: slot, id: id)

@@ -19,6 +19,16 @@ final class SubjectRegistry: @unchecked Sendable {
         /// Local routing only: the next seq for messages published without Kafka.
         var nextLocalSeq: Int64 = 0
         var history = SubjectHistory<FrameHandle>()
+        /// Rings that have had a subscriber of this subject (bit ring % 64; never cleared, so a
+        /// ring may get a message nobody there wants, but never misses one it does).
+        var rings: UInt64 = 0
+    }
+
+    /// The rings a message must be posted to, as a bit per ring index modulo 64.
+    struct RingMask: Equatable {
+        let bits: UInt64
+
+        func includes(ring: Int) -> Bool { bits & (1 << UInt64(ring % 64)) != 0 }
     }
 
     private struct State {
@@ -78,13 +88,21 @@ final class SubjectRegistry: @unchecked Sendable {
         }
     }
 
+    /// Notes that `ring` has a subscriber of `subject`; call it before reading the retained message
+    /// or the history for that subscriber: under the same lock as `recordMessage`, so a message is
+    /// either posted to the ring or already retained when the subscriber looks.
+    func subscriberJoined(_ subject: SubjectID, ring: Int) {
+        state.withLock { $0.entries[Int(subject.rawValue)].rings |= 1 << UInt64(ring % 64) }
+    }
+
     /// Records a new message: its retained form replaces the old one (taking over the caller's
     /// reference), its live form joins the history (with a reference of its own) and the
-    /// subject's version advances. Returns the new version.
-    func recordMessage(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) -> UInt64 {
+    /// subject's version advances. Returns the new version and the rings to post the message to
+    /// (a message for one player goes to one ring, not to all 51 that hold a million).
+    func recordMessage(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) -> (version: UInt64, rings: RingMask) {
         let now = TrustPolicy.nanoseconds(.now - epoch)
         if limits.messages > 0 { frames.retain(live) }
-        let (version, released) = state.withLock { state -> (UInt64, [FrameHandle]) in
+        let (version, rings, released) = state.withLock { state -> (UInt64, RingMask, [FrameHandle]) in
             let index = Int(subject.rawValue)
             var released: [FrameHandle] = []
             if let previous = state.entries[index].retained { released.append(previous) }
@@ -106,10 +124,10 @@ final class SubjectRegistry: @unchecked Sendable {
                     released.append(live)
                 }
             }
-            return (state.entries[index].version, released)
+            return (state.entries[index].version, RingMask(bits: state.entries[index].rings), released)
         }
         for frame in released { frames.release(frame) }
-        return version
+        return (version, rings)
     }
 
     /// What a subscriber that last saw `since` missed, with the version it brings the subscriber

@@ -40,6 +40,9 @@ struct ProcessorsCommand: ParsableCommand {
         help: "Consumer group session timeout. A restart waits about this long minus 1 s for partitions on the development broker, whose 3 s first-join delay needs at least 4000; real brokers refuse less than 6000 by default.")
     var sessionTimeoutMs = 6000
 
+    @Option(name: .customLong("start-delay"), help: "Seconds before the first question; answers and gettop are consumed meanwhile (players may join first).")
+    var startDelay = 0
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -51,6 +54,7 @@ struct ProcessorsCommand: ParsableCommand {
             throw ValidationError("need 0 < --answer-window <= --round (got \(answerWindow) and \(round))")
         }
         guard top > 0 else { throw ValidationError("--top must be positive") }
+        guard startDelay >= 0 else { throw ValidationError("--start-delay cannot be negative") }
         // Below 4 s the development broker drops a member while it still waits out its 3 s join delay.
         guard sessionTimeoutMs >= 4000 else { throw ValidationError("--session-timeout-ms must be at least 4000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -83,7 +87,7 @@ struct ProcessorsCommand: ParsableCommand {
                 }
                 logger.info("metrics at http://\(metricsListen)/metrics")
             }
-            try processor.run()
+            try processor.run(startDelay: .seconds(startDelay))
             listener?.stop()
         } catch let error as QuestionBankError {
             logger.critical("question bank rejected: \(error)")

@@ -51,9 +51,16 @@ final class QuizProcessor: @unchecked Sendable {
     }
 
     /// Consumes and ticks until SIGINT or SIGTERM, then flushes what was produced.
-    func run() throws {
+    func run(startDelay: Duration = .zero) throws {
         let signals = installSignalHandlers()
         consumer.start { [self] batch in handle(batch) }
+        if startDelay > .zero {
+            logger.info("first question in \(startDelay.components.seconds) s")
+            let start = ContinuousClock.now + startDelay
+            while !stopping.load(ordering: .acquiring) && ContinuousClock.now < start {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
         logger.info("quiz running", metadata: ["round": "\(engine.withLock { $0.round })"])
         while !stopping.load(ordering: .acquiring) {
             let now = Self.nowMs()
