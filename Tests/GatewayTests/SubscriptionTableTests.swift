@@ -22,6 +22,19 @@ import Testing
         #expect(subscribers(&table, 0, version: 1) == [1, 2, 3, 4, 6, 7, 8, 9])
     }
 
+    @Test func aSubjectLeftWithoutSubscribersIsForgottenAndCanComeBack() {
+        var table = SubscriptionTable(slots: 4)
+        let result = SubjectID(rawValue: 2_000_000)  // a per-user subject with a high global id
+        table.add(1, to: result)
+        table.remove(1, from: result)
+        #expect(table.subscriberCount(result) == 0)
+        #expect(subscribers(&table, 2_000_000, version: 1).isEmpty)
+        table.add(2, to: result)
+        table.noteRetainedSent(2, subject: result, version: 3)
+        #expect(subscribers(&table, 2_000_000, version: 3).isEmpty, "version 3 was sent as retained")
+        #expect(subscribers(&table, 2_000_000, version: 4) == [2])
+    }
+
     @Test func closingAConnectionDropsAllItsSubscriptions() {
         var table = SubscriptionTable(slots: 8)
         for subject: UInt32 in 0..<3 {
