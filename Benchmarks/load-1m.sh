@@ -4,9 +4,10 @@
 #   Benchmarks/load-1m.sh fanout   one gateway holds CONNECTIONS; MESSAGES probes reach them all
 #   Benchmarks/load-1m.sh quiz     the whole stack: CONNECTIONS players for ROUNDS rounds
 # Settings (environment): CONNECTIONS (1000000), RATE (connects/s, 5000), MESSAGES (3),
-# INTERVAL_MS (45000: longer than one fan-out to a million here), ROUND (20), ANSWER_WINDOW (10), ROUNDS (5), BIN (.build/release),
-# PORT (18800), REPORT_DIR (Benchmarks/reports), PARTITIONS (32: the development broker keeps only
-# about 100,000 records per partition, and a round at a million produces a million answers),
+# INTERVAL_MS (45000: longer than one fan-out to a million here), ROUND (120), ANSWER_WINDOW (60),
+# ROUNDS (5; a million players need about 90 s per round here), BIN (.build/release),
+# PORT (18800), REPORT_DIR (Benchmarks/reports), PARTITIONS (256: the development broker keeps only
+# about 5 MB per partition, and a round at a million produces a million answers),
 # ACK_TIMEOUT (seconds a pub may wait for Kafka, 60: a million answers queue behind each other).
 set -euo pipefail
 
@@ -17,13 +18,13 @@ CONNECTIONS=${CONNECTIONS:-1000000}
 RATE=${RATE:-5000}
 MESSAGES=${MESSAGES:-3}
 INTERVAL_MS=${INTERVAL_MS:-45000}
-ROUND=${ROUND:-20}
-ANSWER_WINDOW=${ANSWER_WINDOW:-10}
+ROUND=${ROUND:-120}
+ANSWER_WINDOW=${ANSWER_WINDOW:-60}
 ROUNDS=${ROUNDS:-5}
 BIN=${BIN:-.build/release}
 PORT=${PORT:-18800}
 REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
-PARTITIONS=${PARTITIONS:-32}
+PARTITIONS=${PARTITIONS:-256}
 ACK_TIMEOUT=${ACK_TIMEOUT:-60}
 RUN_DIR=.run/load-1m
 name="$stage-$CONNECTIONS"
