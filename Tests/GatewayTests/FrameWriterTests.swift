@@ -70,11 +70,16 @@ import WebSocket
 }
 
 @Suite struct SubjectRegistryTests {
-    @Test func retainedMessagesAreReplacedAndReferenceCounted() throws {
-        let pool = FramePool(capacity: 4)
+    /// A registry that keeps no history, so only retained frames hold references.
+    private func registryWithoutHistory(capacity: Int) -> (FramePool, SubjectRegistry) {
+        let pool = FramePool(capacity: capacity)
         var noHistory = HistoryLimits()
         noHistory.messages = 0
-        let registry = SubjectRegistry(frames: pool, history: noHistory)
+        return (pool, SubjectRegistry(frames: pool, history: noHistory))
+    }
+
+    @Test func retainedMessagesAreReplacedAndReferenceCounted() throws {
+        let (pool, registry) = registryWithoutHistory(capacity: 4)
         let subject = registry.id(for: "/question")
         #expect(registry.id(for: "/question") == subject)
         #expect(registry.retained(subject) == nil)
@@ -94,10 +99,7 @@ import WebSocket
     }
 
     @Test func aMessageGoesOnlyToRingsThatHadASubscriber() throws {
-        let pool = FramePool(capacity: 8)
-        var noHistory = HistoryLimits()
-        noHistory.messages = 0
-        let registry = SubjectRegistry(frames: pool, history: noHistory)
+        let (pool, registry) = registryWithoutHistory(capacity: 8)
         let result = registry.id(for: "/result/alice")
         let live = try pool.acquire(bytes: 10)
         defer { pool.release(live) }
