@@ -63,14 +63,19 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
                 }
             }
         } catch let error as KafkaError {
-            pendingShards[Int(shard)].entries.withLock { _ = $0.removeValue(forKey: token) }
+            // Unless shutdown already abandoned it (and answered it): one reply per pub.
+            guard takePending(token, shard: shard) else { return }
             fail(replyTo, error)
             unanswered.subtract(1, ordering: .relaxed)
         } catch {
-            pendingShards[Int(shard)].entries.withLock { _ = $0.removeValue(forKey: token) }
+            guard takePending(token, shard: shard) else { return }
             reply(replyTo, code: .internal, message: "\(error)")
             unanswered.subtract(1, ordering: .relaxed)
         }
+    }
+
+    private func takePending(_ token: UInt64, shard: UInt64) -> Bool {
+        pendingShards[Int(shard)].entries.withLock { $0.removeValue(forKey: token) } != nil
     }
 
     /// Delivery reports, on the producer's poll thread.

@@ -16,8 +16,8 @@ public final class LoadRun: @unchecked Sendable {
     private let fanoutProgress = FanoutProgress()
     /// One per ring: a ring's bots tally their rounds without a lock shared across rings.
     private var ledgers: [RoundLedger] = []
-    /// Closed rounds already logged (the supervising thread's own).
-    private var roundsLogged = 0
+    /// When the last round logged opened (the supervising thread's own).
+    private var lastLoggedRoundMs = Int64.min
     /// Progress samples; only the supervising thread appends.
     private var timeline: [ProgressSample] = []
 
@@ -105,9 +105,9 @@ public final class LoadRun: @unchecked Sendable {
     private func logClosedRounds() {
         guard !ledgers.isEmpty else { return }
         let rounds = RoundLedger.merged(ledgers)
-        while roundsLogged < rounds.count - 1 {
-            logger.info("\(rounds[roundsLogged].summary)")
-            roundsLogged += 1
+        for round in rounds.dropLast() where round.openedMs > lastLoggedRoundMs {
+            logger.info("\(round.summary)")
+            lastLoggedRoundMs = round.openedMs
         }
     }
 
