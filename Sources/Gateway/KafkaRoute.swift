@@ -62,28 +62,28 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
                         topic: topic, key: UnsafeRawBufferPointer(keyBytes), value: data, headers: headers, token: token)
                 }
             }
-        } catch let error as KafkaError {
-            // Unless shutdown already abandoned it (and answered it): one reply per pub.
-            guard takePending(token, shard: shard) else { return }
-            fail(replyTo, error)
-            unanswered.subtract(1, ordering: .relaxed)
         } catch {
-            guard takePending(token, shard: shard) else { return }
-            reply(replyTo, code: .internal, message: "\(error)")
+            // Unless shutdown already abandoned it (and answered it): one reply per pub.
+            guard takePending(token) != nil else { return }
+            if let error = error as? KafkaError {
+                fail(replyTo, error)
+            } else {
+                reply(replyTo, code: .internal, message: "\(error)")
+            }
             unanswered.subtract(1, ordering: .relaxed)
         }
     }
 
-    private func takePending(_ token: UInt64, shard: UInt64) -> Bool {
-        pendingShards[Int(shard)].entries.withLock { $0.removeValue(forKey: token) } != nil
+    /// Removes a pub from its shard (named by the token's top bits); nil when already taken.
+    private func takePending(_ token: UInt64) -> Pending? {
+        pendingShards[Int(token >> Self.shardShift)].entries.withLock { $0.removeValue(forKey: token) }
     }
 
     /// Delivery reports, on the producer's poll thread.
     /// The reply is posted before the pub stops counting, so `outstanding` reaching 0 means
     /// every answer is in a ring's inbox (shutdown relies on it).
     private func delivered(token: UInt64, _ result: Result<DeliveredRecord, KafkaError>) {
-        let shard = pendingShards[Int(token >> Self.shardShift)]
-        guard let entry = shard.entries.withLock({ $0.removeValue(forKey: token) }) else { return }
+        guard let entry = takePending(token) else { return }
         switch result {
         case .success:
             kafkaMetrics.produced(topic: entry.topic, latency: .now - entry.started)

@@ -28,7 +28,9 @@ final class SubjectRegistry: @unchecked Sendable {
     struct RingMask: Equatable {
         let bits: UInt64
 
-        func includes(ring: Int) -> Bool { bits & (1 << UInt64(ring % 64)) != 0 }
+        func includes(ring: Int) -> Bool { bits & Self.bit(ring: ring) != 0 }
+
+        static func bit(ring: Int) -> UInt64 { 1 << UInt64(ring % 64) }
     }
 
     private struct State {
@@ -92,7 +94,7 @@ final class SubjectRegistry: @unchecked Sendable {
     /// or the history for that subscriber: under the same lock as `recordMessage`, so a message is
     /// either posted to the ring or already retained when the subscriber looks.
     func subscriberJoined(_ subject: SubjectID, ring: Int) {
-        state.withLock { $0.entries[Int(subject.rawValue)].rings |= 1 << UInt64(ring % 64) }
+        state.withLock { $0.entries[Int(subject.rawValue)].rings |= RingMask.bit(ring: ring) }
     }
 
     /// Records a new message: its retained form replaces the old one (taking over the caller's

@@ -47,15 +47,18 @@ public final class LoadRun: @unchecked Sendable {
             let latency = LatencyRecorder()
             // Each ring's bots learn from their own results: a fleet-wide lock cost more than it taught.
             let knowledge = AnswerKnowledge()
+            let ledger = RoundLedger()
+            let script = makeScript(connectionsInRing: inRing, latency: latency, knowledge: knowledge, ledger: ledger)
             let client = ClientRing(
                 loop: loop, ringIndex: index, ringCount: ringCount, connectionsInRing: inRing,
-                gateway: configuration.gateway, script: makeScript(connectionsInRing: inRing, latency: latency, knowledge: knowledge),
+                gateway: configuration.gateway, script: script,
                 counters: counters, latency: latency, handshakeTimeoutMicroseconds: configuration.handshakeTimeoutMicroseconds,
                 logger: logger)
             loop.handler = client
             loops.append(loop)
             clients.append(client)
             recorders.append(latency)
+            ledgers.append(ledger)
         }
         let gateway = SocketAddressV4(address: IPv4Address(dotted: configuration.gateway.host)!, port: configuration.gateway.port)
         connector = Connector(
@@ -80,12 +83,14 @@ public final class LoadRun: @unchecked Sendable {
         return makeReport(duration: duration, rampSeconds: rampSeconds, rings: ringCount)
     }
 
-    private func makeScript(connectionsInRing: Int, latency: LatencyRecorder, knowledge: AnswerKnowledge) -> SessionScript {
+    private func makeScript(
+        connectionsInRing: Int, latency: LatencyRecorder, knowledge: AnswerKnowledge, ledger: RoundLedger
+    ) -> SessionScript {
         switch configuration.mode {
         case .players(let settings):
             return BotScript(
                 settings: settings, connectionsInRing: connectionsInRing, counters: counters, latency: latency,
-                knowledge: knowledge, ledger: newLedger(), logger: logger)
+                knowledge: knowledge, ledger: ledger, logger: logger)
         case .idle(let subjects):
             return IdleScript(subjects: subjects, connectionsInRing: connectionsInRing, counters: counters, latency: latency)
         case .fanout(let settings):
@@ -95,15 +100,8 @@ public final class LoadRun: @unchecked Sendable {
         }
     }
 
-    private func newLedger() -> RoundLedger {
-        let ledger = RoundLedger()
-        ledgers.append(ledger)
-        return ledger
-    }
-
     /// Logs each round once the next question has opened (all but the last are closed).
     private func logClosedRounds() {
-        guard !ledgers.isEmpty else { return }
         let rounds = RoundLedger.merged(ledgers)
         for round in rounds.dropLast() where round.openedMs > lastLoggedRoundMs {
             logger.info("\(round.summary)")
