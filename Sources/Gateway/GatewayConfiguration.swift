@@ -9,9 +9,17 @@ public struct GatewayConfiguration: Sendable {
     public var maxMessageBytes: Int = 64 * 1024
     public var maxHeaderBytes: Int = 8 * 1024
     public var handshakeTimeout: Duration = .seconds(10)
-    /// Frames and bytes a slow reader may have queued before it is disconnected (close 1008).
-    public var sendQueueFrames: Int = 64
+    /// Frames and bytes one connection may have queued. Live messages use the first half; a
+    /// subscription that finds it taken reads on from its subject's history as the socket
+    /// drains, so a burst costs a position, not a queue entry per message. The rest is for
+    /// replies: a client whose replies overflow it is closed (1008).
+    public var sendQueueFrames: Int = 32
     public var sendQueueBytes: Int = 1 << 20
+    /// How far behind a connection may fall before it is closed (1008): the bytes it has not
+    /// been sent yet, and the age of the oldest message it has not been sent. Picked for a
+    /// phone on a mobile network: a tunnel stalls it for tens of seconds, not minutes.
+    public var maxLagBytes: Int = 32 << 20
+    public var maxLagDuration: Duration = .seconds(60)
     /// Kernel send buffer per connection (SO_SNDBUF); nil: the kernel's autotuning. A small one
     /// makes a reader that stopped show up in the send queue sooner, and bounds kernel memory.
     public var socketSendBufferBytes: Int?

@@ -26,6 +26,8 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case badUpgrade = "bad_upgrade"
     case handshakeTimeout = "handshake_timeout"
     case slowConsumer = "slow_consumer"
+    /// A lagging connection's next message left the history before it read it.
+    case fellOutOfHistory = "fell_out_of_history"
     case kafkaUnavailable = "kafka_unavailable"
     case kafkaTimeout = "kafka_timeout"
     case internalError = "internal"
@@ -36,6 +38,7 @@ public final class GatewayMetrics: Sendable {
     let framesReceived: Counter
     let messagesPublished: Counter
     let messagesReplayed: Counter
+    let subscriptionsFellBehind: Counter
     let subscriptions: Gauge
     let httpRequests: Counter
     private let errors: [ErrorKind: Counter]
@@ -53,7 +56,8 @@ public final class GatewayMetrics: Sendable {
     public init() {
         framesReceived = registry.makeCounter(descriptor: .init(metricName: "stadium_frames_received_total", unitName: "", helpText: "WebSocket messages received from clients"))
         messagesPublished = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_published_total", unitName: "", helpText: "Client pubs accepted"))
-        messagesReplayed = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_replayed_total", unitName: "", helpText: "Missed messages replayed to subscribers that came back with since"))
+        messagesReplayed = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_replayed_total", unitName: "", helpText: "Messages sent from subject histories: to subscribers that came back with since, and to lagging ones catching up"))
+        subscriptionsFellBehind = registry.makeCounter(descriptor: .init(metricName: "stadium_subscriptions_fell_behind_total", unitName: "", helpText: "Times a subscription could not take a message live and went on reading from its subject's history"))
         subscriptions = registry.makeGauge(descriptor: .init(metricName: "stadium_subscriptions", unitName: "", helpText: "Subscriptions held"))
         httpRequests = registry.makeCounter(descriptor: .init(metricName: "stadium_http_requests_total", unitName: "", helpText: "Plain HTTP requests served"))
         var errors: [ErrorKind: Counter] = [:]

@@ -44,6 +44,11 @@ final class GatewayRing: RingLoopHandler {
     private var handshakeDeadlines: [(slot: UInt32, connection: UInt32, deadline: ContinuousClock.Instant)] = []
     private var handshakeDeadlinesHead = 0
     private var inboxBatch: [InboxMessage] = []
+    /// Replies that found a connection's send queue full, in order: a client may pipeline many
+    /// pubs and read the oks as they come. Sent before anything else as the queue drains.
+    private var overflowReplies: [UInt32: [FrameHandle]] = [:]
+    /// A client that lets this many replies pile up is not reading them.
+    private let maxOverflowReplies = 1024
 
     init(
         index: Int, slots: Int, configuration: GatewayConfiguration, hub: FanoutHub, inbox: RingInbox,
@@ -133,6 +138,7 @@ final class GatewayRing: RingLoopHandler {
         }
         let count = subscriptions.count(of: slot)
         if count > 0 { metrics.subscriptions.decrement(by: Double(count)) }
+        dropOverflowReplies(slot)
         subscriptions.removeAll(slot)
         phase[Int(slot)] = .free
         connectionIDs[Int(slot)] = 0
@@ -144,7 +150,7 @@ final class GatewayRing: RingLoopHandler {
             switch message {
             case .deliver(let subject, let frame, let version):
                 subscriptions.forEachSubscriber(of: subject, version: version) { slot in
-                    enqueue(loop, slot: slot, frame)
+                    offerLive(loop, slot: slot, frame)
                 }
                 hub.frames.release(frame)
             case .reply(let slot, let connection, let frame):
@@ -174,11 +180,18 @@ final class GatewayRing: RingLoopHandler {
         if coarseNow >= nextTrustSweep {
             nextTrustSweep = coarseNow + 1_000_000_000
             sweepTrust(loop)
+            sweepLagging(loop)
         }
         if handshakeDeadlinesHead > 1024 && handshakeDeadlinesHead * 2 > handshakeDeadlines.count {
             handshakeDeadlines.removeFirst(handshakeDeadlinesHead)
             handshakeDeadlinesHead = 0
         }
+    }
+
+    func connectionDrained(_ loop: RingLoop, slot: UInt32) {
+        guard phase[Int(slot)] == .webSocket else { return }
+        if !sendOverflowReplies(loop, slot: slot) { return }
+        feedFromHistory(loop, slot: slot)
     }
 
     func loopStopping(_ loop: RingLoop) {
@@ -441,9 +454,11 @@ final class GatewayRing: RingLoopHandler {
         metrics.subscriptions.increment(by: Double(added.count))
         replyOK(loop, slot: slot, id: id)
         // A reconnecting subscriber gets what it missed; a new one the latest message, marked retained.
+        var resuming = false
         for (subject, name) in added {
             if let lastSeen = since[name] {
-                replayMissed(loop, slot: slot, subject: subject, name: name, after: lastSeen)
+                resumeFromHistory(loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen)
+                resuming = true
                 continue
             }
             guard let (frame, version) = hub.subjects.retained(subject) else { continue }
@@ -451,25 +466,115 @@ final class GatewayRing: RingLoopHandler {
             enqueue(loop, slot: slot, frame)
             hub.frames.release(frame)
         }
+        if resuming { feedFromHistory(loop, slot: slot) }
     }
 
-    /// The gap (if messages after `lastSeen` are gone), then the held messages after it, in
-    /// order; live deliveries already on their way are skipped up to the same version.
-    private func replayMissed(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, after lastSeen: Int64) {
-        let (replay, version) = hub.subjects.replay(subject, after: lastSeen)
-        subscriptions.noteRetainedSent(slot, subject: subject, version: version)
-        if let gap = replay.gap {
+    /// The gap (if messages after `afterSeq` are gone), then a position in the subject's history
+    /// from which the held messages after it stream at the socket's pace, before the live ones.
+    private func resumeFromHistory(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, afterSeq: Int64) {
+        let (gap, after) = hub.subjects.resumePoint(subject, afterSeq: afterSeq)
+        if let gap {
             metrics.count(.historyGap)
             if let frame = try? writer.gap(subject: name, from: gap.lowerBound, to: gap.upperBound) {
                 enqueue(loop, slot: slot, frame)
                 hub.frames.release(frame)
             }
         }
-        metrics.messagesReplayed.increment(by: Int64(replay.frames.count))
-        for frame in replay.frames {
-            enqueue(loop, slot: slot, frame)
-            hub.frames.release(frame)
+        subscriptions.startLagging(slot, on: subject, after: after)
+    }
+
+    // MARK: - Lagging subscriptions
+
+    /// Live messages fill at most half the send queue; the rest is kept for replies.
+    private var liveQueueFrames: Int { max(1, configuration.sendQueueFrames / 2) }
+    private var liveQueueBytes: Int { configuration.sendQueueBytes / 2 }
+
+    /// Queues a live message, or returns false when the connection's share of its queue is
+    /// taken: the subscription then reads on from the subject's history as the socket drains.
+    private func offerLive(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) -> Bool {
+        guard phase[Int(slot)] == .webSocket else { return true }
+        if loop.queuedFrames(slot: slot) >= liveQueueFrames || loop.queuedBytes(slot: slot) >= liveQueueBytes
+            || overflowReplies[slot] != nil {
+            metrics.subscriptionsFellBehind.increment()
+            loop.notifyWhenDrained(slot: slot)
+            return false
         }
+        enqueue(loop, slot: slot, frame)
+        return true
+    }
+
+    /// Tops up a lagging connection's queue from the histories of the subjects it lags on, in
+    /// order from each one's position; a subscription that reaches the newest message goes live.
+    private func feedFromHistory(_ loop: RingLoop, slot: UInt32) {
+        guard phase[Int(slot)] == .webSocket, overflowReplies[slot] == nil else { return }
+        for (subject, after) in subscriptions.lagPositions(of: slot) {
+            let roomFrames = liveQueueFrames - loop.queuedFrames(slot: slot)
+            let roomBytes = liveQueueBytes - loop.queuedBytes(slot: slot)
+            guard roomFrames > 0, roomBytes > 0 else { break }
+            switch hub.subjects.read(subject, after: after, maxFrames: roomFrames, maxBytes: roomBytes) {
+            case .caughtUp:
+                subscriptions.caughtUp(slot, on: subject, version: after)
+            case .outOfHistory:
+                dropFellOutOfHistory(loop, slot: slot)
+                return
+            case .frames(let frames, let through, let caughtUp):
+                metrics.messagesReplayed.increment(by: Int64(frames.count))
+                for frame in frames {
+                    enqueue(loop, slot: slot, frame)
+                    hub.frames.release(frame)
+                }
+                if caughtUp {
+                    subscriptions.caughtUp(slot, on: subject, version: through)
+                } else {
+                    subscriptions.advance(slot, on: subject, to: through)
+                }
+            }
+        }
+        if phase[Int(slot)] == .webSocket && !subscriptions.lagPositions(of: slot).isEmpty {
+            loop.notifyWhenDrained(slot: slot)
+        }
+    }
+
+    /// Once a second: closes lagging connections that are too far behind (a client that stopped
+    /// reading ends here), and feeds any whose drain notice did not come.
+    private func sweepLagging(_ loop: RingLoop) {
+        let maxLagNanoseconds = TrustPolicy.nanoseconds(configuration.maxLagDuration)
+        let now = hub.subjects.now
+        for slot in Array(subscriptions.laggingSlots) where phase[Int(slot)] == .webSocket {
+            var behindBytes = loop.queuedBytes(slot: slot)
+            var oldest: Int64?
+            for (subject, after) in subscriptions.lagPositions(of: slot) {
+                guard let lag = hub.subjects.lag(subject, after: after) else {
+                    dropFellOutOfHistory(loop, slot: slot)
+                    break
+                }
+                behindBytes += lag.bytes
+                if let at = lag.oldestAt { oldest = min(oldest ?? at, at) }
+            }
+            guard phase[Int(slot)] == .webSocket else { continue }
+            let behindNanoseconds = oldest.map { now - $0 } ?? 0
+            if behindBytes > configuration.maxLagBytes || behindNanoseconds > maxLagNanoseconds {
+                metrics.count(.slowConsumer)
+                let reason = behindBytes > configuration.maxLagBytes
+                    ? "reading too slowly: \(behindBytes) bytes behind (at most \(configuration.maxLagBytes))"
+                    : "reading too slowly: \(behindNanoseconds / 1_000_000_000) s behind (at most \(maxLagNanoseconds / 1_000_000_000))"
+                closeBehind(loop, slot: slot, reason: reason)
+            } else if loop.queuedFrames(slot: slot) <= loop.drainLowWater {
+                feedFromHistory(loop, slot: slot)
+            }
+        }
+    }
+
+    private func dropFellOutOfHistory(_ loop: RingLoop, slot: UInt32) {
+        metrics.count(.fellOutOfHistory)
+        closeBehind(loop, slot: slot, reason: "reading too slowly: missed messages left the history; resubscribe with since")
+    }
+
+    /// What it has not read is lost to it (it may resume with since); the close frame goes
+    /// next, so a client that reads again learns why it was dropped.
+    private func closeBehind(_ loop: RingLoop, slot: UInt32, reason: String) {
+        loop.discardQueued(slot: slot)
+        closeWebSocket(loop, slot: slot, code: .policyViolation, reason: reason)
     }
 
     private func replyOK(_ loop: RingLoop, slot: UInt32, id: Int64?) {
@@ -486,18 +591,48 @@ final class GatewayRing: RingLoopHandler {
 
     // MARK: - Sending
 
-    /// Queues a frame; a reader too slow to keep its queue bounded is disconnected (1008).
+    /// Queues a frame, behind any replies already waiting; a client that lets its replies pile
+    /// up is not reading and is disconnected (1008).
     private func enqueue(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) {
         guard phase[Int(slot)] == .webSocket else { return }
-        switch loop.send(slot: slot, frame: frame) {
-        case .queued, .closed:
-            break
-        case .queueFull:
-            metrics.count(.slowConsumer)
-            // What it has not read is lost to it anyway (it may resume with since); the close
-            // frame goes next, so a client that reads again learns why it was dropped.
-            loop.discardQueued(slot: slot)
-            closeWebSocket(loop, slot: slot, code: .policyViolation, reason: "send queue full: reading too slowly")
+        if overflowReplies[slot] == nil {
+            switch loop.send(slot: slot, frame: frame) {
+            case .queued, .closed:
+                return
+            case .queueFull:
+                overflowReplies[slot] = []
+                loop.notifyWhenDrained(slot: slot)
+            }
         }
+        guard overflowReplies[slot]!.count < maxOverflowReplies else {
+            metrics.count(.slowConsumer)
+            dropOverflowReplies(slot)
+            closeBehind(loop, slot: slot, reason: "send queue full: replies not read")
+            return
+        }
+        hub.frames.retain(frame)
+        overflowReplies[slot]!.append(frame)
+    }
+
+    /// Moves waiting replies into the send queue while it has room; true when none are left.
+    private func sendOverflowReplies(_ loop: RingLoop, slot: UInt32) -> Bool {
+        guard let waiting = overflowReplies[slot] else { return true }
+        var sent = 0
+        while sent < waiting.count, loop.send(slot: slot, frame: waiting[sent]) == .queued {
+            hub.frames.release(waiting[sent])
+            sent += 1
+        }
+        if sent == waiting.count {
+            overflowReplies[slot] = nil
+            return true
+        }
+        overflowReplies[slot]!.removeFirst(sent)
+        loop.notifyWhenDrained(slot: slot)
+        return false
+    }
+
+    private func dropOverflowReplies(_ slot: UInt32) {
+        guard let waiting = overflowReplies.removeValue(forKey: slot) else { return }
+        for frame in waiting { hub.frames.release(frame) }
     }
 }

@@ -1,33 +1,54 @@
-// The recent messages of one subject, oldest first, for clients that reconnect with `since`:
-// bounded by count and age; what falls out is remembered as a seq, so a client that missed
-// it gets an explicit gap instead of silence. Generic over the frame so tests use integers.
+// The recent messages of one subject, oldest first: the log that lagging connections and
+// clients resuming with `since` read from, each at its own position (the subject's version of
+// the last message it was given), as a Kafka consumer reads at its offset. Bounded by count
+// and age; what falls out is remembered as a seq, so a client that missed it gets an explicit
+// gap instead of silence. Generic over the frame so tests use integers.
 
 struct SubjectHistory<Frame> {
     struct Entry {
         let seq: Int64
+        /// The subject's version of this message: consecutive for consecutive messages.
+        let version: UInt64
         let frame: Frame
+        let bytes: Int
+        /// Bytes of every message appended so far, this one included (lag in bytes is a difference).
+        let endOffset: Int
         /// Monotonic nanoseconds when recorded.
         let at: Int64
     }
 
-    /// What a client that last saw `since` is owed.
-    struct Replay {
-        /// Seqs that may have been missed and are no longer held.
-        var gap: ClosedRange<Int64>?
-        var frames: [Frame]
+    /// What a reader at a position gets next.
+    enum Read {
+        /// Nothing after the position: the reader has every message.
+        case caughtUp
+        /// The message after the position is no longer held (aged out, evicted or never kept).
+        case outOfHistory
+        /// The next messages in order; `through` is the reader's new position.
+        case frames([Frame], through: UInt64, caughtUp: Bool)
+    }
+
+    /// How far behind a reader is: the bytes it has not been given and when the oldest of them
+    /// was recorded (nil when it has everything).
+    struct Lag: Equatable {
+        var bytes: Int
+        var oldestAt: Int64?
     }
 
     private(set) var entries: [Entry] = []
     private var head = 0
+    private var bytesAppended = 0
     /// Highest seq no longer held: evicted, or before the first message this gateway saw.
     private var droppedThrough: Int64?
 
     var count: Int { entries.count - head }
 
     /// Appends a message; returns the frames that fell out (to release).
-    mutating func append(seq: Int64, frame: Frame, at now: Int64, limit: Int, maxAge: Int64) -> [Frame] {
+    mutating func append(
+        seq: Int64, version: UInt64, frame: Frame, bytes: Int, at now: Int64, limit: Int, maxAge: Int64
+    ) -> [Frame] {
         if droppedThrough == nil { droppedThrough = seq - 1 }
-        entries.append(Entry(seq: seq, frame: frame, at: now))
+        bytesAppended += bytes
+        entries.append(Entry(seq: seq, version: version, frame: frame, bytes: bytes, endOffset: bytesAppended, at: now))
         var evicted = evict(olderThan: now - maxAge)
         while count > limit { evicted.append(dropOldest()) }
         compact()
@@ -50,16 +71,56 @@ struct SubjectHistory<Frame> {
         return evicted
     }
 
-    /// The missed messages after `since`, in order, and the gap before them if some are gone.
-    func replay(after since: Int64) -> Replay {
-        var replay = Replay(gap: nil, frames: [])
+    /// Where a client that last saw `since` starts reading, and the gap before it if messages
+    /// after `since` are gone. `current` is the subject's latest version.
+    func resumePoint(afterSeq since: Int64, current: UInt64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
+        var gap: ClosedRange<Int64>?
         if let droppedThrough, since < droppedThrough {
-            replay.gap = (since + 1)...droppedThrough
+            gap = (since + 1)...droppedThrough
         }
-        for index in head..<entries.count where entries[index].seq > since {
-            replay.frames.append(entries[index].frame)
+        guard let first = (head..<entries.count).first(where: { entries[$0].seq > since }) else {
+            return (gap, current)
         }
-        return replay
+        return (gap, entries[first].version - 1)
+    }
+
+    /// Up to `maxFrames` messages after position `after` (and at least one, whatever `maxBytes`).
+    func read(after: UInt64, current: UInt64, maxFrames: Int, maxBytes: Int) -> Read {
+        if after >= current { return .caughtUp }
+        guard let start = firstIndex(after: after) else { return .outOfHistory }
+        var frames: [Frame] = []
+        var bytes = 0
+        var through = after
+        var index = start
+        while index < entries.count && frames.count < maxFrames && (frames.isEmpty || bytes + entries[index].bytes <= maxBytes) {
+            // A message that was skipped leaves a hole: stop before it; the next read reports it.
+            guard entries[index].version == through + 1 else { break }
+            frames.append(entries[index].frame)
+            bytes += entries[index].bytes
+            through = entries[index].version
+            index += 1
+        }
+        return .frames(frames, through: through, caughtUp: through == current)
+    }
+
+    /// How far a reader at `after` is behind; nil when the next message it needs is gone.
+    func lag(after: UInt64, current: UInt64) -> Lag? {
+        if after >= current { return Lag(bytes: 0, oldestAt: nil) }
+        guard let start = firstIndex(after: after) else { return nil }
+        let entry = entries[start]
+        return Lag(bytes: bytesAppended - (entry.endOffset - entry.bytes), oldestAt: entry.at)
+    }
+
+    /// Index of the message right after `after`, when it is still held.
+    private func firstIndex(after: UInt64) -> Int? {
+        var low = head
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].version <= after { low = middle + 1 } else { high = middle }
+        }
+        guard low < entries.count, entries[low].version == after + 1 else { return nil }
+        return low
     }
 
     private mutating func dropOldest() -> Frame {
@@ -76,3 +137,5 @@ struct SubjectHistory<Frame> {
         }
     }
 }
+
+extension SubjectHistory.Read: Equatable where Frame: Equatable {}

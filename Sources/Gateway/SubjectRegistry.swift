@@ -102,7 +102,7 @@ final class SubjectRegistry: @unchecked Sendable {
     /// subject's version advances. Returns the new version and the rings to post the message to
     /// (a message for one player goes to one ring, not to all 51 that hold a million).
     func recordMessage(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) -> (version: UInt64, rings: RingMask) {
-        let now = TrustPolicy.nanoseconds(.now - epoch)
+        let now = self.now
         if limits.messages > 0 { frames.retain(live) }
         let (version, rings, released) = state.withLock { state -> (UInt64, RingMask, [FrameHandle]) in
             let index = Int(subject.rawValue)
@@ -118,7 +118,8 @@ final class SubjectRegistry: @unchecked Sendable {
                 }
                 if state.historyFrames < limits.frames {
                     let evicted = state.entries[index].history.append(
-                        seq: seq, frame: live, at: now, limit: limits.messages, maxAge: maxAge)
+                        seq: seq, version: state.entries[index].version, frame: live, bytes: frames.bytes(live).count,
+                        at: now, limit: limits.messages, maxAge: maxAge)
                     state.historyFrames += 1 - evicted.count
                     released += evicted
                 } else {
@@ -132,17 +133,44 @@ final class SubjectRegistry: @unchecked Sendable {
         return (version, rings)
     }
 
-    /// What a subscriber that last saw `since` missed, with the version it brings the subscriber
-    /// up to; every frame carries a reference for the caller to release.
-    func replay(_ subject: SubjectID, after since: Int64) -> (replay: SubjectHistory<FrameHandle>.Replay, version: UInt64) {
-        let cutoff = TrustPolicy.nanoseconds(.now - epoch) - maxAge
+    /// Where a subscriber that last saw `since` starts reading the history (see `read`), and
+    /// the seqs it missed that are gone.
+    func resumePoint(_ subject: SubjectID, afterSeq since: Int64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
+        withFreshHistory(subject) { entry in
+            entry.history.resumePoint(afterSeq: since, current: entry.version)
+        }
+    }
+
+    /// The next messages of `subject` for a reader at position `after` (a version); every frame
+    /// carries a reference for the caller to release.
+    func read(_ subject: SubjectID, after: UInt64, maxFrames: Int, maxBytes: Int) -> SubjectHistory<FrameHandle>.Read {
+        withFreshHistory(subject) { entry in
+            let read = entry.history.read(after: after, current: entry.version, maxFrames: maxFrames, maxBytes: maxBytes)
+            if case .frames(let held, _, _) = read {
+                for frame in held { frames.retain(frame) }
+            }
+            return read
+        }
+    }
+
+    /// How far behind a reader at `after` is; nil when what it needs next is gone.
+    func lag(_ subject: SubjectID, after: UInt64) -> SubjectHistory<FrameHandle>.Lag? {
+        withFreshHistory(subject) { entry in
+            entry.history.lag(after: after, current: entry.version)
+        }
+    }
+
+    /// Monotonic nanoseconds since this registry began, the clock of `Lag.oldestAt`.
+    var now: Int64 { TrustPolicy.nanoseconds(.now - epoch) }
+
+    /// Runs `body` on a subject under the lock, after dropping what has aged out of its history.
+    private func withFreshHistory<Result>(_ subject: SubjectID, _ body: (inout Entry) -> Result) -> Result {
+        let cutoff = now - maxAge
         let (result, released) = state.withLock { state in
             let index = Int(subject.rawValue)
             let evicted = state.entries[index].history.evict(olderThan: cutoff)
             state.historyFrames -= evicted.count
-            let replay = state.entries[index].history.replay(after: since)
-            for frame in replay.frames { frames.retain(frame) }
-            return ((replay, state.entries[index].version), evicted)
+            return (body(&state.entries[index]), evicted)
         }
         for frame in released { frames.release(frame) }
         return result
@@ -161,11 +189,13 @@ final class SubjectRegistry: @unchecked Sendable {
 
 /// How much each subject's history holds for reconnecting clients.
 public struct HistoryLimits: Sendable {
-    /// Messages per subject; 0 keeps no history (a `since` then only ever gets a gap).
-    public var messages: Int = 1000
+    /// Messages per subject; 0 keeps no history (a `since` then only ever gets a gap, and a
+    /// connection that falls behind is closed). Lagging readers and replays stream from here,
+    /// so it bounds how large a burst a reader may catch up on.
+    public var messages: Int = 100_000
     public var age: Duration = .seconds(180)
     /// Frames held by all histories together, so the frame pool cannot run dry.
-    public var frames: Int = 65_536
+    public var frames: Int = 131_072
 
     public init() {}
 }

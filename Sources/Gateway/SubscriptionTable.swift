@@ -1,5 +1,8 @@
 // Which connections of one ring subscribe to which subjects: a slot list per subject for the
 // fan-out loop, and a subject list per slot so unsubscribing and closing cost O(subscriptions).
+// A subscription whose connection could not take a message live is lagging: it holds a
+// position in the subject's history (the version it has) and live messages pass it by until
+// it has read its way back to the newest.
 
 /// Public so benchmarks can measure the fan-out loop; each ring owns one.
 public struct SubscriptionTable {
@@ -10,6 +13,8 @@ public struct SubscriptionTable {
         var deliveredVersion: UInt64 = 0
         /// Slots that already got version N as a retained message skip deliveries up to N.
         var skipUntil: [UInt32: UInt64] = [:]
+        /// Slots reading this subject from its history instead of live.
+        var lagging: Set<UInt32> = []
     }
 
     /// Per slot: (subject, position of the slot in that subject's list).
@@ -18,6 +23,8 @@ public struct SubscriptionTable {
     /// indexed by them cost every ring 32 bytes per subject of the whole gateway (3 GiB with
     /// 51 rings and two subjects per player at a million players).
     private var bySubject: [UInt32: Subscribers] = [:]
+    /// Per lagging slot: the subjects it reads from history and the version it has of each.
+    private var positions: [UInt32: [UInt32: UInt64]] = [:]
 
     public init(slots: Int) {
         bySlot = Array(repeating: [], count: slots)
@@ -52,6 +59,51 @@ public struct SubscriptionTable {
         }
     }
 
+    // MARK: - Lagging subscriptions
+
+    /// The slots that read some subject from history.
+    var laggingSlots: Dictionary<UInt32, [UInt32: UInt64]>.Keys { positions.keys }
+
+    var laggingSubscriptionCount: Int { positions.values.reduce(0) { $0 + $1.count } }
+
+    /// The subjects `slot` reads from history and the version it has of each.
+    func lagPositions(of slot: UInt32) -> [(subject: SubjectID, after: UInt64)] {
+        guard let subjects = positions[slot] else { return [] }
+        return subjects.map { (SubjectID(rawValue: $0.key), $0.value) }.sorted { $0.subject.rawValue < $1.subject.rawValue }
+    }
+
+    func isLagging(_ slot: UInt32, on subject: SubjectID) -> Bool {
+        positions[slot]?[subject.rawValue] != nil
+    }
+
+    /// From now on `slot` reads `subject` from history, having every version up to `after`.
+    mutating func startLagging(_ slot: UInt32, on subject: SubjectID, after: UInt64) {
+        guard bySubject[subject.rawValue] != nil else { return }
+        bySubject[subject.rawValue]!.lagging.insert(slot)
+        bySubject[subject.rawValue]!.skipUntil[slot] = nil
+        positions[slot, default: [:]][subject.rawValue] = after
+    }
+
+    /// `slot` was given `subject`'s messages through `version` from history.
+    mutating func advance(_ slot: UInt32, on subject: SubjectID, to version: UInt64) {
+        guard positions[slot]?[subject.rawValue] != nil else { return }
+        positions[slot]![subject.rawValue] = version
+    }
+
+    /// `slot` read `subject`'s history up to its newest message, `version`: it goes back to live
+    /// deliveries, skipping those up to `version` still on their way.
+    mutating func caughtUp(_ slot: UInt32, on subject: SubjectID, version: UInt64) {
+        forgetPosition(slot, subject.rawValue)
+        bySubject[subject.rawValue]?.lagging.remove(slot)
+        noteRetainedSent(slot, subject: subject, version: version)
+    }
+
+    private mutating func forgetPosition(_ slot: UInt32, _ subject: UInt32) {
+        guard positions[slot] != nil else { return }
+        positions[slot]![subject] = nil
+        if positions[slot]!.isEmpty { positions[slot] = nil }
+    }
+
     @discardableResult
     mutating func remove(_ slot: UInt32, from subject: SubjectID) -> Bool {
         guard let entry = bySlot[Int(slot)].firstIndex(where: { $0.subject == subject.rawValue }) else {
@@ -60,6 +112,7 @@ public struct SubscriptionTable {
         let position = bySlot[Int(slot)][entry].position
         bySlot[Int(slot)].remove(at: entry)
         removeFromSubjectList(subject.rawValue, position: position, slot: slot)
+        forgetPosition(slot, subject.rawValue)
         return true
     }
 
@@ -67,6 +120,7 @@ public struct SubscriptionTable {
     mutating func removeAll(_ slot: UInt32) {
         let entries = bySlot[Int(slot)]
         bySlot[Int(slot)] = []
+        positions[slot] = nil
         // Each entry's position is exact: removals in one subject's list never move another's.
         for (subject, position) in entries {
             removeFromSubjectList(subject, position: position, slot: slot)
@@ -87,23 +141,31 @@ public struct SubscriptionTable {
         }
         subscribers.slots.removeLast()
         subscribers.skipUntil[slot] = nil
+        subscribers.lagging.remove(slot)
         if !subscribers.slots.isEmpty { bySubject[subject] = subscribers }
     }
 
-    /// Calls `body` for each subscriber that should get message `version` of `subject`.
-    public mutating func forEachSubscriber(of subject: SubjectID, version: UInt64, _ body: (UInt32) -> Void) {
+    /// Offers message `version` of `subject` to each subscriber that should get it live: `body`
+    /// returns false when the connection cannot take it now, and that subscription starts
+    /// lagging (it reads this message and the next ones from history).
+    public mutating func forEachSubscriber(of subject: SubjectID, version: UInt64, _ body: (UInt32) -> Bool) {
         let key = subject.rawValue
         guard let subscribers = bySubject[key] else { return }
         bySubject[key]!.deliveredVersion = max(subscribers.deliveredVersion, version)
-        if subscribers.skipUntil.isEmpty {
-            for slot in subscribers.slots { body(slot) }
-            return
+        var fellBehind: [UInt32] = []
+        if subscribers.skipUntil.isEmpty && subscribers.lagging.isEmpty {
+            for slot in subscribers.slots where !body(slot) { fellBehind.append(slot) }
+        } else if subscribers.lagging.count < subscribers.slots.count {
+            for slot in subscribers.slots {
+                if let until = subscribers.skipUntil[slot], version <= until { continue }
+                if subscribers.lagging.contains(slot) { continue }
+                if !body(slot) { fellBehind.append(slot) }
+            }
         }
-        for slot in subscribers.slots {
-            if let until = subscribers.skipUntil[slot], version <= until { continue }
-            body(slot)
+        if !subscribers.skipUntil.isEmpty {
+            // Optional: a subscriber closed by `body` may have taken the subject with it.
+            bySubject[key]?.skipUntil = subscribers.skipUntil.filter { $0.value > version }
         }
-        // Optional: a subscriber closed by `body` may have taken the subject with it.
-        bySubject[key]?.skipUntil = subscribers.skipUntil.filter { $0.value > version }
+        for slot in fellBehind { startLagging(slot, on: subject, after: version - 1) }
     }
 }

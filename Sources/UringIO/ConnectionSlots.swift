@@ -29,6 +29,8 @@ public struct ConnectionSlots {
     let queue: UnsafeMutablePointer<UInt32>
     /// Index into the leftover store, or -1: an idle connection owns no receive buffer.
     let leftover: UnsafeMutablePointer<Int32>
+    /// The handler wants `connectionDrained` once the queue is short again.
+    let drainNoticeWanted: UnsafeMutablePointer<Bool>
 
     public init(count: Int, queueDepth: Int) {
         self.count = count
@@ -53,6 +55,8 @@ public struct ConnectionSlots {
         queue.initialize(repeating: 0, count: count * queueDepth)
         leftover = .allocate(capacity: count)
         leftover.initialize(repeating: -1, count: count)
+        drainNoticeWanted = .allocate(capacity: count)
+        drainNoticeWanted.initialize(repeating: false, count: count)
     }
 
     public func deallocate() {
@@ -66,11 +70,12 @@ public struct ConnectionSlots {
         queuedBytes.deallocate()
         queue.deallocate()
         leftover.deallocate()
+        drainNoticeWanted.deallocate()
     }
 
     /// Bytes per connection held by these tables (for the memory figure).
     static func bytesPerSlot(queueDepth: Int) -> Int {
-        MemoryLayout<SlotPhase>.size + 1 + 1 + 1 + 2 + 2 + 4 + 4 + 4 * queueDepth + 4
+        MemoryLayout<SlotPhase>.size + 1 + 1 + 1 + 2 + 2 + 4 + 4 + 4 * queueDepth + 4 + 1
     }
 
     /// Queues `frame` on a connection, taking a reference; false when the queue is full in

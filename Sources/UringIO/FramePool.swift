@@ -10,7 +10,7 @@ public struct FrameHandle: Hashable, Sendable {
 
 public final class FramePool: @unchecked Sendable {
     /// Capacities of the size classes; a frame larger than the last cannot be built.
-    public static let sizeClasses: [Int] = [512, 4_096, 32_768, 262_144, 1_114_112]
+    public static let sizeClasses: [Int] = [512, 2_048, 4_096, 32_768, 262_144, 1_114_112]
     public static var maximumFrameBytes: Int { sizeClasses.last! }
 
     private let capacity: Int

@@ -22,6 +22,8 @@ public protocol RingLoopHandler: AnyObject {
     func loopTicked(_ loop: RingLoop)
     /// `stop()` was called: say goodbye to the connections; the loop ends when all are closed.
     func loopStopping(_ loop: RingLoop)
+    /// After `notifyWhenDrained`: the connection's queue is down to `drainLowWater` frames.
+    func connectionDrained(_ loop: RingLoop, slot: UInt32)
     /// With `resolvesPeerAddresses`: the accepted connection's remote address, soon after it
     /// opened (nil when the kernel cannot tell: io_uring socket commands need Linux 6.7).
     func connectionPeerAddress(_ loop: RingLoop, slot: UInt32, address: PeerAddress?)
@@ -29,6 +31,7 @@ public protocol RingLoopHandler: AnyObject {
 
 extension RingLoopHandler {
     public func connectionPeerAddress(_ loop: RingLoop, slot: UInt32, address: PeerAddress?) {}
+    public func connectionDrained(_ loop: RingLoop, slot: UInt32) {}
 }
 
 public struct RingConfiguration: Sendable {
@@ -328,6 +331,7 @@ public final class RingLoop: @unchecked Sendable {
         let index = Int(slot)
         slots.phase[index] = .open
         slots.generation[index] &+= 1
+        slots.drainNoticeWanted[index] = false
         openCount += 1
         counters.open.store(openCount, ordering: .relaxed)
         if let peerAddressBuffers {
@@ -444,6 +448,20 @@ public final class RingLoop: @unchecked Sendable {
         Int(slots.queuedBytes[Int(slot)])
     }
 
+    /// Frames queued on a connection, the one being written included.
+    public func queuedFrames(slot: UInt32) -> Int {
+        Int(slots.queueCount[Int(slot)])
+    }
+
+    /// Queue length at or below which a connection that asked is told it drained.
+    public var drainLowWater: Int { max(1, configuration.sendQueueFrames / 4) }
+
+    /// Calls the handler's `connectionDrained` once the connection's queue is down to
+    /// `drainLowWater` frames (at the next completed send), so it can be fed more.
+    public func notifyWhenDrained(slot: UInt32) {
+        slots.drainNoticeWanted[Int(slot)] = true
+    }
+
     private func sendHead(_ index: Int) {
         let frame = FrameHandle(slots.headFrame(index))
         let bytes = frames.bytes(frame)
@@ -479,6 +497,10 @@ public final class RingLoop: @unchecked Sendable {
         switch slots.phase[index] {
         case .open:
             if slots.queueCount[index] > 0 { sendHead(index) }
+            if slots.drainNoticeWanted[index] && Int(slots.queueCount[index]) <= drainLowWater {
+                slots.drainNoticeWanted[index] = false
+                handler?.connectionDrained(self, slot: userData.slot)
+            }
         case .draining:
             if slots.queueCount[index] > 0 { sendHead(index) } else { close(userData.slot, .now) }
         case .closing:

@@ -29,8 +29,14 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds a new connection has to send its HTTP request head (then 408).")
     var handshakeTimeout: Double = 10
 
-    @Option(help: "Frames a client may have queued before it is disconnected as too slow.")
-    var sendQueueFrames: Int = 64
+    @Option(help: "Frames queued per connection: live messages use half, replies the rest; a subscription that finds its half taken reads on from the subject's history as the socket drains.")
+    var sendQueueFrames: Int = 32
+
+    @Option(help: "Bytes a connection may fall behind (not yet sent to it) before it is closed with 1008.")
+    var maxLagBytes: Int = 32 << 20
+
+    @Option(help: "Seconds the oldest message not yet sent to a connection may wait before the connection is closed with 1008.")
+    var maxLagSeconds: Double = 60
 
     @Option(help: "Kernel send buffer per connection in bytes (SO_SNDBUF; the kernel doubles it). 0, the default: the kernel's autotuning, up to net.ipv4.tcp_wmem's maximum.")
     var socketSendBuffer: Int = 0
@@ -59,14 +65,14 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds of silence before the gateway pings a connection; silent as long again, it is closed (1001). 0: never.")
     var idleTimeout: Double = 300
 
-    @Option(help: "Recent messages kept per subject for clients that resubscribe with since (0: none, a since then gets a gap).")
-    var historyMessages: Int = 1000
+    @Option(help: "Recent messages kept per subject: clients that resubscribe with since and connections catching up after a burst read from here (0: none; a since then gets a gap and a connection that falls behind is closed).")
+    var historyMessages: Int = 100_000
 
     @Option(help: "Seconds a message stays in its subject's history.")
     var historySeconds: Double = 180
 
     @Option(help: "Messages kept in all subjects' histories together (bounds the memory they take).")
-    var historyFrames: Int = 65_536
+    var historyFrames: Int = 131_072
 
     @Option(help: "Directory of the web UI served at / (none when not given).")
     var webRoot: String?
@@ -103,11 +109,14 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
         guard maxMessageBytes >= 125 else { throw ValidationError("--max-message-bytes must be at least 125") }
-        guard sendQueueFrames >= 2, sendQueueFrames <= 4096 else {
-            throw ValidationError("--send-queue-frames must be between 2 and 4096")
+        guard sendQueueFrames >= 4, sendQueueFrames <= 4096 else {
+            throw ValidationError("--send-queue-frames must be between 4 and 4096")
         }
         guard socketSendBuffer == 0 || (4096...(1 << 30)).contains(socketSendBuffer) else {
             throw ValidationError("--socket-send-buffer is 0 (the kernel's autotuning) or 4096 to 1073741824 bytes")
+        }
+        guard maxLagBytes >= 65_536, maxLagSeconds > 0 else {
+            throw ValidationError("--max-lag-bytes must be at least 65536 and --max-lag-seconds positive")
         }
         guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
         guard pubRate >= 0, idleTimeout >= 0, tokenExpiryWarning >= 0 else {
@@ -133,6 +142,8 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.maxMessageBytes = maxMessageBytes
         configuration.handshakeTimeout = .milliseconds(Int(handshakeTimeout * 1000))
         configuration.sendQueueFrames = sendQueueFrames
+        configuration.maxLagBytes = maxLagBytes
+        configuration.maxLagDuration = .milliseconds(Int(maxLagSeconds * 1000))
         configuration.socketSendBufferBytes = socketSendBuffer == 0 ? nil : socketSendBuffer
         configuration.maxSubscriptionsPerConnection = maxSubscriptions
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress > 0 ? maxConnectionsPerAddress : nil

@@ -3,51 +3,103 @@ import Testing
 
 @Suite struct SubjectHistoryTests {
     static let minute: Int64 = 60_000_000_000
+    static let second: Int64 = 1_000_000_000
 
-    /// Messages with seqs `seqs` (frame = seq), one per second from time 0.
-    private func history(_ seqs: [Int64], limit: Int = 1000) -> (SubjectHistory<Int64>, evicted: [Int64]) {
+    /// Messages with seqs `seqs` (frame = seq, version = position + 1, 100 bytes each), one per
+    /// second from time 0.
+    private func history(_ seqs: [Int64], limit: Int = 1000, maxAge: Int64 = 3 * minute) -> (SubjectHistory<Int64>, evicted: [Int64]) {
         var history = SubjectHistory<Int64>()
         var evicted: [Int64] = []
         for (index, seq) in seqs.enumerated() {
-            evicted += history.append(seq: seq, frame: seq, at: Int64(index) * 1_000_000_000, limit: limit, maxAge: 3 * Self.minute)
+            evicted += history.append(
+                seq: seq, version: UInt64(index + 1), frame: seq, bytes: 100, at: Int64(index) * Self.second,
+                limit: limit, maxAge: maxAge)
         }
         return (history, evicted)
     }
 
-    @Test func replaysExactlyWhatCameAfterTheLastSeenSeqInOrder() {
+    @Test func aReaderGetsTheMessagesAfterItsPositionInOrderAndInChunks() {
+        let (history, _) = history([10, 11, 14, 15, 16])
+        #expect(history.read(after: 1, current: 5, maxFrames: 2, maxBytes: 1 << 20) == .frames([11, 14], through: 3, caughtUp: false))
+        #expect(history.read(after: 3, current: 5, maxFrames: 10, maxBytes: 1 << 20) == .frames([15, 16], through: 5, caughtUp: true))
+        #expect(history.read(after: 5, current: 5, maxFrames: 10, maxBytes: 1 << 20) == .caughtUp)
+    }
+
+    @Test func aChunkStopsAtTheByteBudgetButAlwaysTakesOneMessage() {
+        let (history, _) = history([1, 2, 3])
+        #expect(history.read(after: 0, current: 3, maxFrames: 10, maxBytes: 250) == .frames([1, 2], through: 2, caughtUp: false))
+        #expect(history.read(after: 0, current: 3, maxFrames: 10, maxBytes: 10) == .frames([1], through: 1, caughtUp: false))
+    }
+
+    @Test func aReaderWhoseNextMessageIsGoneIsOutOfHistory() {
+        let (history, evicted) = history([1, 2, 3, 4, 5], limit: 2)
+        #expect(evicted == [1, 2, 3])
+        #expect(history.read(after: 1, current: 5, maxFrames: 10, maxBytes: 1 << 20) == .outOfHistory)
+        #expect(history.read(after: 3, current: 5, maxFrames: 10, maxBytes: 1 << 20) == .frames([4, 5], through: 5, caughtUp: true))
+        #expect(history.lag(after: 2, current: 5) == nil)
+    }
+
+    @Test func aSkippedMessageStopsAReaderAtTheHole() {
+        var history = SubjectHistory<Int64>()
+        _ = history.append(seq: 1, version: 1, frame: 1, bytes: 10, at: 0, limit: 10, maxAge: Self.minute)
+        history.skip(seq: 2)
+        _ = history.append(seq: 3, version: 3, frame: 3, bytes: 10, at: 0, limit: 10, maxAge: Self.minute)
+        #expect(history.read(after: 0, current: 3, maxFrames: 10, maxBytes: 1 << 20) == .frames([1], through: 1, caughtUp: false))
+        #expect(history.read(after: 1, current: 3, maxFrames: 10, maxBytes: 1 << 20) == .outOfHistory)
+    }
+
+    @Test func lagCountsTheBytesNotYetGivenAndWhenTheOldestOfThemWasRecorded() {
+        let (history, _) = history([1, 2, 3, 4])
+        #expect(history.lag(after: 1, current: 4) == .init(bytes: 300, oldestAt: 1 * Self.second))
+        #expect(history.lag(after: 4, current: 4) == .init(bytes: 0, oldestAt: nil))
+    }
+
+    @Test func resumingAfterASeqStartsAtTheFirstMessageAfterIt() {
         let (history, _) = history([10, 11, 14, 15])
-        let replay = history.replay(after: 11)
-        #expect(replay.frames == [14, 15])
-        #expect(replay.gap == nil, "offsets may skip within a subject")
-        #expect(history.replay(after: 15).frames.isEmpty)
+        let resume = history.resumePoint(afterSeq: 11, current: 4)
+        #expect(resume.gap == nil, "offsets may skip within a subject")
+        #expect(resume.after == 2)
+        #expect(history.resumePoint(afterSeq: 15, current: 4).after == 4, "nothing missed: caught up")
     }
 
     @Test func missedMessagesThatAreGoneAreAGap() {
-        let (history, evicted) = history([1, 2, 3, 4, 5], limit: 2)
-        #expect(evicted == [1, 2, 3])
-        let replay = history.replay(after: 1)
-        #expect(replay.gap == 2...3)
-        #expect(replay.frames == [4, 5])
-        #expect(history.replay(after: 3).gap == nil)
+        let (history, _) = history([1, 2, 3, 4, 5], limit: 2)
+        let resume = history.resumePoint(afterSeq: 1, current: 5)
+        #expect(resume.gap == 2...3)
+        #expect(history.read(after: resume.after, current: 5, maxFrames: 10, maxBytes: 1 << 20) == .frames([4, 5], through: 5, caughtUp: true))
+        #expect(history.resumePoint(afterSeq: 3, current: 5).gap == nil)
     }
 
     @Test func messagesBeforeTheFirstOneHeldAreUnknownSoAGap() {
         let (history, _) = history([40, 41])
-        #expect(history.replay(after: 30).gap == 31...39)
-        #expect(history.replay(after: 39).gap == nil)
+        #expect(history.resumePoint(afterSeq: 30, current: 2).gap == 31...39)
+        #expect(history.resumePoint(afterSeq: 39, current: 2).gap == nil)
     }
 
     @Test func oldMessagesAgeOut() {
         var (history, _) = history([1, 2, 3])
         let evicted = history.evict(olderThan: 1_500_000_000)
         #expect(evicted == [1, 2])
-        #expect(history.replay(after: 0).gap == 1...2)
-        #expect(history.replay(after: 0).frames == [3])
+        let resume = history.resumePoint(afterSeq: 0, current: 3)
+        #expect(resume.gap == 1...2)
+        #expect(history.read(after: resume.after, current: 3, maxFrames: 10, maxBytes: 1 << 20) == .frames([3], through: 3, caughtUp: true))
     }
 
     @Test func skippedMessagesCountAsGone() {
         var (history, _) = history([1, 2])
         history.skip(seq: 3)
-        #expect(history.replay(after: 2).gap == 3...3)
+        #expect(history.resumePoint(afterSeq: 2, current: 3).gap == 3...3)
+    }
+
+    @Test func aLongHistoryIsReadInFullWithoutLosingItsPlace() {
+        let seqs = (0..<5000).map { Int64($0) }
+        let (history, _) = history(seqs, limit: 10_000, maxAge: 100 * Self.minute)
+        var position: UInt64 = 0
+        var seen: [Int64] = []
+        while case .frames(let frames, let through, _) = history.read(after: position, current: 5000, maxFrames: 16, maxBytes: 1 << 20) {
+            seen += frames
+            position = through
+        }
+        #expect(seen == seqs)
     }
 }

@@ -4,7 +4,7 @@ import Testing
 @Suite struct SubscriptionTableTests {
     private func subscribers(_ table: inout SubscriptionTable, _ subject: UInt32, version: UInt64) -> [UInt32] {
         var slots: [UInt32] = []
-        table.forEachSubscriber(of: SubjectID(rawValue: subject), version: version) { slots.append($0) }
+        table.forEachSubscriber(of: SubjectID(rawValue: subject), version: version) { slots.append($0); return true }
         return slots.sorted()
     }
 
@@ -93,5 +93,60 @@ import Testing
         let plan = RingPlan(maxConnections: 50_000, descriptorLimit: 20_000, cores: 2)
         #expect(plan.rings == 3)
         #expect(plan.capacity >= 50_000)
+    }
+}
+
+@Suite struct LaggingSubscriptionTests {
+    let subject = SubjectID(rawValue: 7)
+
+    /// Offers `version` to every subscriber; those in `full` cannot take it live.
+    private func offer(_ table: inout SubscriptionTable, version: UInt64, full: Set<UInt32> = []) -> [UInt32] {
+        var taken: [UInt32] = []
+        table.forEachSubscriber(of: subject, version: version) { slot in
+            guard !full.contains(slot) else { return false }
+            taken.append(slot)
+            return true
+        }
+        return taken.sorted()
+    }
+
+    @Test func aSubscriberThatCannotTakeAMessageLagsFromTheVersionBeforeIt() {
+        var table = SubscriptionTable(slots: 4)
+        for slot: UInt32 in 0..<3 { table.add(slot, to: subject) }
+        #expect(offer(&table, version: 1) == [0, 1, 2])
+        #expect(offer(&table, version: 2, full: [1]) == [0, 2])
+        #expect(table.lagPositions(of: 1).map(\.after) == [1], "it has version 1; it reads 2 from history")
+        #expect(offer(&table, version: 3) == [0, 2], "live messages pass a lagging subscriber by")
+        #expect(Array(table.laggingSlots) == [1])
+    }
+
+    @Test func aCaughtUpSubscriberGoesLiveAfterTheVersionItReadTo() {
+        var table = SubscriptionTable(slots: 4)
+        table.add(0, to: subject)
+        table.add(1, to: subject)
+        #expect(offer(&table, version: 1, full: [1]) == [0])
+        table.advance(1, on: subject, to: 2)
+        #expect(table.lagPositions(of: 1).map(\.after) == [2])
+        // It read versions 1...3 from history while version 2 and 3 were still on their way live.
+        table.caughtUp(1, on: subject, version: 3)
+        #expect(offer(&table, version: 2) == [0])
+        #expect(offer(&table, version: 3) == [0])
+        #expect(offer(&table, version: 4) == [0, 1], "exactly once: live again from version 4")
+        #expect(table.laggingSlots.isEmpty)
+    }
+
+    @Test func closingOrUnsubscribingForgetsThePosition() {
+        var table = SubscriptionTable(slots: 4)
+        let other = SubjectID(rawValue: 8)
+        table.add(0, to: subject)
+        table.add(0, to: other)
+        table.startLagging(0, on: subject, after: 5)
+        table.startLagging(0, on: other, after: 9)
+        table.remove(0, from: subject)
+        #expect(table.lagPositions(of: 0).map(\.subject) == [other])
+        table.removeAll(0)
+        #expect(table.laggingSlots.isEmpty)
+        table.add(0, to: subject)
+        #expect(offer(&table, version: 6) == [0], "a new connection in the slot is live")
     }
 }

@@ -38,9 +38,9 @@ final class FanoutFixture {
         let byteLimit = byteLimit
         var queued = 0
         table.forEachSubscriber(of: subject, version: version) { slot in
-            if connections.enqueue(Int(slot), frame: frame, frames: frames, byteLimit: byteLimit) {
-                queued += 1
-            }
+            guard connections.enqueue(Int(slot), frame: frame, frames: frames, byteLimit: byteLimit) else { return false }
+            queued += 1
+            return true
         }
         frames.release(frame)
         return queued
