@@ -89,6 +89,12 @@ final class ConsumerSession: @unchecked Sendable {
         }
     }
 
+    /// One message from the consumer queue, for an owner that reads on its own thread instead
+    /// of `start`; the caller destroys it with rd_kafka_message_destroy.
+    func consumeOne(timeoutMilliseconds: Int32) -> UnsafeMutablePointer<rd_kafka_message_t>? {
+        rd_kafka_consume_queue(queue, timeoutMilliseconds)
+    }
+
     private func recordPositions(of records: [ConsumedRecord]) {
         positions.withLock { positions in
             for record in records {

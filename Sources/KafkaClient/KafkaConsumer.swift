@@ -36,7 +36,41 @@ public final class KafkaConsumer: @unchecked Sendable {
         partitions = topics.flatMap { topic in
             (0..<(counts[topic] ?? 0)).map { TopicPartition(topic: topic, partition: $0) }
         }
-        try assign(start: start)
+        try assign(start: try resolve(start, timeout: metadataTimeout))
+    }
+
+    /// The end or a tail becomes exact offsets, so that where each partition starts is known:
+    /// records before it were never seen here (a resuming client gets them from Kafka, not memory).
+    private func resolve(_ start: StartPosition, timeout: Duration) throws(KafkaError) -> StartPosition {
+        let count: Int64
+        switch start {
+        case .end: count = 0
+        case .back(let tail): count = max(0, tail)
+        case .beginning, .offsets: return start
+        }
+        var offsets: [TopicPartition: Int64] = [:]
+        for partition in partitions {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let result = rd_kafka_query_watermark_offsets(
+                session.handle.pointer, partition.topic, partition.partition, &low, &high, Int32(timeout.milliseconds))
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw .librdkafka(result, operation: "rd_kafka_query_watermark_offsets")
+            }
+            offsets[partition] = max(low, high - count)
+        }
+        return .offsets(offsets)
+    }
+
+    /// Where this consumer started reading `partition`, when it started at a known offset (not
+    /// the logical end): every record of the partition from there on reaches the handler.
+    public func startOffset(of partition: TopicPartition) -> Int64? {
+        session.startOffsets[partition].flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// Partitions per topic.
+    public var partitionCounts: [String: Int32] {
+        partitions.reduce(into: [:]) { counts, partition in counts[partition.topic, default: 0] += 1 }
     }
 
     deinit {

@@ -82,9 +82,9 @@ class Broker:
 
 
 class Gateway:
-    def __init__(self, binary, bootstrap, extra=()):
+    def __init__(self, binary, bootstrap, extra=(), prefix=()):
         self.process = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", "--auth", "none", "--brokers", bootstrap,
+            [*prefix, binary, "--listen", "127.0.0.1:0", "--auth", "none", "--brokers", bootstrap,
              "--topics", "feed,result", "--max-connections", "12000", "--pub-rate", "0", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.log = []
@@ -177,9 +177,11 @@ class Collector:
         self.gaps = []
         self.close_code = None
         self.subscribed = False
+        self.last_message_at = None  # monotonic time the last msg was read
 
     def text(self, payload):
         if payload.startswith(b'{"op":"msg"'):
+            self.last_message_at = time.monotonic()
             n = N_PATTERN.search(payload)
             self.messages.append((SUBJECT_PATTERN.search(payload).group(1).decode(),
                                   int(SEQ_PATTERN.search(payload).group(1)),
