@@ -323,15 +323,15 @@ export class StadiumClient {
     }
     this.socket = socket;
     this.connectTimer = setTimeout(() => {
-      if (socket === this.socket && this.state !== "live") this.abandon(socket);
+      if (this.state !== "live") this.socketEnded(socket, { closeReason: `not live within ${this.connectTimeoutMs} ms` });
     }, this.connectTimeoutMs);
     socket.addEventListener("open", () => this.opened(socket));
     socket.addEventListener("message", (event) => {
       if (socket === this.socket) this.received(event.data);
     });
-    socket.addEventListener("close", (event) => this.socketClosed(socket, event));
-    // An error is always followed by close, which does the reconnecting.
-    socket.addEventListener("error", () => {});
+    socket.addEventListener("close", (event) => this.socketEnded(socket, { closeCode: event.code, closeReason: event.reason }));
+    // Node 20's WebSocket reports a refused connection with error and no close: an error ends the socket.
+    socket.addEventListener("error", () => this.socketEnded(socket, { closeCode: 1006, closeReason: "connection failed" }));
   }
 
   async opened(socket) {
@@ -342,7 +342,7 @@ export class StadiumClient {
     } catch (error) {
       if (socket !== this.socket) return;
       this.report(new StadiumError(ClientErrorCode.tokenUnavailable, `tokenProvider failed: ${error && error.message}`));
-      this.abandon(socket);
+      this.socketEnded(socket, { closeReason: "no token" });
       return;
     }
     if (socket !== this.socket) return;
@@ -391,23 +391,20 @@ export class StadiumClient {
     this.liveWaiters.clear();
   }
 
-  // Closing a socket we gave up on still ends in socketClosed, which moves to the next URL.
-  abandon(socket) {
-    try {
-      socket.close();
-    } catch (error) {
-      // Never opened: the close event follows anyway.
-    }
-  }
-
-  socketClosed(socket, event) {
+  // The one way a connection ends (closed, failed, given up on): the next attempt goes to the next URL.
+  socketEnded(socket, details) {
     if (socket !== this.socket) return;
     this.socket = null;
     clearTimeout(this.connectTimer);
+    try {
+      socket.close();
+    } catch (error) {
+      // Already closed or closing.
+    }
     this.pending.failAll(ClientErrorCode.connectionLost,
       "the connection dropped before the reply; the request may or may not have taken effect");
     if (this.closed) return;
-    this.scheduleReconnect({ closeCode: event.code, closeReason: event.reason });
+    this.scheduleReconnect(details);
   }
 
   scheduleReconnect(details) {
