@@ -13,6 +13,7 @@ const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 /** Where stadium-gateway and stadium-kafka are: STADIUM_BIN, or the debug build. */
 export const binDir = process.env.STADIUM_BIN || path.join(repositoryRoot, ".build/debug");
 export const webRoot = path.join(repositoryRoot, "web");
+export const docsDir = path.join(repositoryRoot, "docs");
 
 const startTimeoutMs = 60000;
 const stopTimeoutMs = 15000;
@@ -104,12 +105,12 @@ class ChildProcess {
     });
   }
 
-  async line(pattern) {
+  async line(pattern, timeoutMs = startTimeoutMs) {
     try {
       return await this.log.until(`a line matching ${pattern}`, () => {
         if (this.exitStatus) throw new Error(`${this.name} exited (${JSON.stringify(this.exitStatus)}):\n${this.output}`);
         return pattern.exec(this.output);
-      }, startTimeoutMs);
+      }, timeoutMs);
     } catch (error) {
       this.child.kill("SIGKILL");
       throw new Error(`${error.message}\n${this.name} output:\n${this.output}`);
@@ -162,6 +163,16 @@ export async function startKafka() {
   const match = await kafka.line(/stadium-kafka: bootstrap (\S+)/);
   kafka.bootstrap = match[1];
   return kafka;
+}
+
+/** The quiz processors on `bootstrap` with `args` added (e.g. short rounds); they need no readiness line. */
+export function startProcessors(bootstrap, args = []) {
+  return new ChildProcess("stadium-processors", path.join(binDir, "stadium-processors"), ["--brokers", bootstrap, ...args]);
+}
+
+/** `node` running `file` with Node 20's WebSocket enabled; its output can be waited on with line(). */
+export function runNodeScript(file) {
+  return new ChildProcess(path.basename(file), process.execPath, ["--experimental-websocket", file]);
 }
 
 /** A port nothing listens on (bound, then released). */
