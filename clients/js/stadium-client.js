@@ -334,8 +334,16 @@ export class StadiumClient {
     socket.addEventListener("error", () => this.socketEnded(socket, { closeCode: 1006, closeReason: "connection failed" }));
   }
 
-  async opened(socket) {
+  opened(socket) {
     if (socket !== this.socket) return;
+    if (this.tokenProvider === undefined && this.staticToken === undefined) {
+      this.goLive();
+      return;
+    }
+    this.authenticateThenGoLive(socket);
+  }
+
+  async authenticateThenGoLive(socket) {
     let token;
     try {
       token = await this.currentToken();
@@ -346,10 +354,6 @@ export class StadiumClient {
       return;
     }
     if (socket !== this.socket) return;
-    if (token === undefined) {
-      this.goLive();
-      return;
-    }
     try {
       await this.authenticate(token);
     } catch (error) {
