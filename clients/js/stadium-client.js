@@ -220,7 +220,8 @@ export class StadiumClient {
     this.connectTimer = null;
     this.resumedFrom = null;
     this.closed = false;
-    this.open();
+    // Connecting after the constructor returns: no callback runs before `new` has given the client.
+    queueMicrotask(() => this.open());
   }
 
   /**
@@ -309,6 +310,7 @@ export class StadiumClient {
 
   open() {
     this.retryTimer = null;
+    if (this.closed) return;
     const url = urlForAttempt(this.urls, this.attemptCount);
     this.attemptCount += 1;
     this.url = url;

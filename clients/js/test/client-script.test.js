@@ -61,7 +61,7 @@ test("after a drop it resubscribes each subject with its last seq and skips what
   const delivered = [];
   client.subscribe("/a", (data, info) => delivered.push([info.subject, info.seq, data]));
   client.subscribe("/b", (data, info) => delivered.push([info.subject, info.seq, data]));
-  const first = sockets.events[0];
+  const first = await sockets.until("the first socket", (events) => events[0]);
   assert.equal(first.url, "ws://first/");
   assert.equal(first.protocol, "stadium.v1");
   first.open();
@@ -85,7 +85,7 @@ test("after a drop it resubscribes each subject with its last seq and skips what
 
 test("a pub waiting for its reply when the socket drops rejects with connection_lost", { timeout: 10000 }, async () => {
   const { client, sockets } = scriptedClient();
-  const socket = sockets.events[0];
+  const socket = await sockets.until("the first socket", (events) => events[0]);
   socket.open();
   const answered = client.publish("/answer/alice", { answer: 1 });
   const unanswered = client.publish("/answer/alice", { answer: 2 });
@@ -100,7 +100,7 @@ test("a pub waiting for its reply when the socket drops rejects with connection_
 test("on token_expiring it asks tokenProvider and sends auth on the same socket", { timeout: 10000 }, async () => {
   let issued = 0;
   const { client, sockets } = scriptedClient({ tokenProvider: async () => `token-${++issued}` });
-  const socket = sockets.events[0];
+  const socket = await sockets.until("the first socket", (events) => events[0]);
   socket.open();
   const firstAuth = await socket.sent.until("the first auth", (events) => events.find((frame) => frame.op === "auth"));
   assert.equal(firstAuth.token, "token-1");
@@ -121,7 +121,7 @@ test("a gap reaches the onGap of that subject's subscribers only", { timeout: 10
   client.subscribe("/a", () => {}, { onGap: (gap) => gaps.push(["a1", gap]) });
   client.subscribe("/a", () => {}, { onGap: (gap) => gaps.push(["a2", gap]) });
   client.subscribe("/b", () => {}, { onGap: (gap) => gaps.push(["b", gap]) });
-  const socket = sockets.events[0];
+  const socket = await sockets.until("the first socket", (events) => events[0]);
   socket.open();
   socket.receive({ op: "gap", subject: "/a", from: 10, to: 41 });
   const gap = { subject: "/a", from: 10, to: 41 };
@@ -137,7 +137,7 @@ test("a subscriber that throws does not keep the message from the others", { tim
     throw new Error("broken subscriber");
   });
   client.subscribe("/a", (data) => delivered.push(data));
-  const socket = sockets.events[0];
+  const socket = await sockets.until("the first socket", (events) => events[0]);
   socket.open();
   socket.receive({ op: "msg", subject: "/a", seq: 1, data: "hello" });
   assert.deepEqual(delivered, ["hello"]);
@@ -148,7 +148,7 @@ test("a subscriber that throws does not keep the message from the others", { tim
 test("close() stops reconnecting and closes the socket", { timeout: 10000 }, async () => {
   const statuses = [];
   const { client, sockets } = scriptedClient({ onStatus: (status) => statuses.push(status.state) });
-  const socket = sockets.events[0];
+  const socket = await sockets.until("the first socket", (events) => events[0]);
   socket.open();
   client.close();
   assert.equal(socket.closedByClient, true);
