@@ -29,7 +29,7 @@ export type ErrorCode = GatewayErrorCode | (typeof ClientErrorCode)[keyof typeof
 
 export declare class StadiumError extends Error {
   constructor(code: ErrorCode, message?: string, details?: { requestId?: number; subject?: string });
-  readonly name: "StadiumError";
+  name: "StadiumError";
   /** What programs branch on: a gateway `err` code or one of ClientErrorCode. */
   readonly code: ErrorCode;
   /** The id of the request this answers, when it answers one. */
