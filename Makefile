@@ -7,14 +7,14 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests scale-test slow-reader-test catchup-test load-test browser-test demo-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test load-test browser-test demo-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests scale-test slow-reader-test catchup-test load-test browser-test demo-test
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test load-test browser-test demo-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -37,6 +37,12 @@ unit-tests: build-debug
 	timeout 600 $(SWIFT) test --skip-build --no-parallel --filter KafkaBridgeTests
 	timeout 600 $(SWIFT) test --skip-build --no-parallel --filter KafkaClientTests
 	timeout 600 $(SWIFT) test --skip-build --no-parallel --filter ProcessorsEndToEndTests
+
+# The JavaScript client library (clients/js): its pure parts, then against the real gateway and
+# development broker. Node 20 needs --experimental-websocket; files run one at a time.
+js-client-test: build-debug
+	cd clients/js && STADIUM_BIN=$(CURDIR)/.build/debug timeout 600 node --test --experimental-websocket \
+		--test-concurrency=1 test/*.test.js
 
 # One gateway holds 50,000 WebSocket connections and one publish reaches them all.
 scale-test: build-debug

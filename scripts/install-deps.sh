@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
-test_packages=(kcat python3-pip chromium)
+test_packages=(kcat python3-pip chromium nodejs)
 bench_packages=(gnuplot-nox)
 python_modules=(websockets:websockets websocket:websocket-client)
 

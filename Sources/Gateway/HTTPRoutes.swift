@@ -6,7 +6,7 @@ final class HTTPRoutes: @unchecked Sendable {
     /// The health document and the metrics text, computed when asked.
     private let health: () -> (healthy: Bool, json: String)
     private let metricsText: () -> [UInt8]
-    /// The web UI read once at start: path -> (content type, bytes). Nothing else is served.
+    /// The web UI read once at start (symlinks followed): path -> (content type, bytes). Nothing else is served.
     private let files: [String: (type: String, body: [UInt8])]
 
     init(webRoot: String?, health: @escaping () -> (healthy: Bool, json: String), metricsText: @escaping () -> [UInt8]) throws {
@@ -59,10 +59,12 @@ final class HTTPRoutes: @unchecked Sendable {
         }
         var files: [String: (type: String, body: [UInt8])] = [:]
         for case let url as URL in enumerator {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            // A symlink serves its target: web/ links the JavaScript client library from clients/js.
+            let target = url.resolvingSymlinksInPath()
+            guard (try? target.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
             let relative = String(url.standardizedFileURL.path.dropFirst(rootURL.path.count))
             let path = relative.hasPrefix("/") ? relative : "/" + relative
-            files[path] = (contentType(of: url.pathExtension), Array(try Data(contentsOf: url)))
+            files[path] = (contentType(of: url.pathExtension), Array(try Data(contentsOf: target)))
         }
         return files
     }
