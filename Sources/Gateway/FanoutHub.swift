@@ -15,6 +15,7 @@ public struct ReplyAddress: Sendable {
 enum InboxMessage {
     case deliver(SubjectID, FrameHandle, version: UInt64)
     case reply(slot: UInt32, connection: UInt32, FrameHandle)
+    case recovered(KafkaRecovery.Delivery)
 }
 
 /// A ring's queue of work from other threads.
@@ -36,6 +37,8 @@ final class FanoutHub: @unchecked Sendable {
     let frames: FramePool
     private(set) var loops: [RingLoop] = []
     private(set) var inboxes: [RingInbox] = []
+    /// Reads from Kafka what resuming clients missed before this gateway's memory; nil without Kafka.
+    var recovery: KafkaRecovery?
     /// Cleared at shutdown: rings then refuse new connections.
     private let accepting = Atomic<Bool>(true)
 
@@ -57,14 +60,21 @@ final class FanoutHub: @unchecked Sendable {
 
     /// Publishes one message: `live` goes to current subscribers, `retained` becomes the
     /// subject's latest message. Takes over the caller's reference to both frames.
-    func publish(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) {
-        let (version, rings) = subjects.recordMessage(subject, seq: seq, live: live, retained: retained)
+    func publish(_ subject: SubjectID, seq: Int64, partition: Int32? = nil, live: FrameHandle, retained: FrameHandle) {
+        let (version, rings) = subjects.recordMessage(subject, seq: seq, partition: partition, live: live, retained: retained)
         for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
             frames.retain(live)
             inbox.post(.deliver(subject, live, version: version))
             loops[index].wake()
         }
         frames.release(live)
+    }
+
+    /// Hands records read back from Kafka to the ring of the connection that asked; takes over
+    /// the delivery's frame references.
+    func recovered(ring: Int, _ delivery: KafkaRecovery.Delivery) {
+        inboxes[ring].post(.recovered(delivery))
+        loops[ring].wake()
     }
 
     /// Sends a reply frame to the connection that asked; takes over the caller's reference.

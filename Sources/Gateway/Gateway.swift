@@ -58,9 +58,16 @@ public final class Gateway: @unchecked Sendable {
             let kafkaRoute = try KafkaRoute(
                 config: producerConfig, gatewayName: "\(address)", hub: hub, metrics: metrics,
                 kafkaMetrics: kafkaMetrics)
-            kafkaFanout = try KafkaFanout(
+            let kafkaFanout = try KafkaFanout(
                 config: kafka.config, topics: kafka.topics, replayLast: kafka.replayLast, hub: hub,
                 metrics: metrics, kafkaMetrics: kafkaMetrics)
+            self.kafkaFanout = kafkaFanout
+            let planner = RecoveryPlanner(
+                partitionCounts: kafkaFanout.partitionCounts, startOffsets: kafkaFanout.startOffsets,
+                partitioner: kafka.partitioner)
+            hub.recovery = try KafkaRecovery(
+                config: kafka.config, planner: planner, hub: hub, metrics: metrics, maxRecords: kafka.recoveryMaxRecords,
+                timeout: kafka.acknowledgementTimeout, logger: logger)
             self.kafkaRoute = kafkaRoute
             route = kafkaRoute
         } else {
@@ -91,6 +98,7 @@ public final class Gateway: @unchecked Sendable {
                 "--auth none: connections are NOT authenticated; anyone may subscribe and publish as any user (records say user anonymous). Use --auth jwt in production.")
         }
         for loop in loops { try loop.start() }
+        hub.recovery?.start()
         kafkaFanout?.start()
         logger.info(
             "listening",
@@ -104,6 +112,7 @@ public final class Gateway: @unchecked Sendable {
     public func stop() {
         hub.stopAccepting()
         kafkaFanout?.stop()
+        hub.recovery?.stop()
         if let kafkaRoute {
             let outstanding = kafkaRoute.outstanding
             if outstanding > 0 { logger.info("waiting for Kafka to acknowledge \(outstanding) pubs") }

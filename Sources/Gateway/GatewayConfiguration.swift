@@ -85,6 +85,10 @@ public struct KafkaBridgeConfiguration: Sendable {
     public var producedTopics: [String] = ["answer", "gettop"]
     /// How long a pub may wait for Kafka's acknowledgement before the client gets `timeout`.
     public var acknowledgementTimeout: Duration = .seconds(10)
+    /// How producers chose the partition of a keyed record (to find a resuming subject's records).
+    public var partitioner: KeyPartitioner = .crc32
+    /// Offsets of one partition read back at most for one resuming subject; older ones are a gap.
+    public var recoveryMaxRecords: Int64 = 100_000
 
     public init(config: KafkaConfig) {
         self.config = config

@@ -39,6 +39,8 @@ public final class GatewayMetrics: Sendable {
     let messagesPublished: Counter
     let messagesReplayed: Counter
     let subscriptionsFellBehind: Counter
+    let recoveryReads: Counter
+    let messagesRecovered: Counter
     let subscriptions: Gauge
     let httpRequests: Counter
     private let errors: [ErrorKind: Counter]
@@ -57,6 +59,8 @@ public final class GatewayMetrics: Sendable {
         framesReceived = registry.makeCounter(descriptor: .init(metricName: "stadium_frames_received_total", unitName: "", helpText: "WebSocket messages received from clients"))
         messagesPublished = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_published_total", unitName: "", helpText: "Client pubs accepted"))
         messagesReplayed = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_replayed_total", unitName: "", helpText: "Messages sent from subject histories: to subscribers that came back with since, and to lagging ones catching up"))
+        recoveryReads = registry.makeCounter(descriptor: .init(metricName: "stadium_recovery_reads_total", unitName: "", helpText: "Reads of one partition range from Kafka for clients resuming with since past this gateway's memory"))
+        messagesRecovered = registry.makeCounter(descriptor: .init(metricName: "stadium_messages_recovered_total", unitName: "", helpText: "Messages read back from Kafka for clients resuming with since"))
         subscriptionsFellBehind = registry.makeCounter(descriptor: .init(metricName: "stadium_subscriptions_fell_behind_total", unitName: "", helpText: "Times a subscription could not take a message live and went on reading from its subject's history"))
         subscriptions = registry.makeGauge(descriptor: .init(metricName: "stadium_subscriptions", unitName: "", helpText: "Subscriptions held"))
         httpRequests = registry.makeCounter(descriptor: .init(metricName: "stadium_http_requests_total", unitName: "", helpText: "Plain HTTP requests served"))

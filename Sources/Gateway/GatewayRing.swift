@@ -44,11 +44,20 @@ final class GatewayRing: RingLoopHandler {
     private var handshakeDeadlines: [(slot: UInt32, connection: UInt32, deadline: ContinuousClock.Instant)] = []
     private var handshakeDeadlinesHead = 0
     private var inboxBatch: [InboxMessage] = []
-    /// Replies that found a connection's send queue full, in order: a client may pipeline many
-    /// pubs and read the oks as they come. Sent before anything else as the queue drains.
-    private var overflowReplies: [UInt32: [FrameHandle]] = [:]
+    /// Frames that found a connection's send queue full, in order: replies (a client may pipeline
+    /// many pubs and read the oks as they come) and records read back from Kafka for a resume.
+    /// Sent before anything else as the queue drains.
+    private var backlogs: [UInt32: Backlog] = [:]
     /// A client that lets this many replies pile up is not reading them.
-    private let maxOverflowReplies = 1024
+    private let maxBacklogReplies = 1024
+    /// Per connection, the subjects whose missed records are being read from Kafka: they take
+    /// nothing from history or live until those records are in the backlog.
+    private var recovering: [UInt32: Set<UInt32>] = [:]
+
+    private struct Backlog {
+        var frames: [FrameHandle] = []
+        var replies = 0
+    }
 
     init(
         index: Int, slots: Int, configuration: GatewayConfiguration, hub: FanoutHub, inbox: RingInbox,
@@ -138,7 +147,8 @@ final class GatewayRing: RingLoopHandler {
         }
         let count = subscriptions.count(of: slot)
         if count > 0 { metrics.subscriptions.decrement(by: Double(count)) }
-        dropOverflowReplies(slot)
+        dropBacklog(slot)
+        recovering[slot] = nil
         subscriptions.removeAll(slot)
         phase[Int(slot)] = .free
         connectionIDs[Int(slot)] = 0
@@ -156,6 +166,8 @@ final class GatewayRing: RingLoopHandler {
             case .reply(let slot, let connection, let frame):
                 if connectionIDs[Int(slot)] == connection { enqueue(loop, slot: slot, frame) }
                 hub.frames.release(frame)
+            case .recovered(let delivery):
+                continueAfterRecovery(loop, delivery)
             }
         }
         inboxBatch.removeAll(keepingCapacity: true)
@@ -190,7 +202,7 @@ final class GatewayRing: RingLoopHandler {
 
     func connectionDrained(_ loop: RingLoop, slot: UInt32) {
         guard phase[Int(slot)] == .webSocket else { return }
-        if !sendOverflowReplies(loop, slot: slot) { return }
+        if !sendBacklog(loop, slot: slot) { return }
         feedFromHistory(loop, slot: slot)
     }
 
@@ -457,7 +469,9 @@ final class GatewayRing: RingLoopHandler {
         var resuming = false
         for (subject, name) in added {
             if let lastSeen = since[name] {
-                resumeFromHistory(loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen)
+                if !resumeFromKafka(loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen) {
+                    resumeFromHistory(loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen)
+                }
                 resuming = true
                 continue
             }
@@ -483,6 +497,55 @@ final class GatewayRing: RingLoopHandler {
         subscriptions.startLagging(slot, on: subject, after: after)
     }
 
+    /// When this gateway's memory does not reach back to `afterSeq` (it started later, another
+    /// instance served the client, or its history let go), asks Kafka for the records in
+    /// between; the subscription waits for them, then goes on from history. False: memory has all.
+    private func resumeFromKafka(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, afterSeq: Int64) -> Bool {
+        guard let recovery = hub.recovery else { return false }
+        let coverage = hub.subjects.memoryCoverage(subject)
+        guard let plan = recovery.planner.plan(
+            subject: name, afterSeq: afterSeq, learnedPartition: coverage.partition, evictedThrough: coverage.evictedThrough)
+        else { return false }
+        subscriptions.startLagging(slot, on: subject, after: 0)
+        recovering[slot, default: []].insert(subject.rawValue)
+        recovery.submit(KafkaRecovery.Request(
+            plan: plan, subject: subject, subjectName: name, ring: index, slot: slot, connection: connectionIDs[Int(slot)]))
+        return true
+    }
+
+    /// Records read back from Kafka go out first (after a gap for any Kafka no longer has), then
+    /// the subscription reads on from history right after the last offset Kafka gave.
+    private func continueAfterRecovery(_ loop: RingLoop, _ delivery: KafkaRecovery.Delivery) {
+        let slot = delivery.slot
+        guard connectionIDs[Int(slot)] == delivery.connection, phase[Int(slot)] == .webSocket,
+              recovering[slot]?.remove(delivery.subject.rawValue) != nil,
+              subscriptions.isLagging(slot, on: delivery.subject)
+        else {
+            for frame in delivery.frames { hub.frames.release(frame) }
+            return
+        }
+        if recovering[slot]!.isEmpty { recovering[slot] = nil }
+        let name = hub.subjects.name(of: delivery.subject)
+        if let gap = delivery.gap { appendGap(slot, subject: name, gap) }
+        for frame in delivery.frames { appendToBacklog(slot, frame) }
+        metrics.messagesReplayed.increment(by: Int64(delivery.frames.count))
+        let (gap, after) = hub.subjects.continuation(delivery.subject, afterSeq: delivery.through)
+        if let gap { appendGap(slot, subject: name, gap) }
+        subscriptions.advance(slot, on: delivery.subject, to: after)
+        if sendBacklog(loop, slot: slot) { feedFromHistory(loop, slot: slot) }
+    }
+
+    private func appendGap(_ slot: UInt32, subject: String, _ gap: ClosedRange<Int64>) {
+        metrics.count(.historyGap)
+        guard let frame = try? writer.gap(subject: subject, from: gap.lowerBound, to: gap.upperBound) else { return }
+        appendToBacklog(slot, frame)
+    }
+
+    /// Puts a frame at the end of the connection's backlog, taking over the caller's reference.
+    private func appendToBacklog(_ slot: UInt32, _ frame: FrameHandle) {
+        backlogs[slot, default: Backlog()].frames.append(frame)
+    }
+
     // MARK: - Lagging subscriptions
 
     /// Live messages fill at most half the send queue; the rest is kept for replies.
@@ -494,7 +557,7 @@ final class GatewayRing: RingLoopHandler {
     private func offerLive(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) -> Bool {
         guard phase[Int(slot)] == .webSocket else { return true }
         if loop.queuedFrames(slot: slot) >= liveQueueFrames || loop.queuedBytes(slot: slot) >= liveQueueBytes
-            || overflowReplies[slot] != nil {
+            || backlogs[slot] != nil {
             metrics.subscriptionsFellBehind.increment()
             loop.notifyWhenDrained(slot: slot)
             return false
@@ -506,8 +569,9 @@ final class GatewayRing: RingLoopHandler {
     /// Tops up a lagging connection's queue from the histories of the subjects it lags on, in
     /// order from each one's position; a subscription that reaches the newest message goes live.
     private func feedFromHistory(_ loop: RingLoop, slot: UInt32) {
-        guard phase[Int(slot)] == .webSocket, overflowReplies[slot] == nil else { return }
-        for (subject, after) in subscriptions.lagPositions(of: slot) {
+        guard phase[Int(slot)] == .webSocket, backlogs[slot] == nil else { return }
+        let waitingForKafka = recovering[slot] ?? []
+        for (subject, after) in subscriptions.lagPositions(of: slot) where !waitingForKafka.contains(subject.rawValue) {
             let roomFrames = liveQueueFrames - loop.queuedFrames(slot: slot)
             let roomBytes = liveQueueBytes - loop.queuedBytes(slot: slot)
             guard roomFrames > 0, roomBytes > 0 else { break }
@@ -530,7 +594,8 @@ final class GatewayRing: RingLoopHandler {
                 }
             }
         }
-        if phase[Int(slot)] == .webSocket && !subscriptions.lagPositions(of: slot).isEmpty {
+        if phase[Int(slot)] == .webSocket
+            && subscriptions.lagPositions(of: slot).contains(where: { !waitingForKafka.contains($0.subject.rawValue) }) {
             loop.notifyWhenDrained(slot: slot)
         }
     }
@@ -543,7 +608,8 @@ final class GatewayRing: RingLoopHandler {
         for slot in Array(subscriptions.laggingSlots) where phase[Int(slot)] == .webSocket {
             var behindBytes = loop.queuedBytes(slot: slot)
             var oldest: Int64?
-            for (subject, after) in subscriptions.lagPositions(of: slot) {
+            let waitingForKafka = recovering[slot] ?? []
+            for (subject, after) in subscriptions.lagPositions(of: slot) where !waitingForKafka.contains(subject.rawValue) {
                 guard let lag = hub.subjects.lag(subject, after: after) else {
                     dropFellOutOfHistory(loop, slot: slot)
                     break
@@ -591,48 +657,50 @@ final class GatewayRing: RingLoopHandler {
 
     // MARK: - Sending
 
-    /// Queues a frame, behind any replies already waiting; a client that lets its replies pile
+    /// Queues a frame, behind any backlog already waiting; a client that lets its replies pile
     /// up is not reading and is disconnected (1008).
     private func enqueue(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) {
         guard phase[Int(slot)] == .webSocket else { return }
-        if overflowReplies[slot] == nil {
+        if backlogs[slot] == nil {
             switch loop.send(slot: slot, frame: frame) {
             case .queued, .closed:
                 return
             case .queueFull:
-                overflowReplies[slot] = []
+                backlogs[slot] = Backlog()
                 loop.notifyWhenDrained(slot: slot)
             }
         }
-        guard overflowReplies[slot]!.count < maxOverflowReplies else {
+        guard backlogs[slot]!.replies < maxBacklogReplies else {
             metrics.count(.slowConsumer)
-            dropOverflowReplies(slot)
+            dropBacklog(slot)
             closeBehind(loop, slot: slot, reason: "send queue full: replies not read")
             return
         }
         hub.frames.retain(frame)
-        overflowReplies[slot]!.append(frame)
+        backlogs[slot]!.frames.append(frame)
+        backlogs[slot]!.replies += 1
     }
 
-    /// Moves waiting replies into the send queue while it has room; true when none are left.
-    private func sendOverflowReplies(_ loop: RingLoop, slot: UInt32) -> Bool {
-        guard let waiting = overflowReplies[slot] else { return true }
+    /// Moves the backlog into the send queue while it has room; true when none is left.
+    private func sendBacklog(_ loop: RingLoop, slot: UInt32) -> Bool {
+        guard let backlog = backlogs[slot] else { return true }
         var sent = 0
-        while sent < waiting.count, loop.send(slot: slot, frame: waiting[sent]) == .queued {
-            hub.frames.release(waiting[sent])
+        while sent < backlog.frames.count, loop.send(slot: slot, frame: backlog.frames[sent]) == .queued {
+            hub.frames.release(backlog.frames[sent])
             sent += 1
         }
-        if sent == waiting.count {
-            overflowReplies[slot] = nil
+        if sent == backlog.frames.count {
+            backlogs[slot] = nil
             return true
         }
-        overflowReplies[slot]!.removeFirst(sent)
+        backlogs[slot]!.frames.removeFirst(sent)
+        backlogs[slot]!.replies = min(backlogs[slot]!.replies, backlogs[slot]!.frames.count)
         loop.notifyWhenDrained(slot: slot)
         return false
     }
 
-    private func dropOverflowReplies(_ slot: UInt32) {
-        guard let waiting = overflowReplies.removeValue(forKey: slot) else { return }
-        for frame in waiting { hub.frames.release(frame) }
+    private func dropBacklog(_ slot: UInt32) {
+        guard let backlog = backlogs.removeValue(forKey: slot) else { return }
+        for frame in backlog.frames { hub.frames.release(frame) }
     }
 }

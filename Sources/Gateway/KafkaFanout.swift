@@ -25,6 +25,15 @@ final class KafkaFanout: @unchecked Sendable {
 
     func lag() -> [String: Int64] { consumer.lag() }
 
+    var partitionCounts: [String: Int32] { consumer.partitionCounts }
+
+    /// Where the consumer started each partition: every record from there on reaches the hub.
+    var startOffsets: [TopicPartition: Int64] {
+        consumer.partitions.reduce(into: [:]) { offsets, partition in
+            offsets[partition] = consumer.startOffset(of: partition)
+        }
+    }
+
     func start() {
         consumer.start { [self] batch in
             for record in batch.records { fanOut(record) }
@@ -61,6 +70,6 @@ final class KafkaFanout: @unchecked Sendable {
             return
         }
         if let timestamp = record.timestampMilliseconds { hub.frames.stamp(live, originMilliseconds: timestamp) }
-        hub.publish(subject, seq: record.offset, live: live, retained: retained)
+        hub.publish(subject, seq: record.offset, partition: record.partition, live: live, retained: retained)
     }
 }

@@ -39,6 +39,8 @@ struct SubjectHistory<Frame> {
     private var bytesAppended = 0
     /// Highest seq no longer held: evicted, or before the first message this gateway saw.
     private var droppedThrough: Int64?
+    /// Highest seq this history held (or was given) and let go: what it lost, not what it never saw.
+    private(set) var evictedThrough: Int64?
 
     var count: Int { entries.count - head }
 
@@ -63,6 +65,7 @@ struct SubjectHistory<Frame> {
     /// Notes a message that was not kept at all.
     mutating func skip(seq: Int64) {
         droppedThrough = max(droppedThrough ?? seq, seq)
+        evictedThrough = max(evictedThrough ?? seq, seq)
     }
 
     mutating func evict(olderThan cutoff: Int64) -> [Frame] {
@@ -79,6 +82,19 @@ struct SubjectHistory<Frame> {
             gap = (since + 1)...droppedThrough
         }
         guard let first = (head..<entries.count).first(where: { entries[$0].seq > since }) else {
+            return (gap, current)
+        }
+        return (gap, entries[first].version - 1)
+    }
+
+    /// Where a reader that already has every message through `seq` (read from Kafka) goes on,
+    /// and the gap if this history let go of messages after `seq`.
+    func continuation(afterSeq seq: Int64, current: UInt64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
+        var gap: ClosedRange<Int64>?
+        if let evictedThrough, seq < evictedThrough {
+            gap = (seq + 1)...evictedThrough
+        }
+        guard let first = (head..<entries.count).first(where: { entries[$0].seq > seq }) else {
             return (gap, current)
         }
         return (gap, entries[first].version - 1)
@@ -127,6 +143,7 @@ struct SubjectHistory<Frame> {
         let entry = entries[head]
         head += 1
         droppedThrough = max(droppedThrough ?? entry.seq, entry.seq)
+        evictedThrough = max(evictedThrough ?? entry.seq, entry.seq)
         return entry.frame
     }
 

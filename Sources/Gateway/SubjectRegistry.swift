@@ -22,6 +22,8 @@ final class SubjectRegistry: @unchecked Sendable {
         /// Rings that have had a subscriber of this subject (bit ring % 64; never cleared, so a
         /// ring may get a message nobody there wants, but never misses one it does).
         var rings: UInt64 = 0
+        /// The Kafka partition its records came from (the last one seen), when any came.
+        var partition: Int32?
     }
 
     /// The rings a message must be posted to, as a bit per ring index modulo 64.
@@ -101,13 +103,16 @@ final class SubjectRegistry: @unchecked Sendable {
     /// reference), its live form joins the history (with a reference of its own) and the
     /// subject's version advances. Returns the new version and the rings to post the message to
     /// (a message for one player goes to one ring, not to all 51 that hold a million).
-    func recordMessage(_ subject: SubjectID, seq: Int64, live: FrameHandle, retained: FrameHandle) -> (version: UInt64, rings: RingMask) {
+    func recordMessage(
+        _ subject: SubjectID, seq: Int64, partition: Int32?, live: FrameHandle, retained: FrameHandle
+    ) -> (version: UInt64, rings: RingMask) {
         let now = self.now
         if limits.messages > 0 { frames.retain(live) }
         let (version, rings, released) = state.withLock { state -> (UInt64, RingMask, [FrameHandle]) in
             let index = Int(subject.rawValue)
             var released: [FrameHandle] = []
             if let previous = state.entries[index].retained { released.append(previous) }
+            if let partition { state.entries[index].partition = partition }
             state.entries[index].retained = retained
             state.entries[index].version += 1
             if limits.messages > 0 {
@@ -157,6 +162,20 @@ final class SubjectRegistry: @unchecked Sendable {
     func lag(_ subject: SubjectID, after: UInt64) -> SubjectHistory<FrameHandle>.Lag? {
         withFreshHistory(subject) { entry in
             entry.history.lag(after: after, current: entry.version)
+        }
+    }
+
+    /// What memory holds of a subject for a client resuming from Kafka: the partition its records
+    /// came from (nil: none seen) and the highest seq its history let go of.
+    func memoryCoverage(_ subject: SubjectID) -> (partition: Int32?, evictedThrough: Int64?) {
+        withFreshHistory(subject) { entry in (entry.partition, entry.history.evictedThrough) }
+    }
+
+    /// Where a reader that read `subject` from Kafka through `seq` goes on in the history, and
+    /// the gap for what the history let go of after `seq`.
+    func continuation(_ subject: SubjectID, afterSeq seq: Int64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
+        withFreshHistory(subject) { entry in
+            entry.history.continuation(afterSeq: seq, current: entry.version)
         }
     }
 

@@ -98,6 +98,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds a pub may wait for Kafka's acknowledgement before the client gets err timeout.")
     var ackTimeout: Double = 10
 
+    @Option(help: "How the producers of keyed records chose their partition, to find a resuming client's records in Kafka: crc32 (librdkafka's default, consistent_random) or murmur2 (the Java client's default). A partition seen on a subject's records wins over this.")
+    var partitioner: KeyPartitioner = .crc32
+
+    @Option(help: "Offsets of one partition read back from Kafka at most for one subject of a resuming client whose gap is older than this gateway's memory; anything older is a gap.")
+    var recoveryMaxRecords: Int64 = 100_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -118,6 +124,7 @@ struct GatewayCommand: AsyncParsableCommand {
         guard maxLagBytes >= 65_536, maxLagSeconds > 0 else {
             throw ValidationError("--max-lag-bytes must be at least 65536 and --max-lag-seconds positive")
         }
+        guard recoveryMaxRecords >= 0 else { throw ValidationError("--recovery-max-records must not be negative") }
         guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
         guard pubRate >= 0, idleTimeout >= 0, tokenExpiryWarning >= 0 else {
             throw ValidationError("--pub-rate, --idle-timeout and --token-expiry-warning must not be negative")
@@ -201,6 +208,8 @@ extension GatewayCommand {
         bridge.topics = topics.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
         bridge.replayLast = replayLast
         bridge.acknowledgementTimeout = .milliseconds(Int(ackTimeout * 1000))
+        bridge.partitioner = partitioner
+        bridge.recoveryMaxRecords = recoveryMaxRecords
         return bridge
     }
 }
@@ -239,6 +248,7 @@ extension GatewayCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension KeyPartitioner: ExpressibleByArgument {}
 
 /// Keeps the gateway running until a shutdown signal, then stops it.
 struct GatewayService: Service {

@@ -86,9 +86,9 @@ import WebSocket
         let live = try pool.acquire(bytes: 10)
         defer { pool.release(live) }
         let first = try pool.acquire(bytes: 10)
-        #expect(registry.recordMessage(subject, seq: 0, live: live, retained: first).version == 1)
+        #expect(registry.recordMessage(subject, seq: 0, partition: nil, live: live, retained: first).version == 1)
         let second = try pool.acquire(bytes: 10)
-        #expect(registry.recordMessage(subject, seq: 1, live: live, retained: second).version == 2)
+        #expect(registry.recordMessage(subject, seq: 1, partition: nil, live: live, retained: second).version == 2)
         // The first frame went back to the pool: acquiring again reuses it.
         let reused = try pool.acquire(bytes: 10)
         #expect(reused == first)
@@ -103,11 +103,11 @@ import WebSocket
         let result = registry.id(for: "/result/alice")
         let live = try pool.acquire(bytes: 10)
         defer { pool.release(live) }
-        let nobody = registry.recordMessage(result, seq: 0, live: live, retained: try pool.acquire(bytes: 10)).rings
+        let nobody = registry.recordMessage(result, seq: 0, partition: nil, live: live, retained: try pool.acquire(bytes: 10)).rings
         #expect((0..<51).allSatisfy { !nobody.includes(ring: $0) })
 
         registry.subscriberJoined(result, ring: 3)
-        let one = registry.recordMessage(result, seq: 1, live: live, retained: try pool.acquire(bytes: 10)).rings
+        let one = registry.recordMessage(result, seq: 1, partition: nil, live: live, retained: try pool.acquire(bytes: 10)).rings
         #expect((0..<51).filter { one.includes(ring: $0) } == [3])
         // Past 64 rings a bit stands for several: more rings get it, none that wants it misses it.
         #expect(one.includes(ring: 67))

@@ -102,4 +102,15 @@ import Testing
         }
         #expect(seen == seqs)
     }
+
+    @Test func afterAKafkaReadOnlyWhatThisHistoryLetGoOfIsAGap() {
+        let (history, _) = history([40, 41, 42], limit: 2)
+        // It never saw anything before 40: a reader that read Kafka through 39 misses nothing.
+        #expect(history.continuation(afterSeq: 39, current: 3).gap == 40...40, "40 was held and evicted")
+        #expect(history.continuation(afterSeq: 40, current: 3).gap == nil)
+        #expect(history.continuation(afterSeq: 40, current: 3).after == 1, "41 is version 2")
+        let (fresh, _) = self.history([40, 41])
+        #expect(fresh.continuation(afterSeq: 20, current: 2).gap == nil)
+        #expect(fresh.continuation(afterSeq: 20, current: 2).after == 0)
+    }
 }

@@ -1,0 +1,190 @@
+// Reads from Kafka what a client resuming with `since` missed and this gateway never held (it
+// started later, or another instance served the client) or let go of: seq is the Kafka offset,
+// so any instance can resume any client. One thread with its own consumer handle, so live
+// fan-out never waits for it; waiting requests for the same partition share one read.
+import Foundation
+import KafkaClient
+import Logging
+import StadiumProtocol
+import Synchronization
+import UringIO
+
+/// Which offsets of which partition a resuming client must get from Kafka. Pure: unit-tested.
+struct RecoveryPlanner: Sendable {
+    let partitionCounts: [String: Int32]
+    /// Where this gateway started reading each partition: it saw every record from there on.
+    let startOffsets: [TopicPartition: Int64]
+    let partitioner: KeyPartitioner
+
+    struct Plan: Equatable {
+        let partition: TopicPartition
+        /// The subject's key; nil for a subject without one (a one-partition topic).
+        let key: [UInt8]?
+        let offsets: Range<Int64>
+    }
+
+    /// nil when memory holds everything after `afterSeq`, or when the subject's records cannot
+    /// be found by offset (no key on a topic of several partitions: its seqs are not one sequence).
+    func plan(subject: String, afterSeq: Int64, learnedPartition: Int32?, evictedThrough: Int64?) -> Plan? {
+        let (topic, key) = SubjectMapping.topicAndKey(for: subject)
+        guard let partitions = partitionCounts[topic], partitions > 0 else { return nil }
+        let keyBytes = key.map { Array($0.utf8) }
+        let partition: Int32
+        if let keyBytes {
+            partition = learnedPartition ?? partitioner.partition(of: keyBytes, partitions: partitions)
+        } else {
+            guard partitions == 1 else { return nil }
+            partition = 0
+        }
+        let topicPartition = TopicPartition(topic: topic, partition: partition)
+        guard let start = startOffsets[topicPartition] else { return nil }
+        // Memory holds every record of the subject from here on (what it let go of is older).
+        let heldFrom = max(start, (evictedThrough ?? -1) + 1)
+        guard afterSeq + 1 < heldFrom else { return nil }
+        return Plan(partition: topicPartition, key: keyBytes, offsets: (afterSeq + 1)..<heldFrom)
+    }
+
+    /// The newest `maxRecords` offsets of `offsets`, and the older ones left out as a gap.
+    static func bounded(_ offsets: Range<Int64>, maxRecords: Int64) -> (read: Range<Int64>, gap: ClosedRange<Int64>?) {
+        let start = max(offsets.lowerBound, offsets.upperBound - maxRecords)
+        return (start..<offsets.upperBound, start > offsets.lowerBound ? offsets.lowerBound...(start - 1) : nil)
+    }
+}
+
+final class KafkaRecovery: @unchecked Sendable {
+    struct Request {
+        let plan: RecoveryPlanner.Plan
+        let subject: SubjectID
+        let subjectName: String
+        let ring: Int
+        let slot: UInt32
+        let connection: UInt32
+    }
+
+    /// What a request brings back to its ring: a gap for what Kafka no longer has (or what is past
+    /// the bound), the subject's records as frames, and the last offset covered.
+    struct Delivery {
+        let slot: UInt32
+        let connection: UInt32
+        let subject: SubjectID
+        let gap: ClosedRange<Int64>?
+        let frames: [FrameHandle]
+        let through: Int64
+    }
+
+    let planner: RecoveryPlanner
+    private let reader: KafkaRangeReader
+    private let hub: FanoutHub
+    private let writer: FrameWriter
+    private let metrics: GatewayMetrics
+    private let maxRecords: Int64
+    private let timeout: Duration
+    private let logger: Logger
+    private let pending = Mutex<[Request]>([])
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(
+        config: KafkaConfig, planner: RecoveryPlanner, hub: FanoutHub, metrics: GatewayMetrics, maxRecords: Int64,
+        timeout: Duration, logger: Logger
+    ) throws(KafkaError) {
+        reader = try KafkaRangeReader(config: config)
+        self.planner = planner
+        self.hub = hub
+        self.writer = FrameWriter(frames: hub.frames)
+        self.metrics = metrics
+        self.maxRecords = maxRecords
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .acquiring) {
+                wakeup.wait()
+                while let group = takeGroup() { serve(group) }
+            }
+            finished.signal()
+        }
+        thread.name = "kafka-recovery"
+        thread.start()
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        wakeup.signal()
+        finished.wait()
+    }
+
+    func submit(_ request: Request) {
+        pending.withLock { $0.append(request) }
+        wakeup.signal()
+    }
+
+    /// The oldest waiting request and every other waiting one for the same partition.
+    private func takeGroup() -> [Request]? {
+        pending.withLock { pending in
+            guard let first = pending.first else { return nil }
+            let group = pending.filter { $0.plan.partition == first.plan.partition }
+            pending.removeAll { $0.plan.partition == first.plan.partition }
+            return group
+        }
+    }
+
+    private func serve(_ group: [Request]) {
+        let bounds = group.map { RecoveryPlanner.bounded($0.plan.offsets, maxRecords: maxRecords) }
+        let union = bounds.map(\.read.lowerBound).min()!..<bounds.map(\.read.upperBound).max()!
+        let keys = Set(group.map(\.plan.key))
+        let read: RangeRead
+        do {
+            read = try reader.read(group[0].plan.partition, offsets: union, timeout: timeout) { key in
+                keys.contains(key.map { Array($0) })
+            }
+        } catch {
+            metrics.count(.kafkaUnavailable)
+            logger.warning("recovery read failed; the clients get a gap", metadata: [
+                "partition": "\(group[0].plan.partition)", "error": "\(error)"])
+            for (request, bound) in zip(group, bounds) {
+                deliver(request, gap: request.plan.offsets.lowerBound...(bound.read.upperBound - 1), records: [])
+            }
+            return
+        }
+        metrics.recoveryReads.increment()
+        for (request, bound) in zip(group, bounds) {
+            let records = read.records.filter { bound.read.contains($0.offset) && $0.key == request.plan.key }
+            // Gone from Kafka (retention) or past the bound: either way a gap before what is read.
+            let firstRead = max(bound.read.lowerBound, read.firstAvailable)
+            let gap = firstRead > request.plan.offsets.lowerBound ? request.plan.offsets.lowerBound...(firstRead - 1) : nil
+            deliver(request, gap: gap, records: records)
+        }
+    }
+
+    private func deliver(_ request: Request, gap: ClosedRange<Int64>?, records: [StoredRecord]) {
+        var frames: [FrameHandle] = []
+        var subject = request.subjectName
+        var gap = gap
+        subject.withUTF8 { subjectBytes in
+            for record in records {
+                let frame = record.value.withUnsafeBytes { value in
+                    try? writer.message(
+                        subject: UnsafeRawBufferPointer(subjectBytes), seq: record.offset,
+                        data: MessageData(recordValue: value), retained: false)
+                }
+                guard let frame else {
+                    // The frame pool is spent: what could not be encoded becomes a gap.
+                    for frame in frames { hub.frames.release(frame) }
+                    frames = []
+                    metrics.count(.internalError)
+                    gap = request.plan.offsets.lowerBound...(request.plan.offsets.upperBound - 1)
+                    return
+                }
+                frames.append(frame)
+            }
+        }
+        metrics.messagesRecovered.increment(by: Int64(frames.count))
+        hub.recovered(ring: request.ring, Delivery(
+            slot: request.slot, connection: request.connection, subject: request.subject, gap: gap, frames: frames,
+            through: request.plan.offsets.upperBound - 1))
+    }
+}
