@@ -7,14 +7,14 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test load-test browser-test demo-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test browser-test demo-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test load-test browser-test demo-test
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test browser-test demo-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -57,6 +57,11 @@ slow-reader-test: build-debug
 # the development broker and kcat, read by clients that are not ours; a silent one is closed.
 catchup-test: build-debug
 	timeout 900 python3 Tests/catchup/catchup_test.py --bin .build/debug
+
+# A client resumes with since on any gateway: from a running one's memory, from Kafka on a cold
+# one (after the one it used was killed), with a gap only past --recovery-max-records.
+failover-test: build-debug
+	timeout 600 python3 Tests/catchup/failover_test.py --bin .build/debug
 
 # 2,000 players through the whole stack for a few short rounds: every question reaches every
 # player and every answer is acknowledged and scored.

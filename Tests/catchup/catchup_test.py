@@ -64,10 +64,10 @@ SUBJECT_PATTERN = re.compile(rb'"subject":"([^"]+)"')
 # --- processes ---------------------------------------------------------------------------
 
 class Broker:
-    def __init__(self, binary, directory):
+    def __init__(self, binary, directory, partitions=1):
         path = os.path.join(directory, "bootstrap")
         self.process = subprocess.Popen(
-            [binary, "--partitions", "1", "--topics", "feed,result", "--bootstrap-file", path],
+            [binary, "--partitions", str(partitions), "--topics", "feed,result", "--bootstrap-file", path],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while not os.path.exists(path):
@@ -128,12 +128,14 @@ def wait_until(predicate, seconds, what):
         time.sleep(0.05)
 
 
-def produce(bootstrap, topic, records, rate=None):
+def produce(bootstrap, topic, records, rate=None, partitioner=None):
     """Produces (key, value) pairs with kcat and waits until Kafka acknowledged them all;
     with `rate`, paced to about that many a second (kcat still sends them in batches)."""
     keyed = records[0][0] is not None
     # Without -K kcat produces a null key (subject /T); with it, the text before the tab.
     command = ["kcat", "-P", "-b", bootstrap, "-t", topic, "-X", "linger.ms=5"] + (["-K", "\t"] if keyed else [])
+    if partitioner:
+        command += ["-X", "partitioner=" + partitioner]
     kcat = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     lines = [(("%s\t" % key if keyed else "") + data + "\n").encode() for key, data in records]
     started = time.monotonic()
