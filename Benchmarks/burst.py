@@ -79,6 +79,7 @@ def one_run(broker, binary, subscribers, records):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build/release"))
+    parser.add_argument("--gateway", help="the stadium-gateway to measure (default: the one in --bin), e.g. an older build")
     parser.add_argument("--subscribers", default="10,100,1000")
     parser.add_argument("--bursts", default="1000,10000")
     parser.add_argument("--runs", type=int, default=3)
@@ -89,6 +90,7 @@ def main():
     os.sched_setaffinity(0, {0})  # readers, kcat and the broker on core 0; the gateway on core 1
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    gateway = options.gateway or os.path.join(options.bin, "stadium-gateway")
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         broker = clients.Broker(os.path.join(options.bin, "stadium-kafka"), directory)
@@ -97,7 +99,7 @@ def main():
                 for records in map(int, options.bursts.split(",")):
                     runs = []
                     for run in range(options.runs):
-                        result = one_run(broker, os.path.join(options.bin, "stadium-gateway"), subscribers, records)
+                        result = one_run(broker, gateway, subscribers, records)
                         runs.append(result)
                         print("%5d subscribers x %6d records, run %d: last %.2f s, %d deliveries/s, lost %d, closed %d, "
                               "gateway CPU %.1f s, RSS %d KiB" % (
@@ -111,7 +113,8 @@ def main():
         finally:
             broker.stop()
     with open(report_path, "w") as file:
-        json.dump({"commit": commit, "command": " ".join(sys.argv), "rows": rows}, file, indent=1)
+        json.dump({"commit": commit, "command": " ".join(sys.argv), "gateway": os.path.relpath(gateway, ROOT),
+                   "rows": rows}, file, indent=1)
     print("\n| subscribers | burst (1 KB records) | last subscriber has the last record, median (min-max) | lost | closed |")
     print("|---|---|---|---|---|")
     for row in rows:

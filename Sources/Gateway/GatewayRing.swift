@@ -50,9 +50,11 @@ final class GatewayRing: RingLoopHandler {
     private var backlogs: [UInt32: Backlog] = [:]
     /// A client that lets this many replies pile up is not reading them.
     private let maxBacklogReplies = 1024
-    /// Per connection, the subjects whose missed records are being read from Kafka: they take
-    /// nothing from history or live until those records are in the backlog.
-    private var recovering: [UInt32: Set<UInt32>] = [:]
+    /// Per connection, the subjects whose missed records are being read from Kafka, with the
+    /// request each waits for: they take nothing from history or live until those records are
+    /// in the backlog.
+    private var recovering: [UInt32: [UInt32: UInt64]] = [:]
+    private var nextRecoveryRequest: UInt64 = 1
 
     private struct Backlog {
         var frames: [FrameHandle] = []
@@ -507,9 +509,11 @@ final class GatewayRing: RingLoopHandler {
             subject: name, afterSeq: afterSeq, learnedPartition: coverage.partition, evictedThrough: coverage.evictedThrough)
         else { return false }
         subscriptions.startLagging(slot, on: subject, after: 0)
-        recovering[slot, default: []].insert(subject.rawValue)
+        recovering[slot, default: [:]][subject.rawValue] = nextRecoveryRequest
         recovery.submit(KafkaRecovery.Request(
-            plan: plan, subject: subject, subjectName: name, ring: index, slot: slot, connection: connectionIDs[Int(slot)]))
+            plan: plan, subject: subject, subjectName: name, ring: index, slot: slot, connection: connectionIDs[Int(slot)],
+            id: nextRecoveryRequest))
+        nextRecoveryRequest += 1
         return true
     }
 
@@ -517,13 +521,15 @@ final class GatewayRing: RingLoopHandler {
     /// the subscription reads on from history right after the last offset Kafka gave.
     private func continueAfterRecovery(_ loop: RingLoop, _ delivery: KafkaRecovery.Delivery) {
         let slot = delivery.slot
+        // An answer for a connection or subscription that is gone, or superseded by a newer sub.
         guard connectionIDs[Int(slot)] == delivery.connection, phase[Int(slot)] == .webSocket,
-              recovering[slot]?.remove(delivery.subject.rawValue) != nil,
+              recovering[slot]?[delivery.subject.rawValue] == delivery.id,
               subscriptions.isLagging(slot, on: delivery.subject)
         else {
             for frame in delivery.frames { hub.frames.release(frame) }
             return
         }
+        recovering[slot]![delivery.subject.rawValue] = nil
         if recovering[slot]!.isEmpty { recovering[slot] = nil }
         let name = hub.subjects.name(of: delivery.subject)
         if let gap = delivery.gap { appendGap(slot, subject: name, gap) }
@@ -557,7 +563,7 @@ final class GatewayRing: RingLoopHandler {
     private func offerLive(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) -> Bool {
         guard phase[Int(slot)] == .webSocket else { return true }
         if loop.queuedFrames(slot: slot) >= liveQueueFrames || loop.queuedBytes(slot: slot) >= liveQueueBytes
-            || backlogs[slot] != nil {
+            || hasBacklog(slot) {
             metrics.subscriptionsFellBehind.increment()
             loop.notifyWhenDrained(slot: slot)
             return false
@@ -569,9 +575,9 @@ final class GatewayRing: RingLoopHandler {
     /// Tops up a lagging connection's queue from the histories of the subjects it lags on, in
     /// order from each one's position; a subscription that reaches the newest message goes live.
     private func feedFromHistory(_ loop: RingLoop, slot: UInt32) {
-        guard phase[Int(slot)] == .webSocket, backlogs[slot] == nil else { return }
-        let waitingForKafka = recovering[slot] ?? []
-        for (subject, after) in subscriptions.lagPositions(of: slot) where !waitingForKafka.contains(subject.rawValue) {
+        guard phase[Int(slot)] == .webSocket, !hasBacklog(slot) else { return }
+        let waitingForKafka = recovering[slot] ?? [:]
+        for (subject, after) in subscriptions.lagPositions(of: slot) where waitingForKafka[subject.rawValue] == nil {
             let roomFrames = liveQueueFrames - loop.queuedFrames(slot: slot)
             let roomBytes = liveQueueBytes - loop.queuedBytes(slot: slot)
             guard roomFrames > 0, roomBytes > 0 else { break }
@@ -595,7 +601,7 @@ final class GatewayRing: RingLoopHandler {
             }
         }
         if phase[Int(slot)] == .webSocket
-            && subscriptions.lagPositions(of: slot).contains(where: { !waitingForKafka.contains($0.subject.rawValue) }) {
+            && subscriptions.lagPositions(of: slot).contains(where: { waitingForKafka[$0.subject.rawValue] == nil }) {
             loop.notifyWhenDrained(slot: slot)
         }
     }
@@ -608,8 +614,8 @@ final class GatewayRing: RingLoopHandler {
         for slot in Array(subscriptions.laggingSlots) where phase[Int(slot)] == .webSocket {
             var behindBytes = loop.queuedBytes(slot: slot)
             var oldest: Int64?
-            let waitingForKafka = recovering[slot] ?? []
-            for (subject, after) in subscriptions.lagPositions(of: slot) where !waitingForKafka.contains(subject.rawValue) {
+            let waitingForKafka = recovering[slot] ?? [:]
+            for (subject, after) in subscriptions.lagPositions(of: slot) where waitingForKafka[subject.rawValue] == nil {
                 guard let lag = hub.subjects.lag(subject, after: after) else {
                     dropFellOutOfHistory(loop, slot: slot)
                     break
@@ -661,7 +667,7 @@ final class GatewayRing: RingLoopHandler {
     /// up is not reading and is disconnected (1008).
     private func enqueue(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) {
         guard phase[Int(slot)] == .webSocket else { return }
-        if backlogs[slot] == nil {
+        if !hasBacklog(slot) {
             switch loop.send(slot: slot, frame: frame) {
             case .queued, .closed:
                 return
@@ -697,6 +703,12 @@ final class GatewayRing: RingLoopHandler {
         backlogs[slot]!.replies = min(backlogs[slot]!.replies, backlogs[slot]!.frames.count)
         loop.notifyWhenDrained(slot: slot)
         return false
+    }
+
+    /// Most rings have no backlog at all: the fan-out loop skips the lookup then.
+    @inline(__always)
+    private func hasBacklog(_ slot: UInt32) -> Bool {
+        !backlogs.isEmpty && backlogs[slot] != nil
     }
 
     private func dropBacklog(_ slot: UInt32) {

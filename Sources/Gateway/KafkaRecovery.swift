@@ -59,6 +59,8 @@ final class KafkaRecovery: @unchecked Sendable {
         let ring: Int
         let slot: UInt32
         let connection: UInt32
+        /// Tells this request's answer from an older one for the same subscription.
+        let id: UInt64
     }
 
     /// What a request brings back to its ring: a gap for what Kafka no longer has (or what is past
@@ -67,6 +69,7 @@ final class KafkaRecovery: @unchecked Sendable {
         let slot: UInt32
         let connection: UInt32
         let subject: SubjectID
+        let id: UInt64
         let gap: ClosedRange<Int64>?
         let frames: [FrameHandle]
         let through: Int64
@@ -184,7 +187,8 @@ final class KafkaRecovery: @unchecked Sendable {
         }
         metrics.messagesRecovered.increment(by: Int64(frames.count))
         hub.recovered(ring: request.ring, Delivery(
-            slot: request.slot, connection: request.connection, subject: request.subject, gap: gap, frames: frames,
+            slot: request.slot, connection: request.connection, subject: request.subject, id: request.id, gap: gap,
+            frames: frames,
             through: request.plan.offsets.upperBound - 1))
     }
 }
