@@ -5,7 +5,10 @@
 # record -> consumed -> one frame to every subscriber). Prints stadium-load's summary and the
 # gateway's own histogram of Kafka timestamp -> last socket write.
 #   Benchmarks/kafka-fanout.sh CONNECTIONS MESSAGES INTERVAL_MS
-# Settings (environment): BIN (.build/release), PORT (18600), RUN_DIR (.run/kafka-fanout).
+# Settings (environment): BIN (.build/release), PORT (18600), RUN_DIR (.run/kafka-fanout),
+# LOAD_ARGS (more stadium-load options, e.g. "--tolerate-lost 10").
+# Exit status: stadium-load's (non-zero when it lost, duplicated or failed connections), after
+# the gateway's histogram is printed all the same.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -16,6 +19,7 @@ interval_ms=${3:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
 BIN=${BIN:-.build/release}
 PORT=${PORT:-18600}
 RUN_DIR=${RUN_DIR:-.run/kafka-fanout}
+LOAD_ARGS=${LOAD_ARGS:-}
 
 mkdir -p "$RUN_DIR"
 rm -f "$RUN_DIR/bootstrap"
@@ -37,9 +41,15 @@ poll 30 test -s "$RUN_DIR/bootstrap"
 pids+=($!)
 poll 30 grep -q "listening on" "$RUN_DIR/gateway.log"
 
+load_status=0
+# shellcheck disable=SC2086 # LOAD_ARGS is a list of options
 "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$connections" \
     --subject /fanout --messages "$messages" --interval-ms "$interval_ms" \
-    --report "$RUN_DIR/report-$connections-$messages-$interval_ms.json"
+    --report "$RUN_DIR/report-$connections-$messages-$interval_ms.json" $LOAD_ARGS || load_status=$?
 
 echo "gateway: Kafka timestamp -> last socket write, per record (stadium_fanout_latency)"
 curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^stadium_fanout_latency|^stadium_kafka_records|^stadium_errors_total|^stadium_connections '
+if ((load_status != 0)); then
+    echo "kafka-fanout: stadium-load exited $load_status: the run lost, duplicated or failed connections (its verdict is above)" >&2
+fi
+exit "$load_status"

@@ -8,7 +8,11 @@
 # ROUNDS (5; a million players need about 90 s per round here), BIN (.build/release),
 # PORT (18800), REPORT_DIR (Benchmarks/reports), PARTITIONS (256: the development broker keeps only
 # about 5 MB per partition, and a round at a million produces a million answers),
-# ACK_TIMEOUT (seconds a pub may wait for Kafka, 60: a million answers queue behind each other).
+# ACK_TIMEOUT (seconds a pub may wait for Kafka, 60: a million answers queue behind each other),
+# LOAD_ARGS (more stadium-load options: a million connects on 2 cores retry some handshakes, so
+# e.g. "--tolerate-connect-failures 100000" to judge the deliveries alone).
+# Exit status: stadium-load's (non-zero when it lost, duplicated or failed connections); the
+# report and the trace are written either way.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,6 +30,7 @@ PORT=${PORT:-18800}
 REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
 PARTITIONS=${PARTITIONS:-256}
 ACK_TIMEOUT=${ACK_TIMEOUT:-60}
+LOAD_ARGS=${LOAD_ARGS:-}
 RUN_DIR=.run/load-1m
 name="$stage-$CONNECTIONS"
 
@@ -62,11 +67,14 @@ start_gateway() {  # start_gateway EXTRA-ARGS...
     trace_gateway "$gateway" "$REPORT_DIR/$name-gateway.tsv" &
 }
 
+load_status=0
 case "$stage" in
 fanout)
     start_gateway
+    # shellcheck disable=SC2086 # LOAD_ARGS is a list of options
     "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$CONNECTIONS" --rate "$RATE" \
-        --subject /question --messages "$MESSAGES" --interval-ms "$INTERVAL_MS" --report "$REPORT_DIR/$name.json"
+        --subject /question --messages "$MESSAGES" --interval-ms "$INTERVAL_MS" --report "$REPORT_DIR/$name.json" \
+        $LOAD_ARGS || load_status=$?
     ;;
 quiz)
     "$BIN/stadium-kafka" --partitions "$PARTITIONS" --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
@@ -82,11 +90,13 @@ quiz)
     "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" --round "$ROUND" \
         --answer-window "$ANSWER_WINDOW" --start-delay "$ramp" >"$RUN_DIR/processors.log" 2>&1 &
     pids+=($!)
+    # shellcheck disable=SC2086 # LOAD_ARGS is a list of options
     "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$CONNECTIONS" --rate "$RATE" --names "p{i}" \
-        --think-seconds "$ANSWER_WINDOW" --gettop-every 0 --duration "$duration" --report "$REPORT_DIR/$name.json" &
+        --think-seconds "$ANSWER_WINDOW" --gettop-every 0 --duration "$duration" --report "$REPORT_DIR/$name.json" \
+        $LOAD_ARGS &
     load=$!
     pids+=("$load")
-    wait "$load"
+    wait "$load" || load_status=$?
     ;;
 *)
     echo "usage: $0 fanout|quiz" >&2
@@ -94,3 +104,5 @@ quiz)
     ;;
 esac
 echo "load-1m: report $REPORT_DIR/$name.json, gateway trace $REPORT_DIR/$name-gateway.tsv"
+((load_status == 0)) || echo "load-1m: stadium-load exited $load_status: the run lost, duplicated or failed connections (see the report's verdict)" >&2
+exit "$load_status"

@@ -27,8 +27,8 @@ public struct BotSettings: Sendable {
 private struct BotState {
     /// Serial (in this ring) of the last question the bot planned to answer: never answer twice.
     var answeredQuestion: Int32 = -1
-    var answerSentUs: Int64 = 0
-    var answerRequestID: Int64 = 0
+    /// When the latest answer was due (monotonic µs): its ack and result latencies count from here.
+    var answerScheduledUs: Int64 = 0
     var leaderboardSentUs: Int64 = 0
     var subscribeSentUs: Int64 = 0
     var results = 0
@@ -36,10 +36,12 @@ private struct BotState {
     /// Last seq seen on /question and on /result/<name>: a reconnect resumes after them.
     var questionSeq: Int64 = -1
     var resultSeq: Int64 = -1
+    var tally = PlayerTally()
 }
 
 private struct DueAnswer {
-    let dueMs: Int64
+    /// When it is due on the monotonic clock, for the latencies measured from it.
+    let dueUs: Int64
     let local: Int
     let question: Int32
     let answer: Int
@@ -51,18 +53,24 @@ final class BotScript: SessionScript {
     private let latency: LatencyRecorder
     private let knowledge: AnswerKnowledge
     private let ledger: RoundLedger
+    private let phase: RunPhase
     private let logger: Logger
     private var bots: [BotState]
-    private var due: [DueAnswer] = []
+    /// Planned answers by due time (wall-clock ms): a tick pops only what is due.
+    private var due = DueQueue<DueAnswer>()
     /// Question ids seen by this ring, interned so each bot stores a small number.
     private var questionSerials: [[UInt8]: Int32] = [:]
     private var questions: [QuestionOffer] = []
     private static let subscribeRequestID: Int64 = 1
+    /// An answer's request id is this plus its question's serial, so its ok names the question;
+    /// /gettop ids count up from 3 and never reach it.
+    private static let answerRequestIDBase: Int64 = 1 << 32
 
     init(
         settings: BotSettings, connectionsInRing: Int, counters: LoadCounters, latency: LatencyRecorder,
-        knowledge: AnswerKnowledge, ledger: RoundLedger, logger: Logger
+        knowledge: AnswerKnowledge, ledger: RoundLedger, phase: RunPhase, logger: Logger
     ) {
+        self.phase = phase
         self.settings = settings
         self.counters = counters
         self.latency = latency
@@ -93,10 +101,19 @@ final class BotScript: SessionScript {
             if id == Self.subscribeRequestID {
                 counters.add(.subscribed)
                 latency.record(.subscribe, microseconds: Clock.monotonicMicroseconds() - bots[local].subscribeSentUs)
-            } else if id == bots[local].answerRequestID, bots[local].answeredQuestion >= 0 {
+            } else if let id, id >= Self.answerRequestIDBase {
+                let serial = Int32(clamping: id - Self.answerRequestIDBase)
+                let receipt = bots[local].tally.ack(question: serial)
+                guard receipt == .new else {
+                    counters.add(.duplicates)
+                    if receipt == .duplicate { ledger.update(questions[Int(serial)].idJSON) { $0.duplicates += 1 } }
+                    return
+                }
                 counters.add(.answerAcks)
-                latency.record(.publishAck, microseconds: Clock.monotonicMicroseconds() - bots[local].answerSentUs)
-                ledger.update(questions[Int(bots[local].answeredQuestion)].idJSON) { $0.acks += 1 }
+                if serial == bots[local].answeredQuestion {
+                    latency.record(.publishAck, microseconds: Clock.monotonicMicroseconds() - bots[local].answerScheduledUs)
+                }
+                ledger.update(questions[Int(serial)].idJSON) { $0.acks += 1 }
             }
         case .err(_, let code, let text):
             counters.add(.errors)
@@ -104,14 +121,11 @@ final class BotScript: SessionScript {
         case .msg(let subject, let seq, let data, let retained):
             if retained { counters.add(.retained) } else { counters.add(.messages) }
             if subject.isString("/question", in: bytes) {
-                // The same seq twice is a repeat (a replay overlapping what arrived): once is enough.
-                guard seq != bots[local].questionSeq else { return }
-                bots[local].questionSeq = seq
-                question(link, local: local, connection: connection, bytes: bytes, data: data, retained: retained)
+                bots[local].questionSeq = max(bots[local].questionSeq, seq)
+                question(link, local: local, connection: connection, bytes: bytes, data: data, seq: seq, retained: retained)
             } else if !retained, let name = subject.string(in: bytes) {
                 if name.hasPrefix("/result/") {
-                    guard seq != bots[local].resultSeq else { return }
-                    bots[local].resultSeq = seq
+                    bots[local].resultSeq = max(bots[local].resultSeq, seq)
                     result(link, local: local, connection: connection, bytes: bytes, data: data)
                 } else if name.hasPrefix("/top/") {
                     counters.add(.leaderboards)
@@ -120,39 +134,57 @@ final class BotScript: SessionScript {
             }
         case .gap(let subject, _, _):
             counters.add(.gaps)
-            // What was missed is gone: take what comes next on that subject as new.
-            if subject == "/question" { bots[local].questionSeq = -1 }
+            // The question's seq is kept: a reconnect without `since` would replay the retained
+            // question this bot already had, a duplicate. The round counter shows what was missed.
             if subject.hasPrefix("/result/") { bots[local].resultSeq = -1 }
         }
     }
 
     private func question(
-        _ link: SessionLink, local: Int, connection: Int, bytes: UnsafeRawBufferPointer, data: Range<Int>, retained: Bool
+        _ link: SessionLink, local: Int, connection: Int, bytes: UnsafeRawBufferPointer, data: Range<Int>, seq: Int64,
+        retained: Bool
     ) {
         guard let offer = QuestionOffer(data: bytes, range: data) else { return }
         let now = Clock.wallMilliseconds()
         let serial = intern(offer)
+        // A repeat (the gateway sent this question to this player before) is counted, not played.
+        let receipt = bots[local].tally.question(number: offer.round ?? seq, contiguous: offer.round != nil)
+        guard receipt == .new else {
+            counters.add(.duplicates)
+            ledger.update(offer.idJSON) { $0.duplicates += 1 }
+            return
+        }
         if !retained {
             counters.add(.questions)
             let delay = offer.publishedMs.map { now - $0 }
             if let delay { latency.record(.questionDelivery, milliseconds: delay) }
             ledger.questionDelivered(offer.idJSON, delayMs: delay, nowMs: now)
         }
-        guard let plan = settings.policy.plan(
+        // While the run drains, answers already sent settle and no new ones start.
+        guard !phase.draining.load(ordering: .relaxed), let plan = settings.policy.plan(
             offer, nowMs: now, alreadyAnswered: bots[local].answeredQuestion == serial,
             knownCorrect: knowledge.correctAnswer(for: offer), using: &link.random)
         else { return }
         bots[local].answeredQuestion = serial
-        due.append(DueAnswer(dueMs: plan.dueMs, local: local, question: serial, answer: plan.answer))
+        let dueUs = Clock.monotonicMicroseconds() + (plan.dueMs - now) * 1000
+        due.push(DueAnswer(dueUs: dueUs, local: local, question: serial, answer: plan.answer), due: plan.dueMs)
     }
 
     private func result(_ link: SessionLink, local: Int, connection: Int, bytes: UnsafeRawBufferPointer, data: Range<Int>) {
         guard let notice = ResultNotice(data: bytes, range: data) else { return }
+        // A result for a question this ring never saw cannot answer anything this player sent.
+        let serial = questionSerials[notice.questionIDJSON] ?? -1
+        let receipt = bots[local].tally.result(question: serial)
+        guard receipt == .new else {
+            counters.add(.duplicates)
+            if receipt == .duplicate { ledger.update(notice.questionIDJSON) { $0.duplicates += 1 } }
+            return
+        }
         counters.add(.results)
         if notice.isCorrect { counters.add(.correctResults) }
         knowledge.learn(notice)
-        if let serial = questionSerials[notice.questionIDJSON], serial == bots[local].answeredQuestion {
-            latency.record(.answerResult, microseconds: Clock.monotonicMicroseconds() - bots[local].answerSentUs)
+        if serial == bots[local].answeredQuestion {
+            latency.record(.answerResult, microseconds: Clock.monotonicMicroseconds() - bots[local].answerScheduledUs)
         }
         ledger.update(notice.questionIDJSON) { tally in
             tally.results += 1
@@ -172,22 +204,19 @@ final class BotScript: SessionScript {
 
     func ticked(_ link: SessionLink) {
         guard !due.isEmpty else { return }
-        let now = Clock.wallMilliseconds()
-        var waiting: [DueAnswer] = []
-        for answer in due {
-            guard answer.dueMs <= now else {
-                waiting.append(answer)
-                continue
-            }
-            send(link, answer)
+        // Draining: only answers already sent settle; one sent now could not settle in time.
+        if phase.draining.load(ordering: .relaxed) {
+            due.removeAll()
+            return
         }
-        due = waiting
+        let now = Clock.wallMilliseconds()
+        while let answer = due.popDue(now: now) { send(link, answer) }
     }
 
     private func send(_ link: SessionLink, _ answer: DueAnswer) {
         let connection = link.connection(atLocal: answer.local)
         let offer = questions[Int(answer.question)]
-        let id = nextRequestID(answer.local)
+        let id = Self.answerRequestIDBase + Int64(answer.question)
         var data = Array("{\"question_id\":".utf8)
         data += offer.idJSON
         data += Array(",\"answer\":\(answer.answer)}".utf8)
@@ -198,13 +227,21 @@ final class BotScript: SessionScript {
             if bots[answer.local].answeredQuestion == answer.question { bots[answer.local].answeredQuestion = -1 }
             return
         }
-        bots[answer.local].answerRequestID = id
-        bots[answer.local].answerSentUs = Clock.monotonicMicroseconds()
+        let sentUs = Clock.monotonicMicroseconds()
+        bots[answer.local].answerScheduledUs = answer.dueUs
+        bots[answer.local].tally.answerSent(question: answer.question)
+        latency.record(.sendLag, microseconds: sentUs - answer.dueUs)
         counters.add(.answersSent)
         ledger.update(offer.idJSON) { $0.answers += 1 }
     }
 
     func closed(_ link: SessionLink, connection: Int) {}
+
+    func playerSummary(stoppedEarly: Bool) -> PlayerSummary? {
+        var summary = PlayerSummary()
+        for bot in bots { summary.add(bot.tally, stoppedEarly: stoppedEarly) }
+        return summary
+    }
 
     private func nextRequestID(_ local: Int) -> Int64 {
         bots[local].nextRequestID += 1

@@ -31,6 +31,8 @@ final class ClientRing: RingLoopHandler, SessionLink {
     private var adopting = -1
     private var stopping = false
     private let handshakeTimeoutMicroseconds: Int64
+    /// Stalled handshakes are looked for every 100 ms, not on every (10 ms) tick: the scan visits every slot.
+    private var nextStallScanUs: Int64 = 0
 
     private var phase: [SlotPhase]
     private var connectionOfSlot: [Int]
@@ -39,6 +41,8 @@ final class ClientRing: RingLoopHandler, SessionLink {
     private var handshakeStartedUs: [Int64]
     /// Slot of each local connection, or -1.
     private var slotOfLocal: [Int32]
+    /// Per local connection: completed a handshake at least once (reconnects cannot hide one that never did).
+    private var everOpened: [Bool]
 
     init(
         loop: RingLoop, ringIndex: Int, ringCount: Int, connectionsInRing: Int, gateway: GatewayURL,
@@ -62,6 +66,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
         handshakeKeys = Array(repeating: "", count: slots)
         handshakeStartedUs = Array(repeating: 0, count: slots)
         slotOfLocal = Array(repeating: -1, count: connectionsInRing)
+        everOpened = Array(repeating: false, count: connectionsInRing)
     }
 
     func attach(_ connector: Connector) {
@@ -160,7 +165,11 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     func loopTicked(_ loop: RingLoop) {
         guard !stopping else { return }
-        closeStalledHandshakes()
+        let now = Clock.monotonicMicroseconds()
+        if now >= nextStallScanUs {
+            closeStalledHandshakes()
+            nextStallScanUs = now + 100_000
+        }
         script.ticked(self)
     }
 
@@ -193,6 +202,11 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     func lossSummary() -> LossSummary? { script.lossSummary() }
 
+    func playerSummary(stoppedEarly: Bool) -> PlayerSummary? { script.playerSummary(stoppedEarly: stoppedEarly) }
+
+    /// Connections of this ring that never completed a handshake; call once the ring has stopped.
+    var neverConnected: Int { everOpened.lazy.filter { !$0 }.count }
+
     // MARK: - Handshake
 
     private func receiveHandshake(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
@@ -215,6 +229,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
             counters.add(.handshakes)
             latency.record(.handshake, microseconds: Clock.monotonicMicroseconds() - handshakeStartedUs[index])
             let connection = connectionOfSlot[index]
+            everOpened[localIndex(of: connection)] = true
             connector?.connectionEstablished(connection)
             script.opened(self, connection: connection)
             let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])

@@ -69,7 +69,7 @@ final class Connector: @unchecked Sendable {
             let failures = Int(shared.failures[connection])
             let delay = ReconnectBackoff().delayMilliseconds(afterFailures: failures, using: &shared.random)
             shared.failures[connection] = UInt8(min(failures + 1, 255))
-            shared.reconnects.push(connection: connection, due: Clock.monotonicMicroseconds() + delay * 1000)
+            shared.reconnects.push(connection, due: Clock.monotonicMicroseconds() + delay * 1000)
         }
     }
 

@@ -1,5 +1,6 @@
 // --mode fanout: every connection subscribes to one subject; connection 0 publishes numbered
-// probes carrying `sent_ms` once all are subscribed; each receipt is timed and tallied for loss.
+// probes on a fixed schedule once all are subscribed; each receipt is timed from the probe's
+// scheduled send and tallied for loss.
 import StadiumProtocol
 import Synchronization
 
@@ -40,8 +41,10 @@ final class FanoutScript: SessionScript {
     private let progress: FanoutProgress
     private let subscriber: IdleScript
     private var tallies: [DeliveryTally]
-    private var probeSentUs: [Int64]
-    private var nextPublishMs: Int64 = 0
+    /// Set when publishing starts (the ring holding connection 0 only).
+    private var schedule: ProbeSchedule?
+    /// The schedule's start on the monotonic clock, for the publish-to-ok latency.
+    private var scheduleStartUs: Int64 = 0
     private static let firstProbeRequestID: Int64 = 1000
 
     init(
@@ -56,7 +59,6 @@ final class FanoutScript: SessionScript {
         subscriber = IdleScript(
             subjects: [settings.subject], connectionsInRing: connectionsInRing, counters: counters, latency: latency)
         tallies = Array(repeating: DeliveryTally(), count: connectionsInRing)
-        probeSentUs = Array(repeating: 0, count: settings.messages)
     }
 
     func opened(_ link: SessionLink, connection: Int) {
@@ -70,14 +72,15 @@ final class FanoutScript: SessionScript {
                 counters.add(.messages)
                 return
             }
+            // A repeat is counted by the tally as a duplicate, not timed or counted as received.
+            guard tallies[link.localIndex(of: connection)].record(probe.index) != .duplicate else { return }
             counters.add(.probesReceived)
-            latency.record(.delivery, milliseconds: Clock.wallMilliseconds() - probe.sentMs)
-            tallies[link.localIndex(of: connection)].record(probe.index)
+            latency.record(.delivery, milliseconds: probe.deliveryLatencyMs(receivedMs: Clock.wallMilliseconds()))
         case .ok(let id?) where id >= Self.firstProbeRequestID:
             let index = Int(id - Self.firstProbeRequestID)
-            guard index < probeSentUs.count else { return }
+            guard index < settings.messages, let schedule else { return }
             counters.add(.probeAcks)
-            latency.record(.publishAck, microseconds: Clock.monotonicMicroseconds() - probeSentUs[index])
+            latency.record(.publishAck, microseconds: Clock.monotonicMicroseconds() - scheduledUs(ofProbe: index, in: schedule))
         default:
             subscriber.received(link, connection: connection, message: message, bytes: bytes)
         }
@@ -90,24 +93,32 @@ final class FanoutScript: SessionScript {
         let now = Clock.wallMilliseconds()
         let everyoneListening = counters[.subscribed] >= totalConnections
         guard everyoneListening || now >= progress.startDeadlineMs.load(ordering: .relaxed) else { return }
-        if nextPublishMs == 0 { nextPublishMs = now }
-        while nextPublishMs <= now, publishProbe(link, now: now) {
-            nextPublishMs += max(1, settings.intervalMilliseconds)
+        if schedule == nil {
+            schedule = ProbeSchedule(startMs: now, intervalMs: settings.intervalMilliseconds, count: settings.messages)
+            scheduleStartUs = Clock.monotonicMicroseconds()
+        }
+        for index in schedule!.due(atMs: now, published: progress.published.load(ordering: .relaxed)) {
+            guard publishProbe(link, index: index, now: now) else { break }
         }
     }
 
-    private func publishProbe(_ link: SessionLink, now: Int64) -> Bool {
-        let published = progress.published.load(ordering: .relaxed)
-        guard published < settings.messages else { return false }
-        let probe = FanoutProbe(index: published, sentMs: now)
+    /// Probe `index` goes out now, however late: its latencies still count from its due time.
+    private func publishProbe(_ link: SessionLink, index: Int, now: Int64) -> Bool {
+        let scheduledMs = schedule!.scheduledMs(ofProbe: index)
+        let probe = FanoutProbe(index: index, scheduledMs: scheduledMs, sentMs: now)
         let request = ClientRequestEncoder.pub(
-            id: Self.firstProbeRequestID + Int64(published), subject: settings.subject, data: probe.json(paddingBytes: settings.paddingBytes))
-        probeSentUs[published] = Clock.monotonicMicroseconds()
+            id: Self.firstProbeRequestID + Int64(index), subject: settings.subject, data: probe.json(paddingBytes: settings.paddingBytes))
         guard link.sendText(connection: 0, request) else { return false }
         counters.add(.probesPublished)
-        progress.published.store(published + 1, ordering: .relaxed)
+        latency.record(.sendLag, microseconds: Clock.monotonicMicroseconds() - scheduledUs(ofProbe: index, in: schedule!))
+        progress.published.store(index + 1, ordering: .relaxed)
         progress.lastPublishedMs.store(now, ordering: .relaxed)
         return true
+    }
+
+    /// A probe's due time on the monotonic clock (the wall clock may be stepped mid-run).
+    private func scheduledUs(ofProbe index: Int, in schedule: ProbeSchedule) -> Int64 {
+        scheduleStartUs + (schedule.scheduledMs(ofProbe: index) - schedule.startMs) * 1000
     }
 
     func closed(_ link: SessionLink, connection: Int) {}

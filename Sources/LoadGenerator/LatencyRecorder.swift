@@ -9,16 +9,19 @@ public enum LatencyMetric: String, CaseIterable, Codable, Sendable {
     case handshake
     /// From sending sub to its ok.
     case subscribe
-    /// Fan-out probe: from `sent_ms` in its data to receipt (wall clock, ms resolution).
+    /// Fan-out probe: from `scheduled_ms` in its data to receipt (wall clock, ms resolution).
     case delivery
     /// Question: from `published_ms` in its data to receipt (wall clock, ms resolution).
     case questionDelivery = "question_delivery"
-    /// From sending a pub (answer or probe) to its ok, which means Kafka acknowledged it.
+    /// From when a pub (answer or probe) was due to its ok, which means Kafka acknowledged it.
     case publishAck = "publish_ack"
-    /// From sending an answer to receiving its result.
+    /// From when an answer was due to receiving its result.
     case answerResult = "answer_result"
     /// From sending /gettop to receiving /top.
     case leaderboard
+    /// From when a probe or answer was due to when it went out: the load generator's own
+    /// lateness, which the latencies above include because they count from the schedule.
+    case sendLag = "send_lag"
 }
 
 public final class LatencyRecorder: Sendable {

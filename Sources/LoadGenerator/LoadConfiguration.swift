@@ -33,10 +33,13 @@ public struct LoadConfiguration: Sendable {
     public var progressIntervalSeconds: Double = 5
     /// Stop after this long; nil runs until stopped (fan-out also ends once its probes drained).
     public var duration: Duration?
-    /// After the last fan-out probe, how long deliveries may pause before the rest count as lost.
+    /// After the last fan-out probe, or players' last answers after --duration: how long
+    /// deliveries may pause before what is still missing counts as lost.
     public var drainMilliseconds: Int64 = 5_000
     /// Slots per ring; nil means the descriptor limit less a reserve.
     public var slotsPerRing: Int?
+    /// What the run may lose, duplicate or fail and still pass (exit status 0).
+    public var tolerances = Tolerances()
 
     public init(gateway: GatewayURL, mode: LoadMode, connections: Int, rate: Double) {
         self.gateway = gateway

@@ -26,6 +26,8 @@ public enum LoadCounter: String, CaseIterable, Codable, Sendable {
     case probesPublished = "probes_published"
     case probeAcks = "probe_acks"
     case probesReceived = "probes_received"
+    /// Questions, acks or results a player received again (or never asked for): counted, not played.
+    case duplicates
 }
 
 public final class LoadCounters: Sendable {

@@ -45,12 +45,16 @@ public struct LoadReport: Codable, Equatable, Sendable {
     public var rounds: [RoundTally]
     /// One sample per progress line, for `make plots`.
     public var timeline: [ProgressSample]
+    /// Players mode: every player's questions, acks and results, each accounted on its own.
+    public var players: PlayerSummary?
+    /// Whether the run passed (the exit status says the same); nil in reports older than it.
+    public var verdict: RunVerdict?
 
     public init(
         mode: String, url: String, connections: Int, rate: Double, rings: Int, boundSources: Bool,
         durationSeconds: Double, rampSeconds: Double?, counters: [String: Int],
         latencies: [LatencyMetric: Histogram<UInt64>], loss: LossSummary?, rounds: [RoundTally] = [],
-        timeline: [ProgressSample] = []
+        timeline: [ProgressSample] = [], players: PlayerSummary? = nil, verdict: RunVerdict? = nil
     ) {
         self.mode = mode
         self.url = url
@@ -70,6 +74,8 @@ public struct LoadReport: Codable, Equatable, Sendable {
         self.loss = loss
         self.rounds = rounds
         self.timeline = timeline
+        self.players = players
+        self.verdict = verdict
     }
 
     public func write(to path: String) throws {
@@ -111,6 +117,18 @@ public struct LoadReport: Codable, Equatable, Sendable {
                 + "(\(loss.connectionsWithLoss) connection(s) affected), \(loss.duplicates) duplicate(s)")
         }
         for round in rounds { lines.append(round.summary) }
+        if let players {
+            lines.append("players: \(players.players), questions received \(players.questionsReceived), missed \(players.questionsMissed), "
+                + "duplicated \(players.questionDuplicates); answers \(players.answersSent), acks missing \(players.acksMissing), "
+                + "results missing \(players.resultsMissing), ack/result duplicates \(players.ackDuplicates + players.resultDuplicates), "
+                + "unexpected \(players.unexpected), in flight at the stop \(players.answersInFlight); "
+                + "\(players.playersWithLoss) player(s) with loss, \(players.playersWithDuplicates) with duplicates")
+        }
+        if let verdict {
+            lines.append(verdict.passed
+                ? "verdict: passed (connection failures \(verdict.connectionFailures), lost \(verdict.lost), duplicates \(verdict.duplicates))"
+                : "verdict: FAILED: " + verdict.failures.joined(separator: "; "))
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -14,6 +14,7 @@ public final class LoadRun: @unchecked Sendable {
     private var recorders: [LatencyRecorder] = []
     private var connector: Connector!
     private let fanoutProgress = FanoutProgress()
+    private let phase = RunPhase()
     /// One per ring: a ring's bots tally their rounds without a lock shared across rings.
     private var ledgers: [RoundLedger] = []
     /// When the last round logged opened (the supervising thread's own).
@@ -40,6 +41,9 @@ public final class LoadRun: @unchecked Sendable {
             let inRing = LoadConfiguration.connections(onRing: index, of: ringCount, total: configuration.connections)
             var ringConfiguration = RingConfiguration(slots: min(slots, max(inRing, 1) + 16))
             ringConfiguration.stopTimeout = .seconds(2)
+            // Probes and answers go out on the first tick after they are due, and their latencies
+            // count from the due time: a fine tick keeps the load generator's own slack small.
+            ringConfiguration.tickInterval = .milliseconds(10)
             // A pool per ring: a client frame never crosses rings, and one shared pool's lock
             // was most of the load generator's time with 53 rings on 2 cores.
             let frames = FramePool(capacity: 1 << 15)
@@ -80,7 +84,8 @@ public final class LoadRun: @unchecked Sendable {
         connector.stop()
         for loop in loops { loop.stop() }
         for loop in loops { loop.join() }
-        return makeReport(duration: duration, rampSeconds: rampSeconds, rings: ringCount)
+        let stoppedEarly = stopRequested.load(ordering: .acquiring)
+        return makeReport(duration: duration, rampSeconds: rampSeconds, rings: ringCount, stoppedEarly: stoppedEarly)
     }
 
     private func makeScript(
@@ -90,7 +95,7 @@ public final class LoadRun: @unchecked Sendable {
         case .players(let settings):
             return BotScript(
                 settings: settings, connectionsInRing: connectionsInRing, counters: counters, latency: latency,
-                knowledge: knowledge, ledger: ledger, logger: logger)
+                knowledge: knowledge, ledger: ledger, phase: phase, logger: logger)
         case .idle(let subjects):
             return IdleScript(subjects: subjects, connectionsInRing: connectionsInRing, counters: counters, latency: latency)
         case .fanout(let settings):
@@ -118,6 +123,8 @@ public final class LoadRun: @unchecked Sendable {
         var nextSample = start
         var lastProbesReceived = 0
         var lastProbeReceiptMs: Int64 = 0
+        var lastSettled = 0
+        var lastSettledMs: Int64 = 0
         while !stopRequested.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: 0.05)
             let now = ContinuousClock.now
@@ -147,7 +154,23 @@ public final class LoadRun: @unchecked Sendable {
                     }
                 }
             }
-            if let duration = configuration.duration, now - start >= duration { break }
+            if let duration = configuration.duration, now - start >= duration {
+                guard case .players = configuration.mode else { break }
+                // Players drain: answers already sent get their acks and results before the
+                // tally, so that what is still missing at the end is lost, not in flight.
+                if !phase.draining.load(ordering: .relaxed) {
+                    phase.draining.store(true, ordering: .relaxed)
+                    logger.info("duration reached: no new answers; waiting for the acks and results of those sent")
+                    lastSettledMs = Clock.wallMilliseconds()
+                }
+                let sent = counters[.answersSent]
+                let settled = counters[.answerAcks] + counters[.results]
+                if settled != lastSettled {
+                    lastSettled = settled
+                    lastSettledMs = Clock.wallMilliseconds()
+                }
+                if settled >= 2 * sent || Clock.wallMilliseconds() - lastSettledMs >= configuration.drainMilliseconds { break }
+            }
             if now >= nextSample {
                 timeline.append(sample(elapsed: now - start))
                 nextSample = now + .seconds(1)
@@ -195,7 +218,7 @@ public final class LoadRun: @unchecked Sendable {
         return line
     }
 
-    private func makeReport(duration: Duration, rampSeconds: Double?, rings: Int) -> LoadReport {
+    private func makeReport(duration: Duration, rampSeconds: Double?, rings: Int, stoppedEarly: Bool) -> LoadReport {
         var loss: LossSummary?
         if case .fanout = configuration.mode {
             var total = LossSummary()
@@ -204,12 +227,24 @@ public final class LoadRun: @unchecked Sendable {
             }
             loss = total
         }
+        var players: PlayerSummary?
+        if case .players = configuration.mode {
+            var total = PlayerSummary()
+            for client in clients {
+                if let summary = client.playerSummary(stoppedEarly: stoppedEarly) { total.merge(summary) }
+            }
+            players = total
+        }
+        let snapshot = counters.snapshot()
+        let verdict = RunVerdict(
+            counters: snapshot, neverConnected: clients.reduce(0) { $0 + $1.neverConnected }, loss: loss,
+            players: players, tolerances: configuration.tolerances)
         return LoadReport(
             mode: configuration.mode.name, url: configuration.gateway.description,
             connections: configuration.connections, rate: configuration.rate, rings: rings,
             boundSources: configuration.bindsSources, durationSeconds: seconds(duration), rampSeconds: rampSeconds,
-            counters: counters.snapshot(), latencies: LatencyRecorder.merged(recorders + [connector.latency]), loss: loss,
-            rounds: RoundLedger.merged(ledgers), timeline: timeline)
+            counters: snapshot, latencies: LatencyRecorder.merged(recorders + [connector.latency]), loss: loss,
+            rounds: RoundLedger.merged(ledgers), timeline: timeline, players: players, verdict: verdict)
     }
 
     private func seconds(_ duration: Duration) -> Double {

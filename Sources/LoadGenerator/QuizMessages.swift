@@ -10,13 +10,17 @@ public struct QuestionOffer: Equatable, Sendable {
     public let deadlineMs: Int64
     /// When the processors published it (wall-clock ms), if they said.
     public let publishedMs: Int64?
+    /// The quiz's round counter (one more per question), if the question carries it: a
+    /// player who skips a number missed a question.
+    public let round: Int64?
 
-    public init(idJSON: [UInt8], text: String, answerCount: Int, deadlineMs: Int64, publishedMs: Int64?) {
+    public init(idJSON: [UInt8], text: String, answerCount: Int, deadlineMs: Int64, publishedMs: Int64?, round: Int64? = nil) {
         self.idJSON = idJSON
         self.text = text
         self.answerCount = answerCount
         self.deadlineMs = deadlineMs
         self.publishedMs = publishedMs
+        self.round = round
     }
 
     /// Nil when the data lacks an id, answers or deadline.
@@ -28,7 +32,7 @@ public struct QuestionOffer: Equatable, Sendable {
         else { return nil }
         self.init(
             idJSON: id, text: fields.string("question") ?? "", answerCount: answerCount, deadlineMs: deadline,
-            publishedMs: fields.integer("published_ms"))
+            publishedMs: fields.integer("published_ms"), round: fields.integer("round"))
     }
 }
 
@@ -61,30 +65,67 @@ public struct ResultNotice: Equatable, Sendable {
     public var isCorrect: Bool { answer == correctAnswer }
 }
 
-/// A fan-out probe published by `--mode fanout`: `{"n":<index>,"sent_ms":<wall-clock ms>}`.
+/// A fan-out probe published by `--mode fanout`:
+/// `{"n":<index>,"scheduled_ms":<when it was due>,"sent_ms":<when it went out>}` (wall-clock ms).
 public struct FanoutProbe: Equatable, Sendable {
     public let index: Int
+    /// When the schedule said to send it: delivery latency counts from here.
+    public let scheduledMs: Int64
     public let sentMs: Int64
 
-    public init(index: Int, sentMs: Int64) {
+    public init(index: Int, scheduledMs: Int64, sentMs: Int64) {
         self.index = index
+        self.scheduledMs = scheduledMs
         self.sentMs = sentMs
     }
 
     public init?(data bytes: UnsafeRawBufferPointer, range: Range<Int>) {
         guard let fields = DataFields(bytes, range: range),
               let index = fields.integer("n"), index >= 0,
+              let scheduled = fields.integer("scheduled_ms"),
               let sent = fields.integer("sent_ms")
         else { return nil }
-        self.init(index: Int(index), sentMs: sent)
+        self.init(index: Int(index), scheduledMs: scheduled, sentMs: sent)
+    }
+
+    /// From the scheduled send to `receivedMs`: a publisher that fell behind its schedule
+    /// adds its lateness to every delivery instead of hiding it (coordinated omission).
+    public func deliveryLatencyMs(receivedMs: Int64) -> Int64 {
+        receivedMs - scheduledMs
     }
 
     public var json: [UInt8] { json(paddingBytes: 0) }
 
     /// The probe with a `pad` member of `paddingBytes` filler characters (larger messages).
     public func json(paddingBytes: Int) -> [UInt8] {
-        let fields = "{\"n\":\(index),\"sent_ms\":\(sentMs)"
+        let fields = "{\"n\":\(index),\"scheduled_ms\":\(scheduledMs),\"sent_ms\":\(sentMs)"
         guard paddingBytes > 0 else { return Array((fields + "}").utf8) }
         return Array((fields + ",\"pad\":\"" + String(repeating: "x", count: paddingBytes) + "\"}").utf8)
+    }
+}
+
+/// When each fan-out probe is due: the first when publishing starts, then one every interval.
+/// Latencies count from these times rather than from the actual sends, as wrk2 does, so a
+/// publisher held up by a late tick or a full queue cannot make the figures look better.
+public struct ProbeSchedule: Equatable, Sendable {
+    public let startMs: Int64
+    public let intervalMs: Int64
+    public let count: Int
+
+    public init(startMs: Int64, intervalMs: Int64, count: Int) {
+        self.startMs = startMs
+        self.intervalMs = max(1, intervalMs)
+        self.count = count
+    }
+
+    public func scheduledMs(ofProbe index: Int) -> Int64 {
+        startMs + Int64(index) * intervalMs
+    }
+
+    /// The probes due by `nowMs` that are not published yet (`published` went out already).
+    public func due(atMs nowMs: Int64, published: Int) -> Range<Int> {
+        guard nowMs >= startMs else { return published..<published }
+        let dueCount = Int(min(Int64(count), (nowMs - startMs) / intervalMs + 1))
+        return published..<max(published, dueCount)
     }
 }

@@ -1,12 +1,14 @@
-/// Connections waiting to reconnect, earliest first (a binary min-heap on the due time).
-struct ReconnectQueue {
-    private var heap: [(due: Int64, connection: Int)] = []
+/// Items waiting for a due time, earliest first (a binary min-heap): each pop costs log n, so
+/// rings with tens of thousands of waiting items can look every few milliseconds.
+struct DueQueue<Item> {
+    private var heap: [(due: Int64, item: Item)] = []
 
     var count: Int { heap.count }
+    var isEmpty: Bool { heap.isEmpty }
     var nextDue: Int64? { heap.first?.due }
 
-    mutating func push(connection: Int, due: Int64) {
-        heap.append((due, connection))
+    mutating func push(_ item: Item, due: Int64) {
+        heap.append((due, item))
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -16,8 +18,8 @@ struct ReconnectQueue {
         }
     }
 
-    /// The earliest connection if it is due by `now`.
-    mutating func popDue(now: Int64) -> Int? {
+    /// The earliest item if it is due by `now`.
+    mutating func popDue(now: Int64) -> Item? {
         guard let first = heap.first, first.due <= now else { return nil }
         let last = heap.removeLast()
         if !heap.isEmpty {
@@ -34,9 +36,16 @@ struct ReconnectQueue {
                 parent = smallest
             }
         }
-        return first.connection
+        return first.item
+    }
+
+    mutating func removeAll() {
+        heap.removeAll()
     }
 }
+
+/// Connections waiting to reconnect, earliest first.
+typealias ReconnectQueue = DueQueue<Int>
 
 /// Reconnect delays: 250 ms doubling to 10 s, with jitter so a restarted gateway is not hit at once.
 public struct ReconnectBackoff: Sendable {

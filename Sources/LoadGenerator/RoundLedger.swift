@@ -11,6 +11,8 @@ public struct RoundTally: Codable, Equatable, Sendable {
     public var acks = 0
     public var results = 0
     public var correct = 0
+    /// Questions, acks and results of this round that a player received a second time.
+    public var duplicates = 0
     /// Wall-clock ms of the first delivery; orders rounds when ledgers are merged (not reported).
     public var openedMs: Int64 = 0
 
@@ -27,11 +29,12 @@ public struct RoundTally: Codable, Equatable, Sendable {
         acks += other.acks
         results += other.results
         correct += other.correct
+        duplicates += other.duplicates
         openedMs = min(openedMs, other.openedMs)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case questionId, deliveries, slowestDeliveryMs, answers, acks, results, correct
+        case questionId, deliveries, slowestDeliveryMs, answers, acks, results, correct, duplicates
     }
 
     /// The id as JSON text in the report (`"q017-r42"` or `17`), so reports read like the protocol.
@@ -44,6 +47,7 @@ public struct RoundTally: Codable, Equatable, Sendable {
         try container.encode(acks, forKey: .acks)
         try container.encode(results, forKey: .results)
         try container.encode(correct, forKey: .correct)
+        try container.encode(duplicates, forKey: .duplicates)
     }
 
     public init(from decoder: Decoder) throws {
@@ -55,12 +59,15 @@ public struct RoundTally: Codable, Equatable, Sendable {
         acks = try container.decode(Int.self, forKey: .acks)
         results = try container.decode(Int.self, forKey: .results)
         correct = try container.decode(Int.self, forKey: .correct)
+        // Reports written before duplicates were counted have none.
+        duplicates = try container.decodeIfPresent(Int.self, forKey: .duplicates) ?? 0
     }
 
     public var summary: String {
         let id = String(decoding: questionIDJSON, as: UTF8.self)
         return "round \(id): question reached \(deliveries) bot(s), the last after \(slowestDeliveryMs) ms; "
             + "answers sent \(answers), acked \(acks); results \(results), correct \(correct)"
+            + (duplicates > 0 ? "; duplicates \(duplicates)" : "")
     }
 }
 

@@ -1,5 +1,6 @@
 // What a connection does once its WebSocket is open: the part that differs between modes.
 import StadiumProtocol
+import Synchronization
 
 /// The ring side a script talks to. Called on the ring's thread only.
 protocol SessionLink: AnyObject {
@@ -22,10 +23,19 @@ protocol SessionScript: AnyObject {
     func closed(_ link: SessionLink, connection: Int)
     /// Adds this ring's loss accounting (fan-out only).
     func lossSummary() -> LossSummary?
+    /// This ring's players, each accounted on its own (players mode only).
+    func playerSummary(stoppedEarly: Bool) -> PlayerSummary?
 }
 
 extension SessionScript {
     func lossSummary() -> LossSummary? { nil }
+    func playerSummary(stoppedEarly: Bool) -> PlayerSummary? { nil }
+}
+
+/// Where a run is, shared by the supervising thread with the rings' scripts.
+final class RunPhase: Sendable {
+    /// Past --duration: bots send no new answers while those sent settle.
+    let draining = Atomic<Bool>(false)
 }
 
 /// Wall-clock and monotonic time in the units the scripts record.

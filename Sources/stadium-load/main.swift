@@ -27,6 +27,13 @@ struct LoadCommand: ParsableCommand {
             connection must receive every probe (delivery latency = receipt - sent_ms; loss counted). \
             With Kafka, the gateway must consume the probe topic (e.g. --topics question,result,top,fanout).
 
+            Latencies count from when a probe or answer was due, not from when it went out (coordinated \
+            omission corrected, as wrk2 does); send_lag shows how late the load generator itself was. \
+            Loss is accounted per connection and per player (a duplicate never makes up for a loss elsewhere). \
+            Exit status: 0 when the run passed; 1 when connections failed, anything was lost or duplicated \
+            beyond the --tolerate-* limits (all 0 by default). With --duration, players stop answering at the \
+            end and wait for the acks and results of the answers sent before they are tallied.
+
             Many connections: sources are bound explicitly over 127.0.0.2 .. 127.255.255.254 \
             (skipping .0/.255 host parts), one ring per 19,000 connections, ramped at --rate.
             Runs until SIGINT/SIGTERM (fanout: until its probes have drained), then prints a summary.
@@ -86,6 +93,15 @@ struct LoadCommand: ParsableCommand {
     @Option(help: "Seconds between progress lines.")
     var progressEvery: Double = 5
 
+    @Option(help: "Connection failures (failed connects or handshakes, disconnects, connections never opened) the run may have and still exit 0.")
+    var tolerateConnectFailures: Int = 0
+
+    @Option(help: "Lost deliveries (probes; players' questions, acks, results) the run may have and still exit 0.")
+    var tolerateLost: Int = 0
+
+    @Option(help: "Duplicate deliveries the run may have and still exit 0.")
+    var tolerateDuplicates: Int = 0
+
     @Option(help: "Write the JSON report to this file.")
     var report: String?
 
@@ -104,6 +120,9 @@ struct LoadCommand: ParsableCommand {
         if thinkSeconds < 0 { throw ValidationError("--think-seconds cannot be negative") }
         if messages < 1 { throw ValidationError("--messages must be at least 1") }
         if !(0...1_000_000).contains(paddingBytes) { throw ValidationError("--padding-bytes lies in 0...1000000") }
+        if tolerateConnectFailures < 0 || tolerateLost < 0 || tolerateDuplicates < 0 {
+            throw ValidationError("--tolerate-* cannot be negative")
+        }
     }
 
     func run() throws {
@@ -141,6 +160,8 @@ struct LoadCommand: ParsableCommand {
         configuration.progressIntervalSeconds = progressEvery
         configuration.handshakeTimeoutMicroseconds = Int64(handshakeTimeout * 1_000_000)
         configuration.duration = duration.map { .milliseconds(Int64($0 * 1000)) }
+        configuration.tolerances = Tolerances(
+            connectionFailures: tolerateConnectFailures, lost: tolerateLost, duplicates: tolerateDuplicates)
 
         let run = LoadRun(configuration: configuration, logger: logger)
         let signals = [SIGINT, SIGTERM].map { number in
@@ -157,6 +178,7 @@ struct LoadCommand: ParsableCommand {
             try result.write(to: report)
             logger.info("report written to \(report)")
         }
+        if let verdict = result.verdict, !verdict.passed { throw ExitCode(1) }
     }
 }
 

@@ -57,4 +57,34 @@ import Testing
         #expect(table.contains("loss: 2 of 3 expected deliveries missing"))
         #expect(table.contains("round \"q017-r42\": question reached 2000 bot(s)"))
     }
+
+    @Test func theVerdictAndThePlayersAreInTheJSONAndTheTable() throws {
+        var report = sampleReport()
+        var tally = PlayerTally()
+        tally.question(number: 1, contiguous: true)
+        tally.question(number: 1, contiguous: true)
+        var players = PlayerSummary()
+        players.add(tally, stoppedEarly: false)
+        report.players = players
+        report.verdict = RunVerdict(
+            counters: report.counters, neverConnected: 0, loss: report.loss, players: players, tolerances: Tolerances())
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("load-report-\(UUID()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try report.write(to: path)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let verdict = object?["verdict"] as? [String: Any]
+        #expect(verdict?["passed"] as? Bool == false)
+        #expect(verdict?["lost"] as? Int == 2)
+        #expect(verdict?["duplicates"] as? Int == 1)
+        #expect((object?["players"] as? [String: Any])?["question_duplicates"] as? Int == 1)
+        #expect(report.table.contains("verdict: FAILED: 2 lost, 0 tolerated; 1 duplicate(s), 0 tolerated"))
+    }
+
+    @Test func aRoundFromAReportOlderThanDuplicateCountingReads() throws {
+        let json = #"{"question_id":"\"q1\"","deliveries":3,"slowest_delivery_ms":9,"answers":3,"acks":3,"results":3,"correct":1}"#
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let round = try decoder.decode(RoundTally.self, from: Data(json.utf8))
+        #expect(round.deliveries == 3 && round.duplicates == 0)
+    }
 }

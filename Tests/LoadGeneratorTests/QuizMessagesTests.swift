@@ -11,13 +11,14 @@ import Testing
         let offer = parse(json) { QuestionOffer(data: $0, range: $1) }
         #expect(offer == QuestionOffer(
             idJSON: Array("\"r12\"".utf8), text: "2+2?", answerCount: 4, deadlineMs: 1_700_000_010_000,
-            publishedMs: 1_700_000_000_000))
+            publishedMs: 1_700_000_000_000, round: 12))
     }
 
     @Test func keepsANumericQuestionIDVerbatim() {
         let offer = parse(#"{"id":41,"answers":["a","b"],"deadline_ms":5}"#) { QuestionOffer(data: $0, range: $1) }
         #expect(offer?.idJSON == Array("41".utf8))
         #expect(offer?.publishedMs == nil)
+        #expect(offer?.round == nil)
     }
 
     @Test func refusesAQuestionWithoutDeadlineOrAnswers() {
@@ -34,17 +35,24 @@ import Testing
     }
 
     @Test func aProbeSurvivesItsOwnEncoding() {
-        let probe = FanoutProbe(index: 7, sentMs: 1_700_000_000_123)
+        let probe = FanoutProbe(index: 7, scheduledMs: 1_700_000_000_100, sentMs: 1_700_000_000_123)
         let json = String(decoding: probe.json, as: UTF8.self)
         #expect(parse(json) { FanoutProbe(data: $0, range: $1) } == probe)
     }
 
     @Test func aPaddedProbeIsAsLargeAsAskedAndStillParses() {
-        let probe = FanoutProbe(index: 3, sentMs: 1_700_000_000_456)
+        let probe = FanoutProbe(index: 3, scheduledMs: 1_700_000_000_400, sentMs: 1_700_000_000_456)
         let bare = probe.json.count
         let padded = probe.json(paddingBytes: 4096)
         let member = Array(#","pad":"#.utf8).count + 2  // the member's name and its string's quotes
         #expect(padded.count == bare + 4096 + member)
         #expect(parse(String(decoding: padded, as: UTF8.self)) { FanoutProbe(data: $0, range: $1) } == probe)
+    }
+
+    @Test func deliveryLatencyCountsFromTheScheduledSendNotTheActualOne() {
+        // Due at 1,000 but sent 350 ms late (the publisher's ring was busy): a receipt at 1,360
+        // is 360 ms after the schedule, not the 10 ms a clock started at the send would show.
+        let probe = FanoutProbe(index: 0, scheduledMs: 1_000, sentMs: 1_350)
+        #expect(probe.deliveryLatencyMs(receivedMs: 1_360) == 360)
     }
 }

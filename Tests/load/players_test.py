@@ -4,7 +4,9 @@
 Starts the stack (development broker, gateway, processors) with scripts/stack.sh and short
 rounds, runs `stadium-load` with 2,000 players for a few rounds, and reads its JSON report:
 every round that opened and closed while all players were connected must have reached every
-player, and every answer must have been acknowledged and scored.
+player, and every answer must have been acknowledged and scored. stadium-load itself accounts
+each player on its own (no question missed or repeated, every answer acked and scored) and
+exits non-zero otherwise.
 
     python3 Tests/load/players_test.py --bin .build/debug
 """
@@ -46,6 +48,13 @@ def check(report, players, needed_rounds):
             failures.append(f"{name}: {round['acks']} of {round['answers']} answers acknowledged")
         if round["results"] != round["answers"]:
             failures.append(f"{name}: {round['results']} results for {round['answers']} answers")
+        if round.get("duplicates", 0):
+            failures.append(f"{name}: {round['duplicates']} duplicate question(s), ack(s) or result(s)")
+    players_summary = report.get("players")
+    if players_summary is None:
+        failures.append("the report has no per-player accounting")
+    elif players_summary["players"] != players:
+        failures.append(f"the report accounts for {players_summary['players']} of {players} players")
     counters = report["counters"]
     for counter in ("errors", "protocol_errors", "disconnects", "connect_failures", "handshake_failures"):
         if counters.get(counter, 0) != 0:
@@ -78,7 +87,8 @@ def main():
     finally:
         run_stack("stop", environment)
     if load.returncode != 0:
-        sys.exit(f"players_test: stadium-load exited {load.returncode}:\n{load.stderr[-3000:]}")
+        sys.exit(f"players_test: stadium-load exited {load.returncode}:\n{load.stderr[-3000:]}{load.stdout[-3000:]}\n"
+                 f"players_test: logs and report in {run_dir}")
     with open(report_path) as file:
         report = json.load(file)
     failures = check(report, arguments.players, arguments.rounds)
