@@ -7,14 +7,14 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test browser-test demo-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test soak-verdict-test browser-test demo-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test browser-test demo-test
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test soak-verdict-test browser-test demo-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -68,6 +68,10 @@ failover-test: build-debug
 load-test: build-debug
 	timeout 300 python3 Tests/load/players_test.py --bin .build/debug
 
+# The soak's verdict on made-up samples and runs (no stack): it fails the soaks it should.
+soak-verdict-test:
+	python3 Tests/soak/test_soak_verdict.py
+
 # The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium.
 browser-test: build-debug
 	@BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-test scripts/stack.sh start
@@ -86,9 +90,10 @@ demo-test: build-debug
 clean:
 	rm -rf .build .run Fuzz/out
 
-# Churn soak (issue 8; not in `make test`): players stay, connections come and go, the
-# gateway's memory must stay flat. SOAK_SECONDS=600 by default.
+# Churn soak (issue 8; not in `make test`): players stay, players with new names come and go;
+# every churn connection must work, and the gateway's memory and subjects must stay flat.
+# SOAK_SECONDS=600 by default.
 SOAK_SECONDS ?= 600
 .PHONY: soak
-soak: build
+soak: build soak-verdict-test
 	python3 Tests/soak/soak.py --seconds $(SOAK_SECONDS)

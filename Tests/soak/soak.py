@@ -1,21 +1,31 @@
 #!/usr/bin/env python3
-"""Churn soak: the whole stack under players that stay and connections that come and go.
+"""Churn soak: the whole stack under players that stay and players that come and go.
 
 Starts the stack with scripts/stack.sh (release build, no demo bots), runs `stadium-load`
-players for the whole soak and, beside them, short `stadium-load --mode idle` runs one after
-another (each opens CHURN connections, holds them a few seconds, closes them all). Samples the
-gateway's resident memory every 10 s. Fails if memory grew by more than the tolerance between
-the first sample after the warm-up and the end: what a leak per connection or per message
-would show. Not part of `make test` (`make soak`; SOAK_SECONDS=600 by default).
+players for the whole soak and, beside them, short `stadium-load` player runs one after another
+(each connects CHURN players under user names never used before, holds them a few seconds,
+closes them all). New names every cycle mean new per-user subjects (/result/<name>,
+/top/<name>) every cycle: a gateway that keeps something per user ever seen grows with them.
+
+Samples the gateway's resident memory and its count of known subjects every 10 s, and reads
+its connection counters. Fails when:
+- a churn run fails (stadium-load exits non-zero: a connection failed, something was lost or
+  duplicated) or the players who stay fail;
+- fewer connections were opened and closed than the cycles should have made;
+- memory grew more than the tolerance between the first sample after the warm-up and the end;
+- the gateway's subjects grew more than the tolerance over the same span.
+Not part of `make test` (`make soak`; SOAK_SECONDS=600 by default).
 
     python3 Tests/soak/soak.py --seconds 600
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 
 SAMPLE_SECONDS = 10
 WARM_UP_SECONDS = 60
@@ -25,6 +35,9 @@ TOLERANCE = 0.10
 # The subject history is a bounded cache (--history-frames): a small one fills during the
 # warm-up, so its growth is not mistaken for a leak.
 HISTORY_FRAMES = 4096
+CHURN_HOLD_SECONDS = 8
+# Churn players answer within the hold, so their answers and results are part of the check.
+CHURN_THINK_SECONDS = 4
 
 
 def gateway_pid(run_dir):
@@ -44,11 +57,80 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
+def gateway_metrics(port):
+    """The gateway's unlabelled series we read: connections open and accepted, subjects known."""
+    wanted = ("stadium_connections", "stadium_connections_accepted_total", "stadium_subjects")
+    values = {}
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] in wanted:
+                values[parts[0]] = int(float(parts[1]))
+    return values
+
+
+def growth(samples, key):
+    """(after warm-up, at the end, relative growth) of one sampled value."""
+    baseline = next(sample[key] for sample in samples if sample["seconds"] >= WARM_UP_SECONDS)
+    final = samples[-1][key]
+    return baseline, final, (final - baseline) / max(1, baseline)
+
+
+def judge(samples, churn_runs, churn_size, players_status, connections_opened, connections_closed):
+    """Every reason the soak fails, as sentences; none when it passes.
+
+    samples: [{"seconds", "rss_kib", "subjects"}]; churn_runs: [(exit status, report or None)].
+    """
+    failures = []
+    finished = [run for run in churn_runs if run[0] is not None]
+    if not finished:
+        failures.append("no churn run finished: nothing was churned")
+    for cycle, (status, report) in enumerate(finished, 1):
+        if status != 0:
+            reasons = "; ".join(report["verdict"]["failures"]) if report and report.get("verdict") else "no report"
+            failures.append(f"churn cycle {cycle}: stadium-load exited {status} ({reasons})")
+    expected = churn_size * len(finished)
+    if connections_opened < expected:
+        failures.append(f"churn opened {connections_opened} connections, {expected} expected from {len(finished)} cycles")
+    if connections_closed < expected:
+        failures.append(f"the gateway closed {connections_closed} connections, {expected} expected")
+    if players_status != 0:
+        failures.append(f"the players who stay: stadium-load exited {players_status}")
+    if not any(sample["seconds"] >= WARM_UP_SECONDS for sample in samples):
+        failures.append("no sample after the warm-up")
+        return failures
+    for key, what in (("rss_kib", "memory"), ("subjects", "subjects known")):
+        baseline, final, grew = growth(samples, key)
+        if grew > TOLERANCE:
+            failures.append(f"{what} grew {grew:.1%} ({baseline} -> {final}), more than {TOLERANCE:.0%}")
+    return failures
+
+
+def start_churn(load, url, cycle, arguments, run_dir):
+    report = os.path.join(run_dir, f"churn-{cycle}.json")
+    log = open(os.path.join(run_dir, "churn.log"), "a")
+    process = subprocess.Popen(
+        [load, "--url", url, "--players", str(arguments.churn), "--names", f"churn{cycle}-{{i}}",
+         "--think-seconds", str(CHURN_THINK_SECONDS), "--gettop-every", "1", "--first-source", "127.0.128.2",
+         "--duration", str(CHURN_HOLD_SECONDS), "--report", report],
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return process, report
+
+
+def read_report(path):
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except (OSError, ValueError):
+        return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("SOAK_SECONDS", "600")))
     parser.add_argument("--players", type=int, default=2000)
-    parser.add_argument("--churn", type=int, default=5000, help="connections opened and closed per churn cycle")
+    parser.add_argument("--churn", type=int, default=5000, help="players connected and closed per churn cycle")
     parser.add_argument("--port", type=int, default=18520)
     parser.add_argument("--bin", default=".build/release")
     arguments = parser.parse_args()
@@ -57,41 +139,53 @@ def main():
 
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     run_dir = os.path.abspath(".run/soak")
+    os.makedirs(run_dir, exist_ok=True)
+    for name in os.listdir(run_dir):
+        if name.startswith("churn-") and name.endswith(".json"):
+            os.remove(os.path.join(run_dir, name))
+    open(os.path.join(run_dir, "churn.log"), "w").close()
     environment = dict(os.environ, BIN=arguments.bin, PORT=str(arguments.port), BOTS="0", ROUND="20",
                        ANSWER_WINDOW="10", RUN_DIR=run_dir, GATEWAY_ARGS=f"--history-frames {HISTORY_FRAMES}")
     subprocess.run(["scripts/stack.sh", "start"], env=environment, check=True, stdout=subprocess.DEVNULL)
     url = f"ws://127.0.0.1:{arguments.port}/"
     load = os.path.join(arguments.bin, "stadium-load")
-    samples = []
+    samples, churn_runs = [], []
     players = churn = None
+    players_status = None
     try:
         gateway = gateway_pid(run_dir)
+        before = gateway_metrics(arguments.port)
         players = subprocess.Popen(
             [load, "--url", url, "--players", str(arguments.players), "--names", "soak-{i}",
-             "--duration", str(arguments.seconds)],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(run_dir, "players.log"), "w"))
+             "--duration", str(arguments.seconds), "--report", os.path.join(run_dir, "players.json")],
+            stdout=open(os.path.join(run_dir, "players.out"), "w"),
+            stderr=open(os.path.join(run_dir, "players.log"), "w"))
         started = time.monotonic()
         next_sample = started
-        cycles = 0
+        cycle = 0
         while time.monotonic() - started < arguments.seconds:
             if churn is None or churn.poll() is not None:
-                if churn is not None and churn.returncode != 0:
-                    raise RuntimeError(f"a churn run exited {churn.returncode}; see {run_dir}/churn.log")
-                cycles += 1
-                churn = subprocess.Popen(
-                    [load, "--url", url, "--mode", "idle", "--connections", str(arguments.churn),
-                     "--first-source", "127.0.128.2", "--duration", "8"],
-                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(run_dir, "churn.log"), "w"))
+                if churn is not None:
+                    churn_runs.append((churn.returncode, read_report(churn_report)))
+                cycle += 1
+                churn, churn_report = start_churn(load, url, cycle, arguments, run_dir)
             now = time.monotonic()
             if now >= next_sample:
-                samples.append((round(now - started), rss_kib(gateway)))
-                print(f"soak: t={samples[-1][0]}s gateway RSS {samples[-1][1] / 1024:.1f} MiB, churn cycle {cycles}",
+                metrics = gateway_metrics(arguments.port)
+                samples.append({"seconds": round(now - started), "rss_kib": rss_kib(gateway),
+                                "subjects": metrics.get("stadium_subjects", 0),
+                                "connections": metrics.get("stadium_connections", 0)})
+                print(f"soak: t={samples[-1]['seconds']}s gateway RSS {samples[-1]['rss_kib'] / 1024:.1f} MiB, "
+                      f"{samples[-1]['subjects']} subjects, {samples[-1]['connections']} connections, churn cycle {cycle}",
                       flush=True)
                 next_sample += SAMPLE_SECONDS
+            # Polling the churn process and the sample clock, not waiting for an event.
             time.sleep(0.5)
         if churn is not None:
-            churn.wait(timeout=60)
-        players.wait(timeout=120)
+            churn.wait(timeout=120)
+            churn_runs.append((churn.returncode, read_report(churn_report)))
+        players_status = players.wait(timeout=180)
+        after = gateway_metrics(arguments.port)
     finally:
         for process in (players, churn):
             if process is not None and process.poll() is None:
@@ -99,17 +193,22 @@ def main():
         subprocess.run(["scripts/stack.sh", "stop"], env=environment, stdout=subprocess.DEVNULL)
 
     with open(os.path.join(run_dir, "rss.tsv"), "w") as file:
-        file.write("seconds\trss_kib\n")
-        for seconds, kib in samples:
-            file.write(f"{seconds}\t{kib}\n")
-    baseline = next(kib for seconds, kib in samples if seconds >= WARM_UP_SECONDS)
-    final = samples[-1][1]
-    growth = (final - baseline) / baseline
-    print(f"soak: {cycles} churn cycles of {arguments.churn} connections beside {arguments.players} players; "
-          f"gateway RSS {baseline / 1024:.1f} MiB after warm-up, {final / 1024:.1f} MiB at the end ({growth:+.1%}); "
-          f"samples in {run_dir}/rss.tsv")
-    if growth > TOLERANCE:
-        sys.exit(f"soak: FAILED: memory grew {growth:.1%}, more than {TOLERANCE:.0%}")
+        file.write("seconds\trss_kib\tsubjects\tconnections\n")
+        for sample in samples:
+            file.write(f"{sample['seconds']}\t{sample['rss_kib']}\t{sample['subjects']}\t{sample['connections']}\n")
+    opened = sum(report["counters"].get("handshakes", 0) for status, report in churn_runs if report)
+    accepted = after["stadium_connections_accepted_total"] - before["stadium_connections_accepted_total"]
+    # Everything accepted during the soak and no longer open was closed (the metrics scrapes included).
+    closed = accepted - (after["stadium_connections"] - before["stadium_connections"])
+    failures = judge(samples, churn_runs, arguments.churn, players_status, opened, closed)
+    print(f"soak: {len(churn_runs)} churn cycles of {arguments.churn} new players beside {arguments.players} players; "
+          f"churn connections opened {opened}; gateway accepted {accepted}, closed {closed}; samples in {run_dir}/rss.tsv")
+    if any(sample["seconds"] >= WARM_UP_SECONDS for sample in samples):
+        for key, unit in (("rss_kib", "KiB RSS"), ("subjects", "subjects")):
+            baseline, final, grew = growth(samples, key)
+            print(f"soak: gateway {unit}: {baseline} after warm-up, {final} at the end ({grew:+.1%})")
+    if failures:
+        sys.exit("soak: FAILED:\n  " + "\n  ".join(failures))
     print("soak: PASS")
 
 
