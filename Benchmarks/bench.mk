@@ -22,3 +22,23 @@ load-1m:
 	Benchmarks/load-1m.sh fanout
 	Benchmarks/load-1m.sh quiz
 	$(MAKE) plots REPORTS="Benchmarks/reports/fanout-1000000.json Benchmarks/reports/quiz-1000000.json"
+
+# What the figures rest on, measured on this host (docs/MEASURING.md): the kernel's cost of a
+# loopback send and receive, and how many descriptors a process and its io_uring rings may hold.
+.PHONY: measure-kernel
+measure-kernel:
+	@mkdir -p .run/kernel-cost
+	gcc -O2 -Wall -o .run/kernel-cost/loopback-cost Benchmarks/KernelCost/loopback_cost.c
+	gcc -O2 -Wall -o .run/kernel-cost/descriptor-limits Benchmarks/KernelCost/descriptor_limits.c -luring
+	.run/kernel-cost/loopback-cost
+	.run/kernel-cost/descriptor-limits
+
+# Stadium, the C baseline and the SwiftNIO reference under the same fan-out, each server pinned
+# to core 1 and the load generator to core 0, COMPARE_RUNS runs of each (median and spread);
+# prints the table and writes Benchmarks/reports/compare-SIZES-SERVERS.json.
+COMPARE_SIZES ?= 10000,19000,100000
+COMPARE_SERVERS ?= stadium,c-baseline,nio
+COMPARE_RUNS ?= 3
+.PHONY: compare
+compare:
+	python3 Benchmarks/compare.py --sizes $(COMPARE_SIZES) --servers $(COMPARE_SERVERS) --runs $(COMPARE_RUNS)

@@ -1,4 +1,4 @@
-/// Subject <-> Kafka (topic, key), as in DESIGN.md:
+/// Subject <-> Kafka (topic, key), as docs/PROTOCOL.md ("Mapping to topics and keys") specifies:
 /// `/T` is topic `T` with a null key; `/T/K` is topic `T` with key `K`; deeper paths keep
 /// everything after the topic segment as the key (`/T/a/b` is topic `T`, key `a/b`).
 public enum SubjectMapping {
