@@ -7,14 +7,14 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test soak-verdict-test browser-test demo-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test soak-verdict-test browser-test demo-test
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -68,9 +68,11 @@ failover-test: build-debug
 load-test: build-debug
 	timeout 300 python3 Tests/load/players_test.py --bin .build/debug
 
-# The soak's verdict on made-up samples and runs (no stack): it fails the soaks it should.
-soak-verdict-test:
+# The scripts' verdicts on made-up runs (no stack): the soak fails the soaks it should, and the
+# comparison summarises medians and spreads.
+script-tests:
 	python3 Tests/soak/test_soak_verdict.py
+	python3 Benchmarks/test_compare.py
 
 # The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium.
 browser-test: build-debug
@@ -95,5 +97,5 @@ clean:
 # SOAK_SECONDS=600 by default.
 SOAK_SECONDS ?= 600
 .PHONY: soak
-soak: build soak-verdict-test
+soak: build script-tests
 	python3 Tests/soak/soak.py --seconds $(SOAK_SECONDS)

@@ -1,20 +1,35 @@
 #!/usr/bin/env python3
-"""Stadium against the C baseline (and the SwiftNIO reference, when built) under the same load.
+"""Stadium against the C baseline and the SwiftNIO reference under the same load, fairly.
 
-For each server and each size: start the server, run `stadium-load --mode fanout` (every
-connection subscribes, one publishes MESSAGES probes, every connection must get every one),
-and read the server's memory and CPU from /proc around the run. Prints one table with the
-ratios to the C baseline and writes it as JSON.
+For each run, size and server: start the server pinned to one core, run `stadium-load --mode
+fanout` pinned to another (every connection subscribes, one publishes MESSAGES probes, every
+connection must get every one), and read the server's memory and CPU from /proc around the
+fan-out. Every server gets one core's worth of threads: the C baseline `--threads 1`, the
+SwiftNIO reference one event loop, the gateway `--rings 1` (more only when one ring's
+descriptor table cannot hold the size). Runs are interleaved (run 1 of every server and size,
+then run 2, ...) so that a slow stretch of the machine does not land on one server only.
 
-    python3 Benchmarks/compare.py --sizes 10000,100000 [--messages 3] [--interval-ms 30000]
+The table gives per size and server the median over the runs and the spread (min-max): time
+to the last subscriber, whole RSS per connection (the server's resident memory with every
+connection open, divided by the connections: the headline) and the growth from no connections
+beside it, server CPU seconds per million deliveries, and what was lost. The raw rows, the
+command and the commit are written to Benchmarks/reports/ (--out).
+
+    python3 Benchmarks/compare.py --sizes 10000,100000 [--runs 3] [--servers stadium,c-baseline,nio]
 
 Servers: stadium-gateway (release build), Benchmarks/CBaseline/c_baseline.c (built here with
-gcc), and Benchmarks/NIOReference (if its package exists; built with swift build).
+gcc), Benchmarks/NIOReference (built with swift build; sizes its descriptors cannot hold are
+skipped).
 """
 
 import argparse
+import datetime
 import json
 import os
+import platform
+import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +37,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_DIR = os.path.join(ROOT, ".run", "compare")
 TICKS = os.sysconf("SC_CLK_TCK")
+NIO_BINARY = os.path.join(ROOT, "Benchmarks/NIOReference/.build/release/nio-reference")
+# Descriptors the SwiftNIO reference keeps beside its connections (listener, epoll, eventfds, logs).
+NIO_DESCRIPTOR_RESERVE = 500
 
 
 def build(servers):
@@ -38,15 +56,23 @@ def build(servers):
 def server_command(name, port, connections):
     listen = f"127.0.0.1:{port}"
     if name == "stadium":
+        # One ring for one core; the gateway adds rings only when one table cannot hold the size.
         return [os.path.join(ROOT, ".build/release/stadium-gateway"), "--listen", listen,
-                "--max-connections", str(connections + 1000), "--handshake-timeout", "60"]
+                "--max-connections", str(connections + 1000), "--handshake-timeout", "60", "--rings", "1"]
     if name == "c-baseline":
-        # As many threads as cores, like the gateway's rings: the same cores for both.
         return [os.path.join(RUN_DIR, "c-baseline"), "--listen", listen, "--max-connections", str(connections + 1000),
-                "--threads", str(os.cpu_count())]
+                "--threads", "1"]
     if name == "nio":
-        return [os.path.join(ROOT, "Benchmarks/NIOReference/.build/release/nio-reference"), "--listen", listen]
+        return [NIO_BINARY, "--listen", listen, "--threads", "1"]
     raise ValueError(name)
+
+
+def pinned(core, command):
+    return command if core is None else ["taskset", "-c", str(core)] + command
+
+
+def nio_can_hold(connections):
+    return connections + NIO_DESCRIPTOR_RESERVE <= resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 
 
 def rss_kib(pid):
@@ -68,31 +94,40 @@ def wait_for(description, predicate, seconds):
     while not predicate():
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out waiting for {description}")
+        # Polling a log file the other process writes: there is no event to wait on.
         time.sleep(0.1)
 
 
-def run_one(name, connections, arguments, port):
-    log_path = os.path.join(RUN_DIR, f"{name}-{connections}.log")
-    report_path = os.path.join(RUN_DIR, f"{name}-{connections}.json")
+def log_says(path, text):
+    with open(path) as file:
+        return text in file.read()
+
+
+def run_one(name, connections, run, arguments, port):
+    tag = f"{name}-{connections}-run{run}"
+    log_path = os.path.join(RUN_DIR, f"{tag}.log")
+    report_path = os.path.join(RUN_DIR, f"{tag}.json")
     with open(log_path, "w") as log:
-        server = subprocess.Popen(server_command(name, port, connections), stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(pinned(arguments.server_core, server_command(name, port, connections)),
+                                  stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(f"{name} to listen", lambda: "listening on" in open(log_path).read(), 60)
+        wait_for(f"{name} to listen", lambda: log_says(log_path, "listening on"), 60)
         idle_rss = rss_kib(server.pid)
-        load_log_path = os.path.join(RUN_DIR, f"load-{name}-{connections}.log")
+        load_log_path = os.path.join(RUN_DIR, f"load-{tag}.log")
         with open(load_log_path, "w") as load_log:
             load = subprocess.Popen(
-                [os.path.join(ROOT, ".build/release/stadium-load"), "--url", f"ws://127.0.0.1:{port}/",
-                 "--mode", "fanout", "--connections", str(connections), "--rate", str(arguments.rate),
-                 "--subject", "/question", "--messages", str(arguments.messages),
-                 "--interval-ms", str(arguments.interval_ms), "--report", report_path],
+                pinned(arguments.load_core, [
+                    os.path.join(ROOT, ".build/release/stadium-load"), "--url", f"ws://127.0.0.1:{port}/",
+                    "--mode", "fanout", "--connections", str(connections), "--rate", str(arguments.rate),
+                    "--subject", "/question", "--messages", str(arguments.messages),
+                    "--interval-ms", str(arguments.interval_ms), "--report", report_path] + arguments.load_args),
                 stdout=load_log, stderr=subprocess.STDOUT)
         # The fan-out phase starts once every connection is open: sample memory and CPU there.
-        wait_for("every connection", lambda: "connection(s) open after" in open(load_log_path).read()
+        wait_for("every connection", lambda: log_says(load_log_path, "connection(s) open after")
                  or load.poll() is not None, 3600)
         held_rss = rss_kib(server.pid)
         cpu_before = cpu_seconds(server.pid)
-        load.wait(timeout=3600)
+        load_status = load.wait(timeout=3600)
         cpu_after = cpu_seconds(server.pid)
     finally:
         server.terminate()
@@ -103,60 +138,149 @@ def run_one(name, connections, arguments, port):
     with open(report_path) as file:
         report = json.load(file)
     delivery = report["latencies"].get("delivery", {})
-    received = report["loss"]["received"]
+    verdict = report.get("verdict") or {}
     return {
-        "server": name, "connections": connections,
+        "server": name, "connections": connections, "run": run,
         "connected": report["counters"].get("handshakes", 0),
         "p50_ms": delivery.get("p50_ms"), "p99_ms": delivery.get("p99_ms"), "max_ms": delivery.get("max_ms"),
-        "missing": report["loss"]["missing"],
-        "bytes_per_connection": round((held_rss - idle_rss) * 1024 / max(1, connections)),
-        "rss_mib": round(held_rss / 1024),
-        "cpu_s_per_million": round((cpu_after - cpu_before) / max(1, received) * 1e6, 2),
+        "send_lag_max_ms": report["latencies"].get("send_lag", {}).get("max_ms"),
+        "missing": report["loss"]["missing"], "duplicates": report["loss"]["duplicates"],
+        "load_exit": load_status, "passed": verdict.get("passed", False), "failures": verdict.get("failures", []),
+        "idle_rss_kib": idle_rss, "held_rss_kib": held_rss,
+        "rss_bytes_per_connection": round(held_rss * 1024 / max(1, connections)),
+        "growth_bytes_per_connection": round((held_rss - idle_rss) * 1024 / max(1, connections)),
+        "cpu_s_per_million": round((cpu_after - cpu_before) / max(1, report["loss"]["received"]) * 1e6, 2),
     }
 
 
-def print_table(rows):
-    baseline = {row["connections"]: row for row in rows if row["server"] == "c-baseline"}
-    header = f"{'server':<12}{'connections':>12}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'x C max':>9}" \
-             f"{'missing':>9}{'B/conn':>9}{'CPU s/M':>9}{'x C CPU':>9}"
-    print(header)
+def spread(values):
+    """Median, min and max of the values that were measured (None where a run had none)."""
+    measured = [value for value in values if value is not None]
+    if not measured:
+        return None
+    return {"median": statistics.median(measured), "min": min(measured), "max": max(measured)}
+
+
+SUMMARISED = ("max_ms", "p50_ms", "p99_ms", "rss_bytes_per_connection", "growth_bytes_per_connection",
+              "cpu_s_per_million")
+
+
+def summarise(rows):
+    """One entry per (size, server): each figure's median and spread over the runs."""
+    groups = {}
     for row in rows:
-        base = baseline.get(row["connections"])
-        def ratio(key):
-            if not base or not base.get(key) or row.get(key) is None:
-                return "-"
-            return f"{row[key] / base[key]:.2f}"
-        print(f"{row['server']:<12}{row['connections']:>12,}{row['p50_ms'] or 0:>10.0f}{row['p99_ms'] or 0:>10.0f}"
-              f"{row['max_ms'] or 0:>10.0f}{ratio('max_ms'):>9}{row['missing']:>9}{row['bytes_per_connection']:>9}"
-              f"{row['cpu_s_per_million']:>9}{ratio('cpu_s_per_million'):>9}")
+        groups.setdefault((row["connections"], row["server"]), []).append(row)
+    summary = []
+    for (connections, server), runs in groups.items():
+        entry = {"connections": connections, "server": server, "runs": len(runs),
+                 "missing": sum(run["missing"] for run in runs), "duplicates": sum(run["duplicates"] for run in runs),
+                 "all_passed": all(run["passed"] for run in runs)}
+        for key in SUMMARISED:
+            entry[key] = spread([run[key] for run in runs])
+        summary.append(entry)
+    return summary
+
+
+def cell(figure, digits=0):
+    if figure is None:
+        return "-"
+    text = f"{figure['median']:,.{digits}f}"
+    if figure["min"] != figure["max"]:
+        text += f" ({figure['min']:,.{digits}f}-{figure['max']:,.{digits}f})"
+    return text
+
+
+def table(summary):
+    baseline = {entry["connections"]: entry for entry in summary if entry["server"] == "c-baseline"}
+    lines = ["| connections | server | runs | last, ms | last vs C | p99, ms | whole RSS per connection, B | growth per "
+             "connection, B | CPU s per million deliveries | lost | duplicates | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for entry in sorted(summary, key=lambda entry: (entry["connections"], entry["server"])):
+        base = baseline.get(entry["connections"])
+        ratio = "-"
+        if base and base["max_ms"] and entry["max_ms"] and base["max_ms"]["median"]:
+            ratio = f"{entry['max_ms']['median'] / base['max_ms']['median']:.2f}x"
+        lines.append(
+            f"| {entry['connections']:,} | {entry['server']} | {entry['runs']} | {cell(entry['max_ms'])} | {ratio} | "
+            f"{cell(entry['p99_ms'])} | {cell(entry['rss_bytes_per_connection'])} | "
+            f"{cell(entry['growth_bytes_per_connection'])} | {cell(entry['cpu_s_per_million'], 1)} | "
+            f"{entry['missing']} | {entry['duplicates']} | {'passed' if entry['all_passed'] else 'FAILED'} |")
+    return "\n".join(lines)
+
+
+def commit():
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.strip()
+        return head + ("+uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated connection counts")
     parser.add_argument("--servers", default="stadium,c-baseline", help="stadium, c-baseline, nio")
+    parser.add_argument("--runs", type=int, default=3, help="runs per size and server (median and spread)")
     parser.add_argument("--messages", type=int, default=3)
     parser.add_argument("--interval-ms", type=int, default=30000, help="longer than one fan-out at the largest size")
     parser.add_argument("--rate", type=int, default=6000, help="connects per second")
     parser.add_argument("--port", type=int, default=18950)
-    parser.add_argument("--out", default=os.path.join(ROOT, "Benchmarks/reports/compare.json"))
+    parser.add_argument("--server-core", type=int, default=1, help="core every server is pinned to")
+    parser.add_argument("--load-core", type=int, default=0, help="core stadium-load is pinned to")
+    parser.add_argument("--no-pin", action="store_true", help="let the scheduler place server and load (not a fair set-up)")
+    parser.add_argument("--load-args", default="", help="more stadium-load options, e.g. \"--tolerate-connect-failures 1000\"")
+    parser.add_argument("--out", help="JSON report (default: Benchmarks/reports/compare-SIZES-SERVERS.json)")
     parser.add_argument("--skip-build", action="store_true")
     arguments = parser.parse_args()
     servers = arguments.servers.split(",")
+    sizes = [int(size) for size in arguments.sizes.split(",")]
+    if arguments.runs < 1:
+        parser.error("--runs must be at least 1")
+    arguments.load_args = arguments.load_args.split()
+    if arguments.no_pin:
+        arguments.server_core = arguments.load_core = None
+    elif shutil.which("taskset") is None or os.cpu_count() < 2 or arguments.server_core == arguments.load_core:
+        parser.error("pinning needs taskset and two distinct cores (--server-core, --load-core); --no-pin runs unpinned")
+    out = arguments.out or os.path.join(
+        ROOT, "Benchmarks/reports", f"compare-{'-'.join(str(size) for size in sizes)}-{'-'.join(servers)}.json")
     if not arguments.skip_build:
         build(servers)
     os.makedirs(RUN_DIR, exist_ok=True)
-    rows = []
-    for size in [int(size) for size in arguments.sizes.split(",")]:
-        for name in servers:
-            print(f"compare: {name} with {size:,} connections ...", flush=True)
-            rows.append(run_one(name, size, arguments, arguments.port))
-            arguments.port += 1
-    print_table(rows)
-    os.makedirs(os.path.dirname(arguments.out), exist_ok=True)
-    with open(arguments.out, "w") as file:
-        json.dump(rows, file, indent=1)
-    print(f"compare: wrote {arguments.out}")
+    rows, skipped = [], []
+    for run in range(1, arguments.runs + 1):
+        for size in sizes:
+            for name in servers:
+                if name == "nio" and not nio_can_hold(size):
+                    if run == 1:
+                        skipped.append(f"nio at {size:,}: one descriptor per connection, over this host's hard limit")
+                    continue
+                print(f"compare: run {run} of {arguments.runs}: {name} with {size:,} connections ...", flush=True)
+                rows.append(run_one(name, size, run, arguments, arguments.port))
+                print(f"compare:   last {rows[-1]['max_ms']} ms, whole RSS {rows[-1]['rss_bytes_per_connection']} B per "
+                      f"connection, lost {rows[-1]['missing']}, {'passed' if rows[-1]['passed'] else 'FAILED'}", flush=True)
+                arguments.port += 1
+    summary = summarise(rows)
+    print(table(summary))
+    for note in skipped:
+        print(f"compare: skipped {note}")
+    for row in rows:
+        if not row["passed"]:
+            print(f"compare: {row['server']} at {row['connections']:,}, run {row['run']}: stadium-load exited "
+                  f"{row['load_exit']}: {'; '.join(row['failures'])}")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as file:
+        json.dump({
+            "command": " ".join(["python3", "Benchmarks/compare.py"] + sys.argv[1:]),
+            "commit": commit(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "host": {"cores": os.cpu_count(), "kernel": platform.release()},
+            "pinning": None if arguments.no_pin else {"server_core": arguments.server_core, "load_core": arguments.load_core},
+            "skipped": skipped, "summary": summary, "runs": rows,
+        }, file, indent=1)
+    print(f"compare: wrote {os.path.relpath(out, ROOT)}")
+    return 0 if all(row["passed"] for row in rows) else 1
 
 
 if __name__ == "__main__":

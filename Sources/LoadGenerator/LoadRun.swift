@@ -213,6 +213,7 @@ public final class LoadRun: @unchecked Sendable {
         if failures > 0 { line += ", failures \(failures)" }
         if counters[.errors] > 0 { line += ", err replies \(counters[.errors])" }
         if counters[.gaps] > 0 { line += ", gaps \(counters[.gaps])" }
+        if counters[.duplicates] > 0 { line += ", duplicates \(counters[.duplicates])" }
         let waiting = connector.reconnectsWaiting
         if waiting > 0 { line += ", reconnecting \(waiting)" }
         return line

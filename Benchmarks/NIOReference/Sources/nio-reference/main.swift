@@ -1,4 +1,4 @@
-// nio-reference --listen HOST:PORT: the SwiftNIO reference gateway (see Package.swift).
+// nio-reference --listen HOST:PORT [--threads N]: the SwiftNIO reference gateway (see Package.swift).
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -6,16 +6,24 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 
-let arguments = CommandLine.arguments
-guard arguments.count == 3, arguments[1] == "--listen", let colon = arguments[2].lastIndex(of: ":"),
-      let port = Int(arguments[2][arguments[2].index(after: colon)...])
+let usage = "usage: nio-reference --listen HOST:PORT [--threads N (event loops; default: one per core)]\n"
+var options: [String: String] = [:]
+var position = 1
+while position + 1 < CommandLine.arguments.count, ["--listen", "--threads"].contains(CommandLine.arguments[position]) {
+    options[CommandLine.arguments[position]] = CommandLine.arguments[position + 1]
+    position += 2
+}
+// An unreadable --threads becomes 0, which the guard refuses.
+let threads = options["--threads"].map { Int($0) ?? 0 } ?? System.coreCount
+guard position == CommandLine.arguments.count, let listen = options["--listen"], let colon = listen.lastIndex(of: ":"),
+      let port = Int(listen[listen.index(after: colon)...]), threads >= 1
 else {
-    FileHandle.standardError.write(Data("usage: nio-reference --listen HOST:PORT\n".utf8))
+    FileHandle.standardError.write(Data(usage.utf8))
     exit(2)
 }
-let host = String(arguments[2][..<colon])
+let host = String(listen[..<colon])
 
-let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
 let hub = Hub(group: group)
 let sequence = NIOLockedValueBox(0)
 
@@ -50,6 +58,6 @@ let bootstrap = ServerBootstrap(group: group)
     }
 
 let server = try bootstrap.bind(host: host, port: port).wait()
-print("nio-reference: listening on ws://\(arguments[2])/ with \(System.coreCount) event loops")
+print("nio-reference: listening on ws://\(listen)/ with \(threads) event loop(s)")
 fflush(stdout)
 try server.closeFuture.wait()
