@@ -53,12 +53,12 @@ def one_run(broker, binary, subscribers, records):
         started = time.monotonic()
         clients.produce(broker.bootstrap, "feed", [(None, clients.value(n, 1024)) for n in range(records)])
         try:
-            fleet.wait(lambda: all(len(r.live("/feed")) >= records or r.closed for r in fleet.readers),
+            fleet.wait(lambda: all(r.count("/feed") >= records or r.closed for r in fleet.readers),
                        600, "the burst at every subscriber")
             timed_out = False
         except clients.Failure:
             timed_out = True
-        received = [len(r.live("/feed")) for r in fleet.readers]
+        received = [r.count("/feed") for r in fleet.readers]
         last = max((r.last_message_at or started) for r in fleet.readers)
         result = {
             "subscribers": subscribers, "records": records, "record_bytes": 1024,

@@ -58,10 +58,10 @@ final class FanoutHub: @unchecked Sendable {
         inboxes.append(inbox)
     }
 
-    /// Publishes one message: `live` goes to current subscribers, `retained` becomes the
-    /// subject's latest message. Takes over the caller's reference to both frames.
-    func publish(_ subject: SubjectID, seq: Int64, partition: Int32? = nil, live: FrameHandle, retained: FrameHandle) {
-        let (version, rings) = subjects.recordMessage(subject, seq: seq, partition: partition, live: live, retained: retained)
+    /// Publishes one message of subject `name`: `live` goes to current subscribers, `retained`
+    /// becomes the subject's latest message. Takes over the caller's reference to both frames.
+    func publish(_ name: String, seq: Int64, partition: Int32? = nil, live: FrameHandle, retained: FrameHandle) {
+        let (subject, version, rings) = subjects.recordMessage(name, seq: seq, partition: partition, live: live, retained: retained)
         for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
             frames.retain(live)
             inbox.post(.deliver(subject, live, version: version))

@@ -40,7 +40,9 @@ public final class Gateway: @unchecked Sendable {
         frames = FramePool(capacity: max(65_536, 2 * configuration.maxConnections + 16_384) + historyFrames) { origin in
             kafkaMetrics?.fannedOut(originMilliseconds: origin)
         }
-        hub = FanoutHub(subjects: SubjectRegistry(frames: frames, history: configuration.history), frames: frames)
+        hub = FanoutHub(
+            subjects: SubjectRegistry(frames: frames, history: configuration.history, maxIdleSubjects: configuration.maxIdleSubjects),
+            frames: frames)
         listener = try Listener(address: configuration.listen, sendBufferBytes: configuration.socketSendBufferBytes)
     }
 

@@ -37,6 +37,11 @@ public struct GatewayConfiguration: Sendable {
     public var idleTimeout: Duration? = .seconds(300)
     /// Recent messages kept per subject for subscribers that come back with `since`.
     public var history = HistoryLimits()
+    /// Subjects nobody here subscribes to whose latest message and history are kept at most
+    /// (a gateway of a cluster sees every player's records); older ones are forgotten, and a
+    /// client resuming one gets it back from Kafka.
+    public var maxIdleSubjects: Int = GatewayConfiguration.defaultMaxIdleSubjects
+    public static let defaultMaxIdleSubjects = 16_384
     /// Directory of the web UI served at `/`; nil serves none.
     public var webRoot: String?
     /// Ring count override (default: max(cores, ceil(maxConnections / slots))).

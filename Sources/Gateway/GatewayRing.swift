@@ -151,7 +151,7 @@ final class GatewayRing: RingLoopHandler {
         if count > 0 { metrics.subscriptions.decrement(by: Double(count)) }
         dropBacklog(slot)
         recovering[slot] = nil
-        subscriptions.removeAll(slot)
+        for subject in subscriptions.removeAll(slot) { hub.subjects.leave(subject) }
         phase[Int(slot)] = .free
         connectionIDs[Int(slot)] = 0
     }
@@ -357,6 +357,7 @@ final class GatewayRing: RingLoopHandler {
             case .unsub(let id, let names):
                 for name in names {
                     if let subject = hub.subjects.existingID(for: name), subscriptions.remove(slot, from: subject) {
+                        hub.subjects.leave(subject)
                         metrics.subscriptions.decrement()
                     }
                 }
@@ -459,10 +460,11 @@ final class GatewayRing: RingLoopHandler {
         }
         var added: [(subject: SubjectID, name: String)] = []
         for name in names {
-            let subject = hub.subjects.id(for: name)
+            let subject = hub.subjects.join(name, ring: loop.index)
             if subscriptions.add(slot, to: subject) {
-                hub.subjects.subscriberJoined(subject, ring: loop.index)
                 added.append((subject, name))
+            } else {
+                hub.subjects.leave(subject)  // it held this one already
             }
         }
         metrics.subscriptions.increment(by: Double(added.count))
@@ -531,7 +533,7 @@ final class GatewayRing: RingLoopHandler {
         }
         recovering[slot]![delivery.subject.rawValue] = nil
         if recovering[slot]!.isEmpty { recovering[slot] = nil }
-        let name = hub.subjects.name(of: delivery.subject)
+        let name = hub.subjects.name(of: delivery.subject) ?? ""
         if let gap = delivery.gap { appendGap(slot, subject: name, gap) }
         for frame in delivery.frames { appendToBacklog(slot, frame) }
         metrics.messagesReplayed.increment(by: Int64(delivery.frames.count))

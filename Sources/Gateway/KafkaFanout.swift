@@ -51,7 +51,6 @@ final class KafkaFanout: @unchecked Sendable {
             metrics.count(.badSubject)
             return
         }
-        let subject = hub.subjects.id(for: name)
         let data = MessageData(recordValue: record.value)
         var subjectName = name
         let encoded = subjectName.withUTF8 { bytes -> (FrameHandle, FrameHandle)? in
@@ -70,6 +69,6 @@ final class KafkaFanout: @unchecked Sendable {
             return
         }
         if let timestamp = record.timestampMilliseconds { hub.frames.stamp(live, originMilliseconds: timestamp) }
-        hub.publish(subject, seq: record.offset, partition: record.partition, live: live, retained: retained)
+        hub.publish(name, seq: record.offset, partition: record.partition, live: live, retained: retained)
     }
 }

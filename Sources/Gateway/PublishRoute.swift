@@ -21,8 +21,7 @@ final class LocalRoute: PublishRoute, @unchecked Sendable {
     }
 
     func publish(subject: String, data: UnsafeRawBufferPointer, user: String?, replyTo: ReplyAddress) {
-        let id = hub.subjects.id(for: subject)
-        let seq = hub.subjects.nextLocalSeq(id)
+        let seq = hub.subjects.nextLocalSeq()
         let messageData = MessageData(recordValue: data)
         var name = subject
         let frames = name.withUTF8 { subjectBytes -> (FrameHandle, FrameHandle)? in
@@ -40,7 +39,7 @@ final class LocalRoute: PublishRoute, @unchecked Sendable {
             reply(replyTo, error: .internal, message: "message too large to deliver")
             return
         }
-        hub.publish(id, seq: seq, live: live, retained: retained)
+        hub.publish(subject, seq: seq, live: live, retained: retained)
         metrics.messagesPublished.increment()
         if let ok = try? writer.ok(id: replyTo.requestID) { hub.reply(replyTo, frame: ok) }
     }

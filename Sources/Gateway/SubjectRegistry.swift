@@ -1,5 +1,8 @@
 // Subjects known to this gateway, shared by every ring: names interned to small ids, the
-// retained (latest) message of each, and a version that orders deliveries per subject.
+// retained (latest) message of each, its history, and a version that orders deliveries per
+// subject. A subject nobody here subscribes to is forgotten once it has been quiet for the
+// history's age, or sooner when too many such subjects are held: every gateway of a cluster
+// sees every player's records, and a frame kept per departed player would run the frame pool dry.
 import Synchronization
 import UringIO
 
@@ -16,14 +19,18 @@ final class SubjectRegistry: @unchecked Sendable {
         let name: String
         var version: UInt64 = 0
         var retained: FrameHandle?
-        /// Local routing only: the next seq for messages published without Kafka.
-        var nextLocalSeq: Int64 = 0
         var history = SubjectHistory<FrameHandle>()
         /// Rings that have had a subscriber of this subject (bit ring % 64; never cleared, so a
         /// ring may get a message nobody there wants, but never misses one it does).
         var rings: UInt64 = 0
         /// The Kafka partition its records came from (the last one seen), when any came.
         var partition: Int32?
+        /// Subscriptions to it on all rings.
+        var subscribers = 0
+        /// When a message or a subscriber last came or went (monotonic nanoseconds).
+        var touchedAt: Int64
+        /// Whether it waits in the idle queue.
+        var queuedAsIdle = false
     }
 
     /// The rings a message must be posted to, as a bit per ring index modulo 64.
@@ -37,39 +44,38 @@ final class SubjectRegistry: @unchecked Sendable {
 
     private struct State {
         var ids: [String: UInt32] = [:]
-        var entries: [Entry] = []
+        /// By id; ids are never reused, so a message still on its way to a forgotten subject
+        /// can never reach the subscribers of a new one.
+        var entries: [UInt32: Entry] = [:]
+        var nextID: UInt32 = 0
+        /// Subjects without subscribers, oldest first (by when they became so), each once.
+        var idle: [UInt32] = []
+        var idleHead = 0
         /// Frames held in all histories together, at most `limits.frames`.
         var historyFrames = 0
+        /// Local routing only: seqs for messages published without Kafka, one sequence for all
+        /// subjects so a forgotten subject never repeats a seq.
+        var nextLocalSeq: Int64 = 0
     }
 
     private let state = Mutex(State())
     private let frames: FramePool
     private let limits: HistoryLimits
     private let maxAge: Int64
+    /// Subjects without subscribers held at most (their retained message and history).
+    let maxIdleSubjects: Int
     private let epoch = ContinuousClock.now
 
-    init(frames: FramePool, history: HistoryLimits = HistoryLimits()) {
+    init(frames: FramePool, history: HistoryLimits = HistoryLimits(), maxIdleSubjects: Int = GatewayConfiguration.defaultMaxIdleSubjects) {
         self.frames = frames
         self.limits = history
         self.maxAge = TrustPolicy.nanoseconds(history.age)
+        self.maxIdleSubjects = maxIdleSubjects
     }
 
     deinit {
         state.withLock { state in
-            for var entry in state.entries {
-                if let retained = entry.retained { frames.release(retained) }
-                while let frame = entry.history.dropOldestIfAny() { frames.release(frame) }
-            }
-        }
-    }
-
-    func id(for name: String) -> SubjectID {
-        state.withLock { state in
-            if let id = state.ids[name] { return SubjectID(rawValue: id) }
-            let id = UInt32(state.entries.count)
-            state.entries.append(Entry(name: name))
-            state.ids[name] = id
-            return SubjectID(rawValue: id)
+            for (_, entry) in state.entries { release(entry) }
         }
     }
 
@@ -77,71 +83,159 @@ final class SubjectRegistry: @unchecked Sendable {
         state.withLock { $0.ids[name].map(SubjectID.init(rawValue:)) }
     }
 
-    func name(of subject: SubjectID) -> String {
-        state.withLock { $0.entries[Int(subject.rawValue)].name }
+    func name(of subject: SubjectID) -> String? {
+        state.withLock { $0.entries[subject.rawValue]?.name }
     }
 
     var count: Int { state.withLock { $0.entries.count } }
 
-    /// Takes the next local seq of a subject (used when no Kafka is configured).
-    func nextLocalSeq(_ subject: SubjectID) -> Int64 {
+    /// Takes the next local seq (used when no Kafka is configured).
+    func nextLocalSeq() -> Int64 {
         state.withLock { state in
-            let seq = state.entries[Int(subject.rawValue)].nextLocalSeq
-            state.entries[Int(subject.rawValue)].nextLocalSeq += 1
-            return seq
+            defer { state.nextLocalSeq += 1 }
+            return state.nextLocalSeq
         }
     }
 
-    /// Notes that `ring` has a subscriber of `subject`; call it before reading the retained message
-    /// or the history for that subscriber: under the same lock as `recordMessage`, so a message is
-    /// either posted to the ring or already retained when the subscriber looks.
-    func subscriberJoined(_ subject: SubjectID, ring: Int) {
-        state.withLock { $0.entries[Int(subject.rawValue)].rings |= RingMask.bit(ring: ring) }
+    /// A subscription to `name` on `ring`: the subject exists while it has one. Call it before
+    /// reading the retained message or the history for that subscriber: under the same lock as
+    /// `recordMessage`, so a message is either posted to the ring or already retained when the
+    /// subscriber looks.
+    func join(_ name: String, ring: Int) -> SubjectID {
+        let now = self.now
+        let (id, released) = state.withLock { state in
+            // Subscribers come and go without messages too: forget as they do.
+            let released = forgetIdle(&state, now: now, budget: 2)
+            let id = Self.lookUpOrCreate(name, in: &state, now: now)
+            state.entries[id]!.subscribers += 1
+            state.entries[id]!.rings |= RingMask.bit(ring: ring)
+            return (SubjectID(rawValue: id), released)
+        }
+        for frame in released { frames.release(frame) }
+        return id
     }
 
-    /// Records a new message: its retained form replaces the old one (taking over the caller's
-    /// reference), its live form joins the history (with a reference of its own) and the
-    /// subject's version advances. Returns the new version and the rings to post the message to
-    /// (a message for one player goes to one ring, not to all 51 that hold a million).
+    /// A subscription to `subject` ended (unsubscribed, or its connection closed).
+    func leave(_ subject: SubjectID) {
+        let now = self.now
+        state.withLock { state in
+            guard state.entries[subject.rawValue] != nil else { return }
+            state.entries[subject.rawValue]!.subscribers -= 1
+            state.entries[subject.rawValue]!.touchedAt = now
+            if state.entries[subject.rawValue]!.subscribers == 0 { Self.queueAsIdle(subject.rawValue, in: &state) }
+        }
+    }
+
+    private static func lookUpOrCreate(_ name: String, in state: inout State, now: Int64) -> UInt32 {
+        if let id = state.ids[name] { return id }
+        let id = state.nextID
+        state.nextID &+= 1
+        state.ids[name] = id
+        state.entries[id] = Entry(name: name, touchedAt: now)
+        queueAsIdle(id, in: &state)
+        return id
+    }
+
+    private static func queueAsIdle(_ id: UInt32, in state: inout State) {
+        guard let entry = state.entries[id], !entry.queuedAsIdle else { return }
+        state.entries[id]!.queuedAsIdle = true
+        state.idle.append(id)
+    }
+
+    /// Forgets subjects without subscribers that have been quiet for the history's age, and the
+    /// oldest of them past `maxIdleSubjects`; a subject that was touched meanwhile goes to the
+    /// back of the queue. A few per call, so no caller waits long. Returns the frames to release.
+    private func forgetIdle(_ state: inout State, now: Int64, budget: Int = 8) -> [FrameHandle] {
+        var released: [FrameHandle] = []
+        var examined = 0
+        while examined < budget, state.idleHead < state.idle.count {
+            let id = state.idle[state.idleHead]
+            guard let entry = state.entries[id] else {
+                state.idleHead += 1
+                continue
+            }
+            let waiting = state.idle.count - state.idleHead
+            let quiet = now - entry.touchedAt >= maxAge
+            guard entry.subscribers > 0 || quiet || waiting > maxIdleSubjects else { break }
+            examined += 1
+            state.idleHead += 1
+            state.entries[id]!.queuedAsIdle = false
+            if entry.subscribers > 0 { continue }  // leave() queues it again when the last one goes
+            if !quiet && waiting <= maxIdleSubjects {
+                Self.queueAsIdle(id, in: &state)
+                continue
+            }
+            state.entries[id] = nil
+            state.ids[entry.name] = nil
+            state.historyFrames -= entry.history.count
+            released += Self.frames(of: entry)
+        }
+        if state.idleHead > 1024 && state.idleHead * 2 > state.idle.count {
+            state.idle.removeFirst(state.idleHead)
+            state.idleHead = 0
+        }
+        return released
+    }
+
+    private static func frames(of entry: Entry) -> [FrameHandle] {
+        var entry = entry
+        var held: [FrameHandle] = entry.retained.map { [$0] } ?? []
+        while let frame = entry.history.dropOldestIfAny() { held.append(frame) }
+        return held
+    }
+
+    private func release(_ entry: Entry) {
+        for frame in Self.frames(of: entry) { frames.release(frame) }
+    }
+
+    /// Records a new message of `name`: its retained form replaces the old one (taking over the
+    /// caller's reference), its live form joins the history (with a reference of its own) and
+    /// the subject's version advances. Returns the subject, its new version and the rings to
+    /// post the message to (a message for one player goes to one ring, not to all 51 that hold
+    /// a million).
     func recordMessage(
-        _ subject: SubjectID, seq: Int64, partition: Int32?, live: FrameHandle, retained: FrameHandle
-    ) -> (version: UInt64, rings: RingMask) {
+        _ name: String, seq: Int64, partition: Int32?, live: FrameHandle, retained: FrameHandle
+    ) -> (subject: SubjectID, version: UInt64, rings: RingMask) {
         let now = self.now
         if limits.messages > 0 { frames.retain(live) }
-        let (version, rings, released) = state.withLock { state -> (UInt64, RingMask, [FrameHandle]) in
-            let index = Int(subject.rawValue)
-            var released: [FrameHandle] = []
-            if let previous = state.entries[index].retained { released.append(previous) }
-            if let partition { state.entries[index].partition = partition }
-            state.entries[index].retained = retained
-            state.entries[index].version += 1
+        let (subject, version, rings, released) = state.withLock { state -> (UInt32, UInt64, RingMask, [FrameHandle]) in
+            var released = forgetIdle(&state, now: now)
+            let id = Self.lookUpOrCreate(name, in: &state, now: now)
+            var entry = state.entries.removeValue(forKey: id)!
+            if let previous = entry.retained { released.append(previous) }
+            if let partition { entry.partition = partition }
+            entry.retained = retained
+            entry.version += 1
+            entry.touchedAt = now
             if limits.messages > 0 {
                 // The global budget is spent: this subject gives up its own oldest, or skips this one.
-                if state.historyFrames >= limits.frames, let oldest = state.entries[index].history.dropOldestIfAny() {
+                if state.historyFrames >= limits.frames, let oldest = entry.history.dropOldestIfAny() {
                     released.append(oldest)
                     state.historyFrames -= 1
                 }
                 if state.historyFrames < limits.frames {
-                    let evicted = state.entries[index].history.append(
-                        seq: seq, version: state.entries[index].version, frame: live, bytes: frames.bytes(live).count,
+                    let evicted = entry.history.append(
+                        seq: seq, version: entry.version, frame: live, bytes: frames.bytes(live).count,
                         at: now, limit: limits.messages, maxAge: maxAge)
                     state.historyFrames += 1 - evicted.count
                     released += evicted
                 } else {
-                    state.entries[index].history.skip(seq: seq)
+                    entry.history.skip(seq: seq)
                     released.append(live)
                 }
             }
-            return (state.entries[index].version, RingMask(bits: state.entries[index].rings), released)
+            let result = (id, entry.version, RingMask(bits: entry.rings), released)
+            state.entries[id] = entry
+            return result
         }
         for frame in released { frames.release(frame) }
-        return (version, rings)
+        return (SubjectID(rawValue: subject), version, rings)
     }
 
     /// Where a subscriber that last saw `since` starts reading the history (see `read`), and
     /// the seqs it missed that are gone.
     func resumePoint(_ subject: SubjectID, afterSeq since: Int64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
-        withFreshHistory(subject) { entry in
+        withFreshHistory(subject, absent: (nil, 0)) { entry in
             entry.history.resumePoint(afterSeq: since, current: entry.version)
         }
     }
@@ -149,7 +243,7 @@ final class SubjectRegistry: @unchecked Sendable {
     /// The next messages of `subject` for a reader at position `after` (a version); every frame
     /// carries a reference for the caller to release.
     func read(_ subject: SubjectID, after: UInt64, maxFrames: Int, maxBytes: Int) -> SubjectHistory<FrameHandle>.Read {
-        withFreshHistory(subject) { entry in
+        withFreshHistory(subject, absent: .outOfHistory) { entry in
             let read = entry.history.read(after: after, current: entry.version, maxFrames: maxFrames, maxBytes: maxBytes)
             if case .frames(let held, _, _) = read {
                 for frame in held { frames.retain(frame) }
@@ -160,7 +254,7 @@ final class SubjectRegistry: @unchecked Sendable {
 
     /// How far behind a reader at `after` is; nil when what it needs next is gone.
     func lag(_ subject: SubjectID, after: UInt64) -> SubjectHistory<FrameHandle>.Lag? {
-        withFreshHistory(subject) { entry in
+        withFreshHistory(subject, absent: nil) { entry in
             entry.history.lag(after: after, current: entry.version)
         }
     }
@@ -168,13 +262,13 @@ final class SubjectRegistry: @unchecked Sendable {
     /// What memory holds of a subject for a client resuming from Kafka: the partition its records
     /// came from (nil: none seen) and the highest seq its history let go of.
     func memoryCoverage(_ subject: SubjectID) -> (partition: Int32?, evictedThrough: Int64?) {
-        withFreshHistory(subject) { entry in (entry.partition, entry.history.evictedThrough) }
+        withFreshHistory(subject, absent: (nil, nil)) { entry in (entry.partition, entry.history.evictedThrough) }
     }
 
     /// Where a reader that read `subject` from Kafka through `seq` goes on in the history, and
     /// the gap for what the history let go of after `seq`.
     func continuation(_ subject: SubjectID, afterSeq seq: Int64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
-        withFreshHistory(subject) { entry in
+        withFreshHistory(subject, absent: (nil, 0)) { entry in
             entry.history.continuation(afterSeq: seq, current: entry.version)
         }
     }
@@ -183,13 +277,16 @@ final class SubjectRegistry: @unchecked Sendable {
     var now: Int64 { TrustPolicy.nanoseconds(.now - epoch) }
 
     /// Runs `body` on a subject under the lock, after dropping what has aged out of its history.
-    private func withFreshHistory<Result>(_ subject: SubjectID, _ body: (inout Entry) -> Result) -> Result {
+    /// A subject that is gone (forgotten: nobody held it) reads as `absent`.
+    private func withFreshHistory<Result>(_ subject: SubjectID, absent: Result, _ body: (inout Entry) -> Result) -> Result {
         let cutoff = now - maxAge
-        let (result, released) = state.withLock { state in
-            let index = Int(subject.rawValue)
-            let evicted = state.entries[index].history.evict(olderThan: cutoff)
+        let (result, released) = state.withLock { state -> (Result, [FrameHandle]) in
+            guard var entry = state.entries.removeValue(forKey: subject.rawValue) else { return (absent, []) }
+            let evicted = entry.history.evict(olderThan: cutoff)
             state.historyFrames -= evicted.count
-            return (body(&state.entries[index]), evicted)
+            let result = body(&entry)
+            state.entries[subject.rawValue] = entry
+            return (result, evicted)
         }
         for frame in released { frames.release(frame) }
         return result
@@ -198,8 +295,7 @@ final class SubjectRegistry: @unchecked Sendable {
     /// The retained message and its version, with a reference for the caller to release.
     func retained(_ subject: SubjectID) -> (frame: FrameHandle, version: UInt64)? {
         state.withLock { state in
-            let entry = state.entries[Int(subject.rawValue)]
-            guard let frame = entry.retained else { return nil }
+            guard let entry = state.entries[subject.rawValue], let frame = entry.retained else { return nil }
             frames.retain(frame)
             return (frame, entry.version)
         }

@@ -116,8 +116,9 @@ public struct SubscriptionTable {
         return true
     }
 
-    /// Drops every subscription of a closed connection.
-    mutating func removeAll(_ slot: UInt32) {
+    /// Drops every subscription of a closed connection; returns the subjects it held.
+    @discardableResult
+    mutating func removeAll(_ slot: UInt32) -> [SubjectID] {
         let entries = bySlot[Int(slot)]
         bySlot[Int(slot)] = []
         positions[slot] = nil
@@ -125,6 +126,7 @@ public struct SubscriptionTable {
         for (subject, position) in entries {
             removeFromSubjectList(subject, position: position, slot: slot)
         }
+        return entries.map { SubjectID(rawValue: $0.subject) }
     }
 
     /// Swap-remove, then fix the moved slot's recorded position; a subject left without

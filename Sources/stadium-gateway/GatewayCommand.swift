@@ -74,6 +74,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Messages kept in all subjects' histories together (bounds the memory they take).")
     var historyFrames: Int = 131_072
 
+    @Option(help: "Subjects nobody here subscribes to whose latest message and history are kept at most; older ones are forgotten (a client resuming one gets it from Kafka).")
+    var maxIdleSubjects: Int = GatewayConfiguration.defaultMaxIdleSubjects
+
     @Option(help: "Directory of the web UI served at / (none when not given).")
     var webRoot: String?
 
@@ -125,6 +128,7 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("--max-lag-bytes must be at least 65536 and --max-lag-seconds positive")
         }
         guard recoveryMaxRecords >= 0 else { throw ValidationError("--recovery-max-records must not be negative") }
+        guard maxIdleSubjects >= 0 else { throw ValidationError("--max-idle-subjects must not be negative") }
         guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
         guard pubRate >= 0, idleTimeout >= 0, tokenExpiryWarning >= 0 else {
             throw ValidationError("--pub-rate, --idle-timeout and --token-expiry-warning must not be negative")
@@ -157,6 +161,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.webRoot = webRoot
         configuration.publishRate = pubRate > 0 ? pubRate : nil
         configuration.publishBurst = pubBurst
+        configuration.maxIdleSubjects = maxIdleSubjects
         configuration.history.messages = historyMessages
         configuration.history.age = .milliseconds(Int(historySeconds * 1000))
         configuration.history.frames = historyFrames

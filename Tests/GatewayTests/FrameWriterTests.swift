@@ -80,15 +80,15 @@ import WebSocket
 
     @Test func retainedMessagesAreReplacedAndReferenceCounted() throws {
         let (pool, registry) = registryWithoutHistory(capacity: 4)
-        let subject = registry.id(for: "/question")
-        #expect(registry.id(for: "/question") == subject)
+        let subject = registry.join("/question", ring: 0)
+        #expect(registry.existingID(for: "/question") == subject)
         #expect(registry.retained(subject) == nil)
         let live = try pool.acquire(bytes: 10)
         defer { pool.release(live) }
         let first = try pool.acquire(bytes: 10)
-        #expect(registry.recordMessage(subject, seq: 0, partition: nil, live: live, retained: first).version == 1)
+        #expect(registry.recordMessage("/question", seq: 0, partition: nil, live: live, retained: first).version == 1)
         let second = try pool.acquire(bytes: 10)
-        #expect(registry.recordMessage(subject, seq: 1, partition: nil, live: live, retained: second).version == 2)
+        #expect(registry.recordMessage("/question", seq: 1, partition: nil, live: live, retained: second).version == 2)
         // The first frame went back to the pool: acquiring again reuses it.
         let reused = try pool.acquire(bytes: 10)
         #expect(reused == first)
@@ -100,16 +100,62 @@ import WebSocket
 
     @Test func aMessageGoesOnlyToRingsThatHadASubscriber() throws {
         let (pool, registry) = registryWithoutHistory(capacity: 8)
-        let result = registry.id(for: "/result/alice")
         let live = try pool.acquire(bytes: 10)
         defer { pool.release(live) }
-        let nobody = registry.recordMessage(result, seq: 0, partition: nil, live: live, retained: try pool.acquire(bytes: 10)).rings
+        let nobody = registry.recordMessage("/result/alice", seq: 0, partition: nil, live: live, retained: try pool.acquire(bytes: 10)).rings
         #expect((0..<51).allSatisfy { !nobody.includes(ring: $0) })
 
-        registry.subscriberJoined(result, ring: 3)
-        let one = registry.recordMessage(result, seq: 1, partition: nil, live: live, retained: try pool.acquire(bytes: 10)).rings
+        _ = registry.join("/result/alice", ring: 3)
+        let one = registry.recordMessage("/result/alice", seq: 1, partition: nil, live: live, retained: try pool.acquire(bytes: 10)).rings
         #expect((0..<51).filter { one.includes(ring: $0) } == [3])
         // Past 64 rings a bit stands for several: more rings get it, none that wants it misses it.
         #expect(one.includes(ring: 67))
+    }
+}
+
+@Suite struct ForgettingSubjectsTests {
+    /// One retained frame per subject; at most `maxIdle` subjects without subscribers.
+    private func publish(_ registry: SubjectRegistry, _ pool: FramePool, _ names: [String]) throws {
+        for (seq, name) in names.enumerated() {
+            let live = try pool.acquire(bytes: 10)
+            _ = registry.recordMessage(name, seq: Int64(seq), partition: nil, live: live, retained: try pool.acquire(bytes: 10))
+            pool.release(live)
+        }
+    }
+
+    private func registry(maxIdle: Int, poolCapacity: Int) -> (FramePool, SubjectRegistry) {
+        let pool = FramePool(capacity: poolCapacity)
+        var noHistory = HistoryLimits()
+        noHistory.messages = 0
+        return (pool, SubjectRegistry(frames: pool, history: noHistory, maxIdleSubjects: maxIdle))
+    }
+
+    @Test func recordsForSubjectsNobodyHoldsDoNotRunTheFramePoolDry() throws {
+        // 10,000 distinct players' results through a pool of 200 frames: without forgetting, the
+        // retained frames alone would need 10,000.
+        let (pool, registry) = registry(maxIdle: 100, poolCapacity: 200)
+        try publish(registry, pool, (0..<10_000).map { "/result/p\($0)" })
+        #expect(registry.count <= 100 + 8 + 1)
+    }
+
+    @Test func aSubjectWithSubscribersIsNeverForgotten() throws {
+        let (pool, registry) = registry(maxIdle: 10, poolCapacity: 400)
+        let held = registry.join("/result/alice", ring: 0)
+        try publish(registry, pool, ["/result/alice"] + (0..<300).map { "/result/p\($0)" })
+        #expect(registry.existingID(for: "/result/alice") == held)
+        #expect(registry.retained(held) != nil)
+        registry.leave(held)
+        try publish(registry, pool, (300..<600).map { "/result/p\($0)" })
+        #expect(registry.existingID(for: "/result/alice") == nil, "once left, it ages out like the rest")
+    }
+
+    @Test func aForgottenSubjectComesBackWithANewID() throws {
+        let (pool, registry) = registry(maxIdle: 2, poolCapacity: 100)
+        let first = registry.join("/result/bob", ring: 0)
+        registry.leave(first)
+        try publish(registry, pool, (0..<50).map { "/result/p\($0)" })
+        #expect(registry.existingID(for: "/result/bob") == nil)
+        let again = registry.join("/result/bob", ring: 0)
+        #expect(again != first, "ids are not reused: a message still on its way to the old one reaches nobody")
     }
 }

@@ -36,7 +36,7 @@ def resume(gateway, subject, since, expected, who):
     """A client resuming `subject` after `since` gets exactly records `expected`, no gap."""
     fleet = open_readers(gateway.port, 1, lambda i: [subject], since={subject: since})
     reader = fleet.readers[0]
-    fleet.wait(lambda: len(reader.live(subject)) >= len(expected), 120, "%d resumed records (%s)" % (len(expected), who))
+    fleet.wait(lambda: reader.count(subject) >= len(expected), 120, "%d resumed records (%s)" % (len(expected), who))
     fleet.stop()
     if reader.gaps:
         raise Failure("%s: unexpected gap %s" % (who, reader.gaps))
@@ -54,7 +54,7 @@ def run(binaries, directory):
         started += [a, c]
         fleet = open_readers(a.port, 1, lambda i: ["/result/carol"])
         produce(broker.bootstrap, "result", [("carol", value(0, 200))])
-        fleet.wait(lambda: len(fleet.readers[0].live("/result/carol")) == 1, 60, "carol's first record")
+        fleet.wait(lambda: fleet.readers[0].count("/result/carol") == 1, 60, "carol's first record")
         since = fleet.readers[0].live("/result/carol")[0][1]
         fleet.stop()
         a.process.kill()  # kill -9: no goodbye
@@ -69,10 +69,10 @@ def run(binaries, directory):
         b = Gateway(gateway_binary, broker.bootstrap)
         started.append(b)
         pair = open_readers(b.port, 2, lambda i: ["/result/carol"], since={"/result/carol": since})
-        pair.wait(lambda: all(len(r.live("/result/carol")) >= MISSED for r in pair.readers), 120,
+        pair.wait(lambda: all(r.count("/result/carol") >= MISSED for r in pair.readers), 120,
                   "two clients resuming from Kafka")
         produce(broker.bootstrap, "result", [("carol", value(MISSED + 1, 200))])
-        pair.wait(lambda: all(len(r.live("/result/carol")) >= MISSED + 1 for r in pair.readers), 60, "the live record")
+        pair.wait(lambda: all(r.count("/result/carol") >= MISSED + 1 for r in pair.readers), 60, "the live record")
         pair.stop()
         for index, reader in enumerate(pair.readers):
             if reader.gaps:
@@ -89,7 +89,7 @@ def run(binaries, directory):
         started.append(d)
         fleet = open_readers(d.port, 1, lambda i: ["/result/carol"], since={"/result/carol": since})
         reader = fleet.readers[0]
-        fleet.wait(lambda: len(reader.gaps) >= 1 and len(reader.live("/result/carol")) >= 1, 60, "a gap and records")
+        fleet.wait(lambda: len(reader.gaps) >= 1 and reader.count("/result/carol") >= 1, 60, "a gap and records")
         fleet.stop()
         gap = json.loads(reader.gaps[0])
         got = reader.live("/result/carol")
@@ -104,7 +104,7 @@ def run(binaries, directory):
         started.append(e)
         fleet = open_readers(e.port, 1, lambda i: ["/result/dave"])
         produce(broker.bootstrap, "result", [("dave", value(0, 200))], partitioner="murmur2_random")
-        fleet.wait(lambda: len(fleet.readers[0].live("/result/dave")) == 1, 60, "dave's first record")
+        fleet.wait(lambda: fleet.readers[0].count("/result/dave") == 1, 60, "dave's first record")
         dave_since = fleet.readers[0].live("/result/dave")[0][1]
         fleet.stop()
         produce(broker.bootstrap, "result", [("dave", value(n, 200)) for n in range(1, 101)], partitioner="murmur2_random")
