@@ -53,11 +53,16 @@ def build(servers):
                        check=True)
 
 
+# `stadium-before`: an older build of the gateway (--before-gateway), to show a change's effect.
+BEFORE_GATEWAY = None
+
+
 def server_command(name, port, connections):
     listen = f"127.0.0.1:{port}"
-    if name == "stadium":
+    if name in ("stadium", "stadium-before"):
+        binary = BEFORE_GATEWAY if name == "stadium-before" else os.path.join(ROOT, ".build/release/stadium-gateway")
         # One ring for one core; the gateway adds rings only when one table cannot hold the size.
-        return [os.path.join(ROOT, ".build/release/stadium-gateway"), "--listen", listen,
+        return [binary, "--listen", listen,
                 "--max-connections", str(connections + 1000), "--handshake-timeout", "60", "--rings", "1"]
     if name == "c-baseline":
         return [os.path.join(RUN_DIR, "c-baseline"), "--listen", listen, "--max-connections", str(connections + 1000),
@@ -221,7 +226,7 @@ def commit():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated connection counts")
-    parser.add_argument("--servers", default="stadium,c-baseline", help="stadium, c-baseline, nio")
+    parser.add_argument("--servers", default="stadium,c-baseline", help="stadium, c-baseline, nio, stadium-before (with --before-gateway)")
     parser.add_argument("--runs", type=int, default=3, help="runs per size and server (median and spread)")
     parser.add_argument("--messages", type=int, default=3)
     parser.add_argument("--interval-ms", type=int, default=30000, help="longer than one fan-out at the largest size")
@@ -233,7 +238,12 @@ def main():
     parser.add_argument("--load-args", default="", help="more stadium-load options, e.g. \"--tolerate-connect-failures 1000\"")
     parser.add_argument("--out", help="JSON report (default: Benchmarks/reports/compare-SIZES-SERVERS.json)")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--before-gateway", help="an older stadium-gateway build, measured as server stadium-before")
     arguments = parser.parse_args()
+    global BEFORE_GATEWAY
+    BEFORE_GATEWAY = arguments.before_gateway
+    if "stadium-before" in arguments.servers.split(",") and not BEFORE_GATEWAY:
+        parser.error("server stadium-before needs --before-gateway PATH")
     servers = arguments.servers.split(",")
     sizes = [int(size) for size in arguments.sizes.split(",")]
     if arguments.runs < 1:
