@@ -197,7 +197,7 @@ final class SubjectRegistry: @unchecked Sendable {
         _ name: String, seq: Int64, partition: Int32?, live: FrameHandle, retained: FrameHandle
     ) -> (subject: SubjectID, version: UInt64, rings: RingMask) {
         let now = self.now
-        if limits.messages > 0 { frames.retain(live) }
+        if limits.messages > 0 { frames.retainForHistory(live) }
         let (subject, version, rings, released) = state.withLock { state -> (UInt32, UInt64, RingMask, [FrameHandle]) in
             var released = forgetIdle(&state, now: now)
             let id = Self.lookUpOrCreate(name, in: &state, now: now)
@@ -221,7 +221,7 @@ final class SubjectRegistry: @unchecked Sendable {
                     released += evicted
                 } else {
                     entry.history.skip(seq: seq)
-                    released.append(live)
+                    frames.releaseFromHistory(live)
                 }
             }
             let result = (id, entry.version, RingMask(bits: entry.rings), released)

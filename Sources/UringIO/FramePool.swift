@@ -21,6 +21,8 @@ public final class FramePool: @unchecked Sendable {
     private let references: UnsafeMutablePointer<Atomic<Int>>
     /// When the frame's message was born (ms since the epoch), 0 when not tracked.
     private let originMilliseconds: UnsafeMutablePointer<Int64>
+    /// A subject's history holds one reference: the frame's sends are done when only that one is left.
+    private let heldByHistory: UnsafeMutablePointer<Bool>
     /// Told the origin time of a stamped frame when its last reference goes: its last send is done.
     private let finalReleaseObserver: (@Sendable (Int64) -> Void)?
     private let state = Mutex(State())
@@ -41,6 +43,8 @@ public final class FramePool: @unchecked Sendable {
         self.finalReleaseObserver = finalReleaseObserver
         originMilliseconds = .allocate(capacity: capacity)
         originMilliseconds.initialize(repeating: 0, count: capacity)
+        heldByHistory = .allocate(capacity: capacity)
+        heldByHistory.initialize(repeating: false, count: capacity)
         storage = .allocate(capacity: capacity)
         storage.initialize(repeating: nil, count: capacity)
         lengths = .allocate(capacity: capacity)
@@ -61,6 +65,7 @@ public final class FramePool: @unchecked Sendable {
         lengths.deallocate()
         classes.deallocate()
         originMilliseconds.deallocate()
+        heldByHistory.deallocate()
         references.deinitialize(count: capacity)
         references.deallocate()
     }
@@ -89,6 +94,7 @@ public final class FramePool: @unchecked Sendable {
         }
         lengths[Int(index)] = 0
         originMilliseconds[Int(index)] = 0
+        heldByHistory[Int(index)] = false
         references[Int(index)].store(1, ordering: .relaxed)
         return FrameHandle(index)
     }
@@ -115,6 +121,19 @@ public final class FramePool: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: storage[index], count: lengths[index])
     }
 
+    /// Takes a reference for a subject's history (which keeps it long after its sends): the
+    /// frame's latency is reported when the last reference but this one goes.
+    public func retainForHistory(_ frame: FrameHandle) {
+        heldByHistory[Int(frame.index)] = true
+        retain(frame)
+    }
+
+    /// Gives back a reference taken with `retainForHistory` that the history did not keep.
+    public func releaseFromHistory(_ frame: FrameHandle) {
+        heldByHistory[Int(frame.index)] = false
+        release(frame)
+    }
+
     public func retain(_ frame: FrameHandle, count: Int = 1) {
         references[Int(frame.index)].wrappingAdd(count, ordering: .relaxed)
     }
@@ -124,13 +143,23 @@ public final class FramePool: @unchecked Sendable {
         let index = Int(frame.index)
         let remaining = references[index].wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue
         precondition(remaining >= 0, "frame \(index) released more often than retained")
+        if remaining == 1 && heldByHistory[index] {
+            reportSendsDone(index)
+        }
         if remaining == 0 {
-            if originMilliseconds[index] != 0, let finalReleaseObserver {
-                finalReleaseObserver(originMilliseconds[index])
-            }
+            reportSendsDone(index)
             let sizeClass = Int(classes[index])
             state.withLock { $0.freeLists[sizeClass].append(frame.index) }
         }
+    }
+
+    /// Reports the frame's latency once: at its last send (its last reference, or the last but
+    /// the history's); a later release finds the origin cleared.
+    private func reportSendsDone(_ index: Int) {
+        let origin = originMilliseconds[index]
+        guard origin != 0 else { return }
+        originMilliseconds[index] = 0
+        finalReleaseObserver?(origin)
     }
 
     /// Frames created so far (for metrics and the malloc-free steady-state benchmark).

@@ -1,3 +1,4 @@
+import Foundation
 import StadiumProtocol
 import Testing
 import UringIO
@@ -158,4 +159,43 @@ import WebSocket
         let again = registry.join("/result/bob", ring: 0)
         #expect(again != first, "ids are not reused: a message still on its way to the old one reaches nobody")
     }
+}
+
+@Suite struct FanoutLatencyReportTests {
+    @Test func aFrameHeldByTheHistoryIsReportedAtItsLastSendOnce() throws {
+        let reported = ReportLog()
+        let pool = FramePool(capacity: 4) { reported.add($0) }
+        let frame = try pool.acquire(bytes: 10)
+        pool.stamp(frame, originMilliseconds: 1234)
+        pool.retainForHistory(frame)
+        pool.retain(frame, count: 2)  // two sockets
+        pool.release(frame)  // the publisher's own reference
+        pool.release(frame)  // first socket written
+        #expect(reported.values.isEmpty)
+        pool.release(frame)  // last socket written: only the history's reference is left
+        #expect(reported.values == [1234])
+        pool.release(frame)  // the history lets go much later
+        #expect(reported.values == [1234], "reported once")
+    }
+
+    @Test func withoutHistoryTheLastReferenceReports() throws {
+        let reported = ReportLog()
+        let pool = FramePool(capacity: 4) { reported.add($0) }
+        let frame = try pool.acquire(bytes: 10)
+        pool.stamp(frame, originMilliseconds: 99)
+        pool.retainForHistory(frame)
+        pool.releaseFromHistory(frame)  // the history's budget was spent: not kept
+        pool.retain(frame)
+        pool.release(frame)
+        #expect(reported.values.isEmpty, "a socket still holds it")
+        pool.release(frame)
+        #expect(reported.values == [99])
+    }
+}
+
+private final class ReportLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reported: [Int64] = []
+    func add(_ value: Int64) { lock.withLock { reported.append(value) } }
+    var values: [Int64] { lock.withLock { reported } }
 }
