@@ -7,14 +7,16 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
+	prometheus-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
+	prometheus-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -85,6 +87,17 @@ browser-test: build-debug
 # `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process.
 demo-test: build-debug
 	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT)
+
+# Debian's prometheus scrapes a running stack with deploy/prometheus.yml: every series a dashboard
+# needs grows, every panel of deploy/grafana-dashboard.json has data, and the gateway's /dashboard
+# page draws the same figures in headless Chromium. The README's picture comes from a longer look
+# at more bots: `make prometheus-test SCREENSHOTS=docs DASHBOARD_SECONDS=70 DASHBOARD_BOTS=200`.
+DASHBOARD_SECONDS ?= 0
+DASHBOARD_BOTS ?= 20
+prometheus-test: build-debug
+	timeout 120 python3 Tests/ops/prometheus_test.py --bin .build/debug --run-dir .run/prometheus-test \
+		--deadline 100 --bots $(DASHBOARD_BOTS) --chromium "$$(command -v chromium)" \
+		--screenshot $(SCREENSHOTS)/dashboard.png --page-seconds $(DASHBOARD_SECONDS)
 
 -include Fuzz/fuzz.mk
 -include Benchmarks/bench.mk
