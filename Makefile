@@ -7,16 +7,16 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
-	prometheus-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test prometheus-test \
+	deb package-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
-	prometheus-test
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test prometheus-test \
+	package-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -98,6 +98,22 @@ prometheus-test: build-debug
 	timeout 120 python3 Tests/ops/prometheus_test.py --bin .build/debug --run-dir .run/prometheus-test \
 		--deadline 100 --bots $(DASHBOARD_BOTS) --chromium "$$(command -v chromium)" \
 		--screenshot $(SCREENSHOTS)/dashboard.png --page-seconds $(DASHBOARD_SECONDS)
+
+# The Debian package (scripts/make-deb.sh; written to .build-deb/): `make deb` makes a release build
+# with the Swift runtime linked in (several minutes); `make deb BUILD=debug` packs the debug build
+# as version X~debug in seconds, for the package test.
+BUILD ?= release
+deb: deps
+	@scripts/make-deb.sh $(BUILD)
+
+# The package installed into a scratch root with dpkg: its executables run (--version, --help), its
+# gateway serves its web root, its units pass systemd-analyze verify, it purges cleanly. Built from
+# the debug binaries, so `make test` needs no release build; `make package-test
+# PACKAGE_TEST_BUILD=release` checks the real one.
+PACKAGE_TEST_BUILD ?= debug
+package-test: build-debug
+	@deb=$$(scripts/make-deb.sh $(PACKAGE_TEST_BUILD)) && \
+		timeout 120 python3 Tests/ops/package_test.py --deb "$$deb"
 
 -include Fuzz/fuzz.mk
 -include Benchmarks/bench.mk

@@ -57,6 +57,8 @@ let package = Package(
             ]
         ),
         .target(name: "StadiumProtocol"),
+        // What the executables share on their command lines: the version.
+        .target(name: "StadiumCommandLine"),
         .target(name: "Quiz"),
         .target(
             name: "LoadGenerator",
@@ -71,6 +73,7 @@ let package = Package(
         .executableTarget(
             name: "stadium-gateway",
             dependencies: [
+                "StadiumCommandLine",
                 "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,6 +83,7 @@ let package = Package(
         .executableTarget(
             name: "stadium-kafka",
             dependencies: [
+                "StadiumCommandLine",
                 "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,6 +92,7 @@ let package = Package(
         .executableTarget(
             name: "stadium-processors",
             dependencies: [
+                "StadiumCommandLine",
                 "Quiz", "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +104,7 @@ let package = Package(
         .executableTarget(
             name: "stadium-load",
             dependencies: [
+                "StadiumCommandLine",
                 "LoadGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,6 +5,7 @@ import Gateway
 import KafkaClient
 import Logging
 import ServiceLifecycle
+import StadiumCommandLine
 import UringIO
 
 #if canImport(Glibc)
@@ -15,7 +16,8 @@ import Glibc
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-gateway",
-        abstract: "WebSocket gateway (protocol v1, subprotocol stadium.v1) on io_uring.")
+        abstract: "WebSocket gateway (protocol v1, subprotocol stadium.v1) on io_uring.",
+        version: StadiumVersion.current)
 
     @Option(help: "Address to listen on, HOST:PORT (also serves /healthz, /metrics and the web UI).")
     var listen: String = "127.0.0.1:8080"

@@ -3,12 +3,14 @@ import Foundation
 import KafkaClient
 import Logging
 import Quiz
+import StadiumCommandLine
 
 /// `stadium-processors`: the live quiz's question generator, scorer and leaderboard.
 struct ProcessorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-processors",
-        abstract: "Publishes quiz questions, scores answers and answers leaderboard requests over Kafka."
+        abstract: "Publishes quiz questions, scores answers and answers leaderboard requests over Kafka.",
+        version: StadiumVersion.current
     )
 
     @Option(help: "Kafka bootstrap servers, host:port[,host:port...].")
