@@ -15,7 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
@@ -57,8 +57,14 @@ let package = Package(
             ]
         ),
         .target(name: "StadiumProtocol"),
-        // What the executables share on their command lines: the version.
-        .target(name: "StadiumCommandLine"),
+        // What the executables share on their command lines: --version, --config, --log-format.
+        .target(
+            name: "StadiumCommandLine",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "Quiz"),
         .target(
             name: "LoadGenerator",
@@ -116,6 +122,7 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
+        .testTarget(name: "StadiumCommandLineTests", dependencies: ["StadiumCommandLine"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
         .testTarget(
             name: "EndToEndTests",

@@ -56,12 +56,12 @@ install -m 0644 tuning/*.conf tuning/README.md "$share/tuning/"
 install -m 0644 deploy/prometheus.yml deploy/grafana-dashboard.json "$share/"
 install -d "$package_dir/lib/systemd/system" "$package_dir/etc/stadium"
 install -m 0644 deploy/systemd/*.service "$package_dir/lib/systemd/system/"
-install -m 0644 deploy/systemd/*.env "$package_dir/etc/stadium/"
+install -m 0644 deploy/systemd/*.env deploy/*.conf "$package_dir/etc/stadium/"
 install -d "$package_dir/usr/share/doc/stadium"
 install -m 0644 README.md docs/PROTOCOL.md "$package_dir/usr/share/doc/stadium/"
 
 install -d "$package_dir/DEBIAN"
-# The environment files are the administrator's: upgrades keep their edits.
+# The settings and environment files are the administrator's: upgrades keep their edits.
 (cd "$package_dir" && find etc -type f -printf '/%p\n') >"$package_dir/DEBIAN/conffiles"
 installed_kib=$(du -sk --exclude=DEBIAN "$package_dir" | cut -f1)
 cat >"$package_dir/DEBIAN/control" <<CONTROL

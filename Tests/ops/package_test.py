@@ -7,8 +7,10 @@ host changes):
     systemd units with their environment files, the tuning scripts, the Prometheus
     configuration and the Grafana dashboard, and purges without leaving a file behind;
   - each executable runs from there: --version prints the package's version, --help works;
-  - the installed gateway serves the installed web root (/dashboard) and /metrics;
-  - the installed tuning/check.sh runs; the environment files' flags are the executables' own;
+  - the installed gateway, given a --config file, serves the web root it names (/dashboard) and
+    /metrics, logs JSON as it says, and takes --listen from the command line over the file's;
+  - the installed tuning/check.sh runs; the options the environment files and the settings
+    files they pass with --config set are the executables' own;
   - the units: Restart=on-failure, LimitNOFILE, a stop timeout longer than the gateway's drain,
     ExecReload exactly when the gateway survives SIGHUP; `systemd-analyze verify` accepts them
     (skipped, saying so, where systemd-analyze is missing);
@@ -19,6 +21,7 @@ host changes):
 """
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -47,6 +50,8 @@ EXPECTED_FILES = [
     "/lib/systemd/system/stadium-processors.service",
     "/etc/stadium/stadium-gateway.env",
     "/etc/stadium/stadium-processors.env",
+    "/etc/stadium/stadium-gateway.conf",
+    "/etc/stadium/stadium-processors.conf",
 ]
 # The gateway's drain on SIGTERM: --ack-timeout (10 s) for Kafka, then up to 5 s to close connections.
 GATEWAY_DRAIN_SECONDS = 15
@@ -123,9 +128,9 @@ def check_installed_files(root):
     if missing:
         raise TestFailure(f"the installed package lacks: {missing}")
     conffiles = root.dpkg("--status", "stadium")
-    for env in ("/etc/stadium/stadium-gateway.env", "/etc/stadium/stadium-processors.env"):
-        if env not in conffiles:
-            raise TestFailure(f"{env} is not a conffile: an upgrade would overwrite the administrator's flags")
+    for path in EXPECTED_FILES:
+        if path.startswith("/etc/") and path not in conffiles:
+            raise TestFailure(f"{path} is not a conffile: an upgrade would overwrite the administrator's settings")
 
 
 def check_executables(root, version):
@@ -139,10 +144,10 @@ def check_executables(root, version):
             raise TestFailure(f"{name} --help printed no usage with --version: {usage[:300]!r}")
 
 
-def start_gateway(root, extra=()):
+def start_gateway(root, before=(), stderr=subprocess.DEVNULL):
     process = subprocess.Popen(
-        [root.file("/usr/bin/stadium-gateway"), "--listen", "127.0.0.1:0", "--rings", "1", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        [root.file("/usr/bin/stadium-gateway"), *before, "--listen", "127.0.0.1:0", "--rings", "1"],
+        stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
     line = process.stdout.readline()
     match = re.search(r"listening on ws://[\d.]+:(\d+)/", line)
     if not match:
@@ -163,17 +168,34 @@ def stop(process):
 
 
 def check_gateway_serves_package(root):
-    process, port = start_gateway(root, ["--web-root", root.file("/usr/share/stadium/web")])
+    """The installed gateway with a --config file: the file's web root and JSON logs, the flag's --listen."""
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as config:
+        config.write(f"# a listen the command line must override\nlisten = not-an-address\n"
+                     f"web-root = {root.file('/usr/share/stadium/web')}\nlog-format = json\n")
+    log = tempfile.TemporaryFile("w+")
     try:
-        for path, needle in (("/dashboard", b"dashboard.js"), ("/metrics", b"stadium_connections")):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-                body = response.read()
-            if response.status != 200 or needle not in body:
-                raise TestFailure(f"the installed gateway's {path} answered {response.status} without {needle!r}")
+        process, port = start_gateway(root, ["--config", config.name], stderr=log)
+        try:
+            for path, needle in (("/dashboard", b"dashboard.js"), ("/metrics", b"stadium_connections")):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                    body = response.read()
+                if response.status != 200 or needle not in body:
+                    raise TestFailure(f"the installed gateway's {path} answered {response.status} without {needle!r}")
+        finally:
+            status = stop(process)
+        if status != 0:
+            raise TestFailure(f"the installed gateway exited {status} on SIGTERM, expected 0")
+        log.seek(0)
+        lines = [line for line in log.read().splitlines() if line.strip()]
+        try:
+            records = [json.loads(line) for line in lines]
+        except ValueError:
+            raise TestFailure(f"with log-format = json the gateway logged lines that are not JSON: {lines[:3]}") from None
+        if not any(record.get("message") == "listening" and record.get("level") == "info" for record in records):
+            raise TestFailure(f"no JSON record of the gateway listening among {records[:5]}")
     finally:
-        status = stop(process)
-    if status != 0:
-        raise TestFailure(f"the installed gateway exited {status} on SIGTERM, expected 0")
+        os.unlink(config.name)
+        log.close()
 
 
 def gateway_survives_sighup(root):
@@ -216,6 +238,17 @@ def env_arguments(root, env_file, variable):
     raise TestFailure(f"{env_file} sets no {variable}")
 
 
+def settings_file_options(root, path):
+    """The option names a --config file sets, as flags."""
+    options = []
+    with open(root.file(path)) as handle:
+        for line in handle:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                options.append("--" + line.split("=", 1)[0].strip())
+    return options
+
+
 def check_units(root):
     notes = []
     survives_hup = gateway_survives_sighup(root)
@@ -233,11 +266,16 @@ def check_units(root):
         if f"${variable}" not in exec_start or f"/usr/bin/{name}" not in exec_start:
             raise TestFailure(f"{name}.service: ExecStart {exec_start!r} does not run /usr/bin/{name} ${variable}")
         env_file = settings["EnvironmentFile"][0].lstrip("-")
-        # Every flag the environment file sets must be one the executable knows.
+        # Every flag the environment file and its --config file set must be one the executable knows.
         usage = checked([root.file(f"/usr/bin/{name}"), "--help"])
-        for argument in env_arguments(root, env_file, variable):
-            if argument.startswith("--") and not re.search(re.escape(argument) + r"\b", usage):
-                raise TestFailure(f"{env_file}: {name} has no option {argument}")
+        arguments = env_arguments(root, env_file, variable)
+        settings_files = [arguments[i + 1] for i, argument in enumerate(arguments[:-1]) if argument == "--config"]
+        if not settings_files:
+            raise TestFailure(f"{env_file} passes no --config file: the unit's settings would live nowhere")
+        for source, options in [(env_file, arguments)] + [(path, settings_file_options(root, path)) for path in settings_files]:
+            for option in options:
+                if option.startswith("--") and not re.search(re.escape(option) + r"(?![\w-])", usage):
+                    raise TestFailure(f"{source}: {name} has no option {option}")
         if name == "stadium-gateway":
             if ("ExecReload" in settings) != survives_hup:
                 raise TestFailure(
