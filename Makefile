@@ -88,13 +88,15 @@ browser-test: build-debug
 demo-test: build-debug
 	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT)
 
-# Debian's prometheus scrapes a running stack with deploy/prometheus.yml: every series a dashboard
+# The dashboard page's arithmetic against PromQL's (node); then Debian's prometheus scrapes a
+# running stack with deploy/prometheus.yml: every series a dashboard
 # needs grows, every panel of deploy/grafana-dashboard.json has data, and the gateway's /dashboard
 # page draws the same figures in headless Chromium. The README's picture comes from a longer look
 # at more bots: `make prometheus-test SCREENSHOTS=docs DASHBOARD_SECONDS=70 DASHBOARD_BOTS=200`.
 DASHBOARD_SECONDS ?= 0
 DASHBOARD_BOTS ?= 20
 prometheus-test: build-debug
+	node --test Tests/ops/dashboard_figures.test.js
 	timeout 120 python3 Tests/ops/prometheus_test.py --bin .build/debug --run-dir .run/prometheus-test \
 		--deadline 100 --bots $(DASHBOARD_BOTS) --chromium "$$(command -v chromium)" \
 		--screenshot $(SCREENSHOTS)/dashboard.png --page-seconds $(DASHBOARD_SECONDS)

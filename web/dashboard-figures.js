@@ -17,9 +17,20 @@
       if (match[2]) {
         for (const pair of match[2].matchAll(labelPair)) labels[pair[1]] = pair[2];
       }
-      series.push({ name: match[1], labels, value: Number(match[3]) });
+      const value = sampleValue(match[3]);
+      if (value === undefined) continue;
+      series.push({ name: match[1], labels, value });
     }
     return series;
+  }
+
+  /** A sample's value: a float, +Inf, -Inf or NaN; undefined when the text is none of those. */
+  function sampleValue(text) {
+    if (text === "+Inf") return Infinity;
+    if (text === "-Inf") return -Infinity;
+    if (text === "NaN") return NaN;
+    const value = Number(text);
+    return Number.isNaN(value) ? undefined : value;
   }
 
   /** sum by (label) (name), as {labelValue: total}; without a label, the total under "". */
@@ -113,4 +124,5 @@
   }
 
   global.StadiumFigures = { parse, sum, sumBy, rate, quantile, figures };
-})(window);
+  // The page's window, or Node's global object for Tests/ops/dashboard_figures.test.js.
+})(typeof window !== "undefined" ? window : globalThis);
