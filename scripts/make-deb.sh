@@ -43,8 +43,11 @@ package_dir=$out_dir/stadium_${version}_$architecture
 rm -rf "$package_dir"
 
 install -d "$package_dir/usr/bin"
+# A release package ships its executables without symbols (a fifth of the size); debug keeps them.
+strip_option=()
+[[ $build == release ]] && strip_option=(--strip)
 for executable in "${executables[@]}"; do
-    install -m 0755 "$bin_dir/$executable" "$package_dir/usr/bin/"
+    install "${strip_option[@]}" -m 0755 "$bin_dir/$executable" "$package_dir/usr/bin/"
 done
 share=$package_dir/usr/share/stadium
 install -d "$share/web" "$share/tuning"
