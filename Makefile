@@ -7,16 +7,16 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test prometheus-test \
-	deb package-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
+	prometheus-test deb package-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test prometheus-test \
-	package-test
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
+	prometheus-test package-test
 	@echo "make test: all tests passed"
 
 deps:
