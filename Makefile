@@ -7,14 +7,16 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test fuzz clean
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
+	prometheus-test deb package-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
+	prometheus-test package-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -85,6 +87,35 @@ browser-test: build-debug
 # `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process.
 demo-test: build-debug
 	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT)
+
+# The dashboard page's arithmetic against PromQL's (node); then Debian's prometheus scrapes a
+# running stack with deploy/prometheus.yml: every series a dashboard
+# needs grows, every panel of deploy/grafana-dashboard.json has data, and the gateway's /dashboard
+# page draws the same figures in headless Chromium. The README's picture comes from a longer look
+# at more bots: `make prometheus-test SCREENSHOTS=docs DASHBOARD_SECONDS=70 DASHBOARD_BOTS=200`.
+DASHBOARD_SECONDS ?= 0
+DASHBOARD_BOTS ?= 20
+prometheus-test: build-debug
+	node --test Tests/ops/dashboard_figures.test.js
+	timeout 120 python3 Tests/ops/prometheus_test.py --bin .build/debug --run-dir .run/prometheus-test \
+		--deadline 100 --bots $(DASHBOARD_BOTS) --chromium "$$(command -v chromium)" \
+		--screenshot $(SCREENSHOTS)/dashboard.png --page-seconds $(DASHBOARD_SECONDS)
+
+# The Debian package (scripts/make-deb.sh; written to .build-deb/): `make deb` makes a release build
+# with the Swift runtime linked in (several minutes); `make deb BUILD=debug` packs the debug build
+# as version X~debug in seconds, for the package test.
+BUILD ?= release
+deb: deps
+	@scripts/make-deb.sh $(BUILD)
+
+# The package installed into a scratch root with dpkg: its executables run (--version, --help), its
+# gateway serves its web root, its units pass systemd-analyze verify, it purges cleanly. Built from
+# the debug binaries, so `make test` needs no release build; `make package-test
+# PACKAGE_TEST_BUILD=release` checks the real one.
+PACKAGE_TEST_BUILD ?= debug
+package-test: build-debug
+	@deb=$$(scripts/make-deb.sh $(PACKAGE_TEST_BUILD)) && \
+		timeout 120 python3 Tests/ops/package_test.py --deb "$$deb"
 
 -include Fuzz/fuzz.mk
 -include Benchmarks/bench.mk

@@ -15,7 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
@@ -57,6 +57,14 @@ let package = Package(
             ]
         ),
         .target(name: "StadiumProtocol"),
+        // What the executables share on their command lines: --version, --config, --log-format.
+        .target(
+            name: "StadiumCommandLine",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "Quiz"),
         .target(
             name: "LoadGenerator",
@@ -71,6 +79,7 @@ let package = Package(
         .executableTarget(
             name: "stadium-gateway",
             dependencies: [
+                "StadiumCommandLine",
                 "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,6 +89,7 @@ let package = Package(
         .executableTarget(
             name: "stadium-kafka",
             dependencies: [
+                "StadiumCommandLine",
                 "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,6 +98,7 @@ let package = Package(
         .executableTarget(
             name: "stadium-processors",
             dependencies: [
+                "StadiumCommandLine",
                 "Quiz", "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +110,7 @@ let package = Package(
         .executableTarget(
             name: "stadium-load",
             dependencies: [
+                "StadiumCommandLine",
                 "LoadGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,6 +122,7 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
+        .testTarget(name: "StadiumCommandLineTests", dependencies: ["StadiumCommandLine"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
         .testTarget(
             name: "EndToEndTests",

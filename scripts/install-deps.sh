@@ -4,9 +4,9 @@
 set -euo pipefail
 
 build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
-test_packages=(kcat python3-pip chromium nodejs)
+test_packages=(kcat python3-pip chromium nodejs prometheus)
 bench_packages=(gnuplot-nox)
-python_modules=(websockets:websockets websocket:websocket-client)
+python_modules=(websockets:websockets websocket:websocket-client yaml:pyyaml)
 
 packages=("${build_packages[@]}")
 case "${1:-build}" in

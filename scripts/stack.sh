@@ -6,7 +6,8 @@
 #   scripts/stack.sh stop    stops a background stack
 # Settings (environment): BIN (build products dir), PORT (8080), BOTS (10; 0 for none), ROUND (20),
 # ANSWER_WINDOW (10), RUN_DIR (.run), STOP_SECONDS (10: then SIGKILL whatever ignores SIGTERM),
-# GATEWAY_ARGS (more stadium-gateway options, e.g. "--history-frames 4096").
+# GATEWAY_ARGS (more stadium-gateway options, e.g. "--history-frames 4096"), PROCESSORS_ARGS (more
+# stadium-processors options, e.g. "--metrics-listen 127.0.0.1:9470").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ ROUND=${ROUND:-20}
 ANSWER_WINDOW=${ANSWER_WINDOW:-10}
 RUN_DIR=${RUN_DIR:-.run}
 GATEWAY_ARGS=${GATEWAY_ARGS:-}
+PROCESSORS_ARGS=${PROCESSORS_ARGS:-}
 STARTUP_SECONDS=${STARTUP_SECONDS:-60}
 STOP_SECONDS=${STOP_SECONDS:-10}
 
@@ -119,7 +121,7 @@ start_stack() {
     wait_for "the development broker" test -s "$RUN_DIR/bootstrap"
     log "development broker at $(cat "$RUN_DIR/bootstrap")"
     start_process processors "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" \
-        --round "$ROUND" --answer-window "$ANSWER_WINDOW"
+        --round "$ROUND" --answer-window "$ANSWER_WINDOW" $PROCESSORS_ARGS
     start_process gateway "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" \
         --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000 $GATEWAY_ARGS
     wait_for "the gateway" grep -q "listening on" "$RUN_DIR/gateway.out"

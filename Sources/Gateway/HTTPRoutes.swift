@@ -42,7 +42,7 @@ final class HTTPRoutes: @unchecked Sendable {
                 status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
                 body: metricsText())
         default:
-            let key = path == "/" ? "/index.html" : path
+            let key = Self.pageAliases[path] ?? path
             if let file = files[key] {
                 return HTTPResponse.encode(
                     status: 200, headers: [("Content-Type", file.type), ("Cache-Control", "no-cache")],
@@ -51,6 +51,9 @@ final class HTTPRoutes: @unchecked Sendable {
             return HTTPResponse.text(status: 404, "no such path: \(path)")
         }
     }
+
+    /// Paths that name a page of the web root without its file name.
+    private static let pageAliases = ["/": "/index.html", "/dashboard": "/dashboard.html"]
 
     private static func loadFiles(root: String) throws -> [String: (type: String, body: [UInt8])] {
         let rootURL = URL(fileURLWithPath: root, isDirectory: true).standardizedFileURL

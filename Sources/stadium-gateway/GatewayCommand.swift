@@ -5,6 +5,7 @@ import Gateway
 import KafkaClient
 import Logging
 import ServiceLifecycle
+import StadiumCommandLine
 import UringIO
 
 #if canImport(Glibc)
@@ -15,7 +16,8 @@ import Glibc
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-gateway",
-        abstract: "WebSocket gateway (protocol v1, subprotocol stadium.v1) on io_uring.")
+        abstract: "WebSocket gateway (protocol v1, subprotocol stadium.v1) on io_uring.",
+        version: StadiumVersion.current)
 
     @Option(help: "Address to listen on, HOST:PORT (also serves /healthz, /metrics and the web UI).")
     var listen: String = "127.0.0.1:8080"
@@ -110,6 +112,21 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Log lines as text, or json: one object a line (time, level, logger, message, metadata) for log shippers.")
+    var logFormat: LogFormat = .text
+
+    @Option(help: "Settings file: one `name = value` a line, named as these options without their dashes (`listen = 0.0.0.0:8080`). Options on the command line win over it.")
+    var config: String?
+
+    /// The --config file's settings go before the command line's, so flags win (see ConfigFile).
+    static func main() async {
+        do {
+            await main(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     func validate() throws {
         do {
             _ = try SocketAddress(parsing: listen)
@@ -142,11 +159,7 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
-        }
+        logFormat.bootstrap(level: logLevel)
         let logger = Logger(label: "stadium.gateway")
         var configuration = GatewayConfiguration(listen: try SocketAddress(parsing: listen))
         configuration.maxConnections = maxConnections

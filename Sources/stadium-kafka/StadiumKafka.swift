@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KafkaClient
 import Logging
+import StadiumCommandLine
 
 struct StadiumKafka: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,8 @@ struct StadiumKafka: ParsableCommand {
             Prints `stadium-kafka: bootstrap HOST:PORT` and runs until SIGINT or SIGTERM.
             The listen port is chosen by the system: librdkafka 2.0.2's mock cluster offers no way \
             to pick it, so there is no --listen-port; use --bootstrap-file to hand the address to scripts.
-            """)
+            """,
+        version: StadiumVersion.current)
 
     @Option(help: "Number of brokers (ids 1...N).")
     var brokersCount: Int = 1

@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import LoadGenerator
 import Logging
+import StadiumCommandLine
 
 enum ModeOption: String, ExpressibleByArgument, CaseIterable {
     case players
@@ -37,7 +38,8 @@ struct LoadCommand: ParsableCommand {
             Many connections: sources are bound explicitly over 127.0.0.2 .. 127.255.255.254 \
             (skipping .0/.255 host parts), one ring per 19,000 connections, ramped at --rate.
             Runs until SIGINT/SIGTERM (fanout: until its probes have drained), then prints a summary.
-            """)
+            """,
+        version: StadiumVersion.current)
 
     @Option(help: "Gateway WebSocket URL (IPv4 or localhost).")
     var url: String = "ws://127.0.0.1:8080/"

@@ -3,12 +3,14 @@ import Foundation
 import KafkaClient
 import Logging
 import Quiz
+import StadiumCommandLine
 
 /// `stadium-processors`: the live quiz's question generator, scorer and leaderboard.
 struct ProcessorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-processors",
-        abstract: "Publishes quiz questions, scores answers and answers leaderboard requests over Kafka."
+        abstract: "Publishes quiz questions, scores answers and answers leaderboard requests over Kafka.",
+        version: StadiumVersion.current
     )
 
     @Option(help: "Kafka bootstrap servers, host:port[,host:port...].")
@@ -46,6 +48,12 @@ struct ProcessorsCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(help: "Log lines as text, or json: one object a line (time, level, logger, message, metadata) for log shippers.")
+    var logFormat: LogFormat = .text
+
+    @Option(help: "Settings file: one `name = value` a line, named as these options without their dashes (`brokers = kafka1:9092`). Options on the command line win over it.")
+    var config: String?
+
     func validate() throws {
         guard (brokers == nil) != (bootstrapFile == nil) else {
             throw ValidationError("give exactly one of --brokers and --bootstrap-file")
@@ -62,12 +70,7 @@ struct ProcessorsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        logFormat.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "stadium.processors")
         do {
             let bank = try QuestionBankFile.load(path: questions, logger: logger)

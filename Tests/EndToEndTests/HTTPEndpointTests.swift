@@ -40,6 +40,23 @@ struct HTTPEndpointTests {
         try gateway.stop()
     }
 
+    @Test("/dashboard serves the web root's dashboard.html, / its index.html")
+    func dashboardPage() throws {
+        let webRoot = FileManager.default.temporaryDirectory.appendingPathComponent("stadium-web-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: webRoot, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: webRoot) }
+        try "<p>index</p>".write(to: webRoot.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+        try "<p>dashboard</p>".write(to: webRoot.appendingPathComponent("dashboard.html"), atomically: true, encoding: .utf8)
+        let gateway = try GatewayProcess(["--web-root", webRoot.path])
+        let dashboard = try HTTPTestClient.request(port: gateway.port, path: "/dashboard?every=1")
+        #expect(dashboard.status == 200)
+        #expect(dashboard.header("Content-Type") == "text/html; charset=utf-8")
+        #expect(dashboard.body == "<p>dashboard</p>")
+        #expect(try HTTPTestClient.request(port: gateway.port, path: "/").body == "<p>index</p>")
+        #expect(try HTTPTestClient.request(port: gateway.port, path: "/dashboard/").status == 404)
+        try gateway.stop()
+    }
+
     @Test("SIGTERM sends close 1001 to a connected client and the gateway exits 0")
     func sigtermClosesClientsAndExitsCleanly() throws {
         let gateway = try GatewayProcess()
