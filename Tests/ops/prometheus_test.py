@@ -48,11 +48,9 @@ RATE_WINDOW = "10s"
 # Short rounds so that several questions, answers and results happen within the run.
 ROUND_SECONDS = 3
 ANSWER_WINDOW_SECONDS = 2
-# stadium_fanout_latency is observed when a stamped frame's last reference goes. A subject's
-# history holds one too, so with a history a record is observed only when it leaves the history
-# (--history-seconds later), not at its last socket write. Without a history the histogram
-# measures what it says; this test checks the pipeline to Prometheus, so it runs without one.
-GATEWAY_ARGS = "--history-messages 0"
+# The gateway with its defaults (subject history included): stadium_fanout_latency must be
+# observed at each record's last socket write, not when the history lets the record go.
+GATEWAY_ARGS = ""
 
 
 class TestFailure(Exception):
