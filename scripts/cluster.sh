@@ -176,6 +176,8 @@ start_on() {  # start_on HOST NAME COMMAND...: runs COMMAND in HOST's namespace 
     # ip netns exec and setsid exec the command: the pid recorded is the program's own.
     "${detach[@]}" "${inside[@]}" "$@" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
     local pid=$!
+    # A gateway killed on purpose is no news for this script's job table.
+    disown "$pid"
     while kill -0 "$pid" 2>/dev/null && ! is_ours "$pid"; do sleep 0.01; done
     echo "$name $pid" >>"$RUN_DIR/pids"
 }
@@ -248,14 +250,14 @@ write_balancer_config() {
 
 balancer_sees_gateways_up() {  # every gateway UP in HAProxy's own view
     local state
-    state=$(echo "show servers state gateways" | socat_free_query) || return 1
+    state=$(echo "show servers state gateways" | balancer_query) || return 1
     # Columns: ... srv_name srv_addr srv_op_state (2 = running) ...
     local up
     up=$(awk '$4 ~ /^gw[0-9]+$/ && $6 == 2 { n++ } END { print n + 0 }' <<<"$state")
     ((up == ${#GATEWAYS[@]}))
 }
 
-socat_free_query() {  # stdin: one HAProxy runtime API command; stdout: its answer (python3, no socat)
+balancer_query() {  # stdin: one HAProxy runtime API command; stdout: its answer
     python3 -c '
 import socket, sys
 client = socket.socket(socket.AF_UNIX)
@@ -279,6 +281,8 @@ start_cluster() {
     done
     command -v haproxy >/dev/null || { log "haproxy is missing: scripts/install-deps.sh cluster"; exit 1; }
     stop_cluster
+    # Whatever fails from here on (a host that cannot be made, say), nothing is left behind.
+    trap 'status=$?; if ((status != 0)); then stop_cluster; fi' EXIT
     : >"$RUN_DIR/pids"
     add_hosts
     start_on kafka kafka "$BIN/stadium-kafka" --partitions "$PARTITIONS" --bootstrap-file "$RUN_DIR/bootstrap"
@@ -311,6 +315,7 @@ start_cluster() {
         start_on machine bots "$BIN/stadium-load" --url "ws://$(address_of lb):$PORT/" --players "$BOTS" \
             --names "bot-{i}" --report "$RUN_DIR/bots.json"
     fi
+    trap - EXIT
 }
 
 case "${1:-}" in
