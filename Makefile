@@ -7,16 +7,30 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
+<<<<<<< HEAD
 .PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
 	prometheus-test deb package-test fuzz clean
+=======
+# `make cluster-demo`: broker, processors, two gateways behind HAProxy, each on a host of its own
+# (network namespaces; needs root). CLUSTER_BUILD=build-debug runs it on the debug build.
+CLUSTER_BUILD ?= build
+CLUSTER_BIN = $(if $(filter build-debug,$(CLUSTER_BUILD)),.build/debug,.build/release)
+CLUSTER_BOTS ?= 10
+
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test fuzz clean
+>>>>>>> cluster
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
+<<<<<<< HEAD
 test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
 	prometheus-test package-test
+=======
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-test script-tests browser-test demo-test
+>>>>>>> cluster
 	@echo "make test: all tests passed"
 
 deps:
@@ -24,6 +38,12 @@ deps:
 
 deps-test:
 	@scripts/install-deps.sh test
+
+deps-cluster:
+	@scripts/install-deps.sh cluster
+
+cluster-demo: deps-cluster $(CLUSTER_BUILD)
+	@BIN=$(CLUSTER_BIN) PORT=$(PORT) BOTS=$(CLUSTER_BOTS) scripts/cluster.sh run
 
 build: deps
 	$(SWIFT) build -c release
@@ -75,6 +95,11 @@ load-test: build-debug
 script-tests:
 	python3 Tests/soak/test_soak_verdict.py
 	python3 Benchmarks/test_compare.py
+
+# Two gateways behind HAProxy on hosts of their own, 2,000 players on short rounds; one gateway is
+# killed (kill -9) mid-round: its players resume on the other with nothing lost, no gap, no repeat.
+cluster-test: build-debug
+	timeout 420 python3 Tests/cluster/cluster_test.py --bin .build/debug
 
 # The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium.
 browser-test: build-debug

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian and PyPI packages Stadium needs, only those missing, so a fresh machine
-# needs nothing else. Usage: scripts/install-deps.sh build|test|bench
+# needs nothing else. Usage: scripts/install-deps.sh build|test|bench|cluster
 set -euo pipefail
 
 build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
-test_packages=(kcat python3-pip chromium nodejs prometheus)
+test_packages=(kcat python3-pip chromium nodejs prometheus haproxy)
+# scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay.
+cluster_packages=(haproxy)
 bench_packages=(gnuplot-nox)
 python_modules=(websockets:websockets websocket:websocket-client yaml:pyyaml)
 
@@ -12,6 +14,7 @@ packages=("${build_packages[@]}")
 case "${1:-build}" in
 test) packages+=("${test_packages[@]}") ;;
 bench) packages+=("${bench_packages[@]}") ;;
+cluster) packages+=("${cluster_packages[@]}") ;;
 esac
 
 missing=()
