@@ -223,6 +223,9 @@ final class SubjectRegistry: @unchecked Sendable {
                     entry.history.skip(seq: seq)
                     frames.releaseFromHistory(live)
                 }
+            } else {
+                // No history kept: every message is gone at once, so a since before it is a gap.
+                entry.history.skip(seq: seq)
             }
             let result = (id, entry.version, RingMask(bits: entry.rings), released)
             state.entries[id] = entry

@@ -43,4 +43,18 @@ struct RecoveryTests {
         try gateway.expectOneErrorCounted(kind: "history_gap")
         try gateway.stop()
     }
+
+    @Test("with no history kept, a since before the newest message is a gap, never silence")
+    func noHistoryMeansGap() throws {
+        let gateway = try GatewayProcess(["--history-messages", "0"])
+        let publisher = try WebSocketTestClient(port: gateway.port)
+        try publish(publisher, "/question", 0...3)
+        let client = try WebSocketTestClient(port: gateway.port)
+        try client.send(text: #"{"op":"sub","id":1,"subjects":["/question"],"since":{"/question":1}}"#)
+        #expect(try client.receiveMessage().kind == .ok(id: 1))
+        #expect(try client.receiveMessage().kind == .gap(subject: "/question", from: 2, to: 3))
+        try publish(publisher, "/question", 4...4)
+        #expect(try client.receiveMessage().kind == .msg(subject: "/question", seq: 4, data: "4", retained: false))
+        try gateway.stop()
+    }
 }
