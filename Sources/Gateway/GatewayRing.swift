@@ -57,8 +57,11 @@ final class GatewayRing: RingLoopHandler {
     private var nextRecoveryRequest: UInt64 = 1
 
     private struct Backlog {
+        /// Frames from `head` on wait; sent ones before it are dropped in batches, not one by one.
         var frames: [FrameHandle] = []
+        var head = 0
         var replies = 0
+        var waiting: ArraySlice<FrameHandle> { frames[head...] }
     }
 
     init(
@@ -357,6 +360,7 @@ final class GatewayRing: RingLoopHandler {
             case .unsub(let id, let names):
                 for name in names {
                     if let subject = hub.subjects.existingID(for: name), subscriptions.remove(slot, from: subject) {
+                        stopRecovering(slot, subject)
                         hub.subjects.leave(subject)
                         metrics.subscriptions.decrement()
                     }
@@ -490,6 +494,7 @@ final class GatewayRing: RingLoopHandler {
     /// The gap (if messages after `afterSeq` are gone), then a position in the subject's history
     /// from which the held messages after it stream at the socket's pace, before the live ones.
     private func resumeFromHistory(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, afterSeq: Int64) {
+        stopRecovering(slot, subject)
         let (gap, after) = hub.subjects.resumePoint(subject, afterSeq: afterSeq)
         if let gap {
             metrics.count(.historyGap)
@@ -508,7 +513,8 @@ final class GatewayRing: RingLoopHandler {
         guard let recovery = hub.recovery else { return false }
         let coverage = hub.subjects.memoryCoverage(subject)
         guard let plan = recovery.planner.plan(
-            subject: name, afterSeq: afterSeq, learnedPartition: coverage.partition, evictedThrough: coverage.evictedThrough)
+            subject: name, afterSeq: afterSeq, learnedPartition: coverage.partition, evictedThrough: coverage.evictedThrough,
+            forgottenThrough: hub.subjects.forgottenThrough)
         else { return false }
         subscriptions.startLagging(slot, on: subject, after: 0)
         recovering[slot, default: [:]][subject.rawValue] = nextRecoveryRequest
@@ -524,15 +530,13 @@ final class GatewayRing: RingLoopHandler {
     private func continueAfterRecovery(_ loop: RingLoop, _ delivery: KafkaRecovery.Delivery) {
         let slot = delivery.slot
         // An answer for a connection or subscription that is gone, or superseded by a newer sub.
-        guard connectionIDs[Int(slot)] == delivery.connection, phase[Int(slot)] == .webSocket,
-              recovering[slot]?[delivery.subject.rawValue] == delivery.id,
-              subscriptions.isLagging(slot, on: delivery.subject)
-        else {
+        let current = connectionIDs[Int(slot)] == delivery.connection
+            && recovering[slot]?[delivery.subject.rawValue] == delivery.id
+        if current { stopRecovering(slot, delivery.subject) }
+        guard current, phase[Int(slot)] == .webSocket, subscriptions.isLagging(slot, on: delivery.subject) else {
             for frame in delivery.frames { hub.frames.release(frame) }
             return
         }
-        recovering[slot]![delivery.subject.rawValue] = nil
-        if recovering[slot]!.isEmpty { recovering[slot] = nil }
         let name = hub.subjects.name(of: delivery.subject) ?? ""
         if let gap = delivery.gap { appendGap(slot, subject: name, gap) }
         for frame in delivery.frames { appendToBacklog(slot, frame) }
@@ -541,6 +545,12 @@ final class GatewayRing: RingLoopHandler {
         if let gap { appendGap(slot, subject: name, gap) }
         subscriptions.advance(slot, on: delivery.subject, to: after)
         if sendBacklog(loop, slot: slot) { feedFromHistory(loop, slot: slot) }
+    }
+
+    private func stopRecovering(_ slot: UInt32, _ subject: SubjectID) {
+        guard recovering[slot] != nil else { return }
+        recovering[slot]![subject.rawValue] = nil
+        if recovering[slot]!.isEmpty { recovering[slot] = nil }
     }
 
     private func appendGap(_ slot: UInt32, subject: String, _ gap: ClosedRange<Int64>) {
@@ -613,8 +623,10 @@ final class GatewayRing: RingLoopHandler {
     private func sweepLagging(_ loop: RingLoop) {
         let maxLagNanoseconds = TrustPolicy.nanoseconds(configuration.maxLagDuration)
         let now = hub.subjects.now
-        for slot in Array(subscriptions.laggingSlots) where phase[Int(slot)] == .webSocket {
-            var behindBytes = loop.queuedBytes(slot: slot)
+        // Connections reading from history, and those with a backlog (replies, records from Kafka).
+        let behind = Set(subscriptions.laggingSlots).union(backlogs.keys)
+        for slot in behind where phase[Int(slot)] == .webSocket {
+            var behindBytes = loop.queuedBytes(slot: slot) + backlogBytes(slot)
             var oldest: Int64?
             let waitingForKafka = recovering[slot] ?? [:]
             for (subject, after) in subscriptions.lagPositions(of: slot) where waitingForKafka[subject.rawValue] == nil {
@@ -633,7 +645,7 @@ final class GatewayRing: RingLoopHandler {
                     ? "reading too slowly: \(behindBytes) bytes behind (at most \(configuration.maxLagBytes))"
                     : "reading too slowly: \(behindNanoseconds / 1_000_000_000) s behind (at most \(maxLagNanoseconds / 1_000_000_000))"
                 closeBehind(loop, slot: slot, reason: reason)
-            } else if loop.queuedFrames(slot: slot) <= loop.drainLowWater {
+            } else if loop.queuedFrames(slot: slot) <= loop.drainLowWater, sendBacklog(loop, slot: slot) {
                 feedFromHistory(loop, slot: slot)
             }
         }
@@ -691,20 +703,26 @@ final class GatewayRing: RingLoopHandler {
 
     /// Moves the backlog into the send queue while it has room; true when none is left.
     private func sendBacklog(_ loop: RingLoop, slot: UInt32) -> Bool {
-        guard let backlog = backlogs[slot] else { return true }
-        var sent = 0
-        while sent < backlog.frames.count, loop.send(slot: slot, frame: backlog.frames[sent]) == .queued {
-            hub.frames.release(backlog.frames[sent])
-            sent += 1
+        guard var backlog = backlogs.removeValue(forKey: slot) else { return true }
+        while backlog.head < backlog.frames.count, loop.send(slot: slot, frame: backlog.frames[backlog.head]) == .queued {
+            hub.frames.release(backlog.frames[backlog.head])
+            backlog.head += 1
         }
-        if sent == backlog.frames.count {
-            backlogs[slot] = nil
-            return true
+        if backlog.head == backlog.frames.count { return true }
+        if backlog.head > 1024 && backlog.head * 2 > backlog.frames.count {
+            backlog.frames.removeFirst(backlog.head)
+            backlog.head = 0
         }
-        backlogs[slot]!.frames.removeFirst(sent)
-        backlogs[slot]!.replies = min(backlogs[slot]!.replies, backlogs[slot]!.frames.count)
+        backlog.replies = min(backlog.replies, backlog.frames.count - backlog.head)
+        backlogs[slot] = backlog
         loop.notifyWhenDrained(slot: slot)
         return false
+    }
+
+    /// Bytes waiting in a connection's backlog (counted against --max-lag-bytes).
+    private func backlogBytes(_ slot: UInt32) -> Int {
+        guard let backlog = backlogs[slot] else { return 0 }
+        return backlog.waiting.reduce(0) { $0 + hub.frames.bytes($1).count }
     }
 
     /// Most rings have no backlog at all: the fan-out loop skips the lookup then.
@@ -715,6 +733,6 @@ final class GatewayRing: RingLoopHandler {
 
     private func dropBacklog(_ slot: UInt32) {
         guard let backlog = backlogs.removeValue(forKey: slot) else { return }
-        for frame in backlog.frames { hub.frames.release(frame) }
+        for frame in backlog.waiting { hub.frames.release(frame) }
     }
 }

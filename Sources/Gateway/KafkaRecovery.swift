@@ -25,7 +25,10 @@ struct RecoveryPlanner: Sendable {
 
     /// nil when memory holds everything after `afterSeq`, or when the subject's records cannot
     /// be found by offset (no key on a topic of several partitions: its seqs are not one sequence).
-    func plan(subject: String, afterSeq: Int64, learnedPartition: Int32?, evictedThrough: Int64?) -> Plan? {
+    func plan(
+        subject: String, afterSeq: Int64, learnedPartition: Int32?, evictedThrough: Int64?,
+        forgottenThrough: (TopicPartition) -> Int64? = { _ in nil }
+    ) -> Plan? {
         let (topic, key) = SubjectMapping.topicAndKey(for: subject)
         guard let partitions = partitionCounts[topic], partitions > 0 else { return nil }
         let keyBytes = key.map { Array($0.utf8) }
@@ -38,9 +41,12 @@ struct RecoveryPlanner: Sendable {
         }
         let topicPartition = TopicPartition(topic: topic, partition: partition)
         guard let start = startOffsets[topicPartition] else { return nil }
-        // Memory holds every record of the subject from here on (what it let go of is older).
-        let heldFrom = max(start, (evictedThrough ?? -1) + 1)
-        guard afterSeq + 1 < heldFrom else { return nil }
+        // Memory holds every record of the subject from here on: what it let go of is older, and
+        // so is what went with subjects it forgot (a forgotten subject's own history is gone).
+        let letGo = max(evictedThrough ?? -1, forgottenThrough(topicPartition) ?? -1)
+        let heldFrom = max(start, letGo < .max ? letGo + 1 : .max)
+        // Written so that a since (or a seq) of Int64.max cannot overflow.
+        guard afterSeq < heldFrom - 1 else { return nil }
         return Plan(partition: topicPartition, key: keyBytes, offsets: (afterSeq + 1)..<heldFrom)
     }
 
@@ -84,9 +90,12 @@ final class KafkaRecovery: @unchecked Sendable {
     private let timeout: Duration
     private let logger: Logger
     private let pending = Mutex<[Request]>([])
+    /// Records of one subject handed to one client per resume at most, as frames waiting in its backlog.
+    static let maxFramesPerRequest = 10_000
     private let wakeup = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
+    private let started = Atomic<Bool>(false)
 
     init(
         config: KafkaConfig, planner: RecoveryPlanner, hub: FanoutHub, metrics: GatewayMetrics, maxRecords: Int64,
@@ -103,6 +112,7 @@ final class KafkaRecovery: @unchecked Sendable {
     }
 
     func start() {
+        started.store(true, ordering: .releasing)
         let thread = Thread { [self] in
             while !stopping.load(ordering: .acquiring) {
                 wakeup.wait()
@@ -115,6 +125,7 @@ final class KafkaRecovery: @unchecked Sendable {
     }
 
     func stop() {
+        guard started.load(ordering: .acquiring) else { return }
         stopping.store(true, ordering: .releasing)
         wakeup.signal()
         finished.wait()
@@ -125,12 +136,19 @@ final class KafkaRecovery: @unchecked Sendable {
         wakeup.signal()
     }
 
-    /// The oldest waiting request and every other waiting one for the same partition.
+    /// The oldest waiting request and every other waiting one for the same partition whose
+    /// range lies close to it (one read serves them all; far apart ones read on their own).
     private func takeGroup() -> [Request]? {
         pending.withLock { pending in
             guard let first = pending.first else { return nil }
-            let group = pending.filter { $0.plan.partition == first.plan.partition }
-            pending.removeAll { $0.plan.partition == first.plan.partition }
+            let near = RecoveryPlanner.bounded(first.plan.offsets, maxRecords: maxRecords).read
+            func joins(_ request: Request) -> Bool {
+                let read = RecoveryPlanner.bounded(request.plan.offsets, maxRecords: maxRecords).read
+                return request.plan.partition == first.plan.partition
+                    && read.lowerBound <= near.upperBound + maxRecords && near.lowerBound <= read.upperBound + maxRecords
+            }
+            let group = pending.filter(joins)
+            pending.removeAll(where: joins)
             return group
         }
     }
@@ -155,9 +173,15 @@ final class KafkaRecovery: @unchecked Sendable {
         }
         metrics.recoveryReads.increment()
         for (request, bound) in zip(group, bounds) {
-            let records = read.records.filter { bound.read.contains($0.offset) && $0.key == request.plan.key }
+            var records = read.records.filter { bound.read.contains($0.offset) && $0.key == request.plan.key }
+            var bound = bound
+            if records.count > Self.maxFramesPerRequest {
+                // Frames wait in the client's backlog: keep the newest, the older ones are a gap.
+                records.removeFirst(records.count - Self.maxFramesPerRequest)
+                bound.read = records[0].offset..<bound.read.upperBound
+            }
             // Gone from Kafka (retention) or past the bound: either way a gap before what is read.
-            let firstRead = max(bound.read.lowerBound, read.firstAvailable)
+            let firstRead = min(max(bound.read.lowerBound, read.firstAvailable), request.plan.offsets.upperBound)
             let gap = firstRead > request.plan.offsets.lowerBound ? request.plan.offsets.lowerBound...(firstRead - 1) : nil
             deliver(request, gap: gap, records: records)
         }

@@ -3,6 +3,8 @@
 // subject. A subject nobody here subscribes to is forgotten once it has been quiet for the
 // history's age, or sooner when too many such subjects are held: every gateway of a cluster
 // sees every player's records, and a frame kept per departed player would run the frame pool dry.
+import KafkaClient
+import StadiumProtocol
 import Synchronization
 import UringIO
 
@@ -31,6 +33,8 @@ final class SubjectRegistry: @unchecked Sendable {
         var touchedAt: Int64
         /// Whether it waits in the idle queue.
         var queuedAsIdle = false
+        /// The seq of its newest message.
+        var lastSeq: Int64?
     }
 
     /// The rings a message must be posted to, as a bit per ring index modulo 64.
@@ -48,9 +52,14 @@ final class SubjectRegistry: @unchecked Sendable {
         /// can never reach the subscribers of a new one.
         var entries: [UInt32: Entry] = [:]
         var nextID: UInt32 = 0
-        /// Subjects without subscribers, oldest first (by when they became so), each once.
+        /// Subjects that may have no subscribers, oldest first (by when they became so), each once.
         var idle: [UInt32] = []
         var idleHead = 0
+        /// Subjects that have none: what `maxIdleSubjects` bounds.
+        var unsubscribed = 0
+        /// Per partition, the newest seq of a subject forgotten here: a client resuming a subject
+        /// of that partition from before it must read Kafka, this memory no longer tells.
+        var forgottenThrough: [TopicPartition: Int64] = [:]
         /// Frames held in all histories together, at most `limits.frames`.
         var historyFrames = 0
         /// Local routing only: seqs for messages published without Kafka, one sequence for all
@@ -107,6 +116,7 @@ final class SubjectRegistry: @unchecked Sendable {
             // Subscribers come and go without messages too: forget as they do.
             let released = forgetIdle(&state, now: now, budget: 2)
             let id = Self.lookUpOrCreate(name, in: &state, now: now)
+            if state.entries[id]!.subscribers == 0 { state.unsubscribed -= 1 }
             state.entries[id]!.subscribers += 1
             state.entries[id]!.rings |= RingMask.bit(ring: ring)
             return (SubjectID(rawValue: id), released)
@@ -122,7 +132,10 @@ final class SubjectRegistry: @unchecked Sendable {
             guard state.entries[subject.rawValue] != nil else { return }
             state.entries[subject.rawValue]!.subscribers -= 1
             state.entries[subject.rawValue]!.touchedAt = now
-            if state.entries[subject.rawValue]!.subscribers == 0 { Self.queueAsIdle(subject.rawValue, in: &state) }
+            if state.entries[subject.rawValue]!.subscribers == 0 {
+                state.unsubscribed += 1
+                Self.queueAsIdle(subject.rawValue, in: &state)
+            }
         }
     }
 
@@ -132,6 +145,7 @@ final class SubjectRegistry: @unchecked Sendable {
         state.nextID &+= 1
         state.ids[name] = id
         state.entries[id] = Entry(name: name, touchedAt: now)
+        state.unsubscribed += 1
         queueAsIdle(id, in: &state)
         return id
     }
@@ -154,19 +168,24 @@ final class SubjectRegistry: @unchecked Sendable {
                 state.idleHead += 1
                 continue
             }
-            let waiting = state.idle.count - state.idleHead
             let quiet = now - entry.touchedAt >= maxAge
-            guard entry.subscribers > 0 || quiet || waiting > maxIdleSubjects else { break }
+            let overBudget = state.unsubscribed > maxIdleSubjects
+            guard entry.subscribers > 0 || quiet || overBudget else { break }
             examined += 1
             state.idleHead += 1
             state.entries[id]!.queuedAsIdle = false
             if entry.subscribers > 0 { continue }  // leave() queues it again when the last one goes
-            if !quiet && waiting <= maxIdleSubjects {
+            if !quiet && !overBudget {
                 Self.queueAsIdle(id, in: &state)
                 continue
             }
             state.entries[id] = nil
             state.ids[entry.name] = nil
+            state.unsubscribed -= 1
+            if let partition = entry.partition, let lastSeq = entry.lastSeq {
+                let topic = TopicPartition(topic: SubjectMapping.topicAndKey(for: entry.name).topic, partition: partition)
+                state.forgottenThrough[topic] = max(state.forgottenThrough[topic] ?? lastSeq, lastSeq)
+            }
             state.historyFrames -= entry.history.count
             released += Self.frames(of: entry)
         }
@@ -207,6 +226,7 @@ final class SubjectRegistry: @unchecked Sendable {
             entry.retained = retained
             entry.version += 1
             entry.touchedAt = now
+            entry.lastSeq = seq
             if limits.messages > 0 {
                 // The global budget is spent: this subject gives up its own oldest, or skips this one.
                 if state.historyFrames >= limits.frames, let oldest = entry.history.dropOldestIfAny() {
@@ -266,6 +286,11 @@ final class SubjectRegistry: @unchecked Sendable {
     /// came from (nil: none seen) and the highest seq its history let go of.
     func memoryCoverage(_ subject: SubjectID) -> (partition: Int32?, evictedThrough: Int64?) {
         withFreshHistory(subject, absent: (nil, nil)) { entry in (entry.partition, entry.history.evictedThrough) }
+    }
+
+    /// The newest seq of any subject of `partition` this registry forgot (see `State.forgottenThrough`).
+    func forgottenThrough(_ partition: TopicPartition) -> Int64? {
+        state.withLock { $0.forgottenThrough[partition] }
     }
 
     /// Where a reader that read `subject` from Kafka through `seq` goes on in the history, and

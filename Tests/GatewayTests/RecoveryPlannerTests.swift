@@ -46,4 +46,26 @@ import Testing
         #expect(gap == 11...799)
         #expect(RecoveryPlanner.bounded(11..<50, maxRecords: 100).gap == nil)
     }
+
+    @Test func theLargestSinceNeedsNoReadAndDoesNotOverflow() {
+        #expect(planner.plan(subject: "/result/carol", afterSeq: .max, learnedPartition: 2, evictedThrough: nil) == nil)
+        #expect(planner.plan(subject: "/result/carol", afterSeq: .max, learnedPartition: 2, evictedThrough: .max) == nil)
+    }
+
+    @Test func aSubjectForgottenInThePartitionSendsAResumeToKafka() {
+        let partition = TopicPartition(topic: "result", partition: 2)
+        let plan = planner.plan(
+            subject: "/result/carol", afterSeq: 950, learnedPartition: nil, evictedThrough: nil,
+            forgottenThrough: { $0 == partition ? 1500 : nil })
+        let computed = KeyPartitioner.crc32.partition(of: Array("carol".utf8), partitions: 3)
+        if computed == 2 {
+            #expect(plan?.offsets == 951..<1501)
+        } else {
+            #expect(plan == nil, "another partition's forgetting says nothing about carol's")
+        }
+        let learned = planner.plan(
+            subject: "/result/carol", afterSeq: 950, learnedPartition: 2, evictedThrough: nil,
+            forgottenThrough: { $0 == partition ? 1500 : nil })
+        #expect(learned?.offsets == 951..<1501)
+    }
 }
