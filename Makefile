@@ -7,30 +7,22 @@ DEMO_TEST_PORT ?= 18481
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
-<<<<<<< HEAD
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
-	prometheus-test deb package-test fuzz clean
-=======
 # `make cluster-demo`: broker, processors, two gateways behind HAProxy, each on a host of its own
 # (network namespaces; needs root). CLUSTER_BUILD=build-debug runs it on the debug build.
 CLUSTER_BUILD ?= build
 CLUSTER_BIN = $(if $(filter build-debug,$(CLUSTER_BUILD)),.build/debug,.build/release)
 CLUSTER_BOTS ?= 10
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test fuzz clean
->>>>>>> cluster
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test \
+	prometheus-test deb package-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
 demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
-<<<<<<< HEAD
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test script-tests browser-test demo-test \
+test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-test script-tests browser-test demo-test \
 	prometheus-test package-test
-=======
-test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-test script-tests browser-test demo-test
->>>>>>> cluster
 	@echo "make test: all tests passed"
 
 deps:
