@@ -44,6 +44,9 @@ struct SubjectHistory<Frame> {
 
     var count: Int { entries.count - head }
 
+    /// The seq and time of the oldest message held.
+    var oldest: (seq: Int64, at: Int64)? { count > 0 ? (entries[head].seq, entries[head].at) : nil }
+
     /// Appends a message; returns the frames that fell out (to release).
     mutating func append(
         seq: Int64, version: UInt64, frame: Frame, bytes: Int, at now: Int64, limit: Int, maxAge: Int64
@@ -77,22 +80,21 @@ struct SubjectHistory<Frame> {
     /// Where a client that last saw `since` starts reading, and the gap before it if messages
     /// after `since` are gone. `current` is the subject's latest version.
     func resumePoint(afterSeq since: Int64, current: UInt64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
-        var gap: ClosedRange<Int64>?
-        if let droppedThrough, since < droppedThrough {
-            gap = (since + 1)...droppedThrough
-        }
-        guard let first = (head..<entries.count).first(where: { entries[$0].seq > since }) else {
-            return (gap, current)
-        }
-        return (gap, entries[first].version - 1)
+        position(afterSeq: since, lostThrough: droppedThrough, current: current)
     }
 
     /// Where a reader that already has every message through `seq` (read from Kafka) goes on,
     /// and the gap if this history let go of messages after `seq`.
     func continuation(afterSeq seq: Int64, current: UInt64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
+        position(afterSeq: seq, lostThrough: evictedThrough, current: current)
+    }
+
+    /// The position right before the first message after `seq`, and the seqs after `seq` up to
+    /// `lostThrough` as a gap.
+    private func position(afterSeq seq: Int64, lostThrough: Int64?, current: UInt64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
         var gap: ClosedRange<Int64>?
-        if let evictedThrough, seq < evictedThrough {
-            gap = (seq + 1)...evictedThrough
+        if let lostThrough, seq < lostThrough {
+            gap = (seq + 1)...lostThrough
         }
         guard let first = (head..<entries.count).first(where: { entries[$0].seq > seq }) else {
             return (gap, current)

@@ -62,6 +62,12 @@ final class SubjectRegistry: @unchecked Sendable {
         var forgottenThrough: [TopicPartition: Int64] = [:]
         /// Frames held in all histories together, at most `limits.frames`.
         var historyFrames = 0
+        /// Every message put in a history, oldest first, across subjects: when the budget is spent
+        /// the oldest anywhere goes (a quiet subject's old messages before a busy one's new ones),
+        /// and what aged out goes without waiting for its subject to be touched. An element whose
+        /// message already left its history (by its subject's own limits, or forgotten) is skipped.
+        var historyOrder: [(id: UInt32, seq: Int64)] = []
+        var historyOrderHead = 0
         /// Local routing only: seqs for messages published without Kafka, one sequence for all
         /// subjects so a forgotten subject never repeats a seq.
         var nextLocalSeq: Int64 = 0
@@ -196,6 +202,30 @@ final class SubjectRegistry: @unchecked Sendable {
         return released
     }
 
+    /// Drops messages from the front of the global history order: those aged out, and while the
+    /// budget is spent, the oldest of all. `entry` is the subject being recorded (out of the map).
+    private func dropOldestHistory(_ state: inout State, current: UInt32, _ entry: inout Entry, now: Int64) -> [FrameHandle] {
+        var released: [FrameHandle] = []
+        while state.historyOrderHead < state.historyOrder.count {
+            let (id, seq) = state.historyOrder[state.historyOrderHead]
+            let oldest = id == current ? entry.history.oldest : state.entries[id]?.history.oldest
+            guard let oldest, oldest.seq == seq else {
+                state.historyOrderHead += 1  // it left its history already
+                continue
+            }
+            guard state.historyFrames >= limits.frames || now - oldest.at > maxAge else { break }
+            let frame = id == current ? entry.history.dropOldestIfAny() : state.entries[id]!.history.dropOldestIfAny()
+            if let frame { released.append(frame) }
+            state.historyFrames -= 1
+            state.historyOrderHead += 1
+        }
+        if state.historyOrderHead > 1024 && state.historyOrderHead * 2 > state.historyOrder.count {
+            state.historyOrder.removeFirst(state.historyOrderHead)
+            state.historyOrderHead = 0
+        }
+        return released
+    }
+
     private static func frames(of entry: Entry) -> [FrameHandle] {
         var entry = entry
         var held: [FrameHandle] = entry.retained.map { [$0] } ?? []
@@ -228,16 +258,13 @@ final class SubjectRegistry: @unchecked Sendable {
             entry.touchedAt = now
             entry.lastSeq = seq
             if limits.messages > 0 {
-                // The global budget is spent: this subject gives up its own oldest, or skips this one.
-                if state.historyFrames >= limits.frames, let oldest = entry.history.dropOldestIfAny() {
-                    released.append(oldest)
-                    state.historyFrames -= 1
-                }
+                released += dropOldestHistory(&state, current: id, &entry, now: now)
                 if state.historyFrames < limits.frames {
                     let evicted = entry.history.append(
                         seq: seq, version: entry.version, frame: live, bytes: frames.bytes(live).count,
                         at: now, limit: limits.messages, maxAge: maxAge)
                     state.historyFrames += 1 - evicted.count
+                    state.historyOrder.append((id, seq))
                     released += evicted
                 } else {
                     entry.history.skip(seq: seq)

@@ -50,13 +50,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         var offsets: [TopicPartition: Int64] = [:]
         for partition in partitions {
-            var low: Int64 = 0
-            var high: Int64 = 0
-            let result = rd_kafka_query_watermark_offsets(
-                session.handle.pointer, partition.topic, partition.partition, &low, &high, Int32(timeout.milliseconds))
-            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                throw .librdkafka(result, operation: "rd_kafka_query_watermark_offsets")
-            }
+            let (low, high) = try queryWatermarks(partition, handle: session.handle, timeout: timeout)
             offsets[partition] = max(low, high - count)
         }
         return .offsets(offsets)

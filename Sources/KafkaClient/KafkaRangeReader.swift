@@ -44,13 +44,7 @@ public final class KafkaRangeReader: @unchecked Sendable {
         _ partition: TopicPartition, offsets: Range<Int64>, timeout: Duration,
         keep: (UnsafeRawBufferPointer?) -> Bool
     ) throws(KafkaError) -> RangeRead {
-        var low: Int64 = 0
-        var high: Int64 = 0
-        let result = rd_kafka_query_watermark_offsets(
-            session.handle.pointer, partition.topic, partition.partition, &low, &high, Int32(timeout.milliseconds))
-        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw .librdkafka(result, operation: "rd_kafka_query_watermark_offsets")
-        }
+        let (low, high) = try queryWatermarks(partition, handle: session.handle, timeout: timeout)
         let start = max(offsets.lowerBound, low)
         let end = min(offsets.upperBound, high)
         var read = RangeRead(records: [], firstAvailable: max(offsets.lowerBound, low), readUntil: max(start, end))

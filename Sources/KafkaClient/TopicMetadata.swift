@@ -19,6 +19,20 @@ func fetchPartitionCounts(handle: KafkaHandle, timeout: Duration) throws(KafkaEr
     return counts
 }
 
+/// The oldest and next offsets the broker holds for `partition`. Blocks up to `timeout`.
+func queryWatermarks(
+    _ partition: TopicPartition, handle: KafkaHandle, timeout: Duration
+) throws(KafkaError) -> (low: Int64, high: Int64) {
+    var low: Int64 = 0
+    var high: Int64 = 0
+    let result = rd_kafka_query_watermark_offsets(
+        handle.pointer, partition.topic, partition.partition, &low, &high, Int32(timeout.milliseconds))
+    guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+        throw .librdkafka(result, operation: "rd_kafka_query_watermark_offsets")
+    }
+    return (low, high)
+}
+
 /// The partition counts of `topics`, or `.missingTopics` naming every one the cluster lacks.
 func requirePartitionCounts(
     of topics: [String], handle: KafkaHandle, timeout: Duration

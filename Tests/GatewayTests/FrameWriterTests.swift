@@ -199,3 +199,33 @@ private final class ReportLog: @unchecked Sendable {
     func add(_ value: Int64) { lock.withLock { reported.append(value) } }
     var values: [Int64] { lock.withLock { reported } }
 }
+
+@Suite struct HistoryBudgetTests {
+    @Test func whenTheBudgetIsSpentTheOldestMessageAnywhereGoesFirst() throws {
+        let pool = FramePool(capacity: 64)
+        var limits = HistoryLimits()
+        limits.frames = 3
+        let registry = SubjectRegistry(frames: pool, history: limits)
+        let question = registry.join("/question", ring: 0)
+        func record(_ name: String, seq: Int64) throws {
+            let live = try pool.acquire(bytes: 10)
+            _ = registry.recordMessage(name, seq: seq, partition: nil, live: live, retained: try pool.acquire(bytes: 10))
+            pool.release(live)
+        }
+        try record("/question", seq: 1)
+        try record("/question", seq: 2)
+        try record("/result/a", seq: 3)
+        // Full: each new message pushes out the oldest of all subjects (the question's two), not
+        // the one subject's own oldest: the newest result stays.
+        try record("/result/b", seq: 4)
+        try record("/result/c", seq: 5)
+        let result = registry.join("/result/c", ring: 0)
+        if case .frames(let frames, _, _) = registry.read(result, after: 0, maxFrames: 10, maxBytes: 1 << 20) {
+            #expect(frames.count == 1)
+            for frame in frames { pool.release(frame) }
+        } else {
+            Issue.record("the newest result was not kept")
+        }
+        #expect(registry.read(question, after: 0, maxFrames: 10, maxBytes: 1 << 20) == .outOfHistory, "both questions were the oldest")
+    }
+}
