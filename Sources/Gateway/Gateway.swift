@@ -68,7 +68,8 @@ public final class Gateway: @unchecked Sendable {
                 partitionCounts: kafkaFanout.partitionCounts, startOffsets: kafkaFanout.startOffsets,
                 partitioner: kafka.partitioner)
             hub.recovery = try KafkaRecovery(
-                config: kafka.config, planner: planner, hub: hub, metrics: metrics, maxRecords: kafka.recoveryMaxRecords,
+                config: kafka.config, planner: planner, nextToDeliver: { kafkaFanout.nextToDeliver($0) },
+                hub: hub, metrics: metrics, maxRecords: kafka.recoveryMaxRecords,
                 timeout: kafka.acknowledgementTimeout, logger: logger)
             self.kafkaRoute = kafkaRoute
             route = kafkaRoute

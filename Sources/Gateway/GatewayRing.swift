@@ -55,6 +55,10 @@ final class GatewayRing: RingLoopHandler {
     /// in the backlog.
     private var recovering: [UInt32: [UInt32: UInt64]] = [:]
     private var nextRecoveryRequest: UInt64 = 1
+    /// Per connection, subjects resumed on this gateway before it had read as far as the client's
+    /// `since` (it started late, or its consumer is behind): messages up to that seq are the
+    /// client's already and are passed over; the subscription stays on history until past it.
+    private var seqFloors: [UInt32: [UInt32: Int64]] = [:]
 
     private struct Backlog {
         /// Frames from `head` on wait; sent ones before it are dropped in batches, not one by one.
@@ -154,6 +158,7 @@ final class GatewayRing: RingLoopHandler {
         if count > 0 { metrics.subscriptions.decrement(by: Double(count)) }
         dropBacklog(slot)
         recovering[slot] = nil
+        seqFloors[slot] = nil
         for subject in subscriptions.removeAll(slot) { hub.subjects.leave(subject) }
         phase[Int(slot)] = .free
         connectionIDs[Int(slot)] = 0
@@ -361,6 +366,7 @@ final class GatewayRing: RingLoopHandler {
                 for name in names {
                     if let subject = hub.subjects.existingID(for: name), subscriptions.remove(slot, from: subject) {
                         stopRecovering(slot, subject)
+                        setSeqFloor(slot, subject, nil)
                         hub.subjects.leave(subject)
                         metrics.subscriptions.decrement()
                     }
@@ -504,7 +510,25 @@ final class GatewayRing: RingLoopHandler {
             }
         }
         subscriptions.startLagging(slot, on: subject, after: after)
+        // This gateway has not read as far as the client has: what comes up to its since is not news.
+        var floor: Int64?
+        if let recovery = hub.recovery,
+           let partition = recovery.planner.partition(of: name, learned: hub.subjects.memoryCoverage(subject).partition),
+           let next = recovery.nextToDeliver(partition), next <= afterSeq {
+            floor = afterSeq
+        }
+        setSeqFloor(slot, subject, floor)
     }
+
+    private func setSeqFloor(_ slot: UInt32, _ subject: SubjectID, _ floor: Int64?) {
+        if let floor {
+            seqFloors[slot, default: [:]][subject.rawValue] = floor
+        } else if seqFloors[slot] != nil {
+            seqFloors[slot]![subject.rawValue] = nil
+            if seqFloors[slot]!.isEmpty { seqFloors[slot] = nil }
+        }
+    }
+
 
     /// When this gateway's memory does not reach back to `afterSeq` (it started later, another
     /// instance served the client, or its history let go), asks Kafka for the records in
@@ -593,9 +617,11 @@ final class GatewayRing: RingLoopHandler {
             let roomFrames = liveQueueFrames - loop.queuedFrames(slot: slot)
             let roomBytes = liveQueueBytes - loop.queuedBytes(slot: slot)
             guard roomFrames > 0, roomBytes > 0 else { break }
-            switch hub.subjects.read(subject, after: after, maxFrames: roomFrames, maxBytes: roomBytes) {
+            let floor = seqFloors[slot]?[subject.rawValue]
+            switch hub.subjects.read(subject, after: after, maxFrames: roomFrames, maxBytes: roomBytes, skipThroughSeq: floor) {
             case .caughtUp:
-                subscriptions.caughtUp(slot, on: subject, version: after)
+                // With a floor this gateway has not yet read up to the client's since: wait on history.
+                if floor == nil { subscriptions.caughtUp(slot, on: subject, version: after) }
             case .outOfHistory:
                 dropFellOutOfHistory(loop, slot: slot)
                 return
@@ -605,7 +631,12 @@ final class GatewayRing: RingLoopHandler {
                     enqueue(loop, slot: slot, frame)
                     hub.frames.release(frame)
                 }
-                if caughtUp {
+                var pastFloor = true
+                if let floor {
+                    pastFloor = (hub.subjects.seq(subject, atVersion: through) ?? .min) >= floor
+                    if pastFloor { setSeqFloor(slot, subject, nil) }
+                }
+                if caughtUp && pastFloor {
                     subscriptions.caughtUp(slot, on: subject, version: through)
                 } else {
                     subscriptions.advance(slot, on: subject, to: through)

@@ -27,6 +27,11 @@ final class KafkaFanout: @unchecked Sendable {
 
     var partitionCounts: [String: Int32] { consumer.partitionCounts }
 
+    /// The next offset of `partition` this gateway will hand to the hub.
+    func nextToDeliver(_ partition: TopicPartition) -> Int64? {
+        consumer.positions()[partition] ?? consumer.startOffset(of: partition)
+    }
+
     /// Where the consumer started each partition: every record from there on reaches the hub.
     var startOffsets: [TopicPartition: Int64] {
         consumer.partitions.reduce(into: [:]) { offsets, partition in

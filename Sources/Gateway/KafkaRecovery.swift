@@ -29,17 +29,8 @@ struct RecoveryPlanner: Sendable {
         subject: String, afterSeq: Int64, learnedPartition: Int32?, evictedThrough: Int64?,
         forgottenThrough: (TopicPartition) -> Int64? = { _ in nil }
     ) -> Plan? {
-        let (topic, key) = SubjectMapping.topicAndKey(for: subject)
-        guard let partitions = partitionCounts[topic], partitions > 0 else { return nil }
-        let keyBytes = key.map { Array($0.utf8) }
-        let partition: Int32
-        if let keyBytes {
-            partition = learnedPartition ?? partitioner.partition(of: keyBytes, partitions: partitions)
-        } else {
-            guard partitions == 1 else { return nil }
-            partition = 0
-        }
-        let topicPartition = TopicPartition(topic: topic, partition: partition)
+        guard let topicPartition = partition(of: subject, learned: learnedPartition) else { return nil }
+        let keyBytes = SubjectMapping.topicAndKey(for: subject).key.map { Array($0.utf8) }
         guard let start = startOffsets[topicPartition] else { return nil }
         // Memory holds every record of the subject from here on: what it let go of is older, and
         // so is what went with subjects it forgot (a forgotten subject's own history is gone).
@@ -48,6 +39,18 @@ struct RecoveryPlanner: Sendable {
         // Written so that a since (or a seq) of Int64.max cannot overflow.
         guard afterSeq < heldFrom - 1 else { return nil }
         return Plan(partition: topicPartition, key: keyBytes, offsets: (afterSeq + 1)..<heldFrom)
+    }
+
+    /// The one partition that holds every record of `subject`: its key's (the one its records
+    /// came from, or the partitioner's), or partition 0 of a one-partition topic. nil when its
+    /// records come from several partitions (no key) or its topic is not consumed here.
+    func partition(of subject: String, learned: Int32?) -> TopicPartition? {
+        let (topic, key) = SubjectMapping.topicAndKey(for: subject)
+        guard let partitions = partitionCounts[topic], partitions > 0 else { return nil }
+        if let key {
+            return TopicPartition(topic: topic, partition: learned ?? partitioner.partition(of: Array(key.utf8), partitions: partitions))
+        }
+        return partitions == 1 ? TopicPartition(topic: topic, partition: 0) : nil
     }
 
     /// The newest `maxRecords` offsets of `offsets`, and the older ones left out as a gap.
@@ -82,6 +85,8 @@ final class KafkaRecovery: @unchecked Sendable {
     }
 
     let planner: RecoveryPlanner
+    /// The next offset the gateway's own consumer will hand to the hub, per partition.
+    let nextToDeliver: @Sendable (TopicPartition) -> Int64?
     private let reader: KafkaRangeReader
     private let hub: FanoutHub
     private let writer: FrameWriter
@@ -98,11 +103,12 @@ final class KafkaRecovery: @unchecked Sendable {
     private let started = Atomic<Bool>(false)
 
     init(
-        config: KafkaConfig, planner: RecoveryPlanner, hub: FanoutHub, metrics: GatewayMetrics, maxRecords: Int64,
-        timeout: Duration, logger: Logger
+        config: KafkaConfig, planner: RecoveryPlanner, nextToDeliver: @escaping @Sendable (TopicPartition) -> Int64?,
+        hub: FanoutHub, metrics: GatewayMetrics, maxRecords: Int64, timeout: Duration, logger: Logger
     ) throws(KafkaError) {
         reader = try KafkaRangeReader(config: config)
         self.planner = planner
+        self.nextToDeliver = nextToDeliver
         self.hub = hub
         self.writer = FrameWriter(frames: hub.frames)
         self.metrics = metrics

@@ -102,8 +102,9 @@ struct SubjectHistory<Frame> {
         return (gap, entries[first].version - 1)
     }
 
-    /// Up to `maxFrames` messages after position `after` (and at least one, whatever `maxBytes`).
-    func read(after: UInt64, current: UInt64, maxFrames: Int, maxBytes: Int) -> Read {
+    /// Up to `maxFrames` messages after position `after` (and at least one, whatever `maxBytes`);
+    /// messages with a seq up to `skipThroughSeq` are passed over (the reader has them already).
+    func read(after: UInt64, current: UInt64, maxFrames: Int, maxBytes: Int, skipThroughSeq: Int64? = nil) -> Read {
         if after >= current { return .caughtUp }
         guard let start = firstIndex(after: after) else { return .outOfHistory }
         var frames: [Frame] = []
@@ -113,12 +114,20 @@ struct SubjectHistory<Frame> {
         while index < entries.count && frames.count < maxFrames && (frames.isEmpty || bytes + entries[index].bytes <= maxBytes) {
             // A message that was skipped leaves a hole: stop before it; the next read reports it.
             guard entries[index].version == through + 1 else { break }
-            frames.append(entries[index].frame)
-            bytes += entries[index].bytes
+            if skipThroughSeq.map({ entries[index].seq > $0 }) ?? true {
+                frames.append(entries[index].frame)
+                bytes += entries[index].bytes
+            }
             through = entries[index].version
             index += 1
         }
         return .frames(frames, through: through, caughtUp: through == current)
+    }
+
+    /// The seq of the message of version `version`, when it is held.
+    func seq(atVersion version: UInt64) -> Int64? {
+        guard version > 0, let index = firstIndex(after: version - 1) else { return nil }
+        return entries[index].seq
     }
 
     /// How far a reader at `after` is behind; nil when the next message it needs is gone.

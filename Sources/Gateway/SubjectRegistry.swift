@@ -292,9 +292,12 @@ final class SubjectRegistry: @unchecked Sendable {
 
     /// The next messages of `subject` for a reader at position `after` (a version); every frame
     /// carries a reference for the caller to release.
-    func read(_ subject: SubjectID, after: UInt64, maxFrames: Int, maxBytes: Int) -> SubjectHistory<FrameHandle>.Read {
+    func read(
+        _ subject: SubjectID, after: UInt64, maxFrames: Int, maxBytes: Int, skipThroughSeq: Int64? = nil
+    ) -> SubjectHistory<FrameHandle>.Read {
         withFreshHistory(subject, absent: .outOfHistory) { entry in
-            let read = entry.history.read(after: after, current: entry.version, maxFrames: maxFrames, maxBytes: maxBytes)
+            let read = entry.history.read(
+                after: after, current: entry.version, maxFrames: maxFrames, maxBytes: maxBytes, skipThroughSeq: skipThroughSeq)
             if case .frames(let held, _, _) = read {
                 for frame in held { frames.retain(frame) }
             }
@@ -313,6 +316,11 @@ final class SubjectRegistry: @unchecked Sendable {
     /// came from (nil: none seen) and the highest seq its history let go of.
     func memoryCoverage(_ subject: SubjectID) -> (partition: Int32?, evictedThrough: Int64?) {
         withFreshHistory(subject, absent: (nil, nil)) { entry in (entry.partition, entry.history.evictedThrough) }
+    }
+
+    /// The seq of `subject`'s message of version `version`, while its history holds it.
+    func seq(_ subject: SubjectID, atVersion version: UInt64) -> Int64? {
+        withFreshHistory(subject, absent: nil) { entry in entry.history.seq(atVersion: version) }
     }
 
     /// The newest seq of any subject of `partition` this registry forgot (see `State.forgottenThrough`).

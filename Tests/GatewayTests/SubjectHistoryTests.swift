@@ -114,3 +114,18 @@ import Testing
         #expect(fresh.continuation(afterSeq: 20, current: 2).after == 0)
     }
 }
+
+@Suite struct ResumeAheadOfTheGatewayTests {
+    @Test func messagesUpToTheClientsSinceArePassedOverNotSent() {
+        var history = SubjectHistory<Int64>()
+        for (index, seq) in [Int64(5), 6, 7, 8].enumerated() {
+            _ = history.append(seq: seq, version: UInt64(index + 1), frame: seq, bytes: 10, at: 0, limit: 10, maxAge: 1 << 40)
+        }
+        // The client saw seq 7 on another gateway; this one reads 5...8 only now.
+        #expect(history.read(after: 0, current: 4, maxFrames: 10, maxBytes: 1 << 20, skipThroughSeq: 7) == .frames([8], through: 4, caughtUp: true))
+        #expect(history.read(after: 0, current: 4, maxFrames: 2, maxBytes: 1 << 20, skipThroughSeq: 7) == .frames([8], through: 4, caughtUp: true),
+                "passed-over messages do not count against the chunk")
+        #expect(history.seq(atVersion: 3) == 7)
+        #expect(history.seq(atVersion: 9) == nil)
+    }
+}

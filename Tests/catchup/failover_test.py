@@ -15,6 +15,8 @@ Runs the development broker with 3 partitions, kcat as the producer and raw clie
    rest, then carol's records after it, in order.
 5. Records produced with Kafka's Java partitioner (murmur2) resume on a gateway started
    with --partitioner murmur2.
+6. A client that resumes on a gateway that has not yet read as far as the client has (its
+   `since` is ahead of the gateway's consumer) gets only what comes after its `since`.
 
     python3 Tests/catchup/failover_test.py --bin .build/debug
 
@@ -114,6 +116,22 @@ def run(binaries, directory):
         started.append(f)
         resume(f, "/result/dave", dave_since, range(1, 101), "gateway F (cold, murmur2)")
         print("failover: records partitioned by murmur2 resumed from Kafka with --partitioner murmur2")
+
+        # erin's next records will take the offsets right after her first one (nothing else is
+        # produced meanwhile); a client claims to have seen three of them on another gateway.
+        fleet = open_readers(f.port, 1, lambda i: ["/result/erin"])
+        produce(broker.bootstrap, "result", [("erin", value(0, 200))])
+        fleet.wait(lambda: fleet.readers[0].count("/result/erin") == 1, 60, "erin's first record")
+        erin_first = fleet.readers[0].live("/result/erin")[0][1]
+        fleet.stop()
+        ahead = open_readers(f.port, 1, lambda i: ["/result/erin"], since={"/result/erin": erin_first + 3})
+        produce(broker.bootstrap, "result", [("erin", value(n, 200)) for n in range(1, 7)])
+        ahead.wait(lambda: ahead.readers[0].count("/result/erin") >= 3, 60, "erin's records after the client's since")
+        produce(broker.bootstrap, "result", [("erin", value(7, 200))])
+        ahead.wait(lambda: ahead.readers[0].count("/result/erin") >= 4, 60, "erin's next live record")
+        ahead.stop()
+        expect_all(ahead.readers[0], "/result/erin", range(4, 8), "a client ahead of the gateway")
+        print("failover: a client ahead of the gateway's consumer got only what came after its since, then live")
         print("failover: passed")
     finally:
         for gateway in started:
