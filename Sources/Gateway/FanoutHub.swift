@@ -41,6 +41,9 @@ final class FanoutHub: @unchecked Sendable {
     var recovery: KafkaRecovery?
     /// Cleared at shutdown: rings then refuse new connections.
     private let accepting = Atomic<Bool>(true)
+    /// Publishes from several threads (local routing publishes from every ring) reach each inbox
+    /// in the order their versions were given, or a ring would see version 6 before 5.
+    private let publishing = Mutex(())
 
     var isAccepting: Bool { accepting.load(ordering: .relaxed) }
 
@@ -61,12 +64,16 @@ final class FanoutHub: @unchecked Sendable {
     /// Publishes one message of subject `name`: `live` goes to current subscribers, `retained`
     /// becomes the subject's latest message. Takes over the caller's reference to both frames.
     func publish(_ name: String, seq: Int64, partition: Int32? = nil, live: FrameHandle, retained: FrameHandle) {
-        let (subject, version, rings) = subjects.recordMessage(name, seq: seq, partition: partition, live: live, retained: retained)
-        for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
-            frames.retain(live)
-            inbox.post(.deliver(subject, live, version: version))
-            loops[index].wake()
+        let rings = publishing.withLock { _ in
+            let (subject, version, rings) = subjects.recordMessage(name, seq: seq, partition: partition, live: live, retained: retained)
+            for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
+                frames.retain(live)
+                inbox.post(.deliver(subject, live, version: version))
+            }
+            return rings
         }
+        // Wake-ups after the lock: another publisher need not wait for eventfd writes.
+        for (index, loop) in loops.enumerated() where rings.includes(ring: index) { loop.wake() }
         frames.release(live)
     }
 
