@@ -26,7 +26,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "catchup"))
 import catchup_test as clients  # noqa: E402  the broker, gateway and kcat helpers
-from burst import cpu_seconds, rss_kib  # noqa: E402
+from compare import cpu_seconds, rss_kib  # noqa: E402
 
 
 def one_run(broker, binary, records, size, run):
