@@ -483,8 +483,10 @@ final class GatewayRing: RingLoopHandler {
         var resuming = false
         for (subject, name) in added {
             if let lastSeen = since[name] {
-                if !resumeFromKafka(loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen) {
-                    resumeFromHistory(loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen)
+                let coverage = hub.subjects.memoryCoverage(subject)
+                if !resumeFromKafka(loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen, coverage: coverage) {
+                    resumeFromHistory(
+                        loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen, learnedPartition: coverage.partition)
                 }
                 resuming = true
                 continue
@@ -499,7 +501,9 @@ final class GatewayRing: RingLoopHandler {
 
     /// The gap (if messages after `afterSeq` are gone), then a position in the subject's history
     /// from which the held messages after it stream at the socket's pace, before the live ones.
-    private func resumeFromHistory(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, afterSeq: Int64) {
+    private func resumeFromHistory(
+        _ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, afterSeq: Int64, learnedPartition: Int32?
+    ) {
         stopRecovering(slot, subject)
         let (gap, after) = hub.subjects.resumePoint(subject, afterSeq: afterSeq)
         if let gap {
@@ -513,7 +517,7 @@ final class GatewayRing: RingLoopHandler {
         // This gateway has not read as far as the client has: what comes up to its since is not news.
         var floor: Int64?
         if let recovery = hub.recovery,
-           let partition = recovery.planner.partition(of: name, learned: hub.subjects.memoryCoverage(subject).partition),
+           let partition = recovery.planner.partition(of: name, learned: learnedPartition),
            let next = recovery.nextToDeliver(partition), next <= afterSeq {
             floor = afterSeq
         }
@@ -529,13 +533,14 @@ final class GatewayRing: RingLoopHandler {
         }
     }
 
-
     /// When this gateway's memory does not reach back to `afterSeq` (it started later, another
     /// instance served the client, or its history let go), asks Kafka for the records in
     /// between; the subscription waits for them, then goes on from history. False: memory has all.
-    private func resumeFromKafka(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, afterSeq: Int64) -> Bool {
+    private func resumeFromKafka(
+        _ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, afterSeq: Int64,
+        coverage: (partition: Int32?, evictedThrough: Int64?)
+    ) -> Bool {
         guard let recovery = hub.recovery else { return false }
-        let coverage = hub.subjects.memoryCoverage(subject)
         guard let plan = recovery.planner.plan(
             subject: name, afterSeq: afterSeq, learnedPartition: coverage.partition, evictedThrough: coverage.evictedThrough,
             forgottenThrough: hub.subjects.forgottenThrough)
@@ -612,8 +617,7 @@ final class GatewayRing: RingLoopHandler {
     /// order from each one's position; a subscription that reaches the newest message goes live.
     private func feedFromHistory(_ loop: RingLoop, slot: UInt32) {
         guard phase[Int(slot)] == .webSocket, !hasBacklog(slot) else { return }
-        let waitingForKafka = recovering[slot] ?? [:]
-        for (subject, after) in subscriptions.lagPositions(of: slot) where waitingForKafka[subject.rawValue] == nil {
+        for (subject, after) in historyPositions(of: slot) {
             let roomFrames = liveQueueFrames - loop.queuedFrames(slot: slot)
             let roomBytes = liveQueueBytes - loop.queuedBytes(slot: slot)
             guard roomFrames > 0, roomBytes > 0 else { break }
@@ -643,10 +647,17 @@ final class GatewayRing: RingLoopHandler {
                 }
             }
         }
-        if phase[Int(slot)] == .webSocket
-            && subscriptions.lagPositions(of: slot).contains(where: { waitingForKafka[$0.subject.rawValue] == nil }) {
+        if phase[Int(slot)] == .webSocket && !historyPositions(of: slot).isEmpty {
             loop.notifyWhenDrained(slot: slot)
         }
+    }
+
+    /// The subjects `slot` reads from history now, with its position in each: those waiting for
+    /// records from Kafka come after them and are left out until the records are in its backlog.
+    private func historyPositions(of slot: UInt32) -> [(subject: SubjectID, after: UInt64)] {
+        let positions = subscriptions.lagPositions(of: slot)
+        guard let waitingForKafka = recovering[slot] else { return positions }
+        return positions.filter { waitingForKafka[$0.subject.rawValue] == nil }
     }
 
     /// Once a second: closes lagging connections that are too far behind (a client that stopped
@@ -659,8 +670,7 @@ final class GatewayRing: RingLoopHandler {
         for slot in behind where phase[Int(slot)] == .webSocket {
             var behindBytes = loop.queuedBytes(slot: slot) + backlogBytes(slot)
             var oldest: Int64?
-            let waitingForKafka = recovering[slot] ?? [:]
-            for (subject, after) in subscriptions.lagPositions(of: slot) where waitingForKafka[subject.rawValue] == nil {
+            for (subject, after) in historyPositions(of: slot) {
                 guard let lag = hub.subjects.lag(subject, after: after) else {
                     dropFellOutOfHistory(loop, slot: slot)
                     break

@@ -64,8 +64,6 @@ public struct SubscriptionTable {
     /// The slots that read some subject from history.
     var laggingSlots: Dictionary<UInt32, [UInt32: UInt64]>.Keys { positions.keys }
 
-    var laggingSubscriptionCount: Int { positions.values.reduce(0) { $0 + $1.count } }
-
     /// The subjects `slot` reads from history and the version it has of each.
     func lagPositions(of slot: UInt32) -> [(subject: SubjectID, after: UInt64)] {
         guard let subjects = positions[slot] else { return [] }

@@ -7,7 +7,6 @@ public struct StoredRecord: Sendable, Equatable {
     public let offset: Int64
     public let key: [UInt8]?
     public let value: [UInt8]
-    public let timestampMilliseconds: Int64?
 }
 
 /// What a range read found: the records kept, in offset order, and the part of the range that
@@ -15,8 +14,6 @@ public struct StoredRecord: Sendable, Equatable {
 public struct RangeRead: Sendable {
     public var records: [StoredRecord]
     public var firstAvailable: Int64
-    /// One past the last offset read: the range's end, or the partition's end when it ends sooner.
-    public var readUntil: Int64
 }
 
 /// Reads bounded ranges of single partitions on demand, on the caller's thread: for clients
@@ -47,7 +44,7 @@ public final class KafkaRangeReader: @unchecked Sendable {
         let (low, high) = try queryWatermarks(partition, handle: session.handle, timeout: timeout)
         let start = max(offsets.lowerBound, low)
         let end = min(offsets.upperBound, high)
-        var read = RangeRead(records: [], firstAvailable: max(offsets.lowerBound, low), readUntil: max(start, end))
+        var read = RangeRead(records: [], firstAvailable: max(offsets.lowerBound, low))
         guard start < end else { return read }
         try assign(partition, at: start)
         defer { _ = rd_kafka_assign(session.handle.pointer, nil) }
@@ -64,9 +61,7 @@ public final class KafkaRangeReader: @unchecked Sendable {
             guard record.partition == partition.partition, record.offset >= next else { continue }
             next = record.offset + 1
             guard record.offset < end, keep(record.key) else { continue }
-            read.records.append(StoredRecord(
-                offset: record.offset, key: record.keyBytes, value: record.valueBytes,
-                timestampMilliseconds: record.timestampMilliseconds))
+            read.records.append(StoredRecord(offset: record.offset, key: record.keyBytes, value: record.valueBytes))
         }
         return read
     }
