@@ -1,0 +1,176 @@
+// Module-level figures for StadiumTLS (not the gateway): server handshakes per second of one
+// core's CPU, what a connection keeps after its handshake, and sealing and opening rates.
+// Usage: stadium-tls-bench CHAIN.pem KEY.pem CA.pem [handshakes] [kept-connections]
+import Glibc
+import StadiumTLS
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4 else {
+    print("usage: stadium-tls-bench CHAIN.pem KEY.pem CA.pem [handshakes=2000] [kept=10000]")
+    exit(2)
+}
+let handshakes = arguments.count > 4 ? Int(arguments[4]) ?? 2000 : 2000
+let kept = arguments.count > 5 ? Int(arguments[5]) ?? 10000 : 10000
+
+let serverContext = try TLSContext.server(TLSServerFiles(certificateChain: arguments[1], privateKey: arguments[2]))
+let clientContext = try TLSContext.client(caFile: arguments[3])
+let crypto = try TLSRecordCrypto()
+
+/// CPU seconds this thread has used.
+func threadCPU() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// Resident set size in bytes, from /proc/self/statm (its second field, in pages).
+func residentBytes() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0
+    var resident = 0
+    guard withUnsafeMutablePointer(to: &size, { sizePointer in
+        withUnsafeMutablePointer(to: &resident) { fscanf_pair(file, sizePointer, $0) }
+    }) else { return 0 }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+func fscanf_pair(_ file: UnsafeMutablePointer<FILE>, _ first: UnsafeMutablePointer<Int>, _ second: UnsafeMutablePointer<Int>) -> Bool {
+    var line = [CChar](repeating: 0, count: 256)
+    guard fgets(&line, Int32(line.count), file) != nil else { return false }
+    let fields = String(cString: line).split(separator: " ")
+    guard fields.count >= 2, let a = Int(fields[0]), let b = Int(fields[1]) else { return false }
+    first.pointee = a
+    second.pointee = b
+    return true
+}
+
+/// `value` with `digits` decimals, without Foundation.
+func fixed(_ value: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int((value * scale).rounded())
+    guard digits > 0 else { return String(scaled) }
+    let whole = scaled / Int(scale)
+    let fraction = String(scaled % Int(scale))
+    return "\(whole)." + String(repeating: "0", count: digits - fraction.count) + fraction
+}
+
+/// One handshake in memory; the CPU time of the server's side is added to `serverCPU`.
+func handshake(serverCPU: inout Double) throws -> (client: TLSEstablished, server: TLSEstablished) {
+    let client = try TLSHandshake(context: clientContext, serverName: "localhost")
+    var start = threadCPU()
+    let server = try TLSHandshake(context: serverContext)
+    serverCPU += threadCPU() - start
+    var toServer: [UInt8] = []
+    var toClient: [UInt8] = []
+    var clientEnd: TLSEstablished? = nil
+    var serverEnd: TLSEstablished? = nil
+    while clientEnd == nil || serverEnd == nil {
+        if clientEnd == nil {
+            let input = toClient
+            toClient = []
+            if case .established(let done) = try input.withUnsafeBytes({ try client.advance(received: $0, output: &toServer) }) {
+                clientEnd = done
+            }
+        }
+        if serverEnd == nil {
+            let input = toServer
+            toServer = []
+            start = threadCPU()
+            let status = try input.withUnsafeBytes { try server.advance(received: $0, output: &toClient) }
+            serverCPU += threadCPU() - start
+            if case .established(let done) = status { serverEnd = done }
+        }
+    }
+    return (clientEnd!, serverEnd!)
+}
+
+// Handshakes: the server's CPU only (the client's runs on the same thread and is not counted).
+var serverCPU = 0.0
+let wallStart = threadCPU()
+for _ in 0..<handshakes { _ = try handshake(serverCPU: &serverCPU) }
+let totalCPU = threadCPU() - wallStart
+print("TLS 1.3 handshakes (P-256 ECDSA certificate, X25519): \(handshakes)")
+let serverRate = Double(handshakes) / serverCPU
+let serverMicros = serverCPU / Double(handshakes) * 1e6
+print("  server side: \(fixed(serverRate, 0)) handshakes per CPU second (\(fixed(serverMicros, 1)) us each)")
+print("  client and server together: \(fixed(Double(handshakes) / totalCPU, 0)) per CPU second")
+
+// Memory kept per connection after the handshake: TLS 1.3 keeps a TLS13RecordState only.
+print("MemoryLayout<TLS13RecordState>: size \(MemoryLayout<TLS13RecordState>.size), stride \(MemoryLayout<TLS13RecordState>.stride)")
+var ignoredCPU = 0.0
+let states = UnsafeMutablePointer<TLS13RecordState>.allocate(capacity: kept)
+let before13 = residentBytes()
+for index in 0..<kept {
+    let (_, server) = try handshake(serverCPU: &ignoredCPU)
+    guard case .tls13(let state) = server.session else { fatalError("not TLS 1.3") }
+    (states + index).initialize(to: state)
+}
+let after13 = residentBytes()
+let grown13 = after13 - before13
+print("TLS 1.3: RSS grew \(grown13) bytes over \(kept) kept connections: \(grown13 / kept) bytes each (state included)")
+
+// TLS 1.2 keeps its SSL object (with SSL_MODE_RELEASE_BUFFERS): what OpenSSL holds per connection.
+var sessions: [TLSSession] = []
+sessions.reserveCapacity(kept / 10)
+let before12 = residentBytes()
+for _ in 0..<(kept / 10) {
+    let client = try TLSHandshake(context: clientContext, serverName: "localhost")
+    _ = client.restrictToTLS12()
+    let server = try TLSHandshake(context: serverContext)
+    var toServer: [UInt8] = []
+    var toClient: [UInt8] = []
+    var serverEnd: TLSEstablished? = nil
+    var clientDone = false
+    while serverEnd == nil || !clientDone {
+        if !clientDone {
+            let input = toClient
+            toClient = []
+            if case .established = try input.withUnsafeBytes({ try client.advance(received: $0, output: &toServer) }) { clientDone = true }
+        }
+        if serverEnd == nil {
+            let input = toServer
+            toServer = []
+            if case .established(let done) = try input.withUnsafeBytes({ try server.advance(received: $0, output: &toClient) }) {
+                serverEnd = done
+            }
+        }
+    }
+    sessions.append(serverEnd!.session)
+}
+let after12 = residentBytes()
+let grown12 = after12 - before12
+print("TLS 1.2: RSS grew \(grown12) bytes over \(kept / 10) kept SSL objects: \(grown12 / (kept / 10)) bytes each")
+
+// Records: a 100-byte message sealed by one end and opened by the other, through one crypto.
+let (clientEnd, serverEnd) = try handshake(serverCPU: &ignoredCPU)
+guard case .tls13(var sealer) = serverEnd.session, case .tls13(var opener) = clientEnd.session else { fatalError("not TLS 1.3") }
+let message = [UInt8](repeating: 0x41, count: 100)
+let recordLength = sealer.sealedLength(plaintextCount: message.count)
+let records = 200_000
+var wire = [UInt8](repeating: 0, count: records * recordLength)
+var start = threadCPU()
+try message.withUnsafeBytes { input in
+    try wire.withUnsafeMutableBytes { buffer in
+        for index in 0..<records {
+            let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[(index * recordLength)..<((index + 1) * recordLength)])
+            _ = try sealer.seal(input, into: slice, crypto: crypto)
+        }
+    }
+}
+let sealCPU = threadCPU() - start
+start = threadCPU()
+try wire.withUnsafeMutableBytes { buffer in
+    for index in 0..<records {
+        let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[(index * recordLength)..<((index + 1) * recordLength)])
+        _ = try opener.open(record: slice, crypto: crypto)
+    }
+}
+let openCPU = threadCPU() - start
+let sealRate = Double(records) / sealCPU / 1e6
+let openRate = Double(records) / openCPU / 1e6
+print("100-byte records (\(serverEnd.cipherName)): seal \(fixed(sealRate, 2)) M/s, open \(fixed(openRate, 2)) M/s per core")
+withExtendedLifetime(sessions) {}
+states.deinitialize(count: kept)
+states.deallocate()
