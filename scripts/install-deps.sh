@@ -4,10 +4,11 @@
 set -euo pipefail
 
 build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
-test_packages=(kcat python3-pip chromium nodejs prometheus haproxy)
+# openssl (the command): the TLS unit tests and Benchmarks/tls-bench.sh make their certificates with it.
+test_packages=(kcat python3-pip chromium nodejs prometheus haproxy openssl)
 # scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay.
 cluster_packages=(haproxy)
-bench_packages=(gnuplot-nox)
+bench_packages=(gnuplot-nox openssl)
 python_modules=(websockets:websockets websocket:websocket-client yaml:pyyaml)
 
 packages=("${build_packages[@]}")

@@ -143,6 +143,23 @@ let after12 = residentBytes()
 let grown12 = after12 - before12
 print("TLS 1.2: RSS grew \(grown12) bytes over \(kept / 10) kept SSL objects: \(grown12 / (kept / 10)) bytes each")
 
+// Handshakes in flight: servers that answered a ClientHello and wait for the client's Finished.
+var waiting: [TLSHandshake] = []
+waiting.reserveCapacity(kept / 10)
+let beforeWaiting = residentBytes()
+for _ in 0..<(kept / 10) {
+    let client = try TLSHandshake(context: clientContext, serverName: "localhost")
+    let server = try TLSHandshake(context: serverContext)
+    var hello: [UInt8] = []
+    var reply: [UInt8] = []
+    _ = try client.advance(received: UnsafeRawBufferPointer(start: nil, count: 0), output: &hello)
+    _ = try hello.withUnsafeBytes { try server.advance(received: $0, output: &reply) }
+    waiting.append(server)
+}
+let grownWaiting = residentBytes() - beforeWaiting
+print("Handshakes in flight: RSS grew \(grownWaiting) bytes over \(kept / 10) servers awaiting Finished: \(grownWaiting / (kept / 10)) bytes each")
+waiting.removeAll()
+
 // Records: a 100-byte message sealed by one end and opened by the other, through one crypto.
 let (clientEnd, serverEnd) = try handshake(serverCPU: &ignoredCPU)
 guard case .tls13(var sealer) = serverEnd.session, case .tls13(var opener) = clientEnd.session else { fatalError("not TLS 1.3") }
