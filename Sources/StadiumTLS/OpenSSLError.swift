@@ -21,3 +21,13 @@ struct OpenSSLError: Sendable {
         take().map { "\(what): \($0.text)" } ?? what
     }
 }
+
+/// Appends everything a memory BIO holds (what OpenSSL wrote for the peer) to `output`.
+func drainMemoryBIO(_ bio: OpaquePointer, into output: inout [UInt8]) {
+    let pending = Int(BIO_ctrl_pending(bio))
+    guard pending > 0 else { return }
+    let start = output.count
+    output.append(contentsOf: repeatElement(0, count: pending))
+    let read = output.withUnsafeMutableBytes { BIO_read(bio, $0.baseAddress! + start, Int32(pending)) }
+    output.removeLast(pending - Int(max(read, 0)))
+}

@@ -64,12 +64,5 @@ public final class TLS12Session {
         return .cryptoFailure(error?.text ?? "SSL error \(SSL_get_error(ssl, result))")
     }
 
-    private func drain(into output: inout [UInt8]) {
-        let pending = Int(BIO_ctrl_pending(writeBIO))
-        guard pending > 0 else { return }
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: pending))
-        let read = output.withUnsafeMutableBytes { BIO_read(writeBIO, $0.baseAddress! + start, Int32(pending)) }
-        output.removeLast(pending - Int(max(read, 0)))
-    }
+    private func drain(into output: inout [UInt8]) { drainMemoryBIO(writeBIO, into: &output) }
 }

@@ -131,7 +131,7 @@ public struct TLS13RecordState: Sendable {
         }
         TLSRecordHeader.write(type: .applicationData, bodyLength: bodyLength, into: output)
         try crypto.seal(
-            suite: suite, keys: &writeKeys, header: UnsafeRawBufferPointer(rebasing: output[..<TLSRecordHeader.length]),
+            suite: suite, keys: writeKeys, header: UnsafeRawBufferPointer(rebasing: output[..<TLSRecordHeader.length]),
             content: content, innerType: innerTypeByte,
             output: UnsafeMutableRawBufferPointer(rebasing: output[TLSRecordHeader.length..<(TLSRecordHeader.length + bodyLength)]))
         writeKeys.sequence += 1
@@ -163,7 +163,7 @@ public struct TLS13RecordState: Sendable {
         let body = UnsafeMutableRawBufferPointer(rebasing: record[TLSRecordHeader.length...])
         guard
             try crypto.open(
-                suite: suite, keys: &readKeys, header: UnsafeRawBufferPointer(rebasing: record[..<TLSRecordHeader.length]),
+                suite: suite, keys: readKeys, header: UnsafeRawBufferPointer(rebasing: record[..<TLSRecordHeader.length]),
                 body: body)
         else { throw .badRecordMAC }
         readKeys.sequence += 1

@@ -168,14 +168,7 @@ public final class TLSHandshake {
         }
     }
 
-    private func drain(into output: inout [UInt8]) {
-        let pending = Int(BIO_ctrl_pending(writeBIO))
-        guard pending > 0 else { return }
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: pending))
-        let read = output.withUnsafeMutableBytes { BIO_read(writeBIO, $0.baseAddress! + start, Int32(pending)) }
-        output.removeLast(pending - Int(max(read, 0)))
-    }
+    private func drain(into output: inout [UInt8]) { drainMemoryBIO(writeBIO, into: &output) }
 
     private func finish(_ ssl: OpaquePointer) throws(TLSHandshakeError) -> TLSEstablished {
         let cipher = SSL_get_current_cipher(ssl)

@@ -30,26 +30,30 @@ public final class TLSRecordCrypto {
         }
     }
 
-    /// Encrypts `content` then `innerType` into `output` (ciphertext followed by the tag);
-    /// `output` must hold content.count + 1 + 16 bytes.
-    func seal(
-        suite: TLS13CipherSuite, keys: inout TrafficKeys, header: UnsafeRawBufferPointer,
-        content: UnsafeRawBufferPointer, innerType: UInt8, output: UnsafeMutableRawBufferPointer
-    ) throws(TLSRecordError) {
-        let context = context(suite)
+    /// Sets this record's key and nonce (the sequence number XOR the IV) on a context.
+    private func rekey(_ context: OpaquePointer, _ keys: TrafficKeys, encrypt: Bool) -> Bool {
         var nonce = keys.nonce()
         var key = keys.key
-        var innerTypeByte = innerType
-        var length: Int32 = 0
-        let base = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let ok = withUnsafeBytes(of: &key) { keyBytes in
+        return withUnsafeBytes(of: &key) { keyBytes in
             withUnsafeBytes(of: &nonce) { nonceBytes in
                 EVP_CipherInit_ex(
                     context, nil, nil, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                    nonceBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), 1) == 1
+                    nonceBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), encrypt ? 1 : 0) == 1
             }
         }
-        guard ok,
+    }
+
+    /// Encrypts `content` then `innerType` into `output` (ciphertext followed by the tag);
+    /// `output` must hold content.count + 1 + 16 bytes.
+    func seal(
+        suite: TLS13CipherSuite, keys: TrafficKeys, header: UnsafeRawBufferPointer,
+        content: UnsafeRawBufferPointer, innerType: UInt8, output: UnsafeMutableRawBufferPointer
+    ) throws(TLSRecordError) {
+        let context = context(suite)
+        var innerTypeByte = innerType
+        var length: Int32 = 0
+        let base = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        guard rekey(context, keys, encrypt: true),
             EVP_CipherUpdate(context, nil, &length, header.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(header.count)) == 1,
             content.isEmpty
                 || EVP_CipherUpdate(
@@ -62,23 +66,14 @@ public final class TLSRecordCrypto {
 
     /// Decrypts `body` (ciphertext and tag) in place; true when it authenticated.
     func open(
-        suite: TLS13CipherSuite, keys: inout TrafficKeys, header: UnsafeRawBufferPointer,
+        suite: TLS13CipherSuite, keys: TrafficKeys, header: UnsafeRawBufferPointer,
         body: UnsafeMutableRawBufferPointer
     ) throws(TLSRecordError) -> Bool {
         let context = context(suite)
-        var nonce = keys.nonce()
-        var key = keys.key
         var length: Int32 = 0
         let cipherCount = body.count - TLS13CipherSuite.tagLength
         let base = body.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let ok = withUnsafeBytes(of: &key) { keyBytes in
-            withUnsafeBytes(of: &nonce) { nonceBytes in
-                EVP_CipherInit_ex(
-                    context, nil, nil, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                    nonceBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), 0) == 1
-            }
-        }
-        guard ok,
+        guard rekey(context, keys, encrypt: false),
             EVP_CipherUpdate(context, nil, &length, header.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(header.count)) == 1,
             cipherCount == 0 || EVP_CipherUpdate(context, base, &length, base, Int32(cipherCount)) == 1,
             st_cipher_ctx_set_tag(context, base + cipherCount, Int32(TLS13CipherSuite.tagLength)) == 1

@@ -27,22 +27,18 @@ func threadCPU() -> Double {
 func residentBytes() -> Int {
     guard let file = fopen("/proc/self/statm", "r") else { return 0 }
     defer { fclose(file) }
-    var size = 0
-    var resident = 0
-    guard withUnsafeMutablePointer(to: &size, { sizePointer in
-        withUnsafeMutablePointer(to: &resident) { fscanf_pair(file, sizePointer, $0) }
-    }) else { return 0 }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+    var line = [CChar](repeating: 0, count: 256)
+    guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
+    let fields = String(cString: line).split(separator: " ")
+    guard fields.count >= 2, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
-func fscanf_pair(_ file: UnsafeMutablePointer<FILE>, _ first: UnsafeMutablePointer<Int>, _ second: UnsafeMutablePointer<Int>) -> Bool {
-    var line = [CChar](repeating: 0, count: 256)
-    guard fgets(&line, Int32(line.count), file) != nil else { return false }
-    let fields = String(cString: line).split(separator: " ")
-    guard fields.count >= 2, let a = Int(fields[0]), let b = Int(fields[1]) else { return false }
-    first.pointee = a
-    second.pointee = b
-    return true
+/// RSS growth per item while `count` items are made (and kept) by `make`.
+func residentGrowth(_ count: Int, _ make: (Int) throws -> Void) throws -> Int {
+    let before = residentBytes()
+    for index in 0..<count { try make(index) }
+    return (residentBytes() - before) / count
 }
 
 /// `value` with `digits` decimals, without Foundation.
@@ -57,8 +53,10 @@ func fixed(_ value: Double, _ digits: Int) -> String {
 }
 
 /// One handshake in memory; the CPU time of the server's side is added to `serverCPU`.
-func handshake(serverCPU: inout Double) throws -> (client: TLSEstablished, server: TLSEstablished) {
-    let client = try TLSHandshake(context: clientContext, serverName: "localhost")
+func handshake(
+    client: TLSHandshake? = nil, serverCPU: inout Double
+) throws -> (client: TLSEstablished, server: TLSEstablished) {
+    let client = try client ?? TLSHandshake(context: clientContext, serverName: "localhost")
     var start = threadCPU()
     let server = try TLSHandshake(context: serverContext)
     serverCPU += threadCPU() - start
@@ -101,53 +99,27 @@ print("  client and server together: \(fixed(Double(handshakes) / totalCPU, 0)) 
 print("MemoryLayout<TLS13RecordState>: size \(MemoryLayout<TLS13RecordState>.size), stride \(MemoryLayout<TLS13RecordState>.stride)")
 var ignoredCPU = 0.0
 let states = UnsafeMutablePointer<TLS13RecordState>.allocate(capacity: kept)
-let before13 = residentBytes()
-for index in 0..<kept {
+let perTLS13 = try residentGrowth(kept) { index in
     let (_, server) = try handshake(serverCPU: &ignoredCPU)
     guard case .tls13(let state) = server.session else { fatalError("not TLS 1.3") }
     (states + index).initialize(to: state)
 }
-let after13 = residentBytes()
-let grown13 = after13 - before13
-print("TLS 1.3: RSS grew \(grown13) bytes over \(kept) kept connections: \(grown13 / kept) bytes each (state included)")
+print("TLS 1.3: RSS grew \(perTLS13) bytes per kept connection over \(kept) (state included)")
 
 // TLS 1.2 keeps its SSL object (with SSL_MODE_RELEASE_BUFFERS): what OpenSSL holds per connection.
 var sessions: [TLSSession] = []
 sessions.reserveCapacity(kept / 10)
-let before12 = residentBytes()
-for _ in 0..<(kept / 10) {
+let perTLS12 = try residentGrowth(kept / 10) { _ in
     let client = try TLSHandshake(context: clientContext, serverName: "localhost")
-    _ = client.restrictToTLS12()
-    let server = try TLSHandshake(context: serverContext)
-    var toServer: [UInt8] = []
-    var toClient: [UInt8] = []
-    var serverEnd: TLSEstablished? = nil
-    var clientDone = false
-    while serverEnd == nil || !clientDone {
-        if !clientDone {
-            let input = toClient
-            toClient = []
-            if case .established = try input.withUnsafeBytes({ try client.advance(received: $0, output: &toServer) }) { clientDone = true }
-        }
-        if serverEnd == nil {
-            let input = toServer
-            toServer = []
-            if case .established(let done) = try input.withUnsafeBytes({ try server.advance(received: $0, output: &toClient) }) {
-                serverEnd = done
-            }
-        }
-    }
-    sessions.append(serverEnd!.session)
+    guard client.restrictToTLS12() else { fatalError("cannot restrict the client to TLS 1.2") }
+    sessions.append(try handshake(client: client, serverCPU: &ignoredCPU).server.session)
 }
-let after12 = residentBytes()
-let grown12 = after12 - before12
-print("TLS 1.2: RSS grew \(grown12) bytes over \(kept / 10) kept SSL objects: \(grown12 / (kept / 10)) bytes each")
+print("TLS 1.2: RSS grew \(perTLS12) bytes per kept SSL object over \(kept / 10)")
 
 // Handshakes in flight: servers that answered a ClientHello and wait for the client's Finished.
 var waiting: [TLSHandshake] = []
 waiting.reserveCapacity(kept / 10)
-let beforeWaiting = residentBytes()
-for _ in 0..<(kept / 10) {
+let perWaiting = try residentGrowth(kept / 10) { _ in
     let client = try TLSHandshake(context: clientContext, serverName: "localhost")
     let server = try TLSHandshake(context: serverContext)
     var hello: [UInt8] = []
@@ -156,8 +128,7 @@ for _ in 0..<(kept / 10) {
     _ = try hello.withUnsafeBytes { try server.advance(received: $0, output: &reply) }
     waiting.append(server)
 }
-let grownWaiting = residentBytes() - beforeWaiting
-print("Handshakes in flight: RSS grew \(grownWaiting) bytes over \(kept / 10) servers awaiting Finished: \(grownWaiting / (kept / 10)) bytes each")
+print("Handshakes in flight: RSS grew \(perWaiting) bytes per server awaiting Finished over \(kept / 10)")
 waiting.removeAll()
 
 // Records: a 100-byte message sealed by one end and opened by the other, through one crypto.
