@@ -30,6 +30,10 @@ public struct TLS13RecordState: Sendable {
     public private(set) var peerClosed = false
     public private(set) var writeClosed = false
 
+    /// Records sealed under one key before this end moves to the next (RFC 8446 section 5.5
+    /// bounds AES-GCM at 2^24.5; ChaCha20-Poly1305 allows more, one rule serves both).
+    public static let recordsPerKey: UInt64 = 1 << 24
+
     /// Bytes a record adds to its content: header, inner type byte, AEAD tag.
     public static let recordOverhead = TLSRecordHeader.length + 1 + TLS13CipherSuite.tagLength
     /// A KeyUpdate record: the 4-byte handshake header and its 1-byte body, sealed.
@@ -47,6 +51,15 @@ public struct TLS13RecordState: Sendable {
         let server = try TrafficKeys(suite: suite, secret: serverSecret)
         readKeys = role == .server ? client : server
         writeKeys = role == .server ? server : client
+    }
+
+    /// Tests reach the per-key record limit without sealing 2^24 records.
+    mutating func advanceWriteSequenceForTesting(to sequence: UInt64) {
+        writeKeys.sequence = sequence
+    }
+
+    mutating func advanceReadSequenceForTesting(to sequence: UInt64) {
+        readKeys.sequence = sequence
     }
 
     public var readSequence: UInt64 { readKeys.sequence }
@@ -135,6 +148,8 @@ public struct TLS13RecordState: Sendable {
             content: content, innerType: innerTypeByte,
             output: UnsafeMutableRawBufferPointer(rebasing: output[TLSRecordHeader.length..<(TLSRecordHeader.length + bodyLength)]))
         writeKeys.sequence += 1
+        // The next seal starts with a KeyUpdate; sealedLength already counts it.
+        if writeKeys.sequence >= Self.recordsPerKey { keyUpdateOwed = true }
         return TLSRecordHeader.length + bodyLength
     }
 

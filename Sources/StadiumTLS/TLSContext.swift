@@ -20,7 +20,7 @@ public struct TLSServerFiles: Sendable, Equatable {
 /// One SSL_CTX per role, shared by every handshake. `reload` builds a new one from the same
 /// files and swaps it in: handshakes under way keep the one they started with (each SSL holds
 /// a reference), and established TLS 1.3 connections use neither.
-public final class TLSContext: @unchecked Sendable {
+public final class TLSContext: Sendable {
     public let role: TLSRole
     private let build: @Sendable () throws(TLSConfigurationError) -> ContextHandle
     private let current: Mutex<ContextHandle>

@@ -148,6 +148,21 @@ func openAll(_ state: inout TLS13RecordState, _ received: [UInt8], _ crypto: TLS
         #expect(try openAll(&pair.server, seal(&pair.client, [8], crypto), crypto).data == [8])
     }
 
+    @Test func writeKeysChangeAfterRecordsPerKey() throws {
+        var pair = try Pair(.aes128GCMSHA256)
+        // The peer reads at the same sequence number as the writer.
+        pair.client.advanceWriteSequenceForTesting(to: TLS13RecordState.recordsPerKey - 1)
+        pair.server.advanceReadSequenceForTesting(to: TLS13RecordState.recordsPerKey - 1)
+        let last = try seal(&pair.client, [1], crypto)
+        #expect(pair.client.keyUpdateOwed)
+        let next = try seal(&pair.client, [2], crypto)
+        #expect(next.count == TLS13RecordState.keyUpdateRecordLength + 1 + TLS13RecordState.recordOverhead)
+        #expect(pair.client.writeSequence == 1)
+        let opened = try openAll(&pair.server, last + next, crypto)
+        #expect(opened == Opened(data: [1, 2], events: [.handshake(ticketsSkipped: 0, keyUpdate: true)]))
+        #expect(!pair.server.keyUpdateOwed)
+    }
+
     @Test func oldKeysNoLongerOpenAfterKeyUpdate() throws {
         var pair = try Pair(.aes128GCMSHA256)
         var stale = pair.client
