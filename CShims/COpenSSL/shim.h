@@ -32,19 +32,16 @@ static inline long st_ctx_disable_session_cache(SSL_CTX *ctx) {
     return SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 }
 
-static inline int st_ssl_set_server_name(SSL *ssl, const char *name) {
-    return (int)SSL_set_tlsext_host_name(ssl, name);
-}
-
 static inline int st_ssl_get_ex_new_index(void) {
     return SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
-// The peer's name to check against its certificate: an IP address literal or a DNS name.
+// The server a client expects: an IP address literal is checked against the certificate's
+// addresses; a DNS name against its names, and sent as SNI (which carries names only).
 static inline int st_ssl_expect_peer_name(SSL *ssl, const char *name) {
     X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
     if (X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1) return 1;
-    return X509_VERIFY_PARAM_set1_host(param, name, 0);
+    return X509_VERIFY_PARAM_set1_host(param, name, 0) == 1 && SSL_set_tlsext_host_name(ssl, name) == 1;
 }
 
 static inline int st_cipher_ctx_set_tag(EVP_CIPHER_CTX *ctx, void *tag, int length) {

@@ -81,7 +81,7 @@ public final class TLSHandshake {
     private var clientSecret: [UInt8]? = nil
     private var serverSecret: [UInt8]? = nil
 
-    /// `serverName` (client role): sent as SNI when a DNS name, and checked against the certificate.
+    /// `serverName` (client role): checked against the certificate, and sent as SNI when a DNS name.
     public init(context: TLSContext, serverName: String? = nil) throws(TLSHandshakeError) {
         role = context.role
         ERR_clear_error()
@@ -103,10 +103,6 @@ public final class TLSHandshake {
         } else {
             SSL_set_connect_state(ssl)
             if let serverName {
-                // SNI carries DNS names only; an address literal is checked but not sent.
-                if !serverName.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) {
-                    _ = st_ssl_set_server_name(ssl, serverName)
-                }
                 guard st_ssl_expect_peer_name(ssl, serverName) == 1 else {
                     throw .failed(OpenSSLError.describe("peer name \(serverName)"))
                 }
