@@ -27,11 +27,7 @@ func seal(_ state: inout TLS13RecordState, _ plaintext: [UInt8], _ crypto: TLSRe
 func sealInner(
     _ state: inout TLS13RecordState, _ type: TLSContentType, _ content: [UInt8], _ crypto: TLSRecordCrypto
 ) throws -> [UInt8] {
-    var output = [UInt8](repeating: 0, count: content.count + TLS13RecordState.recordOverhead)
-    let written = try content.withUnsafeBytes { input in
-        try output.withUnsafeMutableBytes { try state.sealRecord(innerTypeByte: type.rawValue, content: input, into: $0, crypto: crypto) }
-    }
-    return Array(output[..<written])
+    try sealRaw(&state, content, type.rawValue, crypto)
 }
 
 /// Everything `received` holds, opened through an assembler: application data and other events.
@@ -251,10 +247,10 @@ func openAll(_ state: inout TLS13RecordState, _ received: [UInt8], _ crypto: TLS
     @Test func paddingIsStrippedAndAllPaddingRefused() throws {
         var pair = try Pair(.aes128GCMSHA256)
         // Inner plaintext 5 6 23 0 0 0: content 5 6, type 23, three bytes of zero padding.
-        let padded = try sealRaw(&pair.client, [5, 6, 23, 0, 0], innerTypeByte: 0)
+        let padded = try sealRaw(&pair.client, [5, 6, 23, 0, 0], 0, crypto)
         #expect(try openAll(&pair.server, padded, crypto).data == [5, 6])
         var other = try Pair(.aes128GCMSHA256)
-        let zeros = try sealRaw(&other.client, [0, 0, 0], innerTypeByte: 0)
+        let zeros = try sealRaw(&other.client, [0, 0, 0], 0, crypto)
         #expect(throws: TLSRecordError.unexpectedMessage("record of padding only")) { _ = try openAll(&other.server, zeros, crypto) }
     }
 
@@ -287,15 +283,5 @@ func openAll(_ state: inout TLS13RecordState, _ received: [UInt8], _ crypto: TLS
         #expect(throws: TLSRecordError.unexpectedMessage("record type 22 after the handshake")) {
             _ = try openAll(&pair.server, [22, 3, 3, 0, 1, 0], crypto)
         }
-    }
-
-    private func sealRaw(_ state: inout TLS13RecordState, _ content: [UInt8], innerTypeByte: UInt8) throws -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: content.count + TLS13RecordState.recordOverhead)
-        let written = try content.withUnsafeBytes { input in
-            try output.withUnsafeMutableBytes { buffer in
-                try state.sealRecord(innerTypeByte: innerTypeByte, content: input, into: buffer, crypto: crypto)
-            }
-        }
-        return Array(output[..<written])
     }
 }
