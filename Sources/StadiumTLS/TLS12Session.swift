@@ -53,6 +53,11 @@ public final class TLS12Session {
         drain(into: &output)
     }
 
+    /// The alert OpenSSL wrote when `open` or `seal` failed (SSL_shutdown is not allowed then).
+    public func alertAfterFailure(output: inout [UInt8]) {
+        drain(into: &output)
+    }
+
     private func failure(_ result: Int32) -> TLSRecordError {
         let error = OpenSSLError.take()
         if let error, error.library == ERR_LIB_SSL, error.reason == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC {
