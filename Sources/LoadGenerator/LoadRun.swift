@@ -145,6 +145,16 @@ public final class LoadRun: @unchecked Sendable {
                     lastProbesReceived = received
                     lastProbeReceiptMs = Clock.wallMilliseconds()
                 }
+                if settings.externalPublisher && fanoutProgress.published.load(ordering: .relaxed) == 0 {
+                    // The producer is outside: its first probe starts the run's clock; none at all
+                    // within the grace (plus the drain) ends the run, with everything counted lost.
+                    let graceEndsMs = fanoutProgress.startDeadlineMs.load(ordering: .relaxed)
+                    let gaveUp = graceEndsMs != Int64.max && Clock.wallMilliseconds() >= graceEndsMs + configuration.drainMilliseconds
+                    if received > 0 || gaveUp {
+                        fanoutProgress.published.store(settings.messages, ordering: .relaxed)
+                        fanoutProgress.lastPublishedMs.store(Clock.wallMilliseconds(), ordering: .relaxed)
+                    }
+                }
                 if fanoutProgress.published.load(ordering: .relaxed) >= settings.messages {
                     // Done when every probe reached every connection, or deliveries stopped coming.
                     let quietSince = max(fanoutProgress.lastPublishedMs.load(ordering: .relaxed), lastProbeReceiptMs)
@@ -245,7 +255,8 @@ public final class LoadRun: @unchecked Sendable {
             connections: configuration.connections, rate: configuration.rate, rings: rings,
             boundSources: configuration.bindsSources, durationSeconds: seconds(duration), rampSeconds: rampSeconds,
             counters: snapshot, latencies: LatencyRecorder.merged(recorders + [connector.latency]), loss: loss,
-            rounds: RoundLedger.merged(ledgers), timeline: timeline, players: players, verdict: verdict)
+            rounds: RoundLedger.merged(ledgers), timeline: timeline, players: players, verdict: verdict,
+            deliveryWindows: LatencyRecorder.mergedDeliveryWindows(recorders))
     }
 
     private func seconds(_ duration: Duration) -> Double {
