@@ -41,7 +41,7 @@ struct LoadCommand: ParsableCommand {
             """,
         version: StadiumVersion.current)
 
-    @Option(help: "Gateway WebSocket URL (IPv4 or localhost).")
+    @Option(help: "Gateway WebSocket URL (IPv4 or localhost); several, comma-separated, for failover: every connection starts on the first and moves to the next each time it is lost.")
     var url: String = "ws://127.0.0.1:8080/"
 
     @Option(help: "players (bots playing the quiz), idle (connect and hold) or fanout (delivery latency and loss).")
@@ -145,11 +145,13 @@ struct LoadCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "stadium-load")
-        let gateway: GatewayURL
-        do {
-            gateway = try GatewayURL(parsing: url)
-        } catch {
-            throw ValidationError(error.description)
+        var gateways: [GatewayURL] = []
+        for text in url.split(separator: ",") {
+            do {
+                gateways.append(try GatewayURL(parsing: String(text)))
+            } catch {
+                throw ValidationError(error.description)
+            }
         }
         let loadMode: LoadMode
         switch mode {
@@ -166,7 +168,9 @@ struct LoadCommand: ParsableCommand {
                     paddingBytes: paddingBytes, keys: keys, externalPublisher: externalPublisher))
         }
         let count = (mode == .players ? players ?? connections : connections ?? players) ?? (mode == .players ? 10 : 1000)
+        guard let gateway = gateways.first, gateways.count <= 255 else { throw ValidationError("--url takes one to 255 URLs") }
         var configuration = LoadConfiguration(gateway: gateway, mode: loadMode, connections: count, rate: rate)
+        configuration.fallbackGateways = Array(gateways.dropFirst())
         configuration.bindSources = bindSources == "auto" ? nil : bindSources == "on"
         configuration.firstSource = IPv4Address(dotted: firstSource)!
         configuration.progressIntervalSeconds = progressEvery
