@@ -6,9 +6,10 @@ import Synchronization
 
 /// Runs the engine against Kafka: the consume thread feeds answers and get-top requests,
 /// the calling thread ticks the clock; both produce what the engine returns.
-final class QuizProcessor: @unchecked Sendable {
+public final class QuizProcessor: @unchecked Sendable {
     static let consumedTopics = [QuizTopic.answer.rawValue, QuizTopic.gettop.rawValue]
-    static let allTopics = QuizTopic.allCases.map(\.rawValue)
+    /// One instance keeps snapshots, not the group's changelog and tops.
+    static let allTopics = [QuizTopic.question, .answer, .result, .gettop, .top, .quizState].map(\.rawValue)
 
     private let engine: Mutex<QuizEngine>
     private let producer: KafkaProducer
@@ -18,7 +19,7 @@ final class QuizProcessor: @unchecked Sendable {
     private let produceErrors = Atomic<Int>(0)
     private let logger: Logger
 
-    init(
+    public init(
         bank: QuestionBank, configuration: QuizConfiguration, kafka: KafkaConfig, groupID: String,
         sessionTimeoutMs: Int, logger: Logger
     ) throws {
@@ -51,8 +52,8 @@ final class QuizProcessor: @unchecked Sendable {
     }
 
     /// Consumes and ticks until SIGINT or SIGTERM, then flushes what was produced.
-    func run(startDelay: Duration = .zero) throws {
-        let signals = installSignalHandlers()
+    public func run(startDelay: Duration = .zero) throws {
+        let signals = ShutdownSignals.install { [self] in stopping.store(true, ordering: .releasing) }
         consumer.start { [self] batch in handle(batch) }
         if startDelay > .zero {
             logger.info("first question in \(startDelay.components.seconds) s")
@@ -91,7 +92,7 @@ final class QuizProcessor: @unchecked Sendable {
     }
 
     /// Prometheus text of the processors' counters.
-    func metricsText() -> [UInt8] {
+    public func metricsText() -> [UInt8] {
         let counters = engine.withLock { engine in
             ProcessorMetrics.Counters(
                 rounds: engine.roundsPublished, answersScored: engine.answersScored,
@@ -148,16 +149,6 @@ final class QuizProcessor: @unchecked Sendable {
                     break
                 }
             }
-        }
-    }
-
-    private func installSignalHandlers() -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in stopping.store(true, ordering: .releasing) }
-            source.resume()
-            return source
         }
     }
 

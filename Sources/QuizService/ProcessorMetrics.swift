@@ -16,6 +16,22 @@ final class ProcessorMetrics: Sendable {
         var users: Int
         var badAnswers: [BadInputReason: Int]
         var badGetTops: [BadInputReason: Int]
+
+        static let zero = Counters(
+            rounds: 0, answersScored: 0, lateAnswers: 0, duplicateAnswers: 0, resultsProduced: 0, topReplies: 0,
+            snapshots: 0, users: 0, badAnswers: [:], badGetTops: [:])
+
+        /// Adds what one engine counted (rounds and users are the caller's).
+        mutating func add(_ engine: QuizEngine) {
+            answersScored += engine.answersScored
+            lateAnswers += engine.lateAnswers
+            duplicateAnswers += engine.duplicateAnswers
+            resultsProduced += engine.resultsProduced
+            topReplies += engine.topRepliesProduced
+            snapshots += engine.snapshotsProduced
+            badAnswers.merge(engine.badAnswers, uniquingKeysWith: +)
+            badGetTops.merge(engine.badGetTops, uniquingKeysWith: +)
+        }
     }
 
     static let shared = ProcessorMetrics()

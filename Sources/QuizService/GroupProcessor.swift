@@ -1,0 +1,535 @@
+import Foundation
+import KafkaClient
+import Logging
+import Quiz
+import Synchronization
+
+/// One of several `stadium-processors` sharing the answer topic's partitions through a Kafka
+/// consumer group (`--cluster`). Each owned answer partition has an engine of its own, restored
+/// on assignment from the compacted changelog `quiz-scores` plus the `result` records after it.
+/// Scoring is idempotent per (user, question): a checkpoint writes results, then the changelog,
+/// then commits the consumed offsets, so a partition that moves replays at most the answers
+/// after its last commit, and the restored answered sets recognise those already scored.
+/// The owner of answer partition 0 publishes the questions; every instance follows `question`
+/// and the other partitions' tops on `quiz-tops` to answer `gettop` with the global top.
+public final class GroupProcessor: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var groupID = "stadium-processors"
+        public var sessionTimeoutMs = 6000
+        /// The partitioner of the producers of `answer` (the gateways'): where a user's scores live.
+        public var partitioner = KeyPartitioner.crc32
+        /// How often results, changelog and offsets are made durable while answers come in.
+        public var checkpointInterval: Duration = .milliseconds(250)
+        /// How long an answer naming a question not seen yet waits for it on `question`.
+        public var laterRoundWait: Duration = .seconds(5)
+        public var restoreTimeout: Duration = .seconds(60)
+
+        public init() {}
+    }
+
+    static let groupTopics = [QuizTopic.answer.rawValue, QuizTopic.gettop.rawValue]
+    /// Topics partitioned alike: partition p of each holds user p's records.
+    static let partitionedTopics: [QuizTopic] = [.answer, .gettop, .result, .scores, .tops]
+
+    private struct State {
+        var engines: [Int32: QuizEngine] = [:]
+        /// Engines of partitions revoked here, with the offset committed for them: kept for when
+        /// the partition comes back with nothing consumed elsewhere meanwhile (eager rebalances
+        /// revoke and reassign everything).
+        var parked: [Int32: (engine: QuizEngine, committed: Int64)] = [:]
+        var generator: QuizEngine?
+        /// Parses gettop requests and counts their bad input and replies.
+        var front: QuizEngine
+        /// The newest question records (at most two: the rounds answers may name).
+        var questions: [[UInt8]] = []
+        var newestRound = 0
+        var remoteTops: [Int32: [RankedEntry]] = [:]
+        var publishedTops: [Int32: [RankedEntry]] = [:]
+        /// Next offset per consumed partition whose records are fully handled.
+        var processed: [TopicPartition: Int64] = [:]
+        var committed: [TopicPartition: Int64] = [:]
+        /// Offset of `result` after what a partition's restore read.
+        var restoredResultEnd: [Int32: Int64] = [:]
+        var retired = ProcessorMetrics.Counters.zero
+        var lastCheckpoint = ContinuousClock.now
+        var failuresAtCheckpoint = 0
+        var badTops = 0
+        var restoreRejects = 0
+    }
+
+    private let bank: QuestionBank
+    private let partitionConfiguration: QuizConfiguration
+    private let generatorConfiguration: QuizConfiguration
+    private let options: Options
+    private let partitionCount: Int32
+    private let state: Mutex<State>
+    private let producer: KafkaProducer
+    private let deliveries: DeliveryTracker
+    private let reader: KafkaRangeReader
+    private var consumer: KafkaGroupConsumer!
+    private let questionFollower: KafkaConsumer
+    private let topsFollower: KafkaConsumer
+    private let stopping = Atomic<Bool>(false)
+    private let produceErrors = Atomic<Int>(0)
+    private let logger: Logger
+
+    public init(
+        bank: QuestionBank, configuration: QuizConfiguration, kafka: KafkaConfig, options: Options, logger: Logger
+    ) throws {
+        self.bank = bank
+        self.options = options
+        self.logger = logger
+        var partitionConfiguration = configuration
+        partitionConfiguration.takesSnapshots = false
+        partitionConfiguration.timeOrderedSequence = true
+        partitionConfiguration.keepsChangelog = true
+        self.partitionConfiguration = partitionConfiguration
+        var generatorConfiguration = configuration
+        generatorConfiguration.takesSnapshots = false
+        self.generatorConfiguration = generatorConfiguration
+
+        let counts = try TopicAdmin(config: kafka, logger: logger).requireTopics(QuizTopic.allCases.map(\.rawValue))
+        let answerPartitions = counts[QuizTopic.answer.rawValue] ?? 1
+        partitionCount = answerPartitions
+        let unlike = Self.partitionedTopics.filter { counts[$0.rawValue] != answerPartitions }
+        guard unlike.isEmpty else {
+            throw ProcessorError.partitionsDiffer(answer: answerPartitions, topics: unlike.map(\.rawValue))
+        }
+        var front = QuizEngine(bank: bank, configuration: partitionConfiguration)
+        front.badInputReporter = Self.reporter(logger)
+        state = Mutex(State(front: front))
+        let deliveries = DeliveryTracker(restoredPositions: [:], logger: logger)
+        self.deliveries = deliveries
+        producer = try KafkaProducer(config: kafka, logger: logger) { token, result in
+            deliveries.delivered(token: token, result: result)
+        }
+        reader = try KafkaRangeReader(config: kafka, logger: logger)
+
+        // Questions and other partitions' tops are followed from their newest records on.
+        let questionTopic = QuizTopic.question.rawValue
+        var questionStart: [TopicPartition: Int64] = [:]
+        for partition in 0..<(counts[questionTopic] ?? 1) {
+            let topicPartition = TopicPartition(topic: questionTopic, partition: partition)
+            questionStart[topicPartition] = try reader.watermarks(of: topicPartition, timeout: options.restoreTimeout).high
+        }
+        let firstQuestionPartition = TopicPartition(topic: questionTopic, partition: 0)
+        let questionEnd = questionStart[firstQuestionPartition] ?? 0
+        let lastQuestions = try reader.read(
+            firstQuestionPartition, offsets: max(0, questionEnd - 2)..<questionEnd, timeout: options.restoreTimeout
+        ) { _ in true }
+        var topsStart: [TopicPartition: Int64] = [:]
+        var remoteTops: [Int32: [RankedEntry]] = [:]
+        for partition in 0..<answerPartitions {
+            let topicPartition = TopicPartition(topic: QuizTopic.tops.rawValue, partition: partition)
+            let end = try reader.watermarks(of: topicPartition, timeout: options.restoreTimeout).high
+            let last = try reader.read(topicPartition, offsets: max(0, end - 1)..<end, timeout: options.restoreTimeout) { _ in true }
+            topsStart[topicPartition] = end
+            if let record = last.records.last, let top = PartitionTop(value: record.value) {
+                remoteTops[top.partition] = top.entries
+            }
+        }
+        state.withLock { state in
+            for record in lastQuestions.records { Self.learn(question: record.value, into: &state) }
+            state.remoteTops = remoteTops
+        }
+        questionFollower = try KafkaConsumer(config: kafka, topics: [questionTopic], start: .offsets(questionStart), logger: logger)
+        topsFollower = try KafkaConsumer(config: kafka, topics: [QuizTopic.tops.rawValue], start: .offsets(topsStart), logger: logger)
+
+        var consumerConfig = kafka
+        consumerConfig["session.timeout.ms"] = String(options.sessionTimeoutMs)
+        consumerConfig["heartbeat.interval.ms"] = String(max(100, options.sessionTimeoutMs / 3))
+        // Range assignment gives one member partition p of answer and of gettop alike.
+        consumerConfig["partition.assignment.strategy"] = "range"
+        consumer = try KafkaGroupConsumer(
+            config: consumerConfig, groupID: options.groupID, topics: Self.groupTopics, commitMode: .manual,
+            logger: logger, onRebalance: { [unowned self] change in rebalanced(change) })
+    }
+
+    /// Consumes, checkpoints and (while owning answer partition 0) publishes questions until
+    /// SIGINT or SIGTERM; then checkpoints, leaves the group and flushes.
+    public func run() throws {
+        let signals = ShutdownSignals.install { [self] in stopping.store(true, ordering: .releasing) }
+        questionFollower.start { [self] batch in
+            state.withLock { state in
+                for record in batch.records { Self.learn(question: record.valueBytes, into: &state) }
+            }
+        }
+        topsFollower.start { [self] batch in
+            state.withLock { state in
+                for record in batch.records {
+                    guard let top = PartitionTop(value: record.valueBytes) else {
+                        state.badTops += 1
+                        continue
+                    }
+                    state.remoteTops[top.partition] = top.entries
+                }
+            }
+        }
+        consumer.start { [self] batch in handle(batch) }
+        logger.info("processors in group \(options.groupID): waiting for partitions")
+        while !stopping.load(ordering: .acquiring) {
+            let records = state.withLock { state -> [QuizRecord] in
+                guard state.generator != nil else { return [] }
+                let records = state.generator!.tick(nowMs: Self.nowMs())
+                for record in records where record.topic == .question { Self.learn(question: record.value, into: &state) }
+                return records
+            }
+            for record in records where record.topic == .question {
+                logger.info("question published", metadata: ["value": "\(String(decoding: record.value, as: UTF8.self))"])
+            }
+            produce(records)
+            checkpoint(force: false)
+            // The clock thread wakes every 50 ms: the next question and the next checkpoint are never later than that.
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        logger.info("stopping")
+        // Leaving the group revokes every partition: the handler checkpoints them first.
+        consumer.stop()
+        questionFollower.stop()
+        topsFollower.stop()
+        do {
+            try producer.close(timeout: .seconds(4))
+        } catch {
+            logger.warning("stopped with records unacknowledged: \(error)")
+        }
+        signals.forEach { $0.cancel() }
+    }
+
+    // MARK: - Records
+
+    /// Each record is scored, its output queued and its offset noted under one lock, so a
+    /// checkpoint never commits an answer whose result is not queued before it.
+    private func handle(_ batch: ConsumedBatch) {
+        for record in batch.records {
+            let position = TopicPartition(topic: record.topic, partition: record.partition)
+            let key = record.keyBytes
+            let value = record.valueBytes
+            if record.topic == QuizTopic.answer.rawValue {
+                let timestamp = record.timestampMilliseconds ?? Self.nowMs()
+                if let round = score(key: key, value: value, partition: record.partition, timestamp: timestamp, position: position, offset: record.offset, deferLaterRounds: true) {
+                    // The question follower may trail the gateways a little: wait for it, bounded.
+                    let deadline = ContinuousClock.now + options.laterRoundWait
+                    while ContinuousClock.now < deadline, !stopping.load(ordering: .relaxed),
+                          state.withLock({ $0.newestRound < round }) {
+                        Thread.sleep(forTimeInterval: 0.005)
+                    }
+                    _ = score(key: key, value: value, partition: record.partition, timestamp: timestamp, position: position, offset: record.offset, deferLaterRounds: false)
+                }
+            } else {
+                state.withLock { state in
+                    getTop(key: key, value: value, state: &state)
+                    state.processed[position] = record.offset + 1
+                }
+            }
+        }
+    }
+
+    /// Scores one answer and queues its result; returns the round to wait for instead when the
+    /// answer names a question not known yet (and `deferLaterRounds`).
+    private func score(
+        key: [UInt8]?, value: [UInt8], partition: Int32, timestamp: Int64, position: TopicPartition, offset: Int64,
+        deferLaterRounds: Bool
+    ) -> Int? {
+        state.withLock { state -> Int? in
+            guard let outcome = state.engines[partition]?.answerRecord(
+                key: key, value: value, kafkaTimestampMs: timestamp, deferLaterRounds: deferLaterRounds)
+            else {
+                logger.warning("answer of partition \(partition), not held here, ignored")
+                return nil
+            }
+            switch outcome {
+            case .laterRound(let round):
+                return round
+            case .scored(let result):
+                produce(result, partition: partition)
+            case .duplicate, .rejected:
+                break
+            }
+            state.processed[position] = offset + 1
+            return nil
+        }
+    }
+
+    private func getTop(key: [UInt8]?, value: [UInt8], state: inout State) {
+        guard let user = state.front.getTopUser(value: value, nowMs: Self.nowMs()).map(Array.init) else { return }
+        let userPartition = options.partitioner.partition(of: user, partitions: partitionCount)
+        let route = GetTopRoute.choose(
+            userPartition: userPartition, ownsUserPartition: state.engines[userPartition] != nil, forwarded: key != nil)
+        let name = String(decoding: user, as: UTF8.self)
+        let top: [RankedEntry]
+        let score: Int64
+        switch route {
+        case .forward(let partition):
+            produce(QuizRecord(topic: .gettop, key: user, value: value), partition: partition)
+            return
+        case .answer:
+            top = mergedTop(state: &state)
+            score = state.engines[userPartition]?.total(of: name) ?? 0
+        case .answerFromTop:
+            top = mergedTop(state: &state)
+            score = top.first { $0.name == name }?.score ?? 0
+        }
+        state.front.countTopReply()
+        produce(QuizRecord(topic: .top, key: user, value: QuizEngine.topReply(score: score, entries: top)), partition: nil)
+    }
+
+    /// Owned partitions' live tops with the last published tops of the others.
+    private func mergedTop(state: inout State) -> [RankedEntry] {
+        var tops: [[RankedEntry]] = []
+        for partition in state.engines.keys.sorted() {
+            tops.append(state.engines[partition]!.rankedTop())
+        }
+        for (partition, top) in state.remoteTops where state.engines[partition] == nil {
+            tops.append(top)
+        }
+        return LeaderboardMerge.merge(tops, count: partitionConfiguration.topCount)
+    }
+
+    private static func learn(question value: [UInt8], into state: inout State) {
+        guard let round = QuizEngine.round(ofQuestionRecord: value) else { return }
+        if round >= state.newestRound {
+            state.newestRound = round
+        }
+        if !state.questions.contains(value) {
+            state.questions.append(value)
+            if state.questions.count > 2 { state.questions.removeFirst(state.questions.count - 2) }
+        }
+        for partition in Array(state.engines.keys) {
+            try? state.engines[partition]!.restore(questionRecord: value)
+        }
+        try? state.generator?.restore(questionRecord: value)
+    }
+
+    // MARK: - Checkpoints
+
+    /// Results acknowledged, then the changelog of every changed score, then the offsets of what
+    /// was handled: a crash anywhere in between replays answers whose results or scores the next
+    /// owner restores, so they count once. Skipped (no commit) when a record was not delivered.
+    private func checkpoint(force: Bool) {
+        state.withLock { state in
+            let due = ContinuousClock.now - state.lastCheckpoint >= options.checkpointInterval
+            let pending = state.processed.contains { state.committed[$0.key] != $0.value }
+            guard force || (due && pending) else { return }
+            state.lastCheckpoint = ContinuousClock.now
+            do {
+                try producer.flush(timeout: .seconds(10))
+                var changelog: [(QuizRecord, Int32)] = []
+                for partition in state.engines.keys.sorted() where state.engines[partition]!.hasChangelogRecords {
+                    let resultOffset = max(
+                        deliveries.resultPositions[partition] ?? 0, state.restoredResultEnd[partition] ?? 0)
+                    for (key, value) in state.engines[partition]!.changelogRecords(resultOffset: resultOffset) {
+                        changelog.append((QuizRecord(topic: .scores, key: key, value: value), partition))
+                    }
+                }
+                for (record, partition) in changelog { produce(record, partition: partition) }
+                try producer.flush(timeout: .seconds(10))
+                let failures = deliveries.failedDeliveries
+                guard failures == state.failuresAtCheckpoint else {
+                    state.failuresAtCheckpoint = failures
+                    logger.error("records not delivered: offsets not committed; a new owner replays them")
+                    return
+                }
+                let offsets = state.processed.filter { state.committed[$0.key] != $0.value }
+                try consumer.commit(offsets)
+                state.committed.merge(offsets) { $1 }
+            } catch {
+                logger.error("checkpoint failed: \(error)")
+                return
+            }
+            publishTops(state: &state)
+        }
+    }
+
+    private func publishTops(state: inout State) {
+        for partition in state.engines.keys.sorted() {
+            let top = state.engines[partition]!.rankedTop()
+            guard state.publishedTops[partition] != top else { continue }
+            state.publishedTops[partition] = top
+            produce(QuizRecord(topic: .tops, key: Array("\(partition)".utf8), value: PartitionTop(partition: partition, entries: top).encoded()), partition: partition)
+        }
+    }
+
+    // MARK: - Rebalances
+
+    private func rebalanced(_ change: Rebalance) {
+        switch change {
+        case .revoked(let partitions):
+            logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
+            checkpoint(force: true)
+            state.withLock { state in
+                for partition in partitions {
+                    state.processed[partition] = nil
+                    guard partition.topic == QuizTopic.answer.rawValue,
+                          let engine = state.engines.removeValue(forKey: partition.partition) else { continue }
+                    state.publishedTops[partition.partition] = nil
+                    if let committed = state.committed[partition] {
+                        state.parked[partition.partition] = (engine, committed)
+                    } else {
+                        state.retired.add(engine)
+                    }
+                    if partition.partition == 0, let generator = state.generator {
+                        state.retired.rounds += generator.roundsPublished
+                        state.generator = nil
+                        logger.info("no longer the question generator")
+                    }
+                }
+                state.committed = state.committed.filter { !partitions.contains($0.key) }
+            }
+        case .assigned(let partitions):
+            logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
+            let answers = partitions.filter { $0.topic == QuizTopic.answer.rawValue }
+            let committed = (try? consumer.committed(answers)) ?? [:]
+            for partition in answers {
+                assign(partition, committed: committed[partition])
+            }
+            if answers.contains(where: { $0.partition == 0 }) { becomeGenerator() }
+            state.withLock { publishTops(state: &$0) }
+        }
+    }
+
+    /// Installs the partition's engine: the parked one if nobody consumed it meanwhile, else
+    /// restored from the changelog and the results after it. Runs before any of its records.
+    private func assign(_ partition: TopicPartition, committed: Int64?) {
+        let number = partition.partition
+        let reused = state.withLock { state -> Bool in
+            guard let parked = state.parked.removeValue(forKey: number) else { return false }
+            if committed == parked.committed {
+                state.engines[number] = parked.engine
+                if let committed { state.committed[partition] = committed }
+                return true
+            }
+            state.retired.add(parked.engine)
+            return false
+        }
+        if reused {
+            logger.info("partition \(number) kept: nothing consumed elsewhere since it left")
+            return
+        }
+        let started = ContinuousClock.now
+        var engine = QuizEngine(bank: bank, configuration: partitionConfiguration)
+        engine.badInputReporter = Self.reporter(logger)
+        for question in state.withLock({ $0.questions }) { try? engine.restore(questionRecord: question) }
+        var rejected = 0
+        var resultStart: Int64 = 0
+        var scoreRecords = 0
+        var resultEnd: Int64 = 0
+        var resultRecords = 0
+        do {
+            let scores = try reader.read(
+                TopicPartition(topic: QuizTopic.scores.rawValue, partition: number), offsets: 0..<Int64.max,
+                timeout: options.restoreTimeout) { _ in true }
+            scoreRecords = scores.records.count
+            for record in scores.records {
+                do {
+                    resultStart = max(resultStart, try engine.restore(changelogKey: record.key, value: record.value))
+                } catch {
+                    rejected += 1
+                }
+            }
+            let results = try reader.read(
+                TopicPartition(topic: QuizTopic.result.rawValue, partition: number), offsets: resultStart..<Int64.max,
+                timeout: options.restoreTimeout) { _ in true }
+            resultRecords = results.records.count
+            resultEnd = max(resultStart, Self.end(of: results))
+            for record in results.records {
+                do {
+                    try engine.restore(resultKey: record.key, value: record.value)
+                } catch {
+                    rejected += 1
+                }
+            }
+        } catch {
+            // Scoring without the partition's state could count answers twice: stop instead.
+            logger.critical("restoring partition \(number) failed: \(error)")
+            stopping.store(true, ordering: .releasing)
+            exit(1)
+        }
+        // Questions learnt while reading are applied again (merges are idempotent).
+        state.withLock { state in
+            for question in state.questions { try? engine.restore(questionRecord: question) }
+            state.engines[number] = engine
+            state.restoredResultEnd[number] = resultEnd
+            state.restoreRejects += rejected
+            if let committed { state.committed[partition] = committed }
+        }
+        logger.info("partition \(number) restored", metadata: [
+            "users": "\(engine.userCount)", "changelog_records": "\(scoreRecords)", "results_after": "\(resultRecords)",
+            "rejected": "\(rejected)", "ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
+        ])
+    }
+
+    /// Continues the question sequence and timing from the last question on Kafka.
+    private func becomeGenerator() {
+        var generator = QuizEngine(bank: bank, configuration: generatorConfiguration)
+        let questionPartition = TopicPartition(topic: QuizTopic.question.rawValue, partition: 0)
+        // The last question may be newer than what the follower has handed over yet.
+        if let end = try? reader.watermarks(of: questionPartition, timeout: options.restoreTimeout).high,
+           let last = try? reader.read(questionPartition, offsets: max(0, end - 1)..<end, timeout: options.restoreTimeout, keep: { _ in true })
+        {
+            for record in last.records { try? generator.restore(questionRecord: record.value) }
+        }
+        state.withLock { state in
+            for question in state.questions { try? generator.restore(questionRecord: question) }
+            state.generator = generator
+            logger.info("question generator", metadata: ["last_round": "\(generator.round)"])
+        }
+    }
+
+    // MARK: - Producing and metrics
+
+    private func produce(_ records: [QuizRecord]) {
+        for record in records { produce(record, partition: record.topic == .question ? 0 : nil) }
+    }
+
+    private func produce(_ record: QuizRecord, partition: Int32?) {
+        let token = record.topic == .result ? DeliveryTracker.resultToken : DeliveryTracker.otherToken
+        while true {
+            do {
+                try producer.produce(
+                    topic: record.topic.rawValue, key: record.key, value: record.value, partition: partition, token: token)
+                return
+            } catch where error.kind == .queueFull && !stopping.load(ordering: .relaxed) {
+                // Back-pressure: librdkafka's queue drains as the broker acknowledges.
+                Thread.sleep(forTimeInterval: 0.001)
+            } catch {
+                if produceErrors.add(1, ordering: .relaxed).newValue <= 10 {
+                    logger.error("produce to \(record.topic.rawValue) failed: \(error)")
+                }
+                return
+            }
+        }
+    }
+
+    /// Prometheus text: the counters of every engine this instance held, the generator's rounds.
+    public func metricsText() -> [UInt8] {
+        let counters = state.withLock { state in
+            var counters = state.retired
+            for engine in state.engines.values { counters.add(engine) }
+            for parked in state.parked.values { counters.add(parked.engine) }
+            counters.add(state.front)
+            counters.rounds = state.retired.rounds + (state.generator?.roundsPublished ?? 0)
+            counters.users = state.engines.values.reduce(0) { $0 + $1.userCount }
+            return counters
+        }
+        return ProcessorMetrics.shared.render(
+            counters, failedDeliveries: deliveries.failedDeliveries, produceErrors: produceErrors.load(ordering: .relaxed))
+    }
+
+    private static func reporter(_ logger: Logger) -> (BadInputReport) -> Void {
+        { report in
+            logger.warning("bad \(report.source.rawValue) record", metadata: [
+                "reason": "\(report.reason.rawValue)", "value": "\(report.excerpt)",
+                "suppressed_before": "\(report.suppressed)",
+            ])
+        }
+    }
+
+    /// The offset after the last record a read saw, or where the partition's records start.
+    private static func end(of read: RangeRead) -> Int64 {
+        read.records.last.map { $0.offset + 1 } ?? read.firstAvailable
+    }
+
+    private static func nowMs() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}
