@@ -273,6 +273,22 @@ sys.stdout.write(answer.decode())
 ' "$RUN_DIR/lb.sock" 2>/dev/null
 }
 
+processors_share_partitions() {  # every answer partition held, each instance holding some
+    local host name log held=()
+    for host in "${PROCESSOR_HOSTS[@]}"; do
+        name=processors
+        [[ $host == proc ]] || name="processors-$host"
+        log="$RUN_DIR/$name.log"
+        # The newest rebalance line of this instance must be an assignment (a revocation means one is coming).
+        local last
+        last=$(grep -E "partitions (assigned|revoked)" "$log" 2>/dev/null | tail -n 1) || return 1
+        # Each holds some: one that holds none has not joined yet, and its joining moves partitions.
+        [[ $last == *"partitions assigned"* && $last == *"answer["* ]] || return 1
+        held+=($(grep -oE "answer\[[0-9]+\]" <<<"$last"))
+    done
+    (($(printf '%s\n' "${held[@]}" | sort -u | wc -l) == PARTITIONS))
+}
+
 relay_listens_on() {  # relay_listens_on HOST PORT: the relay accepts connects on HOST's loopback
     ip netns exec "$(namespace_of "$1")" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null
 }
@@ -315,6 +331,8 @@ start_cluster() {
     for host in "${GATEWAYS[@]}"; do
         wait_for "gateway $host" grep -q "listening on" "$RUN_DIR/$host.out"
     done
+    # Players come after the group settled: a rebalance holds answers back for seconds.
+    wait_for "the processors to share the answer partitions" processors_share_partitions
     write_balancer_config
     haproxy -c -q -f "$RUN_DIR/lb.cfg" || fail "HAProxy refused the load balancer configuration"
     start_on lb lb haproxy -db -f "$RUN_DIR/lb.cfg"
