@@ -38,6 +38,9 @@ public final class GroupProcessor: @unchecked Sendable {
         /// revoke and reassign everything).
         var parked: [Int32: (engine: QuizEngine, committed: Int64)] = [:]
         var generator: QuizEngine?
+        /// Until then a new generator holds its first question back while its answer partitions'
+        /// backlog is scored: a question published first would close the round those answers name.
+        var generatorWaitsUntil: ContinuousClock.Instant?
         /// Parses gettop requests and counts their bad input and replies.
         var front: QuizEngine
         /// The newest question records (at most two: the rounds answers may name).
@@ -159,6 +162,7 @@ public final class GroupProcessor: @unchecked Sendable {
                 for record in batch.records {
                     guard let top = PartitionTop(value: record.valueBytes) else {
                         state.badTops += 1
+                        if state.badTops <= 10 { logger.warning("bad quiz-tops record at offset \(record.offset) ignored") }
                         continue
                     }
                     state.remoteTops[top.partition] = top.entries
@@ -168,8 +172,13 @@ public final class GroupProcessor: @unchecked Sendable {
         consumer.start { [self] batch in handle(batch) }
         logger.info("processors in group \(options.groupID): waiting for partitions")
         while !stopping.load(ordering: .acquiring) {
+            let backlogHandled = answerBacklogHandled()
             let records = state.withLock { state -> [QuizRecord] in
                 guard state.generator != nil else { return [] }
+                if let until = state.generatorWaitsUntil {
+                    guard backlogHandled || ContinuousClock.now >= until else { return [] }
+                    state.generatorWaitsUntil = nil
+                }
                 let records = state.generator!.tick(nowMs: Self.nowMs())
                 for record in records where record.topic == .question { Self.learn(question: record.value, into: &state) }
                 return records
@@ -193,6 +202,19 @@ public final class GroupProcessor: @unchecked Sendable {
             logger.warning("stopped with records unacknowledged: \(error)")
         }
         signals.forEach { $0.cancel() }
+    }
+
+    /// Whether every held answer partition was handled up to the end its last fetch saw.
+    private func answerBacklogHandled() -> Bool {
+        let watermarks = consumer.highWatermarks()
+        let positions = consumer.positions()
+        return state.withLock { state in
+            state.engines.keys.allSatisfy { partition in
+                let topicPartition = TopicPartition(topic: QuizTopic.answer.rawValue, partition: partition)
+                guard let high = watermarks[topicPartition] else { return false }
+                return max(positions[topicPartition] ?? 0, state.committed[topicPartition] ?? 0) >= high
+            }
+        }
     }
 
     // MARK: - Records
@@ -471,6 +493,7 @@ public final class GroupProcessor: @unchecked Sendable {
         state.withLock { state in
             for question in state.questions { try? generator.restore(questionRecord: question) }
             state.generator = generator
+            state.generatorWaitsUntil = ContinuousClock.now + .milliseconds(generatorConfiguration.answerWindowMs)
             logger.info("question generator", metadata: ["last_round": "\(generator.round)"])
         }
     }
@@ -509,6 +532,8 @@ public final class GroupProcessor: @unchecked Sendable {
             counters.add(state.front)
             counters.rounds = state.retired.rounds + (state.generator?.roundsPublished ?? 0)
             counters.users = state.engines.values.reduce(0) { $0 + $1.userCount }
+            counters.badTops = state.badTops
+            counters.restoreRejects = state.restoreRejects
             return counters
         }
         return ProcessorMetrics.shared.render(
