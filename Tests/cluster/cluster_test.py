@@ -508,7 +508,8 @@ def run(arguments, run_dir, environment):
     if failures:
         raise Failure("\n  ".join(failures))
     log("passed: %d players, gw1 killed mid-round with %d of them, all resumed on gw2 with no loss, "
-        "no gap, no repeat" % (arguments.players, victim_sessions))
+        "no gap, no repeat; then %s killed mid-round, %s scored on with every answer once and every total going on"
+        % (arguments.players, victim_sessions, victim["name"], survivor["name"]))
 
 
 def leftovers(name):
