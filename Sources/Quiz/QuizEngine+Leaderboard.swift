@@ -52,17 +52,22 @@ extension QuizEngine {
 
     /// A `top` value from ranked entries (best first), as `getTopRecord` writes it.
     public static func topReply(score: Int64, entries: [RankedEntry]) -> [UInt8] {
+        topReply(score: score, topJSON: topList(entries.map { (Array($0.name.utf8), $0.score) }))
+    }
+
+    /// `[{"name","score"}, ...]`, in the order given.
+    static func topList<Rows: Sequence<([UInt8], Int64)>>(_ rows: Rows) -> [UInt8] {
         var json: [UInt8] = [UInt8(ascii: "[")]
-        for (position, entry) in entries.enumerated() {
+        for (position, row) in rows.enumerated() {
             if position > 0 { json.append(UInt8(ascii: ",")) }
             json.appendRaw("{\"name\":")
-            json.appendJSONString(entry.name)
+            json.appendJSONString(utf8: row.0)
             json.appendRaw(",\"score\":")
-            json.appendDecimal(entry.score)
+            json.appendDecimal(row.1)
             json.append(UInt8(ascii: "}"))
         }
         json.append(UInt8(ascii: "]"))
-        return topReply(score: score, topJSON: json)
+        return json
     }
 
     /// The best `topCount` users with the sequence at which each reached their score.
@@ -89,16 +94,7 @@ extension QuizEngine {
     private mutating func encodedTop() -> [UInt8] {
         let top = leaderboard.topUsers()
         if let topCache, topCache.version == leaderboard.version { return topCache.json }
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        for (position, user) in top.enumerated() {
-            if position > 0 { json.append(UInt8(ascii: ",")) }
-            json.appendRaw("{\"name\":")
-            json.appendJSONString(utf8: users.names[user])
-            json.appendRaw(",\"score\":")
-            json.appendDecimal(leaderboard.total(of: user))
-            json.append(UInt8(ascii: "}"))
-        }
-        json.append(UInt8(ascii: "]"))
+        let json = Self.topList(top.lazy.map { [users, leaderboard] user in (users.names[user], leaderboard.total(of: user)) })
         topCache = (leaderboard.version, json)
         return json
     }

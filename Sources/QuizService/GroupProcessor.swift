@@ -67,13 +67,13 @@ public final class GroupProcessor: @unchecked Sendable {
     private let partitionCount: Int32
     private let state: Mutex<State>
     private let producer: KafkaProducer
+    private let sender: RecordSender
     private let deliveries: DeliveryTracker
     private let reader: KafkaRangeReader
     private var consumer: KafkaGroupConsumer!
     private let questionFollower: KafkaConsumer
     private let topsFollower: KafkaConsumer
     private let stopping = Atomic<Bool>(false)
-    private let produceErrors = Atomic<Int>(0)
     private let logger: Logger
 
     public init(
@@ -99,13 +99,14 @@ public final class GroupProcessor: @unchecked Sendable {
             throw ProcessorError.partitionsDiffer(answer: answerPartitions, topics: unlike.map(\.rawValue))
         }
         var front = QuizEngine(bank: bank, configuration: partitionConfiguration)
-        front.badInputReporter = Self.reporter(logger)
+        front.badInputReporter = RecordSender.badInputReporter(logger)
         state = Mutex(State(front: front))
         let deliveries = DeliveryTracker(restoredPositions: [:], logger: logger)
         self.deliveries = deliveries
         producer = try KafkaProducer(config: kafka, logger: logger) { token, result in
             deliveries.delivered(token: token, result: result)
         }
+        sender = RecordSender(producer: producer, logger: logger)
         reader = try KafkaRangeReader(config: kafka, logger: logger)
 
         // Questions and other partitions' tops are followed from their newest records on.
@@ -196,11 +197,7 @@ public final class GroupProcessor: @unchecked Sendable {
         consumer.stop()
         questionFollower.stop()
         topsFollower.stop()
-        do {
-            try producer.close(timeout: .seconds(4))
-        } catch {
-            logger.warning("stopped with records unacknowledged: \(error)")
-        }
+        sender.close()
         signals.forEach { $0.cancel() }
     }
 
@@ -429,7 +426,7 @@ public final class GroupProcessor: @unchecked Sendable {
         }
         let started = ContinuousClock.now
         var engine = QuizEngine(bank: bank, configuration: partitionConfiguration)
-        engine.badInputReporter = Self.reporter(logger)
+        engine.badInputReporter = RecordSender.badInputReporter(logger)
         for question in state.withLock({ $0.questions }) { try? engine.restore(questionRecord: question) }
         var rejected = 0
         var resultStart: Int64 = 0
@@ -505,22 +502,7 @@ public final class GroupProcessor: @unchecked Sendable {
     }
 
     private func produce(_ record: QuizRecord, partition: Int32?) {
-        let token = record.topic == .result ? DeliveryTracker.resultToken : DeliveryTracker.otherToken
-        while true {
-            do {
-                try producer.produce(
-                    topic: record.topic.rawValue, key: record.key, value: record.value, partition: partition, token: token)
-                return
-            } catch where error.kind == .queueFull && !stopping.load(ordering: .relaxed) {
-                // Back-pressure: librdkafka's queue drains as the broker acknowledges.
-                Thread.sleep(forTimeInterval: 0.001)
-            } catch {
-                if produceErrors.add(1, ordering: .relaxed).newValue <= 10 {
-                    logger.error("produce to \(record.topic.rawValue) failed: \(error)")
-                }
-                return
-            }
-        }
+        sender.send(record, partition: partition) { stopping.load(ordering: .relaxed) }
     }
 
     /// Prometheus text: the counters of every engine this instance held, the generator's rounds.
@@ -537,16 +519,7 @@ public final class GroupProcessor: @unchecked Sendable {
             return counters
         }
         return ProcessorMetrics.shared.render(
-            counters, failedDeliveries: deliveries.failedDeliveries, produceErrors: produceErrors.load(ordering: .relaxed))
-    }
-
-    private static func reporter(_ logger: Logger) -> (BadInputReport) -> Void {
-        { report in
-            logger.warning("bad \(report.source.rawValue) record", metadata: [
-                "reason": "\(report.reason.rawValue)", "value": "\(report.excerpt)",
-                "suppressed_before": "\(report.suppressed)",
-            ])
-        }
+            counters, failedDeliveries: deliveries.failedDeliveries, produceErrors: sender.produceErrors)
     }
 
     /// The offset after the last record a read saw, or where the partition's records start.
