@@ -173,7 +173,8 @@ public final class GroupProcessor: @unchecked Sendable {
         consumer.start { [self] batch in handle(batch) }
         logger.info("processors in group \(options.groupID): waiting for partitions")
         while !stopping.load(ordering: .acquiring) {
-            let backlogHandled = answerBacklogHandled()
+            let waiting = state.withLock { $0.generator != nil && $0.generatorWaitsUntil != nil }
+            let backlogHandled = waiting && answerBacklogHandled()
             let records = state.withLock { state -> [QuizRecord] in
                 guard state.generator != nil else { return [] }
                 if let until = state.generatorWaitsUntil {
@@ -460,7 +461,6 @@ public final class GroupProcessor: @unchecked Sendable {
         } catch {
             // Scoring without the partition's state could count answers twice: stop instead.
             logger.critical("restoring partition \(number) failed: \(error)")
-            stopping.store(true, ordering: .releasing)
             exit(1)
         }
         // Questions learnt while reading are applied again (merges are idempotent).
@@ -473,7 +473,7 @@ public final class GroupProcessor: @unchecked Sendable {
         }
         logger.info("partition \(number) restored", metadata: [
             "users": "\(engine.userCount)", "changelog_records": "\(scoreRecords)", "results_after": "\(resultRecords)",
-            "rejected": "\(rejected)", "ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
+            "rejected": "\(rejected)", "seconds": "\(ContinuousClock.now - started)",
         ])
     }
 
