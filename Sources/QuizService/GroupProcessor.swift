@@ -325,6 +325,8 @@ public final class GroupProcessor: @unchecked Sendable {
     /// Results acknowledged, then the changelog of every changed score, then the offsets of what
     /// was handled: a crash anywhere in between replays answers whose results or scores the next
     /// owner restores, so they count once. Skipped (no commit) when a record was not delivered.
+    /// `force` (partitions leaving): at once, and a refused commit is expected news, not an error
+    /// (the development broker refuses commits once a rebalance has begun).
     private func checkpoint(force: Bool) {
         state.withLock { state in
             let due = ContinuousClock.now - state.lastCheckpoint >= options.checkpointInterval
@@ -353,7 +355,11 @@ public final class GroupProcessor: @unchecked Sendable {
                 try consumer.commit(offsets)
                 state.committed.merge(offsets) { $1 }
             } catch {
-                logger.error("checkpoint failed: \(error)")
+                if force {
+                    logger.warning("offsets not committed before the partitions left: their next owner replays the answers since the last commit and recognises those already scored", metadata: ["error": "\(error)"])
+                } else {
+                    logger.error("checkpoint failed: \(error)")
+                }
                 return
             }
             publishTops(state: &state)

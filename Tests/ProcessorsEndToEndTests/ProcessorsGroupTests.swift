@@ -44,6 +44,10 @@ import Testing
         try answerAll(stack, first) { $0 % 4 }
         let next = try stack.nextQuestion(after: [first.id])
         try answerAll(stack, next) { ($0 + 1) % 4 }
+        let rounds = try [first, next].map { question in
+            try stack.first(on: "question") { $0.string("id") == question.id }.integer("round")
+        }
+        #expect(rounds[1] == rounds[0].map { $0 + 1 }, "the question sequence continues")
         let nextResults = try results(stack, next)
         print("group: results of the next round \(ContinuousClock.now - killed) after the kill")
         for user in Self.users {

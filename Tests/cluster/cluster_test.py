@@ -25,7 +25,8 @@ and HAProxy's runtime API:
 Then the processors instance that publishes the questions (two run, `--cluster`, sharing the
 answer partitions) is killed with SIGKILL while a round's answers are being scored. The other
 one takes over its partitions (restoring their scores from `quiz-scores`) and the question
-sequence. That round and the two after it reach every player with every answer scored. Finally
+sequence: every round is published once, by one instance, none skipped. That round and the two
+after it reach every player with every answer scored. Finally
 the test's own accounting, from `answer` and `result` read back with kcat: every answer in
 Kafka has exactly one result, and each player's results add up, one after the other, to the
 totals the processors wrote (nothing scored twice or lost across the kill, every total continues).
@@ -124,18 +125,29 @@ class Processors:
     def __init__(self, log_paths):
         self.log_paths = log_paths
 
-    def questions(self):
-        """The question records published so far by any instance, oldest first."""
-        questions = {}
+    def published(self):
+        """Every question record any instance published, as the instances logged them."""
+        published = []
         for path in self.log_paths:
             with open(path, errors="replace") as log:
                 for line in log:
                     if line.rstrip().endswith("question published"):
                         match = re.search(r"value=(\{.*\}) \[", line)
                         if match:
-                            question = json.loads(match.group(1))
-                            questions[question["round"]] = question
-        return [questions[number] for number in sorted(questions)]
+                            published.append(json.loads(match.group(1)))
+        return published
+
+    def questions(self):
+        """The questions published so far, oldest first (a round published twice counts once here)."""
+        by_round = {question["round"]: question for question in self.published()}
+        return [by_round[number] for number in sorted(by_round)]
+
+    def sequence_failures(self):
+        """One generator at a time: each round published once, rounds 1, 2, 3, ... with none skipped."""
+        rounds = sorted(question["round"] for question in self.published())
+        if rounds != list(range(1, len(rounds) + 1)):
+            return ["questions were published for rounds %s, not once each from 1 on" % rounds]
+        return []
 
     @staticmethod
     def generator_turns(path):
@@ -504,6 +516,7 @@ def run(arguments, run_dir, environment):
         failures.append("only %d disconnects, gw1 held %d players" % (counters["disconnects"], victim_sessions))
     if duplicate_answers != 0:
         failures.append("before the processors kill, the processors ignored %d answers as repeats" % duplicate_answers)
+    failures += processors.sequence_failures()
     failures += account_from_kafka(run_dir, environment, survivor_host, log)
     if failures:
         raise Failure("\n  ".join(failures))
