@@ -4,7 +4,7 @@ public enum AnswerOutcome: Equatable {
     case scored(QuizRecord)
     /// The user already answered this question: ignored.
     case duplicate
-    /// The answer names a round after the newest one known here (asked for with
+    /// The answer names the round after the newest one known here (asked for with
     /// `deferLaterRounds`): not counted yet; try again once that question is known.
     case laterRound(Int)
     /// Bad input, counted in `badAnswers`.
@@ -19,8 +19,9 @@ extension QuizEngine {
     /// `{"question_id": "<published id>", "answer": <index 0...3 or the exact answer text>}`.
     /// Lateness is judged by the record's Kafka timestamp against the question's deadline.
     /// Allocates only the result record (and table growth when a user is first seen).
-    /// With `deferLaterRounds`, an answer naming a later round than any known returns `.laterRound`
-    /// instead of being rejected: processors that learn questions from Kafka may see an answer first.
+    /// With `deferLaterRounds`, an answer naming the next round returns `.laterRound` instead of
+    /// being rejected: processors that learn questions from Kafka may see an answer first. Only
+    /// the next one: no answer can name a question further ahead, so those are bad input.
     public mutating func answerRecord(
         key: [UInt8]?, value: [UInt8], kafkaTimestampMs: Int64, deferLaterRounds: Bool = false
     ) -> AnswerOutcome {
@@ -47,7 +48,7 @@ extension QuizEngine {
             return rejectAnswer(.missingField, value: value, atMs: kafkaTimestampMs)
         }
         guard let slot = openRounds.firstIndex(where: { scanner.equals(questionRange, $0.publishedIDBytes) }) else {
-            if deferLaterRounds, let named = OpenRound.round(inPublishedID: value[questionRange]), named > round {
+            if deferLaterRounds, let named = OpenRound.round(inPublishedID: value[questionRange]), named == round + 1 {
                 return .laterRound(named)
             }
             return rejectAnswer(.unknownQuestion, value: value, atMs: kafkaTimestampMs)

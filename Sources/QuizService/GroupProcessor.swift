@@ -20,8 +20,8 @@ public final class GroupProcessor: @unchecked Sendable {
         public var partitioner = KeyPartitioner.crc32
         /// How often results, changelog and offsets are made durable while answers come in.
         public var checkpointInterval: Duration = .milliseconds(250)
-        /// How long an answer naming a question not seen yet waits for it on `question`.
-        public var laterRoundWait: Duration = .seconds(5)
+        /// How long an answer naming the next question, not seen here yet, waits for it on `question`.
+        public var laterRoundWait: Duration = .seconds(2)
         public var restoreTimeout: Duration = .seconds(60)
 
         public init() {}
@@ -46,6 +46,9 @@ public final class GroupProcessor: @unchecked Sendable {
         /// The newest question records (at most two: the rounds answers may name).
         var questions: [[UInt8]] = []
         var newestRound = 0
+        /// A round waited for in vain: answers naming it are not waited for again (until it
+        /// comes they are rejected at once), so made-up ids cannot stall scoring a wait each.
+        var roundNotComing: Int?
         var remoteTops: [Int32: [RankedEntry]] = [:]
         var publishedTops: [Int32: [RankedEntry]] = [:]
         /// Next offset per consumed partition whose records are fully handled.
@@ -229,8 +232,11 @@ public final class GroupProcessor: @unchecked Sendable {
                 if let round = score(key: key, value: value, partition: record.partition, timestamp: timestamp, position: position, offset: record.offset, deferLaterRounds: true) {
                     // The question follower may trail the gateways a little: wait for it, bounded.
                     let deadline = ContinuousClock.now + options.laterRoundWait
-                    while ContinuousClock.now < deadline, !stopping.load(ordering: .relaxed),
-                          state.withLock({ $0.newestRound < round }) {
+                    while state.withLock({ $0.newestRound < round && $0.roundNotComing != round }) {
+                        guard ContinuousClock.now < deadline, !stopping.load(ordering: .relaxed) else {
+                            state.withLock { $0.roundNotComing = round }
+                            break
+                        }
                         Thread.sleep(forTimeInterval: 0.005)
                     }
                     _ = score(key: key, value: value, partition: record.partition, timestamp: timestamp, position: position, offset: record.offset, deferLaterRounds: false)

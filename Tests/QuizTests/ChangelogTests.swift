@@ -63,7 +63,7 @@ import Testing
         #expect(engine.userCount == 0)
     }
 
-    @Test func anAnswerToALaterRoundWaitsInsteadOfBeingRejected() throws {
+    @Test func anAnswerToTheNextRoundWaitsInsteadOfBeingRejected() throws {
         let generator = Fixtures.engineWithOpenQuestion()
         var engine = try Self.follower(of: generator)
         let later = Fixtures.answerValue("beta-r2", 3)
@@ -71,6 +71,8 @@ import Testing
         #expect(engine.badAnswers.isEmpty, "not counted while deferred")
         #expect(engine.answerRecord(key: Fixtures.bytes("ana"), value: Fixtures.answerValue("alpha-r0", 1), kafkaTimestampMs: Fixtures.startMs, deferLaterRounds: true) == .rejected(.unknownQuestion))
         #expect(engine.answerRecord(key: Fixtures.bytes("ana"), value: later, kafkaTimestampMs: Fixtures.startMs) == .rejected(.unknownQuestion))
+        let farAhead = Fixtures.answerValue("beta-r9", 3)
+        #expect(engine.answerRecord(key: Fixtures.bytes("ana"), value: farAhead, kafkaTimestampMs: Fixtures.startMs, deferLaterRounds: true) == .rejected(.unknownQuestion), "no question can be that far ahead")
     }
 
     @Test func publishedIDsNameTheirRound() {
