@@ -72,7 +72,7 @@ public final class GroupProcessor: @unchecked Sendable {
     private let producer: KafkaProducer
     private let sender: RecordSender
     private let deliveries: DeliveryTracker
-    private let reader: KafkaRangeReader
+    private let kafkaReads: PartitionRestore
     private var consumer: KafkaGroupConsumer!
     private let questionFollower: KafkaConsumer
     private let topsFollower: KafkaConsumer
@@ -110,33 +110,29 @@ public final class GroupProcessor: @unchecked Sendable {
             deliveries.delivered(token: token, result: result)
         }
         sender = RecordSender(producer: producer, logger: logger)
-        reader = try KafkaRangeReader(config: kafka, logger: logger)
+        let kafkaReads = PartitionRestore(reader: try KafkaRangeReader(config: kafka, logger: logger), timeout: options.restoreTimeout)
+        self.kafkaReads = kafkaReads
 
         // Questions and other partitions' tops are followed from their newest records on.
         let questionTopic = QuizTopic.question.rawValue
         var questionStart: [TopicPartition: Int64] = [:]
         for partition in 0..<(counts[questionTopic] ?? 1) {
             let topicPartition = TopicPartition(topic: questionTopic, partition: partition)
-            questionStart[topicPartition] = try reader.watermarks(of: topicPartition, timeout: options.restoreTimeout).high
+            questionStart[topicPartition] = try kafkaReads.end(of: topicPartition)
         }
-        let firstQuestionPartition = TopicPartition(topic: questionTopic, partition: 0)
-        let questionEnd = questionStart[firstQuestionPartition] ?? 0
-        let lastQuestions = try reader.read(
-            firstQuestionPartition, offsets: max(0, questionEnd - 2)..<questionEnd, timeout: options.restoreTimeout
-        ) { _ in true }
+        // Questions always go to partition 0; the newest two are the rounds answers may name.
+        let lastQuestions = try kafkaReads.newest(2, of: TopicPartition(topic: questionTopic, partition: 0))
         var topsStart: [TopicPartition: Int64] = [:]
         var remoteTops: [Int32: [RankedEntry]] = [:]
         for partition in 0..<answerPartitions {
             let topicPartition = TopicPartition(topic: QuizTopic.tops.rawValue, partition: partition)
-            let end = try reader.watermarks(of: topicPartition, timeout: options.restoreTimeout).high
-            let last = try reader.read(topicPartition, offsets: max(0, end - 1)..<end, timeout: options.restoreTimeout) { _ in true }
-            topsStart[topicPartition] = end
-            if let record = last.records.last, let top = PartitionTop(value: record.value) {
+            topsStart[topicPartition] = try kafkaReads.end(of: topicPartition)
+            if let value = try kafkaReads.newest(1, of: topicPartition).last, let top = PartitionTop(value: value) {
                 remoteTops[top.partition] = top.entries
             }
         }
         state.withLock { state in
-            for record in lastQuestions.records { Self.learn(question: record.value, into: &state) }
+            for question in lastQuestions { Self.learn(question: question, into: &state) }
             state.remoteTops = remoteTops
         }
         questionFollower = try KafkaConsumer(config: kafka, topics: [questionTopic], start: .offsets(questionStart), logger: logger)
@@ -441,35 +437,9 @@ public final class GroupProcessor: @unchecked Sendable {
         var engine = QuizEngine(bank: bank, configuration: partitionConfiguration)
         engine.badInputReporter = RecordSender.badInputReporter(logger)
         for question in state.withLock({ $0.questions }) { try? engine.restore(questionRecord: question) }
-        var rejected = 0
-        var resultStart: Int64 = 0
-        var scoreRecords = 0
-        var resultEnd: Int64 = 0
-        var resultRecords = 0
+        let outcome: PartitionRestore.Outcome
         do {
-            let scores = try reader.read(
-                TopicPartition(topic: QuizTopic.scores.rawValue, partition: number), offsets: 0..<Int64.max,
-                timeout: options.restoreTimeout) { _ in true }
-            scoreRecords = scores.records.count
-            for record in scores.records {
-                do {
-                    resultStart = max(resultStart, try engine.restore(changelogKey: record.key, value: record.value))
-                } catch {
-                    rejected += 1
-                }
-            }
-            let results = try reader.read(
-                TopicPartition(topic: QuizTopic.result.rawValue, partition: number), offsets: resultStart..<Int64.max,
-                timeout: options.restoreTimeout) { _ in true }
-            resultRecords = results.records.count
-            resultEnd = max(resultStart, Self.end(of: results))
-            for record in results.records {
-                do {
-                    try engine.restore(resultKey: record.key, value: record.value)
-                } catch {
-                    rejected += 1
-                }
-            }
+            outcome = try kafkaReads.restore(partition: number, into: &engine)
         } catch {
             // Scoring without the partition's state could count answers twice: stop instead.
             logger.critical("restoring partition \(number) failed: \(error)")
@@ -479,26 +449,23 @@ public final class GroupProcessor: @unchecked Sendable {
         state.withLock { state in
             for question in state.questions { try? engine.restore(questionRecord: question) }
             state.engines[number] = engine
-            state.restoredResultEnd[number] = resultEnd
-            state.restoreRejects += rejected
+            state.restoredResultEnd[number] = outcome.resultEnd
+            state.restoreRejects += outcome.rejected
             if let committed { state.committed[partition] = committed }
         }
         logger.info("partition \(number) restored", metadata: [
-            "users": "\(engine.userCount)", "changelog_records": "\(scoreRecords)", "results_after": "\(resultRecords)",
-            "rejected": "\(rejected)", "seconds": "\(ContinuousClock.now - started)",
+            "users": "\(engine.userCount)", "changelog_records": "\(outcome.changelogRecords)",
+            "results_after": "\(outcome.resultRecords)", "rejected": "\(outcome.rejected)",
+            "seconds": "\(ContinuousClock.now - started)",
         ])
     }
 
     /// Continues the question sequence and timing from the last question on Kafka.
     private func becomeGenerator() {
         var generator = QuizEngine(bank: bank, configuration: generatorConfiguration)
-        let questionPartition = TopicPartition(topic: QuizTopic.question.rawValue, partition: 0)
         // The last question may be newer than what the follower has handed over yet.
-        if let end = try? reader.watermarks(of: questionPartition, timeout: options.restoreTimeout).high,
-           let last = try? reader.read(questionPartition, offsets: max(0, end - 1)..<end, timeout: options.restoreTimeout, keep: { _ in true })
-        {
-            for record in last.records { try? generator.restore(questionRecord: record.value) }
-        }
+        let last = try? kafkaReads.newest(1, of: TopicPartition(topic: QuizTopic.question.rawValue, partition: 0))
+        for question in last ?? [] { try? generator.restore(questionRecord: question) }
         state.withLock { state in
             for question in state.questions { try? generator.restore(questionRecord: question) }
             state.generator = generator
@@ -532,11 +499,6 @@ public final class GroupProcessor: @unchecked Sendable {
         }
         return ProcessorMetrics.shared.render(
             counters, failedDeliveries: deliveries.failedDeliveries, produceErrors: sender.produceErrors)
-    }
-
-    /// The offset after the last record a read saw, or where the partition's records start.
-    private static func end(of read: RangeRead) -> Int64 {
-        read.records.last.map { $0.offset + 1 } ?? read.firstAvailable
     }
 
     private static func nowMs() -> Int64 {
