@@ -5,8 +5,9 @@ set -euo pipefail
 
 build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
 test_packages=(kcat python3-pip chromium nodejs prometheus haproxy)
-# scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay.
-cluster_packages=(haproxy)
+# scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay; kcat reads
+# the topics back for the cluster test's own accounting.
+cluster_packages=(haproxy kcat)
 bench_packages=(gnuplot-nox)
 python_modules=(websockets:websockets websocket:websocket-client yaml:pyyaml)
 
