@@ -75,6 +75,16 @@ let package = Package(
             ]
         ),
         .target(name: "Quiz"),
+        // The processors' runtime: the engine against Kafka, alone or in a consumer group.
+        .target(
+            name: "QuizService",
+            dependencies: [
+                "Quiz", "KafkaClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "LoadGenerator",
             dependencies: [
@@ -108,11 +118,9 @@ let package = Package(
             name: "stadium-processors",
             dependencies: [
                 "StadiumCommandLine",
-                "Quiz", "KafkaClient",
+                "Quiz", "QuizService", "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Resources/questions.json")]
         ),
@@ -134,6 +142,7 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
+        .testTarget(name: "QuizServiceTests", dependencies: ["QuizService", "Quiz"]),
         .testTarget(name: "StadiumCommandLineTests", dependencies: ["StadiumCommandLine"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
         .testTarget(
