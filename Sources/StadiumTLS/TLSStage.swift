@@ -27,13 +27,17 @@ public enum TLSStageStatus: Equatable, Sendable {
 public struct TLSStage {
     private enum State {
         case handshaking(TLSHandshake)
-        case tls13(TLS13RecordState)
+        /// The keys are in `records`, outside the enum, so records are opened and sealed in place.
+        case tls13
         case tls12(TLS12Session)
     }
 
     private var state: State
+    private var records: TLS13RecordState? = nil
     private var assembler = TLSRecordAssembler()
-    public private(set) var alpn: String? = nil
+    /// ALPN settled on http/1.1 (the only protocol either role offers or accepts); kept as a flag
+    /// because a million stages would otherwise hold a million strings.
+    public private(set) var alpnHTTP11 = false
     public private(set) var version: TLSVersion? = nil
 
     public init(handshake: TLSHandshake) {
@@ -67,10 +71,12 @@ public struct TLSStage {
                 throw .handshake(error)
             }
             guard case .established(let established) = status else { return .handshaking }
-            alpn = established.alpn
+            alpnHTTP11 = established.alpn == ALPN.http11
             version = established.version
             switch established.session {
-            case .tls13(let records): state = .tls13(records)
+            case .tls13(let keys):
+                records = keys
+                state = .tls13
             case .tls12(let session): state = .tls12(session)
             }
             // Records that came with the handshake's last flight are opened now, not at the next read.
@@ -99,13 +105,16 @@ public struct TLSStage {
     private mutating func openRecords(
         _ bytes: UnsafeMutableRawBufferPointer, crypto: TLSRecordCrypto, deliver: (UnsafeRawBufferPointer) -> Void
     ) throws(TLSStageError) -> TLSStageStatus {
-        guard case .tls13(var records) = state else { return .open }
+        // The assembler steps out of self for the call, so the closure may open with self's keys.
+        var cutter = TLSRecordAssembler()
+        swap(&cutter, &assembler)
+        defer { swap(&cutter, &assembler) }
         var closed = false
         do {
-            try assembler.receive(bytes) { (record) throws(TLSRecordError) in
+            try cutter.receive(bytes) { (record) throws(TLSRecordError) in
                 // Bytes after close_notify are ignored: the connection is ending.
                 guard !closed else { return }
-                switch try records.open(record: record, crypto: crypto) {
+                switch try records!.open(record: record, crypto: crypto) {
                 case .applicationData(let range):
                     if !range.isEmpty { deliver(UnsafeRawBufferPointer(rebasing: record[range])) }
                 case .closeNotify: closed = true
@@ -113,17 +122,15 @@ public struct TLSStage {
                 }
             }
         } catch {
-            state = .tls13(records)
             throw .record(error)
         }
-        state = .tls13(records)
         return closed ? .peerClosed : .open
     }
 
     /// The most `seal` writes for `count` bytes of application data.
     public func sealedLength(plaintextCount count: Int) -> Int {
         switch state {
-        case .tls13(let records): records.sealedLength(plaintextCount: count)
+        case .tls13: records!.sealedLength(plaintextCount: count)
         case .tls12, .handshaking:
             count + max(1, (count + TLSRecordHeader.maxPlaintext - 1) / TLSRecordHeader.maxPlaintext) * Self.tls12RecordOverhead
         }
@@ -136,10 +143,9 @@ public struct TLSStage {
         switch state {
         case .handshaking:
             throw .record(.unexpectedMessage("application data before the handshake finished"))
-        case .tls13(var records):
-            defer { state = .tls13(records) }
+        case .tls13:
             do {
-                return try records.seal(plaintext, into: output, crypto: crypto)
+                return try records!.seal(plaintext, into: output, crypto: crypto)
             } catch {
                 throw .record(error)
             }
@@ -171,10 +177,9 @@ public struct TLSStage {
         switch state {
         case .handshaking:
             return 0
-        case .tls13(var records):
-            defer { state = .tls13(records) }
+        case .tls13:
             guard output.count >= TLS13RecordState.alertRecordLength else { return 0 }
-            return (try? records.sealAlert(alert, into: output, crypto: crypto)) ?? 0
+            return (try? records!.sealAlert(alert, into: output, crypto: crypto)) ?? 0
         case .tls12(let session):
             var sealed: [UInt8] = []
             if error == nil { session.close(output: &sealed) } else { session.alertAfterFailure(output: &sealed) }

@@ -52,42 +52,37 @@ func fixed(_ value: Double, _ digits: Int) -> String {
     return "\(whole)." + String(repeating: "0", count: digits - fraction.count) + fraction
 }
 
-/// One handshake in memory; the CPU time of the server's side is added to `serverCPU`.
-func handshake(
-    client: TLSHandshake? = nil, serverCPU: inout Double
-) throws -> (client: TLSEstablished, server: TLSEstablished) {
-    let client = try client ?? TLSHandshake(context: clientContext, serverName: "localhost")
+/// One connection's handshake between two stages in memory, as the gateway and stadium-load
+/// would hold them; the server side's CPU time is added to `serverCPU`.
+func connect(tls12: Bool = false, serverCPU: inout Double) throws -> (client: TLSStage, server: TLSStage) {
+    let clientHandshake = try TLSHandshake(context: clientContext, serverName: "localhost")
+    if tls12, !clientHandshake.restrictToTLS12() { fatalError("cannot restrict the client to TLS 1.2") }
+    var client = TLSStage(handshake: clientHandshake)
     var start = threadCPU()
-    let server = try TLSHandshake(context: serverContext)
+    var server = TLSStage(handshake: try TLSHandshake(context: serverContext))
     serverCPU += threadCPU() - start
     var toServer: [UInt8] = []
     var toClient: [UInt8] = []
-    var clientEnd: TLSEstablished? = nil
-    var serverEnd: TLSEstablished? = nil
-    while clientEnd == nil || serverEnd == nil {
-        if clientEnd == nil {
-            let input = toClient
-            toClient = []
-            if case .established(let done) = try input.withUnsafeBytes({ try client.advance(received: $0, output: &toServer) }) {
-                clientEnd = done
-            }
-        }
-        if serverEnd == nil {
-            let input = toServer
-            toServer = []
-            start = threadCPU()
-            let status = try input.withUnsafeBytes { try server.advance(received: $0, output: &toClient) }
-            serverCPU += threadCPU() - start
-            if case .established(let done) = status { serverEnd = done }
-        }
+    try client.start(send: &toServer)
+    var serverStatus = TLSStageStatus.handshaking
+    while !toServer.isEmpty || !toClient.isEmpty {
+        var input = toServer
+        toServer = []
+        start = threadCPU()
+        serverStatus = try input.withUnsafeMutableBytes { try server.receive($0, crypto: crypto, send: &toClient) { _ in } }
+        serverCPU += threadCPU() - start
+        input = toClient
+        toClient = []
+        _ = try input.withUnsafeMutableBytes { try client.receive($0, crypto: crypto, send: &toServer) { _ in } }
     }
-    return (clientEnd!, serverEnd!)
+    guard serverStatus == .open else { fatalError("the handshake did not finish") }
+    return (client, server)
 }
 
 // Handshakes: the server's CPU only (the client's runs on the same thread and is not counted).
 var serverCPU = 0.0
 let wallStart = threadCPU()
-for _ in 0..<handshakes { _ = try handshake(serverCPU: &serverCPU) }
+for _ in 0..<handshakes { _ = try connect(serverCPU: &serverCPU) }
 let totalCPU = threadCPU() - wallStart
 print("TLS 1.3 handshakes (X25519): \(handshakes)")
 let serverRate = Double(handshakes) / serverCPU
@@ -95,46 +90,38 @@ let serverMicros = serverCPU / Double(handshakes) * 1e6
 print("  server side: \(fixed(serverRate, 0)) handshakes per CPU second (\(fixed(serverMicros, 1)) us each)")
 print("  client and server together: \(fixed(Double(handshakes) / totalCPU, 0)) per CPU second")
 
-// Memory kept per connection after the handshake: TLS 1.3 keeps a TLS13RecordState only.
+// Memory kept per connection after the handshake: a TLS 1.3 stage holds keys, no SSL.
 print("MemoryLayout<TLS13RecordState>: size \(MemoryLayout<TLS13RecordState>.size), stride \(MemoryLayout<TLS13RecordState>.stride)")
 print("MemoryLayout<TLSStage> (state, assembler, ALPN, version): stride \(MemoryLayout<TLSStage>.stride)")
 var ignoredCPU = 0.0
-let states = UnsafeMutablePointer<TLS13RecordState>.allocate(capacity: kept)
-let perTLS13 = try residentGrowth(kept) { index in
-    let (_, server) = try handshake(serverCPU: &ignoredCPU)
-    guard case .tls13(let state) = server.session else { fatalError("not TLS 1.3") }
-    (states + index).initialize(to: state)
-}
-print("TLS 1.3: RSS grew \(perTLS13) bytes per kept connection over \(kept) (state included)")
+var kept13: [TLSStage] = []
+kept13.reserveCapacity(kept)
+let perTLS13 = try residentGrowth(kept) { _ in kept13.append(try connect(serverCPU: &ignoredCPU).server) }
+print("TLS 1.3: RSS grew \(perTLS13) bytes per kept server stage over \(kept) (the stage included)")
 
 // TLS 1.2 keeps its SSL object (with SSL_MODE_RELEASE_BUFFERS): what OpenSSL holds per connection.
-var sessions: [TLSSession] = []
-sessions.reserveCapacity(kept / 10)
-let perTLS12 = try residentGrowth(kept / 10) { _ in
-    let client = try TLSHandshake(context: clientContext, serverName: "localhost")
-    guard client.restrictToTLS12() else { fatalError("cannot restrict the client to TLS 1.2") }
-    sessions.append(try handshake(client: client, serverCPU: &ignoredCPU).server.session)
-}
-print("TLS 1.2: RSS grew \(perTLS12) bytes per kept SSL object over \(kept / 10)")
+var kept12: [TLSStage] = []
+kept12.reserveCapacity(kept / 10)
+let perTLS12 = try residentGrowth(kept / 10) { _ in kept12.append(try connect(tls12: true, serverCPU: &ignoredCPU).server) }
+print("TLS 1.2: RSS grew \(perTLS12) bytes per kept server stage over \(kept / 10)")
 
 // Handshakes in flight: servers that answered a ClientHello and wait for the client's Finished.
-var waiting: [TLSHandshake] = []
+var waiting: [TLSStage] = []
 waiting.reserveCapacity(kept / 10)
 let perWaiting = try residentGrowth(kept / 10) { _ in
-    let client = try TLSHandshake(context: clientContext, serverName: "localhost")
-    let server = try TLSHandshake(context: serverContext)
+    var client = TLSStage(handshake: try TLSHandshake(context: clientContext, serverName: "localhost"))
+    var server = TLSStage(handshake: try TLSHandshake(context: serverContext))
     var hello: [UInt8] = []
     var reply: [UInt8] = []
-    _ = try client.advance(received: UnsafeRawBufferPointer(start: nil, count: 0), output: &hello)
-    _ = try hello.withUnsafeBytes { try server.advance(received: $0, output: &reply) }
+    try client.start(send: &hello)
+    _ = try hello.withUnsafeMutableBytes { try server.receive($0, crypto: crypto, send: &reply) { _ in } }
     waiting.append(server)
 }
 print("Handshakes in flight: RSS grew \(perWaiting) bytes per server awaiting Finished over \(kept / 10)")
 waiting.removeAll()
 
 // Records: a 100-byte message sealed by one end and opened by the other, through one crypto.
-let (clientEnd, serverEnd) = try handshake(serverCPU: &ignoredCPU)
-guard case .tls13(var sealer) = serverEnd.session, case .tls13(var opener) = clientEnd.session else { fatalError("not TLS 1.3") }
+var (opener, sealer) = try connect(serverCPU: &ignoredCPU)
 let message = [UInt8](repeating: 0x41, count: 100)
 let recordLength = sealer.sealedLength(plaintextCount: message.count)
 let records = 200_000
@@ -149,17 +136,16 @@ try message.withUnsafeBytes { input in
     }
 }
 let sealCPU = threadCPU() - start
+var unused: [UInt8] = []
 start = threadCPU()
 try wire.withUnsafeMutableBytes { buffer in
     for index in 0..<records {
         let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[(index * recordLength)..<((index + 1) * recordLength)])
-        _ = try opener.open(record: slice, crypto: crypto)
+        _ = try opener.receive(slice, crypto: crypto, send: &unused) { _ in }
     }
 }
 let openCPU = threadCPU() - start
+withExtendedLifetime((kept13, kept12)) {}
 let sealRate = Double(records) / sealCPU / 1e6
 let openRate = Double(records) / openCPU / 1e6
-print("100-byte records (\(serverEnd.cipherName)): seal \(fixed(sealRate, 2)) M/s, open \(fixed(openRate, 2)) M/s per core")
-withExtendedLifetime(sessions) {}
-states.deinitialize(count: kept)
-states.deallocate()
+print("100-byte records (TLS_AES_128_GCM_SHA256, through TLSStage): seal \(fixed(sealRate, 2)) M/s, open \(fixed(openRate, 2)) M/s per core")

@@ -73,7 +73,7 @@ func sealStage(_ stage: inout TLSStage, _ plaintext: [UInt8], _ crypto: TLSRecor
         try pair.run(chunk: chunk, crypto: crypto)
         #expect(pair.serverStatus == .open && pair.clientStatus == .open)
         #expect(pair.server.version == (tls12 ? .tls12 : .tls13))
-        #expect(pair.server.alpn == "http/1.1")
+        #expect(pair.server.alpnHTTP11 && pair.client.alpnHTTP11)
         let request = Array("GET /v1 HTTP/1.1\r\nUpgrade: websocket\r\n\r\n".utf8)
         let big = (0..<20_000).map { UInt8(truncatingIfNeeded: $0) }
         pair.toServer = try sealStage(&pair.client, request, crypto) + sealStage(&pair.client, big, crypto)
