@@ -7,6 +7,9 @@ public final class TLS12Session {
     private let readBIO: OpaquePointer
     private let writeBIO: OpaquePointer
 
+    /// Bytes a record adds to at most 2^14 bytes of content: header, explicit nonce (AES-GCM), tag.
+    public static let recordOverhead = TLSRecordHeader.length + 8 + TLS13CipherSuite.tagLength
+
     init(ssl: OpaquePointer, readBIO: OpaquePointer, writeBIO: OpaquePointer) {
         self.ssl = ssl
         self.readBIO = readBIO
@@ -16,26 +19,35 @@ public final class TLS12Session {
 
     deinit { SSL_free(ssl) }
 
-    /// Seals `plaintext` as records appended to `output`.
-    public func seal(_ plaintext: UnsafeRawBufferPointer, output: inout [UInt8]) throws(TLSRecordError) {
+    /// The most `seal` writes for `count` bytes.
+    public static func sealedLength(plaintextCount count: Int) -> Int {
+        count + max(1, (count + TLSRecordHeader.maxPlaintext - 1) / TLSRecordHeader.maxPlaintext) * recordOverhead
+    }
+
+    /// Seals `plaintext` as records into `output`; returns the bytes written.
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(TLSRecordError)
+        -> Int
+    {
         ERR_clear_error()
         if plaintext.count > 0 {
             let written = SSL_write(ssl, plaintext.baseAddress, Int32(plaintext.count))
             guard written == Int32(plaintext.count) else { throw failure(written) }
         }
-        drain(into: &output)
+        guard Int(BIO_ctrl_pending(writeBIO)) <= output.count else { throw .cryptoFailure("output buffer too small") }
+        return drain(into: output)
     }
 
-    /// Opens what was received, appending application data to `plaintext`; true once the peer's
-    /// close_notify has arrived.
-    public func open(_ received: UnsafeRawBufferPointer, plaintext: inout [UInt8]) throws(TLSRecordError) -> Bool {
+    /// Opens what was received, handing application data to `deliver` through `scratch` (a
+    /// thread's buffer of 2^14 bytes); true once the peer's close_notify has arrived.
+    public func open(
+        _ received: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer, deliver: (UnsafeRawBufferPointer) -> Void
+    ) throws(TLSRecordError) -> Bool {
         ERR_clear_error()
         if received.count > 0 { _ = BIO_write(readBIO, received.baseAddress, Int32(received.count)) }
-        var chunk = [UInt8](repeating: 0, count: TLSRecordHeader.maxPlaintext)
         while true {
-            let read = chunk.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            let read = SSL_read(ssl, scratch.baseAddress, Int32(scratch.count))
             if read > 0 {
-                plaintext.append(contentsOf: chunk[..<Int(read)])
+                deliver(UnsafeRawBufferPointer(rebasing: scratch[..<Int(read)]))
                 continue
             }
             switch SSL_get_error(ssl, read) {
@@ -46,16 +58,16 @@ public final class TLS12Session {
         }
     }
 
-    /// Seals close_notify into `output`.
-    public func close(output: inout [UInt8]) {
+    /// Seals close_notify into `output` (room for one alert record); returns the bytes written.
+    public func close(into output: UnsafeMutableRawBufferPointer) -> Int {
         ERR_clear_error()
         _ = SSL_shutdown(ssl)
-        drain(into: &output)
+        return drain(into: output)
     }
 
     /// The alert OpenSSL wrote when `open` or `seal` failed (SSL_shutdown is not allowed then).
-    public func alertAfterFailure(output: inout [UInt8]) {
-        drain(into: &output)
+    public func alertAfterFailure(into output: UnsafeMutableRawBufferPointer) -> Int {
+        drain(into: output)
     }
 
     private func failure(_ result: Int32) -> TLSRecordError {
@@ -69,5 +81,9 @@ public final class TLS12Session {
         return .cryptoFailure(error?.text ?? "SSL error \(SSL_get_error(ssl, result))")
     }
 
-    private func drain(into output: inout [UInt8]) { drainMemoryBIO(writeBIO, into: &output) }
+    private func drain(into output: UnsafeMutableRawBufferPointer) -> Int {
+        let pending = min(Int(BIO_ctrl_pending(writeBIO)), output.count)
+        guard pending > 0 else { return 0 }
+        return Int(max(BIO_read(writeBIO, output.baseAddress, Int32(pending)), 0))
+    }
 }

@@ -5,6 +5,8 @@ import COpenSSL
 /// OpenSSL's expanded key schedules (about 1 KiB each). Not thread-safe: one per thread.
 public final class TLSRecordCrypto {
     private let contexts: [OpaquePointer]
+    /// Where TLS 1.2 sessions (OpenSSL's record layer) put plaintext before handing it on.
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: TLSRecordHeader.maxPlaintext, alignment: 16)
 
     public init() throws(TLSRecordError) {
         var made: [OpaquePointer] = []
@@ -14,13 +16,17 @@ public final class TLSRecordCrypto {
             // The cipher is bound once; each record only sets key and nonce.
             guard EVP_CipherInit_ex(context, suite.cipher, nil, nil, nil, 1) == 1 else {
                 made.forEach { EVP_CIPHER_CTX_free($0) }
+                scratch.deallocate()
                 throw .cryptoFailure("EVP_CipherInit_ex for suite \(suite)")
             }
         }
         contexts = made
     }
 
-    deinit { contexts.forEach { EVP_CIPHER_CTX_free($0) } }
+    deinit {
+        contexts.forEach { EVP_CIPHER_CTX_free($0) }
+        scratch.deallocate()
+    }
 
     private func context(_ suite: TLS13CipherSuite) -> OpaquePointer {
         switch suite {

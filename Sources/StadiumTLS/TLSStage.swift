@@ -44,9 +44,6 @@ public struct TLSStage {
         state = .handshaking(handshake)
     }
 
-    /// Bytes a TLS 1.2 record adds to at most 2^14 bytes of content: header, explicit nonce, tag.
-    static let tls12RecordOverhead = TLSRecordHeader.length + 8 + TLS13CipherSuite.tagLength
-
     /// Starts a client's handshake: its ClientHello goes to `send`.
     public mutating func start(send: inout [UInt8]) throws(TLSStageError) {
         var none: [UInt8] = []
@@ -90,15 +87,13 @@ public struct TLSStage {
             guard let crypto else { throw .record(.cryptoFailure("no TLSRecordCrypto for records")) }
             return try openRecords(bytes, crypto: crypto, deliver: deliver)
         case .tls12(let session):
-            var plaintext: [UInt8] = []
-            let closed: Bool
+            guard let crypto else { throw .record(.cryptoFailure("no TLSRecordCrypto for records")) }
             do {
-                closed = try session.open(UnsafeRawBufferPointer(bytes), plaintext: &plaintext)
+                return try session.open(UnsafeRawBufferPointer(bytes), scratch: crypto.scratch, deliver: deliver)
+                    ? .peerClosed : .open
             } catch {
                 throw .record(error)
             }
-            if !plaintext.isEmpty { plaintext.withUnsafeBytes(deliver) }
-            return closed ? .peerClosed : .open
         }
     }
 
@@ -131,8 +126,7 @@ public struct TLSStage {
     public func sealedLength(plaintextCount count: Int) -> Int {
         switch state {
         case .tls13: records!.sealedLength(plaintextCount: count)
-        case .tls12, .handshaking:
-            count + max(1, (count + TLSRecordHeader.maxPlaintext - 1) / TLSRecordHeader.maxPlaintext) * Self.tls12RecordOverhead
+        case .tls12, .handshaking: TLS12Session.sealedLength(plaintextCount: count)
         }
     }
 
@@ -150,15 +144,11 @@ public struct TLSStage {
                 throw .record(error)
             }
         case .tls12(let session):
-            var sealed: [UInt8] = []
             do {
-                try session.seal(plaintext, output: &sealed)
+                return try session.seal(plaintext, into: output)
             } catch {
                 throw .record(error)
             }
-            guard sealed.count <= output.count else { throw .record(.cryptoFailure("output buffer too small")) }
-            sealed.withUnsafeBytes { output.copyMemory(from: $0) }
-            return sealed.count
         }
     }
 
@@ -181,11 +171,7 @@ public struct TLSStage {
             guard output.count >= TLS13RecordState.alertRecordLength else { return 0 }
             return (try? records!.sealAlert(alert, into: output, crypto: crypto)) ?? 0
         case .tls12(let session):
-            var sealed: [UInt8] = []
-            if error == nil { session.close(output: &sealed) } else { session.alertAfterFailure(output: &sealed) }
-            guard sealed.count <= output.count else { return 0 }
-            sealed.withUnsafeBytes { output.copyMemory(from: $0) }
-            return sealed.count
+            return error == nil ? session.close(into: output) : session.alertAfterFailure(into: output)
         }
     }
 }

@@ -125,15 +125,20 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
             Issue.record("expected TLS 1.2 sessions")
             return
         }
-        var wire: [UInt8] = []
-        try Array("hello".utf8).withUnsafeBytes { try clientSession.seal($0, output: &wire) }
+        let crypto = try TLSRecordCrypto()
+        var wire = [UInt8](repeating: 0, count: TLS12Session.sealedLength(plaintextCount: 5))
+        let written = try Array("hello".utf8).withUnsafeBytes { input in
+            try wire.withUnsafeMutableBytes { try clientSession.seal(input, into: $0) }
+        }
+        #expect(written == wire.count)
         var plaintext: [UInt8] = []
-        #expect(try wire.withUnsafeBytes { try serverSession.open($0, plaintext: &plaintext) } == false)
+        let closed = try wire.withUnsafeBytes { try serverSession.open($0, scratch: crypto.scratch) { plaintext += $0 } }
+        #expect(!closed)
         #expect(plaintext == Array("hello".utf8))
-        wire = []
-        serverSession.close(output: &wire)
-        plaintext = []
-        #expect(try wire.withUnsafeBytes { try clientSession.open($0, plaintext: &plaintext) } == true)
+        var close = [UInt8](repeating: 0, count: 64)
+        let closing = close.withUnsafeMutableBytes { serverSession.close(into: $0) }
+        #expect(closing > 0)
+        #expect(try close[..<closing].withUnsafeBytes { try clientSession.open($0, scratch: crypto.scratch) { _ in } })
     }
 
     @Test func tls11IsRefused() throws {

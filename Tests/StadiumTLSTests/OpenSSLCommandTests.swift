@@ -61,7 +61,7 @@ func receiveSome(_ descriptor: Int32) -> [UInt8]? {
 
 /// What the server saw of one connection.
 enum ServerOutcome: Sendable {
-    case echoed(TLSVersion, alpn: String?)
+    case echoed(TLSVersion, alpnHTTP11: Bool)
     case refused(TLSHandshakeError)
     case broken(String)
 }
@@ -70,57 +70,27 @@ enum ServerOutcome: Sendable {
 func serveOne(_ connection: Int32, context: TLSContext, crypto: TLSRecordCrypto) -> ServerOutcome {
     defer { close(connection) }
     do {
-        let handshake = try TLSHandshake(context: context)
-        var established: TLSEstablished? = nil
-        while established == nil {
-            guard let received = receiveSome(connection) else { return .broken("peer closed during the handshake") }
-            var output: [UInt8] = []
+        var stage = TLSStage(handshake: try TLSHandshake(context: context))
+        var line: [UInt8] = []
+        while !line.contains(10) {
+            guard var received = receiveSome(connection) else { return .broken("peer closed before a line") }
+            var send: [UInt8] = []
             do {
-                if case .established(let done) = try received.withUnsafeBytes({ try handshake.advance(received: $0, output: &output) }) {
-                    established = done
-                }
-                sendAll(connection, output)
-            } catch let error as TLSHandshakeError {
-                sendAll(connection, output)
+                _ = try received.withUnsafeMutableBytes { try stage.receive($0, crypto: crypto, send: &send) { line += $0 } }
+                sendAll(connection, send)
+            } catch TLSStageError.handshake(let error) {
+                sendAll(connection, send)
                 return .refused(error)
             }
         }
-        let done = established!
-        var line: [UInt8] = []
-        switch done.session {
-        case .tls13(var state):
-            var assembler = TLSRecordAssembler()
-            var pending = done.leftover
-            while !line.contains(10) {
-                try pending.withUnsafeMutableBytes { buffer in
-                    try assembler.receive(buffer) { (record) throws(TLSRecordError) in
-                        if case .applicationData(let range) = try state.open(record: record, crypto: crypto) {
-                            line += UnsafeRawBufferPointer(rebasing: record[range])
-                        }
-                    }
-                }
-                if line.contains(10) { break }
-                guard let more = receiveSome(connection) else { return .broken("peer closed before a line") }
-                pending = more
-            }
-            let reply = Array("pong ".utf8) + line
-            var output = [UInt8](repeating: 0, count: state.sealedLength(plaintextCount: reply.count) + TLS13RecordState.alertRecordLength)
-            let written = try reply.withUnsafeBytes { input in try output.withUnsafeMutableBytes { try state.seal(input, into: $0, crypto: crypto) } }
-            let closing = try output.withUnsafeMutableBytes {
-                try state.sealAlert(.closeNotify, into: UnsafeMutableRawBufferPointer(rebasing: $0[written...]), crypto: crypto)
-            }
-            sendAll(connection, Array(output[..<(written + closing)]))
-        case .tls12(let session):
-            while !line.contains(10) {
-                guard let more = receiveSome(connection) else { return .broken("peer closed before a line") }
-                _ = try more.withUnsafeBytes { try session.open($0, plaintext: &line) }
-            }
-            var output: [UInt8] = []
-            try (Array("pong ".utf8) + line).withUnsafeBytes { try session.seal($0, output: &output) }
-            session.close(output: &output)
-            sendAll(connection, output)
+        let reply = Array("pong ".utf8) + line
+        var output = [UInt8](repeating: 0, count: stage.sealedLength(plaintextCount: reply.count) + 64)
+        let written = try reply.withUnsafeBytes { input in try output.withUnsafeMutableBytes { try stage.seal(input, into: $0, crypto: crypto) } }
+        let closing = output.withUnsafeMutableBytes {
+            stage.sealClose(into: UnsafeMutableRawBufferPointer(rebasing: $0[written...]), crypto: crypto)
         }
-        return .echoed(done.version, alpn: done.alpn)
+        sendAll(connection, Array(output[..<(written + closing)]))
+        return .echoed(stage.version ?? .tls13, alpnHTTP11: stage.alpnHTTP11)
     } catch {
         return .broken("\(error)")
     }
@@ -169,12 +139,12 @@ func sClient(_ flags: [String], context: TLSContext, caFile: String) throws -> (
         let (status, output, outcome) = try sClient([flag], context: server, caFile: certificates.caFile)
         #expect(output.contains("pong ping"), "\(output)")
         #expect(status == 0, "\(output)")
-        guard case .echoed(let seen, let alpn) = outcome else {
+        guard case .echoed(let seen, let alpnHTTP11) = outcome else {
             Issue.record("server: \(outcome)")
             return
         }
         #expect(seen == version)
-        #expect(alpn == "http/1.1")
+        #expect(alpnHTTP11)
     }
 
     @Test func sClientWithTLS11IsRefused() throws {
