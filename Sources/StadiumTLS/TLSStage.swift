@@ -70,13 +70,20 @@ public struct TLSStage {
             guard case .established(let established) = status else { return .handshaking }
             alpnHTTP11 = established.alpn == ALPN.http11
             version = established.version
+            // Records that came with the handshake's last flight are opened now, not at the next read.
             switch established.session {
             case .tls13(let keys):
                 records = keys
                 state = .tls13
-            case .tls12(let session): state = .tls12(session)
+            case .tls12(let session):
+                state = .tls12(session)
+                // TLS 1.2 leaves them in OpenSSL's buffer; nothing can be there before a client starts.
+                guard let crypto else { return .open }
+                var none: [UInt8] = []
+                return try none.withUnsafeMutableBytes { (empty) in
+                    Result { () throws(TLSStageError) in try receive(empty, crypto: crypto, send: &send, deliver: deliver) }
+                }.get()
             }
-            // Records that came with the handshake's last flight are opened now, not at the next read.
             var leftover = established.leftover
             guard !leftover.isEmpty else { return .open }
             guard let crypto else { throw .record(.cryptoFailure("records arrived before a TLSRecordCrypto was given")) }

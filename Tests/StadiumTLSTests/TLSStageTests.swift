@@ -104,6 +104,25 @@ func sealStage(_ stage: inout TLSStage, _ plaintext: [UInt8], _ crypto: TLSRecor
         #expect(delivered == Array("upgrade".utf8))
     }
 
+    @Test func tls12DataWithTheServerFinishedIsDeliveredAsTheClientFinishes() throws {
+        // In TLS 1.2 the server finishes first; what it sends next may share the client's read.
+        var pair = try StagePair(client: client, server: server, tls12: true)
+        for _ in 0..<3 where pair.serverStatus != .open {
+            pair.serverStatus = try StagePair.pass(
+                1 << 20, of: &pair.toServer, to: &pair.server, answer: &pair.toClient, into: &pair.serverReceived, crypto)
+            if pair.serverStatus != .open {
+                pair.clientStatus = try StagePair.pass(
+                    1 << 20, of: &pair.toClient, to: &pair.client, answer: &pair.toServer, into: &pair.clientReceived, crypto)
+            }
+        }
+        #expect(pair.serverStatus == .open && pair.clientStatus == .handshaking)
+        pair.toClient += try sealStage(&pair.server, Array("welcome".utf8), crypto)
+        pair.clientStatus = try StagePair.pass(
+            1 << 20, of: &pair.toClient, to: &pair.client, answer: &pair.toServer, into: &pair.clientReceived, crypto)
+        #expect(pair.clientStatus == .open)
+        #expect(pair.clientReceived == Array("welcome".utf8))
+    }
+
     @Test(arguments: [false, true])
     func closeNotifyReachesThePeer(tls12: Bool) throws {
         var pair = try StagePair(client: client, server: server, tls12: tls12)
