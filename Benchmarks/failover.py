@@ -22,62 +22,14 @@ hold 20,000. Writes Benchmarks/reports/failover-<commit>.json (or --report).
 import argparse
 import json
 import os
-import re
-import resource
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GATEWAY_CORE, LOAD_CORE = "1", "0"
-SUBSCRIBED = re.compile(r"subscribed (\d+)")
-
-
-class Failure(Exception):
-    pass
-
-
-def wait_until(predicate, seconds, what, interval=0.1):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise Failure("timed out waiting for " + what)
-        # Polling another process's log or metrics: there is no event to wait on.
-        time.sleep(interval)
-
-
-def metric(port, series):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith(series + " "):
-                    return float(line.split()[-1])
-    except OSError:
-        return None
-    return 0.0
-
-
-def start(command, log_path, core):
-    return subprocess.Popen(["taskset", "-c", core] + command, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
-
-
-def listening_port(process, log_path):
-    found = {}
-
-    def check():
-        if process.poll() is not None:
-            raise Failure("%s exited: %s" % (log_path, open(log_path).read()[-2000:]))
-        match = re.search(r"listening on ws://[\d.]+:(\d+)/", open(log_path).read())
-        if match:
-            found["port"] = int(match.group(1))
-        return "port" in found
-
-    wait_until(check, 30, "a gateway to listen")
-    return found["port"]
+from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, listening_port, metric, prepare, start,
+                             start_broker, stop_all, wait_until)
 
 
 def one_run(options, players, run, directory):
@@ -85,11 +37,8 @@ def one_run(options, players, run, directory):
     bootstrap_path = os.path.join(directory, "bootstrap-%d" % run)
     processes = []
     try:
-        broker = start([binary("stadium-kafka"), "--partitions", "16", "--bootstrap-file", bootstrap_path],
-                       os.path.join(directory, "kafka.log"), LOAD_CORE)
+        broker, bootstrap = start_broker(binary("stadium-kafka"), bootstrap_path, os.path.join(directory, "kafka.log"), 16)
         processes.append(broker)
-        wait_until(lambda: os.path.exists(bootstrap_path) and open(bootstrap_path).read().strip(), 30, "the broker")
-        bootstrap = open(bootstrap_path).read().strip()
         processors = start([binary("stadium-processors"), "--brokers", bootstrap, "--round", str(options.round),
                             "--answer-window", str(options.round // 2), "--start-delay", "5"],
                            os.path.join(directory, "processors.log"), LOAD_CORE)
@@ -149,14 +98,7 @@ def one_run(options, players, run, directory):
             "load_status": status, "verdict": verdict, "player_summary": summary,
         }
     finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
 
 
 def main():
@@ -169,10 +111,7 @@ def main():
     parser.add_argument("--give-up-seconds", type=int, default=120)
     parser.add_argument("--report")
     options = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    report_path = options.report or os.path.join(ROOT, "Benchmarks", "reports", "failover-%s.json" % commit)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    commit, report_path = prepare("failover", options.report)
     runs = []
     with tempfile.TemporaryDirectory() as directory:
         for run in range(options.runs):

@@ -19,16 +19,13 @@ Writes Benchmarks/reports/scale-out-<commit>.json (or --report).
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
-from compare import cpu_seconds  # noqa: E402  the server's CPU from /proc
-from failover import GATEWAY_CORE, LOAD_CORE, SUBSCRIBED, listening_port, metric, start, wait_until  # noqa: E402
+from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, listening_port, metric, prepare, start,
+                             start_broker, stop_all, wait_until)
+from compare import cpu_seconds  # the server's CPU from /proc
 
 
 def questions_published(directory):
@@ -40,10 +37,8 @@ def one_run(options, gateway_count, run, directory):
     bootstrap_path = os.path.join(directory, "bootstrap-%d-%d" % (gateway_count, run))
     processes = []
     try:
-        processes.append(start([binary("stadium-kafka"), "--partitions", "16", "--bootstrap-file", bootstrap_path],
-                               os.path.join(directory, "kafka.log"), LOAD_CORE))
-        wait_until(lambda: os.path.exists(bootstrap_path) and open(bootstrap_path).read().strip(), 30, "the broker")
-        bootstrap = open(bootstrap_path).read().strip()
+        broker, bootstrap = start_broker(binary("stadium-kafka"), bootstrap_path, os.path.join(directory, "kafka.log"), 16)
+        processes.append(broker)
         processes.append(start([binary("stadium-processors"), "--brokers", bootstrap, "--round", str(options.round),
                                 "--answer-window", str(options.round // 2), "--start-delay", "5"],
                                os.path.join(directory, "processors.log"), LOAD_CORE))
@@ -90,14 +85,7 @@ def one_run(options, gateway_count, run, directory):
             "passed": all(v.get("passed") for v in verdicts),
         }
     finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
 
 
 def main():
@@ -109,10 +97,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--report")
     options = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    report_path = options.report or os.path.join(ROOT, "Benchmarks", "reports", "scale-out-%s.json" % commit)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    commit, report_path = prepare("scale-out", options.report)
     results = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as directory:
         for run in range(options.runs):

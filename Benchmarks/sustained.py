@@ -23,73 +23,25 @@ Writes the raw report to Benchmarks/reports/sustained-<commit>.json (or --report
 import argparse
 import json
 import os
-import re
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
-from compare import cpu_seconds, rss_kib  # noqa: E402  the server's CPU and memory from /proc
-
-GATEWAY_CORE, LOAD_CORE = "1", "0"
-SUBSCRIBED = re.compile(r"subscribed (\d+)")
-
-
-class Failure(Exception):
-    pass
-
-
-def wait_until(predicate, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise Failure("timed out waiting for " + what)
-        # Polling another process's log or port: there is no event to wait on.
-        time.sleep(0.1)
-
-
-def start_broker(binary, directory, partitions):
-    path = os.path.join(directory, "bootstrap")
-    process = subprocess.Popen(
-        ["taskset", "-c", LOAD_CORE, binary, "--partitions", str(partitions), "--topics", "sustained",
-         "--bootstrap-file", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: os.path.exists(path) and open(path).read().strip(), 30, "stadium-kafka's bootstrap file")
-    return process, open(path).read().strip()
+from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, listening_port, metric, prepare, start,
+                             start_broker, wait_until)
+from compare import cpu_seconds, rss_kib  # the server's CPU and memory from /proc
 
 
 def start_gateway(binary, bootstrap, clients, log_path):
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        ["taskset", "-c", GATEWAY_CORE, binary, "--listen", "127.0.0.1:0", "--auth", "none", "--brokers", bootstrap,
-         "--topics", "sustained", "--rings", "1", "--max-connections", str(clients + 1000), "--handshake-timeout", "60"],
-        stdout=log, stderr=subprocess.STDOUT)
-    port = None
-
-    def listening():
-        nonlocal port
-        match = re.search(r"listening on ws://[\d.]+:(\d+)/", open(log_path).read())
-        if process.poll() is not None:
-            raise Failure("stadium-gateway exited: " + open(log_path).read()[-2000:])
-        port = int(match.group(1)) if match else None
-        return port is not None
-
-    wait_until(listening, 30, "the gateway to listen")
-    wait_until(lambda: http_ok(port, "/healthz"), 30, "the gateway's Kafka connection")
+    process = start([binary, "--listen", "127.0.0.1:0", "--auth", "none", "--brokers", bootstrap, "--topics", "sustained",
+                     "--rings", "1", "--max-connections", str(clients + 1000), "--handshake-timeout", "60"],
+                    log_path, GATEWAY_CORE)
+    port = listening_port(process, log_path)
+    wait_until(lambda: metric(port, "stadium_kafka_up") == 1, 30, "the gateway's Kafka connection")
     return process, port
-
-
-def http_ok(port, path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def record_value(n, due_ms, record_bytes):
@@ -192,13 +144,11 @@ def main():
     parser.add_argument("--report")
     options = parser.parse_args()
     options.gateway = options.gateway or os.path.join(options.bin, "stadium-gateway")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    report_path = options.report or os.path.join(ROOT, "Benchmarks", "reports", "sustained-%s.json" % commit)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    commit, report_path = prepare("sustained", options.report)
     rows = []
     with tempfile.TemporaryDirectory() as directory:
-        broker, bootstrap = start_broker(os.path.join(options.bin, "stadium-kafka"), directory, options.partitions)
+        broker, bootstrap = start_broker(os.path.join(options.bin, "stadium-kafka"), os.path.join(directory, "bootstrap"),
+                                         os.path.join(directory, "kafka.log"), options.partitions, topics="sustained")
         try:
             for clients in map(int, options.clients.split(",")):
                 runs = []

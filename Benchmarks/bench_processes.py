@@ -1,0 +1,89 @@
+"""What the benchmark scripts that run a stack share: cores, starting and stopping processes,
+waiting on their logs and metrics, the report's name. Imported, not run."""
+
+import os
+import re
+import resource
+import subprocess
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Servers on core 1; the load generator, the broker and the processors on core 0.
+GATEWAY_CORE, LOAD_CORE = "1", "0"
+# stadium-load's progress line: how many connections have subscribed so far.
+SUBSCRIBED = re.compile(r"subscribed (\d+)")
+
+
+class Failure(Exception):
+    pass
+
+
+def wait_until(predicate, seconds, what, interval=0.1):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise Failure("timed out waiting for " + what)
+        # Polling another process's log or metrics: there is no event to wait on.
+        time.sleep(interval)
+
+
+def metric(port, series):
+    """A gateway's (or processors') series from /metrics; None when it does not answer."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith(series + " "):
+                    return float(line.split()[-1])
+    except OSError:
+        return None
+    return 0.0
+
+
+def start(command, log_path, core):
+    return subprocess.Popen(["taskset", "-c", core] + command, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+
+
+def listening_port(process, log_path):
+    """The port a gateway started with --listen 127.0.0.1:0 says it listens on."""
+    found = {}
+
+    def check():
+        if process.poll() is not None:
+            raise Failure("%s exited: %s" % (log_path, open(log_path).read()[-2000:]))
+        match = re.search(r"listening on ws://[\d.]+:(\d+)/", open(log_path).read())
+        if match:
+            found["port"] = int(match.group(1))
+        return "port" in found
+
+    wait_until(check, 30, "a gateway to listen")
+    return found["port"]
+
+
+def start_broker(binary, bootstrap_path, log_path, partitions, topics=None):
+    """stadium-kafka on the load core; returns the process and its bootstrap address."""
+    command = [binary, "--partitions", str(partitions), "--bootstrap-file", bootstrap_path]
+    process = start(command + (["--topics", topics] if topics else []), log_path, LOAD_CORE)
+    wait_until(lambda: os.path.exists(bootstrap_path) and open(bootstrap_path).read().strip(), 30, "the broker")
+    return process, open(bootstrap_path).read().strip()
+
+
+def stop_all(processes):
+    """SIGTERM, newest first (the broker last); SIGKILL what has not ended after 30 s."""
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def prepare(kind, report_override):
+    """Raises the descriptor limit to the hard one; returns (commit, report path, command line)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    path = report_override or os.path.join(ROOT, "Benchmarks", "reports", "%s-%s.json" % (kind, commit))
+    return commit, path
