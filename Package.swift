@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "stadium-processors", targets: ["stadium-processors"]),
         .executable(name: "stadium-load", targets: ["stadium-load"]),
         .library(name: "StadiumCore", targets: ["UringIO", "WebSocket", "StadiumProtocol", "Gateway"]),
+        .library(name: "StadiumClient", targets: ["StadiumClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // C shims: headers expose plain C types only, so liburing and librdkafka never meet.
@@ -57,6 +59,19 @@ let package = Package(
             ]
         ),
         .target(name: "StadiumProtocol"),
+        // The client library for Swift apps and bots: its own WebSocket transport (SwiftNIO), so
+        // it runs wherever NIO does, not only on io_uring.
+        .target(
+            name: "StadiumClient",
+            dependencies: [
+                "StadiumProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // What the executables share on their command lines: --version, --config, --log-format.
         .target(
             name: "StadiumCommandLine",
@@ -124,6 +139,11 @@ let package = Package(
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
         .testTarget(name: "StadiumCommandLineTests", dependencies: ["StadiumCommandLine"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
+        .testTarget(
+            name: "StadiumClientTests",
+            dependencies: ["StadiumClient", "StadiumTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

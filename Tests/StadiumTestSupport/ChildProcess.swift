@@ -73,6 +73,11 @@ public final class ChildProcess {
         throw ChildProcessError.noLine(name: name, prefix: prefix, output: text)
     }
 
+    /// Sends `number` (SIGSTOP, SIGCONT, ...) without waiting.
+    public func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
     /// Sends SIGTERM without waiting.
     public func sendTerminate() {
         kill(process.processIdentifier, SIGTERM)
