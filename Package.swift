@@ -131,6 +131,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The quiz bot of docs/CLIENTS.md, built so the example keeps compiling and run by its test.
+        .executableTarget(
+            name: "stadium-quiz-bot-example",
+            dependencies: ["StadiumClient"],
+            path: "Examples/QuizBot",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),

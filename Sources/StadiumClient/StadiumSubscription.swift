@@ -14,7 +14,7 @@ public struct StadiumSubscription: AsyncSequence, Sendable {
     public let subject: String
     private let events: AsyncThrowingStream<SubscriptionEvent, any Error>
     private let end: @Sendable () -> Void
-    // A subscription dropped without being read ends with the last copy of the sequence.
+    // A subscription never read ends with the last copy of the sequence (iterators hold it too).
     private let unread: Consumer
 
     /// Calls `end` when it goes away (ending twice is harmless: the client ends a consumer once).
@@ -36,13 +36,15 @@ public struct StadiumSubscription: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(events: events.makeAsyncIterator(), consumer: Consumer(end: end))
+        Iterator(events: events.makeAsyncIterator(), consumer: Consumer(end: end), sequence: unread)
     }
 
     public struct Iterator: AsyncIteratorProtocol {
         var events: AsyncThrowingStream<SubscriptionEvent, any Error>.AsyncIterator
         // Leaving a for-await loop drops the iterator, and with it the consumer.
         let consumer: Consumer
+        // A `for await` drops the sequence once it has the iterator: that must not end the subscription.
+        let sequence: Consumer
 
         public mutating func next() async throws -> SubscriptionEvent? {
             try await events.next()

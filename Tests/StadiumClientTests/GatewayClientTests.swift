@@ -160,6 +160,33 @@ struct GatewayClientTests {
         }
     }
 
+    @Test("a subscription iterated straight from subscribe() delivers until its loop ends; one never read ends", .timeLimit(.minutes(2)))
+    func subscriptionLifetimes() async throws {
+        try await Stack.run { stack in
+            let gateway = try await stack.gateway()
+            let reader = try stack.client("reader", urls: [gateway.url])
+            let client = reader.client
+            let received = EventLog<String>("received in place")
+            // The loop keeps only the iterator: the sequence itself is gone once the loop has begun.
+            let loop = Task {
+                for try await case .message(let message) in await client.subscribe("/room/1") {
+                    received.append(message.text)
+                    if message.text == "\"last\"" { break }
+                }
+            }
+            _ = await client.subscribe("/room/2")
+            try await reader.live()
+            try await client.publish("/room/1", json: Array("\"first\"".utf8))
+            try await received.until("the first message") { $0.count == 1 }
+            try await client.publish("/room/1", json: Array("\"last\"".utf8))
+            try await received.until("the last message") { $0.count == 2 }
+            try await loop.value
+            // Both the finished loop's subject and the one nobody read are unsubscribed.
+            try await eventually("the client to drop both subjects") { await client.subscribedSubjects.isEmpty }
+            #expect(received.events == ["\"first\"", "\"last\""])
+        }
+    }
+
     private func gatewayMetrics(_ gateway: Gateway) async throws -> String {
         let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(gateway.port)/metrics")!)
         return String(decoding: data, as: UTF8.self)
@@ -187,6 +214,28 @@ struct GatewayClientTests {
             #expect(all.map { [$0.seq, Int64($0.text)!] } == [[0, 0], [1, 1], [2, 2], [3, 3], [4, 4]])
             #expect(all.map(\.retained) == [true, false, false, false, false])
             #expect(room.gaps.isEmpty)
+        }
+    }
+
+    @Test("after a restart of a gateway without Kafka, seqs start over: new messages under old seqs arrive", .timeLimit(.minutes(2)))
+    func seqsStartingOverAreDelivered() async throws {
+        try await Stack.run { stack in
+            let gateway = try await stack.gateway()
+            let reader = try stack.client("reader", urls: [gateway.url])
+            let room = await reader.subscribe("/room/1")
+            try await reader.live()
+            try await reader.client.publish("/room/1", json: Array("\"before the restart\"".utf8))
+            try await room.messages(1, "the message before the restart")
+            try await gateway.stop()
+            let restarted = try await stack.restart(gateway)
+            try await reader.statuses.until("live on the restarted gateway") { $0.filter { $0.state == .live }.count == 2 }
+            #expect(await reader.client.resumedFrom == ["/room/1": 0])
+            let writer = try stack.client("writer", urls: [restarted.url])
+            try await writer.live()
+            try await writer.client.publish("/room/1", json: Array("\"after the restart\"".utf8))
+            let messages = try await room.messages(2, "the first message of the restarted gateway")
+            #expect(messages.map(\.seq) == [0, 0])
+            #expect(messages.map(\.text) == ["\"before the restart\"", "\"after the restart\""])
         }
     }
 

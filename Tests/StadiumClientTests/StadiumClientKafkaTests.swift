@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Client across a Kafka-backed gateway restart", .serialized)
+@Suite("Client with Kafka", .serialized)
 struct StadiumClientKafkaTests {
     @Test("a gateway restart loses nothing and repeats nothing", .timeLimit(.minutes(3)))
     func restartLosesNothingRepeatsNothing() async throws {
@@ -62,6 +62,31 @@ struct StadiumClientKafkaTests {
             #expect(seqs == seqs.sorted(), "seqs of one keyed subject should grow")
             #expect(await reader.client.resumedFrom[subject] == seqs[0])
             #expect(results.gaps.isEmpty, "all of it was still in Kafka: nothing may be reported missing")
+        }
+    }
+
+    @Test("the quiz bot of docs/CLIENTS.md answers questions and gets results", .timeLimit(.minutes(3)))
+    func documentedBotPlays() async throws {
+        try await Stack.run { stack in
+            let kafka = try await stack.kafka()
+            _ = try stack.program("stadium-processors", ["--brokers", kafka.bootstrap, "--round", "4", "--answer-window", "3"])
+            let gateway = try await stack.gateway(["--brokers", kafka.bootstrap])
+            let bot = try stack.program("stadium-quiz-bot-example", [gateway.url])
+            // The bot's results are what the processors scored its answers with.
+            let watcher = try stack.client("watcher", urls: [gateway.url])
+            let results = await watcher.subscribe("/result/bot-ada")
+            struct Result: Decodable { let question_id: String; let points: Int; let total: Int }
+            let scored = try await results.events.until("a result for the bot's answer", timeout: .seconds(90)) { events in
+                events.contains { if case .message(let message) = $0 { !message.retained } else { false } }
+            }
+            guard case .message(let first) = scored.first(where: { if case .message(let m) = $0 { !m.retained } else { false } }) else {
+                Issue.record("no result")
+                return
+            }
+            let result = try first.decode(Result.self)
+            #expect(result.question_id.contains("-r"))
+            #expect(result.total >= result.points)
+            #expect(bot.isRunning, "the bot keeps playing")
         }
     }
 }

@@ -49,8 +49,9 @@ final class Gateway: @unchecked Sendable {
         try await Gateway.start(arguments, port: port)
     }
 
-    /// SIGTERM, and waits for the exit.
+    /// SIGTERM, and waits for the exit; nothing if it has exited already.
     func stop() async throws {
+        guard child.isRunning else { return }
         // The child is only ever stopped from here, one caller at a time.
         _ = try await offThePool { try self.child.stop(timeout: .seconds(15)) }
     }
@@ -87,6 +88,25 @@ final class Kafka: @unchecked Sendable {
     }
 
     func stop() async throws {
+        guard child.isRunning else { return }
+        // The child is only ever stopped from here, one caller at a time.
+        _ = try await offThePool { try self.child.stop(timeout: .seconds(15)) }
+    }
+}
+
+/// A built program of this package that prints nothing the test waits for (the quiz processors,
+/// the example bot): started, and stopped with SIGTERM.
+final class Program: @unchecked Sendable {
+    private let child: ChildProcess
+
+    init(_ name: String, _ arguments: [String]) throws {
+        child = try ChildProcess(name, arguments)
+    }
+
+    var isRunning: Bool { child.isRunning }
+
+    func stop() async throws {
+        guard child.isRunning else { return }
         // The child is only ever stopped from here, one caller at a time.
         _ = try await offThePool { try self.child.stop(timeout: .seconds(15)) }
     }

@@ -44,6 +44,13 @@ final class Stack: Sendable {
         return kafka
     }
 
+    /// Runs the package's program `name` (the quiz processors, the example bot) until the test ends.
+    func program(_ name: String, _ arguments: [String]) throws -> Program {
+        let program = try Program(name, arguments)
+        onTearDown { try? await program.stop() }
+        return program
+    }
+
     func proxy(to gateway: Gateway) async throws -> Proxy {
         let proxy = try await Proxy.start(to: gateway.port)
         onTearDown { await proxy.close() }
