@@ -30,6 +30,7 @@ final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .ping:
             let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            events.yield(.pinged)
         case .connectionClose:
             var payload = frame.unmaskedData
             if let code = payload.readInteger(as: UInt16.self) {

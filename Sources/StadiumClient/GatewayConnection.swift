@@ -6,6 +6,8 @@ import NIOWebSocket
 /// What one WebSocket connection to a gateway reports: each text message, then its end.
 enum ConnectionEvent: Sendable, Equatable {
     case text([UInt8])
+    /// The gateway pinged, and was answered.
+    case pinged
     /// The connection is over: the close code and reason the gateway sent (1006 and why, when
     /// it sent none).
     case closed(code: UInt16, reason: String)

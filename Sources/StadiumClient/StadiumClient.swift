@@ -203,6 +203,8 @@ public actor StadiumClient {
 
     /// Requests sent and not answered yet (for tests).
     var pendingRequestCount: Int { pending.count }
+    /// Pings of the gateway answered (for tests).
+    private(set) var pingsAnswered = 0
 
     // MARK: Connecting
 
@@ -257,6 +259,8 @@ public actor StadiumClient {
             switch event {
             case .text(let bytes):
                 received(bytes)
+            case .pinged:
+                pingsAnswered += 1
             case .closed(let code, let reason):
                 end = (code, notLiveReason ?? reason)
             }

@@ -192,6 +192,21 @@ struct GatewayClientTests {
         return String(decoding: data, as: UTF8.self)
     }
 
+    @Test("an idle client answers the gateway's pings and stays connected", .timeLimit(.minutes(2)))
+    func answersPings() async throws {
+        try await Stack.run { stack in
+            // Pinged after 1 s of silence, a client that does not answer is closed 1 s later.
+            let gateway = try await stack.gateway(["--idle-timeout", "1"])
+            let idle = try stack.client("idle", urls: [gateway.url])
+            try await idle.live()
+            try await eventually("three pings answered", timeout: .seconds(30)) { await idle.client.pingsAnswered >= 3 }
+            // Unanswered, the first ping would have closed the connection (1001) before the third came.
+            #expect(idle.statuses.events.map(\.state) == [.connecting, .live])
+            let metrics = try await gatewayMetrics(gateway)
+            #expect(metrics.contains("stadium_errors_total{kind=\"idle_timeout\"} 0"), "\(metrics)")
+        }
+    }
+
     @Test("a reconnect resumes with since: what was published while away arrives once, in order", .timeLimit(.minutes(2)))
     func reconnectResumes() async throws {
         try await Stack.run { stack in
