@@ -55,11 +55,6 @@ final class Gateway: @unchecked Sendable {
         // The child is only ever stopped from here, one caller at a time.
         _ = try await offThePool { try self.child.stop(timeout: .seconds(15)) }
     }
-
-    /// Sends a signal (SIGSTOP freezes the gateway so it cannot answer).
-    func signal(_ number: Int32) {
-        child.signal(number)
-    }
 }
 
 /// The development broker with one partition per topic, so a keyed subject's seqs grow.
@@ -83,6 +78,7 @@ final class Kafka: @unchecked Sendable {
         }
     }
 
+    /// Sends a signal (SIGSTOP pauses the broker, SIGCONT resumes it).
     func signal(_ number: Int32) {
         child.signal(number)
     }

@@ -1,5 +1,6 @@
 // A TCP proxy in front of a gateway: cut() drops every connection through it and refuses new
-// ones until restore(), so a test decides when a client is away while the gateway keeps running.
+// ones until restore(), so a test decides when a client is away while the gateway keeps running;
+// hold() keeps what clients send from reaching the gateway, so a request surely goes unanswered.
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -13,7 +14,9 @@ final class Proxy: Sendable {
 
     /// The connections through the proxy, and whether it refuses new ones.
     private final class Shared: Sendable {
-        let state = Mutex<(refusing: Bool, channels: [ObjectIdentifier: any Channel])>((false, [:]))
+        let state = Mutex<(refusing: Bool, holding: Bool, channels: [ObjectIdentifier: any Channel])>((false, false, [:]))
+
+        var holding: Bool { state.withLock { $0.holding } }
 
         func track(_ channel: any Channel) -> Bool {
             let accepted = state.withLock { state -> Bool in
@@ -38,16 +41,19 @@ final class Proxy: Sendable {
         }
     }
 
-    /// Copies bytes to the other side; closing one side closes the other.
+    /// Copies bytes to the other side (unless `drops` says not now); closing one side closes the other.
     private final class Forward: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
         let peer: any Channel
+        let drops: @Sendable () -> Bool
 
-        init(to peer: any Channel) {
+        init(to peer: any Channel, dropping drops: @escaping @Sendable () -> Bool = { false }) {
             self.peer = peer
+            self.drops = drops
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard !drops() else { return }
             peer.writeAndFlush(unwrapInboundIn(data), promise: nil)
         }
 
@@ -85,7 +91,7 @@ final class Proxy: Sendable {
                         do {
                             // Both ends are on one event loop, so the handlers go in directly.
                             try upstream.pipeline.syncOperations.addHandler(Forward(to: client))
-                            try client.pipeline.syncOperations.addHandler(Forward(to: upstream))
+                            try client.pipeline.syncOperations.addHandler(Forward(to: upstream) { shared.holding })
                         } catch {
                             return client.eventLoop.makeFailedFuture(error)
                         }
@@ -102,6 +108,11 @@ final class Proxy: Sendable {
 
     func restore() {
         shared.state.withLock { $0.refusing = false }
+    }
+
+    /// From now on, what clients send is dropped instead of reaching the gateway.
+    func hold() {
+        shared.state.withLock { $0.holding = true }
     }
 
     func close() async {
