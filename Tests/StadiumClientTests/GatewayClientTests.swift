@@ -217,21 +217,30 @@ struct GatewayClientTests {
         }
     }
 
+    /// A reader behind a proxy has message 0 of /room/1, is cut off while messages 1...`away` are
+    /// published, and is let back: returns its subscription and both clients.
+    private func readerAway(
+        while away: Int, gatewayArguments: [String] = [], in stack: Stack
+    ) async throws -> (room: Collected, reader: Observed, writer: Observed) {
+        let gateway = try await stack.gateway(gatewayArguments)
+        let proxy = try await stack.proxy(to: gateway)
+        let writer = try stack.client("writer", urls: [gateway.url])
+        try await writer.live()
+        try await writer.client.publish("/room/1", json: Array("0".utf8))
+        let reader = try stack.client("reader", urls: [proxy.url])
+        let room = await reader.subscribe("/room/1")
+        try await room.messages(1, "message 0")
+        proxy.cut()
+        try await reader.statuses.until("the reader to notice the drop") { $0.last?.state == .reconnecting }
+        for n in 1...away { try await writer.client.publish("/room/1", json: Array("\(n)".utf8)) }
+        proxy.restore()
+        return (room, reader, writer)
+    }
+
     @Test("a reconnect resumes with since: what was published while away arrives once, in order", .timeLimit(.minutes(2)))
     func reconnectResumes() async throws {
         try await Stack.run { stack in
-            let gateway = try await stack.gateway()
-            let proxy = try await stack.proxy(to: gateway)
-            let writer = try stack.client("writer", urls: [gateway.url])
-            try await writer.live()
-            try await writer.client.publish("/room/1", json: Array("0".utf8))
-            let reader = try stack.client("reader", urls: [proxy.url])
-            let room = await reader.subscribe("/room/1")
-            try await room.messages(1, "message 0")
-            proxy.cut()
-            try await reader.statuses.until("the reader to notice the drop") { $0.last?.state == .reconnecting }
-            for n in 1...3 { try await writer.client.publish("/room/1", json: Array("\(n)".utf8)) }
-            proxy.restore()
+            let (room, reader, writer) = try await readerAway(while: 3, in: stack)
             try await room.messages(4, "messages 1 to 3")
             #expect(await reader.client.resumedFrom == ["/room/1": 0])
             try await writer.client.publish("/room/1", json: Array("4".utf8))
@@ -269,18 +278,7 @@ struct GatewayClientTests {
     @Test("messages that fell out of the gateway's history are reported as a gap", .timeLimit(.minutes(2)))
     func gapIsReported() async throws {
         try await Stack.run { stack in
-            let gateway = try await stack.gateway(["--history-messages", "2"])
-            let proxy = try await stack.proxy(to: gateway)
-            let writer = try stack.client("writer", urls: [gateway.url])
-            try await writer.live()
-            try await writer.client.publish("/room/1", json: Array("0".utf8))
-            let reader = try stack.client("reader", urls: [proxy.url])
-            let room = await reader.subscribe("/room/1")
-            try await room.messages(1, "message 0")
-            proxy.cut()
-            try await reader.statuses.until("the reader to notice the drop") { $0.last?.state == .reconnecting }
-            for n in 1...5 { try await writer.client.publish("/room/1", json: Array("\(n)".utf8)) }
-            proxy.restore()
+            let (room, _, _) = try await readerAway(while: 5, gatewayArguments: ["--history-messages", "2"], in: stack)
             try await room.messages(3, "the last two messages")
             // History keeps 2 messages: 4 and 5 come back, 1 to 3 are gone and said to be, before them.
             #expect(room.events.events == [
