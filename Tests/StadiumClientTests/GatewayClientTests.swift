@@ -170,7 +170,7 @@ struct GatewayClientTests {
         }
     }
 
-    @Test("a subscription iterated straight from subscribe() delivers until its loop ends; one never read ends", .timeLimit(.minutes(2)))
+    @Test("a subscription ends when its loop does, when its consumer is cancelled, or unread when dropped", .timeLimit(.minutes(2)))
     func subscriptionLifetimes() async throws {
         try await Stack.run { stack in
             let gateway = try await stack.gateway()
@@ -185,14 +185,22 @@ struct GatewayClientTests {
                 }
             }
             _ = await client.subscribe("/room/2")
+            let cancelled = await reader.subscribe("/room/3")
             try await reader.live()
             try await client.publish("/room/1", json: Array("\"first\"".utf8))
             try await received.until("the first message") { $0.count == 1 }
             try await client.publish("/room/1", json: Array("\"last\"".utf8))
             try await received.until("the last message") { $0.count == 2 }
             try await loop.value
-            // Both the finished loop's subject and the one nobody read are unsubscribed.
-            try await eventually("the client to drop both subjects") { await client.subscribedSubjects.isEmpty }
+            try await eventually("the client to drop the subjects whose consumers left") {
+                await client.subscribedSubjects == ["/room/3"]
+            }
+            // A consumer whose task is cancelled while it waits ends its subscription too.
+            cancelled.cancel()
+            let end = try await cancelled.ends.until("the cancelled subscription to end") { !$0.isEmpty }
+            #expect(end == [nil])
+            // The finished loop's subject, the one nobody read and the cancelled one are all unsubscribed.
+            try await eventually("the client to drop every subject") { await client.subscribedSubjects.isEmpty }
             #expect(received.events == ["\"first\"", "\"last\""])
         }
     }
