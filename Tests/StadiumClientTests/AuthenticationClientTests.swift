@@ -72,6 +72,29 @@ struct AuthenticationClientTests {
         }
     }
 
+    @Test("a connection whose token does not come in time is given up on and tried again", .timeLimit(.minutes(2)))
+    func slowTokenProviderTimesOut() async throws {
+        try await withJWTGateway { stack, gateway, tokens in
+            let provided = Mutex(0)
+            let release = EventLog<Bool>("release of the first token request")
+            let erin = try stack.client("erin", urls: [gateway.url], tokenProvider: {
+                let call = provided.withLock { count in
+                    count += 1
+                    return count
+                }
+                // The first request hangs until the test ends; the second answers at once.
+                if call == 1 { try await release.until("the test to end", timeout: .seconds(100)) { !$0.isEmpty } }
+                return tokens.token("erin", lifetime: 600)
+            }, connectTimeout: .seconds(1))
+            defer { release.append(true) }
+            try await erin.live()
+            let gaveUp = try #require(erin.statuses.events.first { $0.state == .reconnecting })
+            #expect(gaveUp.closeReason?.contains("not live within") == true, "\(gaveUp)")
+            #expect(provided.withLock { $0 } == 2)
+            try await erin.client.publish("/room/1", json: Array("\"late but in\"".utf8))
+        }
+    }
+
     @Test("what the token does not allow is refused with forbidden", .timeLimit(.minutes(2)))
     func forbidden() async throws {
         try await withJWTGateway { stack, gateway, tokens in

@@ -84,7 +84,12 @@ struct GatewayClientTests {
             #expect(notConnected?.code == .notConnected)
             let refused = try await offline.statuses.until("a refused connect") { $0.contains { $0.state == .reconnecting } }
             #expect(refused.first { $0.state == .reconnecting }?.closeCode == nil)
+            let notLive = await #expect(throws: StadiumError.self) { try await offline.client.whenLive(timeout: .milliseconds(200)) }
+            #expect(notLive?.code == .notConnected)
+            let waiting = Task { try await offline.client.whenLive() }
             await offline.client.close()
+            let closedWhileWaiting = await #expect(throws: StadiumError.self) { try await waiting.value }
+            #expect(closedWhileWaiting?.code == .clientClosed)
             let closed = await #expect(throws: StadiumError.self) {
                 try await offline.client.publish("/room/1", json: Array("1".utf8))
             }
@@ -295,6 +300,22 @@ struct GatewayClientTests {
                 .message(StadiumMessage(subject: "/room/1", seq: 4, data: Array("4".utf8), retained: false)),
                 .message(StadiumMessage(subject: "/room/1", seq: 5, data: Array("5".utf8), retained: false)),
             ])
+        }
+    }
+
+    @Test("a gateway that accepts but never upgrades is given up on at the connect timeout", .timeLimit(.minutes(2)))
+    func connectTimeout() async throws {
+        try await Stack.run { stack in
+            let gateway = try await stack.gateway()
+            // The proxy takes the connection and drops the upgrade request: no answer ever comes.
+            let silent = try await stack.proxy(to: gateway)
+            silent.hold()
+            let patient = try stack.client("patient", urls: [silent.url, gateway.url], connectTimeout: .milliseconds(500))
+            try await patient.live()
+            #expect(await patient.client.url == gateway.url)
+            let gaveUp = try #require(patient.statuses.events.first { $0.state == .reconnecting })
+            #expect(gaveUp.url == silent.url)
+            #expect(gaveUp.closeReason?.contains("cannot connect") == true, "\(gaveUp)")
         }
     }
 

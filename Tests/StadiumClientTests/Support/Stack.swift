@@ -60,12 +60,13 @@ final class Stack: Sendable {
     /// A client whose statuses and unsolicited errors are logged; reconnects quickly.
     func client(
         _ name: String, urls: [String], token: String? = nil, tokenProvider: StadiumClient.TokenProvider? = nil,
-        backoff: Backoff = Backoff(initial: .milliseconds(40), maximum: .milliseconds(400))
+        backoff: Backoff = Backoff(initial: .milliseconds(40), maximum: .milliseconds(400)),
+        connectTimeout: Duration = .seconds(10)
     ) throws -> Observed {
         let statuses = EventLog<StadiumClient.Status>("\(name) statuses")
         let errors = EventLog<StadiumError>("\(name) errors")
         let client = try StadiumClient(
-            urls: urls, token: token, tokenProvider: tokenProvider, backoff: backoff,
+            urls: urls, token: token, tokenProvider: tokenProvider, backoff: backoff, connectTimeout: connectTimeout,
             onStatus: { statuses.append($0) }, onError: { errors.append($0) })
         onTearDown { await client.close() }
         return Observed(client: client, statuses: statuses, errors: errors)
