@@ -47,10 +47,12 @@ build-debug:
 # tests start stadium-kafka and stadium-processors). Every run is bounded, so a hang fails the
 # build instead of stalling it.
 unit-tests: build-debug
-	timeout 900 $(SWIFT) test --skip-build --skip KafkaClientTests --skip KafkaBridgeTests --skip ProcessorsEndToEndTests
+	timeout 900 $(SWIFT) test --skip-build --skip KafkaClientTests --skip KafkaBridgeTests --skip ProcessorsEndToEndTests \
+		--skip StadiumClientKafkaTests
 	timeout 600 $(SWIFT) test --skip-build --no-parallel --filter KafkaBridgeTests
 	timeout 600 $(SWIFT) test --skip-build --no-parallel --filter KafkaClientTests
 	timeout 600 $(SWIFT) test --skip-build --no-parallel --filter ProcessorsEndToEndTests
+	timeout 600 $(SWIFT) test --skip-build --no-parallel --filter StadiumClientKafkaTests
 
 # The JavaScript client library (clients/js): its pure parts, then against the real gateway and
 # development broker. Node 20 needs --experimental-websocket; files run one at a time.

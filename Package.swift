@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "stadium-processors", targets: ["stadium-processors"]),
         .executable(name: "stadium-load", targets: ["stadium-load"]),
         .library(name: "StadiumCore", targets: ["UringIO", "WebSocket", "StadiumProtocol", "Gateway"]),
+        .library(name: "StadiumClient", targets: ["StadiumClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // C shims: headers expose plain C types only, so liburing and librdkafka never meet.
@@ -64,6 +66,19 @@ let package = Package(
             ]
         ),
         .target(name: "StadiumProtocol"),
+        // The client library for Swift apps and bots: its own WebSocket transport (SwiftNIO), so
+        // it runs wherever NIO does, not only on io_uring.
+        .target(
+            name: "StadiumClient",
+            dependencies: [
+                "StadiumProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // TLS without I/O: handshakes over memory BIOs, then TLS 1.3 records with keys only.
         .target(name: "StadiumTLS", dependencies: ["COpenSSL"]),
         // What the executables share on their command lines: --version, --config, --log-format.
@@ -135,6 +150,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The quiz bot of docs/CLIENTS.md, built so the example keeps compiling and run by its test.
+        .executableTarget(
+            name: "stadium-quiz-bot-example",
+            dependencies: ["StadiumClient"],
+            path: "Examples/QuizBot",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
@@ -145,6 +167,11 @@ let package = Package(
         .testTarget(name: "QuizServiceTests", dependencies: ["QuizService", "Quiz"]),
         .testTarget(name: "StadiumCommandLineTests", dependencies: ["StadiumCommandLine"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
+        .testTarget(
+            name: "StadiumClientTests",
+            dependencies: ["StadiumClient", "StadiumTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

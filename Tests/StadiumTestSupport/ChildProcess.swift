@@ -73,6 +73,13 @@ public final class ChildProcess {
         throw ChildProcessError.noLine(name: name, prefix: prefix, output: text)
     }
 
+    /// Sends `number` (SIGSTOP, SIGCONT, ...) without waiting; nothing once the process has exited,
+    /// as its id may belong to another process by then.
+    public func signal(_ number: Int32) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, number)
+    }
+
     /// Sends SIGTERM without waiting.
     public func sendTerminate() {
         kill(process.processIdentifier, SIGTERM)
