@@ -73,7 +73,7 @@ private struct RecordingSink: SessionSink {
                 case .ping: action = .ping
                 case .pong(let payload): action = .pong(Array(payload))
                 case .close(let code, let reason): action = .closeFrame(code: code?.rawValue ?? 0, reason: reason)
-                case .binary, .pong: break
+                case .binary: break
                 }
             }
         }

@@ -15,7 +15,7 @@ import UringIO
 
     @Test func withoutAuthEveryoneIsAnonymousAndMayDoAnything() {
         let policy = policy()
-        var trust = ConnectionTrust(policy: policy, now: 0)
+        let trust = ConnectionTrust(policy: policy, now: 0)
         #expect(trust.identity?.user == "anonymous")
         #expect(trust.identity?.entitlements.mayPublish(to: "/answer/bob") == true)
     }
