@@ -6,8 +6,9 @@ import StadiumProtocol
 import UringIO
 import WebSocket
 
-struct ConnectionSession {
-    enum Phase: UInt8 {
+/// Public so that benchmarks (and later pipeline stages in other modules) can drive it.
+public struct ConnectionSession {
+    public enum Phase: UInt8, Sendable {
         case free
         /// Waiting for a complete HTTP request head.
         case http
@@ -16,17 +17,17 @@ struct ConnectionSession {
         case closing
     }
 
-    private(set) var phase: Phase = .free
+    public private(set) var phase: Phase = .free
     private var reader = ConnectionSession.idleReader
     private var trust = ConnectionTrust()
 
     /// Stands in for a slot's reader while none is needed, or while its own one is reading.
     private static let idleReader = WebSocketReader(role: .server, maxMessageBytes: 0)
 
-    init() {}
+    public init() {}
 
     /// A connection just accepted at `now` (monotonic nanoseconds).
-    init(now: Int64, rules: SessionRules) {
+    public init(now: Int64, rules: SessionRules) {
         phase = .http
         reader = WebSocketReader(role: .server, maxMessageBytes: rules.maxMessageBytes)
         trust = ConnectionTrust(policy: rules.trust, now: now)
@@ -38,7 +39,7 @@ struct ConnectionSession {
     // MARK: - Events
 
     /// Bytes from the peer; returns how many were used (the rest come again with more).
-    mutating func received<Sink: SessionSink>(
+    public mutating func received<Sink: SessionSink>(
         _ bytes: UnsafeMutableRawBufferPointer, now: Int64, rules: SessionRules, into sink: inout Sink
     ) -> Int {
         trust.heard(now: now)
@@ -54,7 +55,7 @@ struct ConnectionSession {
     }
 
     /// The handshake timeout passed: a head not yet complete, or a `jwt` connection that has not authenticated.
-    mutating func handshakeExpired<Sink: SessionSink>(rules: SessionRules, into sink: inout Sink) {
+    public mutating func handshakeExpired<Sink: SessionSink>(rules: SessionRules, into sink: inout Sink) {
         guard sink.isOpen else { return }
         if phase == .http {
             sink.count(.error(.handshakeTimeout))
@@ -66,7 +67,7 @@ struct ConnectionSession {
     }
 
     /// The once-a-second look: warns and closes on token expiry, pings a silent connection, closes a dead one.
-    mutating func checkTrust<Sink: SessionSink>(now: Int64, rules: SessionRules, into sink: inout Sink) {
+    public mutating func checkTrust<Sink: SessionSink>(now: Int64, rules: SessionRules, into sink: inout Sink) {
         guard phase == .webSocket, sink.isOpen else { return }
         let unixNow = sink.unixNow
         switch trust.check(now: now, unixNow: unixNow, policy: rules.trust) {
@@ -89,7 +90,7 @@ struct ConnectionSession {
     }
 
     /// Too many connections from the peer's address: 503 before the upgrade, 1013 after it.
-    mutating func refuse<Sink: SessionSink>(reason: String, rules: SessionRules, into sink: inout Sink) {
+    public mutating func refuse<Sink: SessionSink>(reason: String, rules: SessionRules, into sink: inout Sink) {
         guard sink.isOpen else { return }
         switch phase {
         case .http:
@@ -102,7 +103,7 @@ struct ConnectionSession {
     }
 
     /// The gateway stops: WebSocket connections are told (1001), HTTP ones closed.
-    mutating func shutDown<Sink: SessionSink>(rules: SessionRules, into sink: inout Sink) {
+    public mutating func shutDown<Sink: SessionSink>(rules: SessionRules, into sink: inout Sink) {
         switch phase {
         case .webSocket:
             close(code: .goingAway, reason: "gateway shutting down", rules: rules, into: &sink)
@@ -115,13 +116,13 @@ struct ConnectionSession {
     }
 
     /// Sends a close frame and closes once it is written.
-    mutating func close<Sink: SessionSink>(code: CloseCode, reason: String, rules: SessionRules, into sink: inout Sink) {
+    public mutating func close<Sink: SessionSink>(code: CloseCode, reason: String, rules: SessionRules, into sink: inout Sink) {
         phase = .closing
         sink.closeWebSocket(code: code, reason: reason, writer: rules.writer)
     }
 
     /// The slot was given back: nothing of the connection is kept.
-    mutating func ended() {
+    public mutating func ended() {
         self = ConnectionSession()
     }
 

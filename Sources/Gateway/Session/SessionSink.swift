@@ -7,7 +7,7 @@ import WebSocket
 
 /// Performs a session's actions on the connection. Called while the session runs: an
 /// implementation must not call back into the same session.
-protocol SessionSink {
+public protocol SessionSink {
     /// Monotonic nanoseconds, for the publish budget.
     var preciseNow: Int64 { get }
     /// Seconds since 1970, for token expiry.
@@ -57,7 +57,7 @@ extension FrameWriter {
 }
 
 /// What a session counts (the ring passes it on to the metrics).
-enum SessionCount: Equatable {
+public enum SessionCount: Equatable, Sendable {
     case frameReceived
     case httpRequest
     case error(ErrorKind)
@@ -90,7 +90,7 @@ extension SessionSink {
 }
 
 /// The settings every session of a ring shares, kept once per ring rather than per connection.
-struct SessionRules {
+public struct SessionRules {
     let writer: FrameWriter
     let trust: TrustPolicy
     let maxHeaderBytes: Int
@@ -98,7 +98,7 @@ struct SessionRules {
     let maxSubscriptions: Int
     let rateLimitMessage: String
 
-    init(_ configuration: GatewayConfiguration, frames: FramePool) {
+    public init(_ configuration: GatewayConfiguration, frames: FramePool) {
         writer = FrameWriter(frames: frames)
         trust = TrustPolicy(configuration)
         maxHeaderBytes = configuration.maxHeaderBytes
