@@ -270,10 +270,10 @@ struct RingSink: SessionSink {
         ring.routes.respond(to: head)
     }
 
-    func publish(id: Int64?, subject: String, data: UnsafeRawBufferPointer, user: String) {
+    func publish(id: Int64?, subject: String, data: RawSpan, user: String) {
         let address = ReplyAddress(
             ring: ring.index, slot: slot, connection: ring.connectionIDs[Int(slot)], requestID: id)
-        ring.route.publish(subject: subject, data: data, user: user, replyTo: address)
+        data.withUnsafeBytes { ring.route.publish(subject: subject, data: $0, user: user, replyTo: address) }
     }
 
     func subscribe(names: [String], limit: Int) -> Bool {

@@ -47,8 +47,9 @@ private struct RecordingSink: SessionSink {
         return HTTPResponse.text(status: 200, "fine")
     }
 
-    mutating func publish(id: Int64?, subject: String, data: UnsafeRawBufferPointer, user: String) {
-        actions.append(.publish(id: id, subject: subject, data: String(decoding: data, as: UTF8.self), user: user))
+    mutating func publish(id: Int64?, subject: String, data: RawSpan, user: String) {
+        let text = data.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        actions.append(.publish(id: id, subject: subject, data: text, user: user))
     }
 
     mutating func subscribe(names: [String], limit: Int) -> Bool {

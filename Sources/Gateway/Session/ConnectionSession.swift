@@ -282,8 +282,7 @@ public struct ConnectionSession {
                     replyError(id: id, code: .forbidden, message: "may not publish to \(subject)", rules: rules, into: &sink)
                     return
                 }
-                sink.publish(
-                    id: id, subject: subject, data: UnsafeRawBufferPointer(rebasing: payload[data]), user: identity.user)
+                sink.publish(id: id, subject: subject, data: UnsafeRawBufferPointer(rebasing: payload[data]).bytes, user: identity.user)
             case .auth(let id, let token):
                 authenticate(id: id, token: token, rules: rules, into: &sink)
             }

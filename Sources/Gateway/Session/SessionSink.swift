@@ -22,8 +22,8 @@ public protocol SessionSink {
     mutating func count(_ event: SessionCount)
     /// The response to a plain HTTP request (/healthz, /metrics, the web UI).
     mutating func respond(to head: HTTPRequestHead) -> [UInt8]
-    /// `data` is valid only during the call.
-    mutating func publish(id: Int64?, subject: String, data: UnsafeRawBufferPointer, user: String)
+    /// `data` is borrowed from the receive buffer: the compiler keeps it from escaping the call.
+    mutating func publish(id: Int64?, subject: String, data: RawSpan, user: String)
     /// Joins the subjects not yet held; false (and nothing joined) when that would pass `limit`.
     mutating func subscribe(names: [String], limit: Int) -> Bool
     /// After the sub's ok: each subject just joined gets its retained message, or what it missed after `since`.
