@@ -67,9 +67,12 @@ final class FanoutHub: @unchecked Sendable {
 
     /// Publishes one message of subject `name`: `live` goes to current subscribers, `retained`
     /// becomes the subject's latest message. Takes over the caller's reference to both frames.
-    func publish(_ name: String, seq: Int64, partition: Int32? = nil, live: FrameHandle, retained: FrameHandle) {
+    func publish(
+        _ name: String, seq: Int64, partition: Int32? = nil, keyless: Bool = false, live: FrameHandle, retained: FrameHandle
+    ) {
         let rings = publishing.withLock { _ in
-            let (subject, version, rings) = subjects.recordMessage(name, seq: seq, partition: partition, live: live, retained: retained)
+            let (subject, version, rings) = subjects.recordMessage(
+                name, seq: seq, partition: partition, keyless: keyless, live: live, retained: retained)
             for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
                 frames.retain(live)
                 inbox.post(.deliver(subject, live, version: version))

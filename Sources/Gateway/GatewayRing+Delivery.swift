@@ -9,30 +9,50 @@ extension GatewayRing {
     // MARK: - Subscriptions
 
     /// Joins the subjects of a `sub` this connection does not hold yet, unless that passes
-    /// `limit`; they wait in `joining` for `startDelivery`, after the sub's ok.
-    func subscribe(_ loop: RingLoop, slot: UInt32, _ names: [String], limit: Int) -> Bool {
+    /// `limit` (nil); they wait in `joining` for `startDelivery`, after the sub's ok. Returns
+    /// the positions of those without a key, per partition, for the ok.
+    func subscribe(_ loop: RingLoop, slot: UInt32, _ names: [String], limit: Int) -> [String: [Int32: Int64]]? {
         joining.removeAll(keepingCapacity: true)
         let newCount = names.count { name in
             guard let subject = hub.subjects.existingID(for: name) else { return true }
             return !subscriptions.isSubscribed(slot, to: subject)
         }
-        guard subscriptions.count(of: slot) + newCount <= limit else { return false }
+        guard subscriptions.count(of: slot) + newCount <= limit else { return nil }
+        var positions: [String: [Int32: Int64]] = [:]
         for name in names {
             let subject = hub.subjects.join(name, ring: loop.index)
             if subscriptions.add(slot, to: subject) {
-                joining.append((subject, name))
+                var positionsAt: UInt64?
+                if let recovery = hub.recovery, let partitions = Self.cursorPartitions(of: name, recovery.planner) {
+                    let snapshot = hub.subjects.positions(subject, partitions: partitions, startOffsets: recovery.planner.startOffsets)
+                    positions[name] = snapshot.positions
+                    positionsAt = snapshot.version
+                }
+                joining.append((subject, name, positionsAt))
             } else {
                 hub.subjects.leave(subject)  // it held this one already
             }
         }
         metrics.subscriptions.increment(by: Double(joining.count))
-        return true
+        return positions
+    }
+
+    /// The partitions of a subject without a key whose topic this gateway reads; nil for a keyed one.
+    static func cursorPartitions(of name: String, _ planner: RecoveryPlanner) -> Int32? {
+        let (topic, key) = SubjectMapping.topicAndKey(for: name)
+        guard key == nil, let partitions = planner.partitionCounts[topic], partitions > 0 else { return nil }
+        return partitions
     }
 
     /// A reconnecting subscriber gets what it missed; a new one the latest message, marked retained.
-    func startDelivery(_ loop: RingLoop, slot: UInt32, since: [String: Int64]) {
+    func startDelivery(_ loop: RingLoop, slot: UInt32, since: [String: Int64], cursors: [String: [Int32: Int64]]) {
         var resuming = false
-        for (subject, name) in joining {
+        for (subject, name, positionsAt) in joining {
+            if let cursor = cursors[name] {
+                resumeCursor(loop, slot: slot, subject: subject, name: name, cursor: cursor)
+                resuming = true
+                continue
+            }
             if let lastSeen = since[name] {
                 let coverage = hub.subjects.memoryCoverage(subject)
                 if !resumeFromKafka(loop, slot: slot, subject: subject, name: name, afterSeq: lastSeen, coverage: coverage) {
@@ -43,12 +63,18 @@ extension GatewayRing {
                 continue
             }
             guard let (frame, version) = hub.subjects.retained(subject) else { continue }
-            subscriptions.noteRetainedSent(slot, subject: subject, version: version)
             enqueue(loop, slot: slot, frame)
             hub.frames.release(frame)
+            if let positionsAt, version > positionsAt {
+                // Messages came after the ok's positions were taken: they follow from history.
+                subscriptions.startLagging(slot, on: subject, after: positionsAt)
+                resuming = true
+            } else {
+                subscriptions.noteRetainedSent(slot, subject: subject, version: version)
+            }
         }
         joining.removeAll(keepingCapacity: true)
-        if resuming { feedFromHistory(loop, slot: slot) }
+        if resuming, sendBacklog(loop, slot: slot) { feedFromHistory(loop, slot: slot) }
     }
 
     func unsubscribe(slot: UInt32, _ names: [String]) {
@@ -56,6 +82,7 @@ extension GatewayRing {
             if let subject = hub.subjects.existingID(for: name), subscriptions.remove(slot, from: subject) {
                 stopRecovering(slot, subject)
                 setSeqFloor(slot, subject, nil)
+                setCursorResume(slot, subject, nil)
                 hub.subjects.leave(subject)
                 metrics.subscriptions.decrement()
             }
@@ -69,6 +96,7 @@ extension GatewayRing {
         dropBacklog(slot)
         recovering[slot] = nil
         seqFloors[slot] = nil
+        cursorResumes[slot] = nil
         for subject in subscriptions.removeAll(slot) { hub.subjects.leave(subject) }
     }
 
@@ -129,6 +157,57 @@ extension GatewayRing {
         return true
     }
 
+    /// A subject without a key resumed with a cursor: per partition, what memory does not hold
+    /// after the cursor is read from Kafka first (all partitions before history), then the
+    /// subscription reads history passing over what the client has, and goes live once nothing
+    /// still to come lies at or below its cursor.
+    func resumeCursor(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String, cursor: [Int32: Int64]) {
+        stopRecovering(slot, subject)
+        guard let recovery = hub.recovery, let partitions = Self.cursorPartitions(of: name, recovery.planner) else {
+            // Without Kafka (or its topic) there are no partitions to place the cursor in.
+            appendGap(loop, slot: slot, subject: name, 0...Int64.max)
+            subscriptions.startLagging(slot, on: subject, after: hub.subjects.positions(subject, partitions: 0, startOffsets: [:]).version)
+            return
+        }
+        let coverage = hub.subjects.cursorCoverage(subject, partitions: partitions, startOffsets: recovery.planner.startOffsets)
+        let (plans, floors) = recovery.planner.cursorPlan(
+            subject: name, cursor: cursor, positions: coverage.positions, evictedThrough: coverage.evictedThrough,
+            forgottenThrough: hub.subjects.forgottenThrough)
+        subscriptions.startLagging(slot, on: subject, after: 0)
+        setCursorResume(slot, subject, CursorResume(floors: floors, waiting: plans.count))
+        guard !plans.isEmpty else {
+            continueCursor(loop, slot: slot, subject: subject, name: name)
+            return
+        }
+        recovering[slot, default: [:]][subject.rawValue] = nextRecoveryRequest
+        for plan in plans {
+            recovery.submit(KafkaRecovery.Request(
+                plan: plan, subject: subject, subjectName: name, ring: index, slot: slot, connection: connectionIDs[Int(slot)],
+                id: nextRecoveryRequest))
+        }
+        nextRecoveryRequest += 1
+    }
+
+    /// After a cursor's reads from Kafka: gaps for what history let go of past the floors, and the
+    /// subscription's place in history.
+    func continueCursor(_ loop: RingLoop, slot: UInt32, subject: SubjectID, name: String) {
+        guard let resume = cursorResumes[slot]?[subject.rawValue] else { return }
+        let (gaps, after) = hub.subjects.cursorContinuation(subject, floors: resume.floors)
+        for (partition, gap) in gaps.sorted(by: { $0.key < $1.key }) {
+            appendGap(loop, slot: slot, subject: name, partition: partition, gap)
+        }
+        subscriptions.advance(slot, on: subject, to: after)
+    }
+
+    func setCursorResume(_ slot: UInt32, _ subject: SubjectID, _ resume: CursorResume?) {
+        if let resume {
+            cursorResumes[slot, default: [:]][subject.rawValue] = resume
+        } else if cursorResumes[slot] != nil {
+            cursorResumes[slot]![subject.rawValue] = nil
+            if cursorResumes[slot]!.isEmpty { cursorResumes[slot] = nil }
+        }
+    }
+
     /// Records read back from Kafka go out first (after a gap for any Kafka no longer has), then
     /// the subscription reads on from history right after the last offset Kafka gave.
     func continueAfterRecovery(_ loop: RingLoop, _ delivery: KafkaRecovery.Delivery) {
@@ -136,18 +215,30 @@ extension GatewayRing {
         // An answer for a connection or subscription that is gone, or superseded by a newer sub.
         let current = connectionIDs[Int(slot)] == delivery.connection
             && recovering[slot]?[delivery.subject.rawValue] == delivery.id
-        if current { stopRecovering(slot, delivery.subject) }
+        // A cursor waits for one read per partition; it goes on from history after the last.
+        var cursor = cursorResumes[slot]?[delivery.subject.rawValue]
+        if current, cursor != nil {
+            cursor!.waiting -= 1
+            setCursorResume(slot, delivery.subject, cursor)
+        }
+        let readsLeft = cursor?.waiting ?? 0
+        if current && readsLeft == 0 { stopRecovering(slot, delivery.subject) }
         guard current, loop.isOpen(slot: slot), subscriptions.isLagging(slot, on: delivery.subject) else {
             for frame in delivery.frames { hub.frames.release(frame) }
             return
         }
         let name = hub.subjects.name(of: delivery.subject) ?? ""
-        if let gap = delivery.gap { appendGap(loop, slot: slot, subject: name, gap) }
+        if let gap = delivery.gap { appendGap(loop, slot: slot, subject: name, partition: cursor.map { _ in delivery.partition }, gap) }
         for frame in delivery.frames { appendToBacklog(slot, frame) }
         metrics.messagesReplayed.increment(by: Int64(delivery.frames.count))
-        let (gap, after) = hub.subjects.continuation(delivery.subject, afterSeq: delivery.through)
-        if let gap { appendGap(loop, slot: slot, subject: name, gap) }
-        subscriptions.advance(slot, on: delivery.subject, to: after)
+        if cursor != nil {
+            guard readsLeft == 0 else { return }
+            continueCursor(loop, slot: slot, subject: delivery.subject, name: name)
+        } else {
+            let (gap, after) = hub.subjects.continuation(delivery.subject, afterSeq: delivery.through)
+            if let gap { appendGap(loop, slot: slot, subject: name, gap) }
+            subscriptions.advance(slot, on: delivery.subject, to: after)
+        }
         if sendBacklog(loop, slot: slot) { feedFromHistory(loop, slot: slot) }
     }
 
@@ -157,9 +248,10 @@ extension GatewayRing {
         if recovering[slot]!.isEmpty { recovering[slot] = nil }
     }
 
-    func appendGap(_ loop: RingLoop, slot: UInt32, subject: String, _ gap: ClosedRange<Int64>) {
+    func appendGap(_ loop: RingLoop, slot: UInt32, subject: String, partition: Int32? = nil, _ gap: ClosedRange<Int64>) {
         metrics.count(.historyGap)
-        guard let frame = encodeOrClose(loop, slot: slot, .gap(subject: subject, from: gap.lowerBound, to: gap.upperBound))
+        let reply = Reply.gap(subject: subject, partition: partition, from: gap.lowerBound, to: gap.upperBound)
+        guard let frame = encodeOrClose(loop, slot: slot, reply)
         else { return }
         appendToBacklog(slot, frame)
     }
@@ -198,10 +290,21 @@ extension GatewayRing {
             let roomBytes = liveQueueBytes - loop.queuedBytes(slot: slot)
             guard roomFrames > 0, roomBytes > 0 else { break }
             let floor = seqFloors[slot]?[subject.rawValue]
-            switch hub.subjects.read(subject, after: after, maxFrames: roomFrames, maxBytes: roomBytes, skipThroughSeq: floor) {
+            let read: SubjectHistory<FrameHandle>.Read
+            // A cursor reader goes live only once nothing still to come lies at or below its cursor.
+            var settled = true
+            if let floors = cursorResumes[slot]?[subject.rawValue]?.floors, let recovery = hub.recovery {
+                (read, settled) = hub.subjects.read(
+                    subject, after: after, maxFrames: roomFrames, maxBytes: roomBytes, cursorFloors: floors,
+                    startOffsets: recovery.planner.startOffsets)
+                if settled { setCursorResume(slot, subject, nil) }
+            } else {
+                read = hub.subjects.read(subject, after: after, maxFrames: roomFrames, maxBytes: roomBytes, skipThroughSeq: floor)
+            }
+            switch read {
             case .caughtUp:
                 // With a floor this gateway has not yet read up to the client's since: wait on history.
-                if floor == nil { subscriptions.caughtUp(slot, on: subject, version: after) }
+                if floor == nil && settled { subscriptions.caughtUp(slot, on: subject, version: after) }
             case .outOfHistory:
                 dropFellOutOfHistory(loop, slot: slot)
                 return
@@ -211,7 +314,7 @@ extension GatewayRing {
                     enqueue(loop, slot: slot, frame)
                     hub.frames.release(frame)
                 }
-                var pastFloor = true
+                var pastFloor = settled
                 if let floor {
                     pastFloor = (hub.subjects.seq(subject, atVersion: through) ?? .min) >= floor
                     if pastFloor { setSeqFloor(slot, subject, nil) }

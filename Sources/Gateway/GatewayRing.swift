@@ -50,8 +50,18 @@ final class GatewayRing: RingLoopHandler {
     /// `since` (it started late, or its consumer is behind): messages up to that seq are the
     /// client's already and are passed over; the subscription stays on history until past it.
     var seqFloors: [UInt32: [UInt32: Int64]] = [:]
-    /// The subjects a `sub` has just joined, kept from its `subscribe` to its `startDelivery`.
-    var joining: [(subject: SubjectID, name: String)] = []
+    /// Per connection, subjects without a key resumed with a cursor: what the client has per partition.
+    var cursorResumes: [UInt32: [UInt32: CursorResume]] = [:]
+    /// The subjects a `sub` has just joined, kept from its `subscribe` to its `startDelivery`, with
+    /// the version its ok's positions hold at (subjects without a key read from Kafka).
+    var joining: [(subject: SubjectID, name: String, positionsAt: UInt64?)] = []
+
+    /// A cursor resume: per partition the offset through which the client has the subject
+    /// (history passes over those), and how many partitions' reads from Kafka it still waits for.
+    struct CursorResume {
+        var floors: [Int32: Int64]
+        var waiting: Int
+    }
 
     struct Backlog {
         /// Frames from `head` on wait; sent ones before it are dropped in batches, not one by one.
@@ -276,12 +286,12 @@ struct RingSink: SessionSink {
         data.withUnsafeBytes { ring.route.publish(subject: subject, data: $0, user: user, replyTo: address) }
     }
 
-    func subscribe(names: [String], limit: Int) -> Bool {
+    func subscribe(names: [String], limit: Int) -> [String: [Int32: Int64]]? {
         ring.subscribe(loop, slot: slot, names, limit: limit)
     }
 
-    func startDelivery(since: [String: Int64]) {
-        ring.startDelivery(loop, slot: slot, since: since)
+    func startDelivery(since: [String: Int64], cursors: [String: [Int32: Int64]]) {
+        ring.startDelivery(loop, slot: slot, since: since, cursors: cursors)
     }
 
     func unsubscribe(names: [String]) {

@@ -245,13 +245,13 @@ public struct ConnectionSession {
                 return
             }
             switch request {
-            case .sub(let id, let names, let since):
+            case .sub(let id, let names, let since, let cursors):
                 if let denied = names.first(where: { !identity.entitlements.maySubscribe(to: $0) }) {
                     sink.count(.error(.forbidden))
                     replyError(id: id, code: .forbidden, message: "may not subscribe to \(denied)", rules: rules, into: &sink)
                     return
                 }
-                guard sink.subscribe(names: names, limit: rules.maxSubscriptions) else {
+                guard let positions = sink.subscribe(names: names, limit: rules.maxSubscriptions) else {
                     sink.count(.error(.tooManySubscriptions))
                     replyError(
                         id: id, code: .tooManySubscriptions,
@@ -259,9 +259,9 @@ public struct ConnectionSession {
                         rules: rules, into: &sink)
                     return
                 }
-                reply(.ok(id: id), rules: rules, into: &sink)
+                reply(.subscribed(id: id, positions: positions), rules: rules, into: &sink)
                 // What the new subscriptions deliver comes after their ok.
-                if phase == .webSocket { sink.startDelivery(since: since) }
+                if phase == .webSocket { sink.startDelivery(since: since, cursors: cursors) }
             case .unsub(let id, let names):
                 sink.unsubscribe(names: names)
                 reply(.ok(id: id), rules: rules, into: &sink)

@@ -24,18 +24,23 @@ public protocol SessionSink {
     mutating func respond(to head: HTTPRequestHead) -> [UInt8]
     /// `data` is borrowed from the receive buffer: the compiler keeps it from escaping the call.
     mutating func publish(id: Int64?, subject: String, data: RawSpan, user: String)
-    /// Joins the subjects not yet held; false (and nothing joined) when that would pass `limit`.
-    mutating func subscribe(names: [String], limit: Int) -> Bool
-    /// After the sub's ok: each subject just joined gets its retained message, or what it missed after `since`.
-    mutating func startDelivery(since: [String: Int64])
+    /// Joins the subjects not yet held; nil (and nothing joined) when that would pass `limit`.
+    /// Otherwise the positions the joined subjects without a key start after, per partition, for the ok.
+    mutating func subscribe(names: [String], limit: Int) -> [String: [Int32: Int64]]?
+    /// After the sub's ok: each subject just joined gets its retained message, or what it missed
+    /// after `since` (a seq) or after its cursor (an offset per partition).
+    mutating func startDelivery(since: [String: Int64], cursors: [String: [Int32: Int64]])
     mutating func unsubscribe(names: [String])
 }
 
 /// A frame the gateway owes one connection.
 enum Reply {
     case ok(id: Int64?)
+    /// The ok of a sub, with where its subjects without a key start (nothing added when empty).
+    case subscribed(id: Int64?, positions: [String: [Int32: Int64]])
     case error(id: Int64?, code: ErrorCode, message: String)
-    case gap(subject: String, from: Int64, to: Int64)
+    /// `partition`: a cursor's gap is in one partition of a subject without a key.
+    case gap(subject: String, partition: Int32? = nil, from: Int64, to: Int64)
     case ping
     /// `payload` is valid only while the reply is encoded.
     case pong(payload: UnsafeRawBufferPointer)
@@ -48,7 +53,8 @@ extension FrameWriter {
         switch reply {
         case .ok(let id): return try ok(id: id)
         case .error(let id, let code, let message): return try error(id: id, code: code, message: message)
-        case .gap(let subject, let from, let to): return try gap(subject: subject, from: from, to: to)
+        case .subscribed(let id, let positions): return positions.isEmpty ? try ok(id: id) : try ok(id: id, positions: positions)
+        case .gap(let subject, let partition, let from, let to): return try gap(subject: subject, partition: partition, from: from, to: to)
         case .ping: return try control(.ping, payload: UnsafeRawBufferPointer(start: nil, count: 0))
         case .pong(let payload): return try control(.pong, payload: payload)
         case .raw(let bytes): return try raw(bytes)
