@@ -17,7 +17,7 @@ private struct RecordingSink: SessionSink {
         case respond(path: String)
         case publish(id: Int64?, subject: String, data: String, user: String)
         case subscribe([String])
-        case startDelivery(since: [String: Int64])
+        case startDelivery(since: [String: Int64], cursors: [String: [Int32: Int64]] = [:])
         case unsubscribe([String])
     }
 
@@ -29,6 +29,8 @@ private struct RecordingSink: SessionSink {
     var acceptsPublishes = true
     /// What `subscribe` answers.
     var subscribeAllowed = true
+    /// The positions `subscribe` reports for the ok.
+    var positions: [String: [Int32: Int64]] = [:]
 
     mutating func send(_ frame: FrameHandle, final: Bool) {
         actions.append(Self.decode(Array(frames.bytes(frame))))
@@ -52,12 +54,14 @@ private struct RecordingSink: SessionSink {
         actions.append(.publish(id: id, subject: subject, data: text, user: user))
     }
 
-    mutating func subscribe(names: [String], limit: Int) -> Bool {
+    mutating func subscribe(names: [String], limit: Int) -> [String: [Int32: Int64]]? {
         actions.append(.subscribe(names))
-        return subscribeAllowed
+        return subscribeAllowed ? positions : nil
     }
 
-    mutating func startDelivery(since: [String: Int64]) { actions.append(.startDelivery(since: since)) }
+    mutating func startDelivery(since: [String: Int64], cursors: [String: [Int32: Int64]]) {
+        actions.append(.startDelivery(since: since, cursors: cursors))
+    }
 
     mutating func unsubscribe(names: [String]) { actions.append(.unsubscribe(names)) }
 
@@ -195,6 +199,29 @@ private struct RecordingSink: SessionSink {
             .count(.frameReceived), .subscribe(["/question"]), .text(#"{"op":"ok","id":2}"#),
             .startDelivery(since: ["/question": 5]),
         ])
+    }
+
+    @Test func subscribeOkCarriesPositionsAndCursorsReachDelivery() {
+        var harness = Harness()
+        harness.open()
+        harness.sink.positions = ["/question": [0: 40, 1: -1, 2: 17]]
+        harness.send(#"{"op":"sub","id":3,"subjects":["/question","/top/bob"],"since":{"/question":{"1":-1,"0":41},"/top/bob":4}}"#)
+        #expect(harness.take() == [
+            .count(.frameReceived), .subscribe(["/question", "/top/bob"]),
+            .text(#"{"op":"ok","id":3,"positions":{"/question":{"0":40,"1":-1,"2":17}}}"#),
+            .startDelivery(since: ["/top/bob": 4], cursors: ["/question": [0: 41, 1: -1]]),
+        ])
+    }
+
+    @Test func aBadCursorIsACountedError() {
+        var harness = Harness()
+        harness.open()
+        harness.send(#"{"op":"sub","id":4,"subjects":["/question"],"since":{"/question":{"01":3}}}"#)
+        let actions = harness.take()
+        #expect(actions.contains(.count(.error(.badRequest))))
+        #expect(!actions.contains(.subscribe(["/question"])))
+        #expect(actions.contains(.text(
+            #"{"op":"err","id":4,"code":"bad_request","message":"cursor for \"/question\": partition \"01\" must be a decimal number from 0 to 2147483647"}"#)))
     }
 
     @Test func tooManySubscriptionsIsAnError() {

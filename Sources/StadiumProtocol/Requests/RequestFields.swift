@@ -55,7 +55,7 @@ struct RequestFields {
                 continue
             }
             guard let seq = JSONInteger.int64(bytes, entries[index + 1]), seq >= 0 else {
-                throw badRequest("\"since\" value for \"\(subject)\" must be an integer from 0 to \(Int64.max), or a cursor object")
+                throw badRequest("\"since\" value for \"\(subject)\" must be an integer from 0 to \(Int64.max)")
             }
             since[subject] = seq
             cursors[subject] = nil
