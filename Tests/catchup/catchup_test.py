@@ -29,6 +29,7 @@ Exit status 0 when all hold, 1 on a failed check, 2 when the test could not run.
 
 import argparse
 import base64
+import json
 import os
 import re
 import resource
@@ -169,7 +170,7 @@ def sub_request(subjects, since=None):
     members = ",".join('"%s"' % s for s in subjects)
     text = '{"op":"sub","id":1,"subjects":[%s]' % members
     if since:
-        text += ',"since":{%s}' % ",".join('"%s":%d' % item for item in since.items())
+        text += ',"since":{%s}' % ",".join('"%s":%s' % (subject, json.dumps(seen)) for subject, seen in since.items())
     return (text + "}").encode()
 
 
