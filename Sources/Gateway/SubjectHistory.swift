@@ -7,11 +7,12 @@
 struct SubjectHistory<Frame> {
     struct Entry {
         let seq: Int64
-        /// The Kafka partition of a subject without a key (its seqs are one sequence per partition).
-        let partition: Int32?
         /// The subject's version of this message: consecutive for consecutive messages.
         let version: UInt64
         let frame: Frame
+        /// The Kafka partition of a subject without a key (its seqs are one sequence per
+        /// partition), else -1: not optional, so it fits beside a frame handle without growing the entry.
+        let partition: Int32
         let bytes: Int
         /// Bytes of every message appended so far, this one included (lag in bytes is a difference).
         let endOffset: Int
@@ -57,7 +58,7 @@ struct SubjectHistory<Frame> {
     ) -> [Frame] {
         if droppedThrough == nil { droppedThrough = seq - 1 }
         bytesAppended += bytes
-        entries.append(Entry(seq: seq, partition: partition, version: version, frame: frame, bytes: bytes, endOffset: bytesAppended, at: now))
+        entries.append(Entry(seq: seq, version: version, frame: frame, partition: partition ?? -1, bytes: bytes, endOffset: bytesAppended, at: now))
         var evicted = evict(olderThan: now - maxAge)
         while count > limit { evicted.append(dropOldest()) }
         compact()
@@ -146,7 +147,7 @@ struct SubjectHistory<Frame> {
 
     /// Whether a cursor reader has `entry` already: its offset is at or below its partition's floor.
     private static func has(_ entry: Entry, _ floors: [Int32: Int64]?) -> Bool {
-        guard let floors, let partition = entry.partition, let floor = floors[partition] else { return false }
+        guard let floors, entry.partition >= 0, let floor = floors[entry.partition] else { return false }
         return entry.seq <= floor
     }
 
@@ -181,8 +182,8 @@ struct SubjectHistory<Frame> {
         head += 1
         droppedThrough = max(droppedThrough ?? entry.seq, entry.seq)
         evictedThrough = max(evictedThrough ?? entry.seq, entry.seq)
-        if let partition = entry.partition {
-            evictedThroughByPartition[partition] = max(evictedThroughByPartition[partition] ?? entry.seq, entry.seq)
+        if entry.partition >= 0 {
+            evictedThroughByPartition[entry.partition] = max(evictedThroughByPartition[entry.partition] ?? entry.seq, entry.seq)
         }
         return entry.frame
     }
