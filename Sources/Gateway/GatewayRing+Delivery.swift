@@ -128,11 +128,16 @@ extension GatewayRing {
     }
 
     func setSeqFloor(_ slot: UInt32, _ subject: SubjectID, _ floor: Int64?) {
-        if let floor {
-            seqFloors[slot, default: [:]][subject.rawValue] = floor
-        } else if seqFloors[slot] != nil {
-            seqFloors[slot]![subject.rawValue] = nil
-            if seqFloors[slot]!.isEmpty { seqFloors[slot] = nil }
+        Self.set(&seqFloors, slot, subject, floor)
+    }
+
+    /// Sets or clears a connection's value for a subject; a connection with none left costs nothing.
+    static func set<Value>(_ table: inout [UInt32: [UInt32: Value]], _ slot: UInt32, _ subject: SubjectID, _ value: Value?) {
+        if let value {
+            table[slot, default: [:]][subject.rawValue] = value
+        } else if table[slot] != nil {
+            table[slot]![subject.rawValue] = nil
+            if table[slot]!.isEmpty { table[slot] = nil }
         }
     }
 
@@ -200,12 +205,7 @@ extension GatewayRing {
     }
 
     func setCursorResume(_ slot: UInt32, _ subject: SubjectID, _ resume: CursorResume?) {
-        if let resume {
-            cursorResumes[slot, default: [:]][subject.rawValue] = resume
-        } else if cursorResumes[slot] != nil {
-            cursorResumes[slot]![subject.rawValue] = nil
-            if cursorResumes[slot]!.isEmpty { cursorResumes[slot] = nil }
-        }
+        Self.set(&cursorResumes, slot, subject, resume)
     }
 
     /// Records read back from Kafka go out first (after a gap for any Kafka no longer has), then

@@ -19,14 +19,12 @@ cursor is the last offset it saw per partition (from the sub's ok `positions`, t
 Exit status 0 when all hold, 1 on a failed check, 2 when the test could not run.
 """
 
-import argparse
 import json
 import os
 import subprocess
 import sys
-import tempfile
 
-from catchup_test import Broker, Failure, Gateway, Reader, Fleet, value
+from catchup_test import Broker, Failure, Fleet, Gateway, Reader, run_with_binaries, value
 
 PARTITIONS = 3
 SUBJECT = "/feed"
@@ -184,16 +182,7 @@ def run(binaries, directory):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bin", default=".build/debug", help="directory of the built executables")
-    options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        try:
-            run(options.bin, directory)
-        except Failure as failure:
-            print("cursor test FAILED: %s" % failure)
-            return 1
-    return 0
+    return run_with_binaries(run, "cursor", __doc__)
 
 
 if __name__ == "__main__":
