@@ -65,8 +65,8 @@ extension GatewayRing {
             guard let (frame, version) = hub.subjects.retained(subject) else { continue }
             enqueue(loop, slot: slot, frame)
             hub.frames.release(frame)
-            if let positionsAt, version > positionsAt {
-                // Messages came after the ok's positions were taken: they follow from history.
+            if let positionsAt, version > positionsAt, hub.subjects.seq(subject, atVersion: positionsAt + 1) != nil {
+                // Messages came after the ok's positions were taken: they follow from history (if it holds them).
                 subscriptions.startLagging(slot, on: subject, after: positionsAt)
                 resuming = true
             } else {
