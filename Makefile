@@ -75,9 +75,11 @@ catchup-test: build-debug
 	timeout 900 python3 Tests/catchup/catchup_test.py --bin .build/debug
 
 # A client resumes with since on any gateway: from a running one's memory, from Kafka on a cold
-# one (after the one it used was killed), with a gap only past --recovery-max-records.
+# one (after the one it used was killed), with a gap only past --recovery-max-records; a subject
+# without a key on several partitions resumes with a cursor (an offset per partition).
 failover-test: build-debug
 	timeout 600 python3 Tests/catchup/failover_test.py --bin .build/debug
+	timeout 300 python3 Tests/catchup/cursor_test.py --bin .build/debug
 
 # 2,000 players through the whole stack for a few short rounds: every question reaches every
 # player and every answer is acknowledged and scored.

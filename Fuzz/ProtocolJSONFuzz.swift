@@ -21,8 +21,8 @@ public func protocolJSONFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) ->
 private func checkRoundTrip(_ request: ClientRequest, _ input: UnsafeRawBufferPointer) {
     let encoded: [UInt8]
     switch request {
-    case .sub(let id, let subjects, let since):
-        encoded = ClientRequestEncoder.sub(id: id, subjects: subjects, since: since)
+    case .sub(let id, let subjects, let since, let cursors):
+        encoded = ClientRequestEncoder.sub(id: id, subjects: subjects, since: since, cursors: cursors)
     case .unsub(let id, let subjects):
         encoded = ClientRequestEncoder.unsub(id: id, subjects: subjects)
     case .pub(let id, let subject, let data):

@@ -1,5 +1,5 @@
-// Per-connection trust state of one ring (identity, publish budget, liveness, token expiry),
-// as arrays indexed by slot. Pure: each event returns what the ring must do; no I/O here.
+// The trust state of one connection (identity, publish budget, liveness, token expiry) and the
+// ring-wide policy it follows. Pure: each event returns what the session must do; no I/O here.
 
 struct TrustPolicy: Sendable {
     var auth: AuthMode
@@ -15,6 +15,11 @@ struct TrustPolicy: Sendable {
         publishBurst = configuration.publishBurst
         idleNanoseconds = configuration.idleTimeout.map(Self.nanoseconds)
         expiryWarningSeconds = configuration.tokenExpiryWarning.components.seconds
+    }
+
+    var requiresToken: Bool {
+        if case .jwt = auth { return true }
+        return false
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
@@ -40,81 +45,67 @@ enum AuthOutcome: Equatable {
 }
 
 struct ConnectionTrust {
-    let policy: TrustPolicy
-    /// Who each connection acts as; nil while a `jwt` connection has not authenticated.
-    private(set) var identities: [VerifiedToken?]
-    private var budgets: [TokenBucket]
-    private var lastHeard: [Int64]
-    private var pingOutstanding: [Bool]
-    private var expiryWarned: [Bool]
+    /// Who the connection acts as; nil while a `jwt` connection has not authenticated.
+    private(set) var identity: VerifiedToken?
+    private var budget = TokenBucket(rate: 0, burst: 0, now: 0)
+    private var lastHeard: Int64 = 0
+    private var pingOutstanding = false
+    private var expiryWarned = false
 
     /// Everyone's identity under `--auth none`: records are attributed to `anonymous`.
     static let anonymous = VerifiedToken(user: "anonymous", expires: .max, entitlements: .everything)
 
-    init(slots: Int, policy: TrustPolicy) {
-        self.policy = policy
-        identities = Array(repeating: nil, count: slots)
-        budgets = Array(
-            repeating: TokenBucket(rate: policy.publishRate ?? 0, burst: policy.publishBurst, now: 0), count: slots)
-        lastHeard = Array(repeating: 0, count: slots)
-        pingOutstanding = Array(repeating: false, count: slots)
-        expiryWarned = Array(repeating: false, count: slots)
+    /// A free slot's: nobody.
+    init() {}
+
+    /// A connection that has just been accepted at `now`.
+    init(policy: TrustPolicy, now: Int64) {
+        identity = policy.requiresToken ? nil : Self.anonymous
+        budget = TokenBucket(rate: policy.publishRate ?? 0, burst: policy.publishBurst, now: now)
+        lastHeard = now
     }
 
-    var requiresToken: Bool {
-        if case .jwt = policy.auth { return true }
-        return false
-    }
-
-    mutating func opened(_ slot: Int, now: Int64) {
-        identities[slot] = requiresToken ? nil : Self.anonymous
-        budgets[slot] = TokenBucket(rate: policy.publishRate ?? 0, burst: policy.publishBurst, now: now)
-        lastHeard[slot] = now
-        pingOutstanding[slot] = false
-        expiryWarned[slot] = false
-    }
-
-    mutating func heard(_ slot: Int, now: Int64) {
-        lastHeard[slot] = now
-        pingOutstanding[slot] = false
+    mutating func heard(now: Int64) {
+        lastHeard = now
+        pingOutstanding = false
     }
 
     /// Verifies a token (handshake or auth message). A connection that already has an identity
     /// may only renew it for the same user.
-    mutating func authenticate(_ slot: Int, token: String, unixNow: Int64) -> AuthOutcome {
+    mutating func authenticate(token: String, unixNow: Int64, policy: TrustPolicy) -> AuthOutcome {
         guard case .jwt(let verifier) = policy.auth else { return .accepted }
         switch verifier.verify(token, now: unixNow) {
         case .failure(let rejection):
             return .rejected(rejection)
         case .success(let verified):
-            if let current = identities[slot], current.user != verified.user {
+            if let current = identity, current.user != verified.user {
                 return .rejected(.otherUser(expected: current.user, got: verified.user))
             }
-            identities[slot] = verified
-            expiryWarned[slot] = false
+            identity = verified
+            expiryWarned = false
             return .accepted
         }
     }
 
     /// Takes one pub from the connection's budget.
-    mutating func mayPublishNow(_ slot: Int, now: Int64) -> Bool {
+    mutating func mayPublishNow(now: Int64, policy: TrustPolicy) -> Bool {
         guard policy.publishRate != nil else { return true }
-        return budgets[slot].take(now: now)
+        return budget.take(now: now)
     }
 
     /// The periodic look at an open WebSocket connection.
-    mutating func check(_ slot: Int, now: Int64, unixNow: Int64) -> TrustCheck {
-        if let identity = identities[slot], identity.expires != .max {
+    mutating func check(now: Int64, unixNow: Int64, policy: TrustPolicy) -> TrustCheck {
+        if let identity, identity.expires != .max {
             if unixNow >= identity.expires { return .closeExpired }
-            if !expiryWarned[slot] && unixNow >= identity.expires - policy.expiryWarningSeconds {
-                expiryWarned[slot] = true
+            if !expiryWarned && unixNow >= identity.expires - policy.expiryWarningSeconds {
+                expiryWarned = true
                 return .warnExpiry(at: identity.expires)
             }
         }
-        guard let idle = policy.idleNanoseconds, now - lastHeard[slot] >= idle else { return .nothing }
-        if pingOutstanding[slot] { return .closeIdle }
-        pingOutstanding[slot] = true
-        lastHeard[slot] = now
+        guard let idle = policy.idleNanoseconds, now - lastHeard >= idle else { return .nothing }
+        if pingOutstanding { return .closeIdle }
+        pingOutstanding = true
+        lastHeard = now
         return .ping
     }
 }

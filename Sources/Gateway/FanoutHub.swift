@@ -15,6 +15,8 @@ public struct ReplyAddress: Sendable {
 enum InboxMessage {
     case deliver(SubjectID, FrameHandle, version: UInt64)
     case reply(slot: UInt32, connection: UInt32, FrameHandle)
+    /// A reply to this connection could not be built: it is closed rather than left waiting.
+    case replyLost(slot: UInt32, connection: UInt32)
     case recovered(KafkaRecovery.Delivery)
 }
 
@@ -35,6 +37,7 @@ final class RingInbox: @unchecked Sendable {
 final class FanoutHub: @unchecked Sendable {
     let subjects: SubjectRegistry
     let frames: FramePool
+    private let writer: FrameWriter
     private(set) var loops: [RingLoop] = []
     private(set) var inboxes: [RingInbox] = []
     /// Reads from Kafka what resuming clients missed before this gateway's memory; nil without Kafka.
@@ -54,6 +57,7 @@ final class FanoutHub: @unchecked Sendable {
     init(subjects: SubjectRegistry, frames: FramePool) {
         self.subjects = subjects
         self.frames = frames
+        writer = FrameWriter(frames: frames)
     }
 
     func attach(_ loop: RingLoop, inbox: RingInbox) {
@@ -63,9 +67,12 @@ final class FanoutHub: @unchecked Sendable {
 
     /// Publishes one message of subject `name`: `live` goes to current subscribers, `retained`
     /// becomes the subject's latest message. Takes over the caller's reference to both frames.
-    func publish(_ name: String, seq: Int64, partition: Int32? = nil, live: FrameHandle, retained: FrameHandle) {
+    func publish(
+        _ name: String, seq: Int64, partition: Int32? = nil, keyless: Bool = false, live: FrameHandle, retained: FrameHandle
+    ) {
         let rings = publishing.withLock { _ in
-            let (subject, version, rings) = subjects.recordMessage(name, seq: seq, partition: partition, live: live, retained: retained)
+            let (subject, version, rings) = subjects.recordMessage(
+                name, seq: seq, partition: partition, keyless: keyless, live: live, retained: retained)
             for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
                 frames.retain(live)
                 inbox.post(.deliver(subject, live, version: version))
@@ -84,9 +91,16 @@ final class FanoutHub: @unchecked Sendable {
         loops[ring].wake()
     }
 
-    /// Sends a reply frame to the connection that asked; takes over the caller's reference.
-    func reply(_ address: ReplyAddress, frame: FrameHandle) {
-        inboxes[address.ring].post(.reply(slot: address.slot, connection: address.connection, frame))
+    /// Sends a reply to the connection that asked (from any thread); if it cannot be built, the
+    /// ring counts that and closes the connection.
+    func reply(_ address: ReplyAddress, _ reply: Reply) {
+        let message: InboxMessage
+        do {
+            message = .reply(slot: address.slot, connection: address.connection, try writer.encode(reply))
+        } catch {
+            message = .replyLost(slot: address.slot, connection: address.connection)
+        }
+        inboxes[address.ring].post(message)
         loops[address.ring].wake()
     }
 }

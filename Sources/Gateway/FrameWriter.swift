@@ -41,16 +41,25 @@ public struct FrameWriter {
         return frame
     }
 
-    public func message(subject: UnsafeRawBufferPointer, seq: Int64, data: MessageData, retained: Bool) throws(WriteError) -> FrameHandle {
-        let count = ServerMessageEncoder.msgLength(subject: subject, seq: seq, data: data, retained: retained)
+    /// `partition`: the record's, for a subject without a key (see `ServerMessageEncoder.msgLength`).
+    public func message(
+        subject: UnsafeRawBufferPointer, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool
+    ) throws(WriteError) -> FrameHandle {
+        let count = ServerMessageEncoder.msgLength(subject: subject, seq: seq, partition: partition, data: data, retained: retained)
         return try frame(opcode: .text, payloadCount: count) {
-            ServerMessageEncoder.writeMsg(subject: subject, seq: seq, data: data, retained: retained, into: $0)
+            ServerMessageEncoder.writeMsg(subject: subject, seq: seq, partition: partition, data: data, retained: retained, into: $0)
         }
     }
 
     public func ok(id: Int64?) throws(WriteError) -> FrameHandle {
         try frame(opcode: .text, payloadCount: ServerMessageEncoder.okLength(id: id)) {
             ServerMessageEncoder.writeOK(id: id, into: $0)
+        }
+    }
+
+    func ok(id: Int64?, positions: [String: [Int32: Int64]]) throws(WriteError) -> FrameHandle {
+        try frame(opcode: .text, payloadCount: ServerMessageEncoder.okLength(id: id, positions: positions)) {
+            ServerMessageEncoder.writeOK(id: id, positions: positions, into: $0)
         }
     }
 
@@ -61,9 +70,10 @@ public struct FrameWriter {
         }
     }
 
-    func gap(subject: String, from: Int64, to: Int64) throws(WriteError) -> FrameHandle {
-        try frame(opcode: .text, payloadCount: ServerMessageEncoder.gapLength(subject: subject, from: from, to: to)) {
-            ServerMessageEncoder.writeGap(subject: subject, from: from, to: to, into: $0)
+    func gap(subject: String, partition: Int32? = nil, from: Int64, to: Int64) throws(WriteError) -> FrameHandle {
+        let count = ServerMessageEncoder.gapLength(subject: subject, partition: partition, from: from, to: to)
+        return try frame(opcode: .text, payloadCount: count) {
+            ServerMessageEncoder.writeGap(subject: subject, partition: partition, from: from, to: to, into: $0)
         }
     }
 

@@ -34,12 +34,13 @@ public final class Gateway: @unchecked Sendable {
         let kafkaMetrics = configuration.kafka.map { kafka in
             KafkaMetrics(registry: metrics.registry, consumedTopics: kafka.topics, producedTopics: kafka.producedTopics)
         }
+        // Only Kafka records carry an origin time to measure from.
+        let sendLatencies = kafkaMetrics.map { _ in SendLatencies(boundsMilliseconds: KafkaMetrics.latencyBucketsMilliseconds) }
         self.kafkaMetrics = kafkaMetrics
         // Enough frames for a retained message per subject, the histories, and what the queues hold.
         let historyFrames = configuration.history.messages > 0 ? configuration.history.frames : 0
-        frames = FramePool(capacity: max(65_536, 2 * configuration.maxConnections + 16_384) + historyFrames) { origin in
-            kafkaMetrics?.fannedOut(originMilliseconds: origin)
-        }
+        frames = FramePool(
+            capacity: max(65_536, 2 * configuration.maxConnections + 16_384) + historyFrames, sendLatencies: sendLatencies)
         hub = FanoutHub(
             subjects: SubjectRegistry(frames: frames, history: configuration.history, maxIdleSubjects: configuration.maxIdleSubjects),
             frames: frames)
@@ -144,7 +145,9 @@ public final class Gateway: @unchecked Sendable {
         if let kafkaFanout, let kafkaMetrics {
             kafkaMetrics.refresh(lag: kafkaFanout.lag(), kafkaUp: kafkaState?.up ?? false)
         }
-        return metrics.render(loops: loops, subjectCount: hub.subjects.count)
+        var text = metrics.render(loops: loops, subjectCount: hub.subjects.count)
+        if let latencies = frames.sendLatencies { KafkaMetrics.emitFanoutLatency(latencies.snapshot, into: &text) }
+        return text
     }
 
     public var openConnections: Int {

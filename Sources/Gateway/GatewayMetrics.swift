@@ -31,6 +31,8 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case kafkaUnavailable = "kafka_unavailable"
     case kafkaTimeout = "kafka_timeout"
     case internalError = "internal"
+    /// A reply (ok, err, pong, close, HTTP response) could not be built, so the connection was closed.
+    case replyDropped = "reply_dropped"
 }
 
 public final class GatewayMetrics: Sendable {

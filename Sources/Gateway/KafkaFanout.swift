@@ -57,13 +57,15 @@ final class KafkaFanout: @unchecked Sendable {
             return
         }
         let data = MessageData(recordValue: record.value)
+        // A subject without a key spans the topic's partitions: its messages say which one.
+        let partition = key == nil ? record.partition : nil
         var subjectName = name
         let encoded = subjectName.withUTF8 { bytes -> (FrameHandle, FrameHandle)? in
             let subjectBytes = UnsafeRawBufferPointer(bytes)
-            guard let live = try? writer.message(subject: subjectBytes, seq: record.offset, data: data, retained: false) else {
+            guard let live = try? writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: false) else {
                 return nil
             }
-            guard let retained = try? writer.message(subject: subjectBytes, seq: record.offset, data: data, retained: true) else {
+            guard let retained = try? writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: true) else {
                 hub.frames.release(live)
                 return nil
             }
@@ -74,6 +76,6 @@ final class KafkaFanout: @unchecked Sendable {
             return
         }
         if let timestamp = record.timestampMilliseconds { hub.frames.stamp(live, originMilliseconds: timestamp) }
-        hub.publish(name, seq: record.offset, partition: record.partition, live: live, retained: retained)
+        hub.publish(name, seq: record.offset, partition: record.partition, keyless: key == nil, live: live, retained: retained)
     }
 }

@@ -41,6 +41,38 @@ struct RecoveryPlanner: Sendable {
         return Plan(partition: topicPartition, key: keyBytes, offsets: (afterSeq + 1)..<heldFrom)
     }
 
+    /// For a subject without a key resumed with a cursor (the last offset the client saw per
+    /// partition): per partition of its topic, the offsets after the cursor that memory does not
+    /// hold, to read from Kafka, and the floor through which the client has the subject once they
+    /// are read. A partition absent from the cursor counts as nothing missed there: its floor is
+    /// its position here; partitions the topic does not have are ignored.
+    func cursorPlan(
+        subject: String, cursor: [Int32: Int64], positions: [Int32: Int64], evictedThrough: [Int32: Int64],
+        forgottenThrough: (TopicPartition) -> Int64? = { _ in nil }
+    ) -> (plans: [Plan], floors: [Int32: Int64]) {
+        let topic = SubjectMapping.topicAndKey(for: subject).topic
+        var plans: [Plan] = []
+        var floors: [Int32: Int64] = [:]
+        for (partition, position) in positions.sorted(by: { $0.key < $1.key }) {
+            let has = cursor[partition] ?? position
+            let topicPartition = TopicPartition(topic: topic, partition: partition)
+            guard let start = startOffsets[topicPartition] else {
+                floors[partition] = has
+                continue
+            }
+            // As for a keyed subject: memory holds this partition's records of the subject from here on.
+            let letGo = max(evictedThrough[partition] ?? -1, forgottenThrough(topicPartition) ?? -1)
+            let heldFrom = max(start, letGo < .max ? letGo + 1 : .max)
+            if has < heldFrom - 1 {
+                plans.append(Plan(partition: topicPartition, key: nil, offsets: (has + 1)..<heldFrom))
+                floors[partition] = heldFrom - 1
+            } else {
+                floors[partition] = has
+            }
+        }
+        return (plans, floors)
+    }
+
     /// The one partition that holds every record of `subject`: its key's (the one its records
     /// came from, or the partitioner's), or partition 0 of a one-partition topic. nil when its
     /// records come from several partitions (no key) or its topic is not consumed here.
@@ -82,6 +114,8 @@ final class KafkaRecovery: @unchecked Sendable {
         let gap: ClosedRange<Int64>?
         let frames: [FrameHandle]
         let through: Int64
+        /// The partition read (a cursor's gap names it).
+        let partition: Int32
     }
 
     let planner: RecoveryPlanner
@@ -197,11 +231,13 @@ final class KafkaRecovery: @unchecked Sendable {
         var frames: [FrameHandle] = []
         var subject = request.subjectName
         var gap = gap
+        // A subject without a key spans partitions: its messages say which one, as live ones do.
+        let partition = request.plan.key == nil ? request.plan.partition.partition : nil
         subject.withUTF8 { subjectBytes in
             for record in records {
                 let frame = record.value.withUnsafeBytes { value in
                     try? writer.message(
-                        subject: UnsafeRawBufferPointer(subjectBytes), seq: record.offset,
+                        subject: UnsafeRawBufferPointer(subjectBytes), seq: record.offset, partition: partition,
                         data: MessageData(recordValue: value), retained: false)
                 }
                 guard let frame else {
@@ -219,6 +255,6 @@ final class KafkaRecovery: @unchecked Sendable {
         hub.recovered(ring: request.ring, Delivery(
             slot: request.slot, connection: request.connection, subject: request.subject, id: request.id, gap: gap,
             frames: frames,
-            through: request.plan.offsets.upperBound - 1))
+            through: request.plan.offsets.upperBound - 1, partition: request.plan.partition.partition))
     }
 }

@@ -15,7 +15,6 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
     }
 
     private let hub: FanoutHub
-    private let writer: FrameWriter
     private let metrics: GatewayMetrics
     private let kafkaMetrics: KafkaMetrics
     private let gatewayName: [UInt8]
@@ -31,7 +30,6 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
 
     init(config: KafkaConfig, gatewayName: String, hub: FanoutHub, metrics: GatewayMetrics, kafkaMetrics: KafkaMetrics) throws(KafkaError) {
         self.hub = hub
-        self.writer = FrameWriter(frames: hub.frames)
         self.metrics = metrics
         self.kafkaMetrics = kafkaMetrics
         self.gatewayName = Array(gatewayName.utf8)
@@ -88,7 +86,7 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
         case .success:
             kafkaMetrics.produced(topic: entry.topic, latency: .now - entry.started)
             metrics.messagesPublished.increment()
-            if let ok = try? writer.ok(id: entry.address.requestID) { hub.reply(entry.address, frame: ok) }
+            hub.reply(entry.address, .ok(id: entry.address.requestID))
         case .failure(let error):
             fail(entry.address, error)
         }
@@ -127,9 +125,7 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
     }
 
     private func reply(_ address: ReplyAddress, code: ErrorCode, message: String) {
-        if let frame = try? writer.error(id: address.requestID, code: code, message: message) {
-            hub.reply(address, frame: frame)
-        }
+        hub.reply(address, .error(id: address.requestID, code: code, message: message))
     }
 
     /// Waits (bounded) until every record produced so far has its delivery report.

@@ -36,17 +36,11 @@ final class LocalRoute: PublishRoute, @unchecked Sendable {
             return (live, retained)
         }
         guard let (live, retained) = frames else {
-            reply(replyTo, error: .internal, message: "message too large to deliver")
+            hub.reply(replyTo, .error(id: replyTo.requestID, code: .internal, message: "message too large to deliver"))
             return
         }
         hub.publish(subject, seq: seq, live: live, retained: retained)
         metrics.messagesPublished.increment()
-        if let ok = try? writer.ok(id: replyTo.requestID) { hub.reply(replyTo, frame: ok) }
-    }
-
-    private func reply(_ address: ReplyAddress, error code: ErrorCode, message: String) {
-        if let frame = try? writer.error(id: address.requestID, code: code, message: message) {
-            hub.reply(address, frame: frame)
-        }
+        hub.reply(replyTo, .ok(id: replyTo.requestID))
     }
 }

@@ -10,6 +10,9 @@ struct SubjectHistory<Frame> {
         /// The subject's version of this message: consecutive for consecutive messages.
         let version: UInt64
         let frame: Frame
+        /// The Kafka partition of a subject without a key (its seqs are one sequence per
+        /// partition), else -1: not optional, so it fits beside a frame handle without growing the entry.
+        let partition: Int32
         let bytes: Int
         /// Bytes of every message appended so far, this one included (lag in bytes is a difference).
         let endOffset: Int
@@ -41,6 +44,8 @@ struct SubjectHistory<Frame> {
     private var droppedThrough: Int64?
     /// Highest seq this history held (or was given) and let go: what it lost, not what it never saw.
     private(set) var evictedThrough: Int64?
+    /// The same per partition, for messages appended with one (a subject without a key).
+    private(set) var evictedThroughByPartition: [Int32: Int64] = [:]
 
     var count: Int { entries.count - head }
 
@@ -49,11 +54,11 @@ struct SubjectHistory<Frame> {
 
     /// Appends a message; returns the frames that fell out (to release).
     mutating func append(
-        seq: Int64, version: UInt64, frame: Frame, bytes: Int, at now: Int64, limit: Int, maxAge: Int64
+        seq: Int64, partition: Int32? = nil, version: UInt64, frame: Frame, bytes: Int, at now: Int64, limit: Int, maxAge: Int64
     ) -> [Frame] {
         if droppedThrough == nil { droppedThrough = seq - 1 }
         bytesAppended += bytes
-        entries.append(Entry(seq: seq, version: version, frame: frame, bytes: bytes, endOffset: bytesAppended, at: now))
+        entries.append(Entry(seq: seq, version: version, frame: frame, partition: partition ?? -1, bytes: bytes, endOffset: bytesAppended, at: now))
         var evicted = evict(olderThan: now - maxAge)
         while count > limit { evicted.append(dropOldest()) }
         compact()
@@ -66,9 +71,10 @@ struct SubjectHistory<Frame> {
     }
 
     /// Notes a message that was not kept at all.
-    mutating func skip(seq: Int64) {
+    mutating func skip(seq: Int64, partition: Int32? = nil) {
         droppedThrough = max(droppedThrough ?? seq, seq)
         evictedThrough = max(evictedThrough ?? seq, seq)
+        if let partition { evictedThroughByPartition[partition] = max(evictedThroughByPartition[partition] ?? seq, seq) }
     }
 
     mutating func evict(olderThan cutoff: Int64) -> [Frame] {
@@ -89,6 +95,17 @@ struct SubjectHistory<Frame> {
         position(afterSeq: seq, lostThrough: evictedThrough, current: current)
     }
 
+    /// Where a cursor reader goes on that already has, per partition, every message through its
+    /// floor: the oldest message held (the floors pass over what it has), and per partition the
+    /// offsets after its floor that this history let go of, as gaps.
+    func cursorContinuation(floors: [Int32: Int64], current: UInt64) -> (gaps: [Int32: ClosedRange<Int64>], after: UInt64) {
+        var gaps: [Int32: ClosedRange<Int64>] = [:]
+        for (partition, floor) in floors {
+            if let lost = evictedThroughByPartition[partition], floor < lost { gaps[partition] = (floor + 1)...lost }
+        }
+        return (gaps, count > 0 ? entries[head].version - 1 : current)
+    }
+
     /// The position right before the first message after `seq`, and the seqs after `seq` up to
     /// `lostThrough` as a gap.
     private func position(afterSeq seq: Int64, lostThrough: Int64?, current: UInt64) -> (gap: ClosedRange<Int64>?, after: UInt64) {
@@ -103,8 +120,12 @@ struct SubjectHistory<Frame> {
     }
 
     /// Up to `maxFrames` messages after position `after` (and at least one, whatever `maxBytes`);
-    /// messages with a seq up to `skipThroughSeq` are passed over (the reader has them already).
-    func read(after: UInt64, current: UInt64, maxFrames: Int, maxBytes: Int, skipThroughSeq: Int64? = nil) -> Read {
+    /// messages with a seq up to `skipThroughSeq`, or up to their partition's `cursorFloors`, are
+    /// passed over (the reader has them already).
+    func read(
+        after: UInt64, current: UInt64, maxFrames: Int, maxBytes: Int, skipThroughSeq: Int64? = nil,
+        cursorFloors: [Int32: Int64]? = nil
+    ) -> Read {
         if after >= current { return .caughtUp }
         guard let start = firstIndex(after: after) else { return .outOfHistory }
         var frames: [Frame] = []
@@ -114,7 +135,7 @@ struct SubjectHistory<Frame> {
         while index < entries.count && frames.count < maxFrames && (frames.isEmpty || bytes + entries[index].bytes <= maxBytes) {
             // A message that was skipped leaves a hole: stop before it; the next read reports it.
             guard entries[index].version == through + 1 else { break }
-            if skipThroughSeq.map({ entries[index].seq > $0 }) ?? true {
+            if skipThroughSeq.map({ entries[index].seq > $0 }) ?? true, !Self.has(entries[index], cursorFloors) {
                 frames.append(entries[index].frame)
                 bytes += entries[index].bytes
             }
@@ -122,6 +143,12 @@ struct SubjectHistory<Frame> {
             index += 1
         }
         return .frames(frames, through: through, caughtUp: through == current)
+    }
+
+    /// Whether a cursor reader has `entry` already: its offset is at or below its partition's floor.
+    private static func has(_ entry: Entry, _ floors: [Int32: Int64]?) -> Bool {
+        guard let floors, entry.partition >= 0, let floor = floors[entry.partition] else { return false }
+        return entry.seq <= floor
     }
 
     /// The seq of the message of version `version`, when it is held.
@@ -155,6 +182,9 @@ struct SubjectHistory<Frame> {
         head += 1
         droppedThrough = max(droppedThrough ?? entry.seq, entry.seq)
         evictedThrough = max(evictedThrough ?? entry.seq, entry.seq)
+        if entry.partition >= 0 {
+            evictedThroughByPartition[entry.partition] = max(evictedThroughByPartition[entry.partition] ?? entry.seq, entry.seq)
+        }
         return entry.frame
     }
 

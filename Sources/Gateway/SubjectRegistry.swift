@@ -35,6 +35,8 @@ final class SubjectRegistry: @unchecked Sendable {
         var queuedAsIdle = false
         /// The seq of its newest message.
         var lastSeq: Int64?
+        /// A subject without a key: the offset of its newest message per partition.
+        var partitionSeqs: [Int32: Int64] = [:]
     }
 
     /// The rings a message must be posted to, as a bit per ring index modulo 64.
@@ -242,9 +244,11 @@ final class SubjectRegistry: @unchecked Sendable {
     /// the subject's version advances. Returns the subject, its new version and the rings to
     /// post the message to (a message for one player goes to one ring, not to all 51 that hold
     /// a million).
+    /// `keyless`: the subject has no key, so its history and positions are kept per partition.
     func recordMessage(
-        _ name: String, seq: Int64, partition: Int32?, live: FrameHandle, retained: FrameHandle
+        _ name: String, seq: Int64, partition: Int32?, keyless: Bool = false, live: FrameHandle, retained: FrameHandle
     ) -> (subject: SubjectID, version: UInt64, rings: RingMask) {
+        let cursorPartition = keyless ? partition : nil
         let now = self.now
         if limits.messages > 0 { frames.retainForHistory(live) }
         let (subject, version, rings, released) = state.withLock { state -> (UInt32, UInt64, RingMask, [FrameHandle]) in
@@ -257,22 +261,23 @@ final class SubjectRegistry: @unchecked Sendable {
             entry.version += 1
             entry.touchedAt = now
             entry.lastSeq = seq
+            if let cursorPartition { entry.partitionSeqs[cursorPartition] = seq }
             if limits.messages > 0 {
                 released += dropOldestHistory(&state, current: id, &entry, now: now)
                 if state.historyFrames < limits.frames {
                     let evicted = entry.history.append(
-                        seq: seq, version: entry.version, frame: live, bytes: frames.bytes(live).count,
+                        seq: seq, partition: cursorPartition, version: entry.version, frame: live, bytes: frames.bytes(live).count,
                         at: now, limit: limits.messages, maxAge: maxAge)
                     state.historyFrames += 1 - evicted.count
                     state.historyOrder.append((id, seq))
                     released += evicted
                 } else {
-                    entry.history.skip(seq: seq)
+                    entry.history.skip(seq: seq, partition: cursorPartition)
                     frames.releaseFromHistory(live)
                 }
             } else {
                 // No history kept: every message is gone at once, so a since before it is a gap.
-                entry.history.skip(seq: seq)
+                entry.history.skip(seq: seq, partition: cursorPartition)
             }
             let result = (id, entry.version, RingMask(bits: entry.rings), released)
             state.entries[id] = entry
@@ -316,6 +321,82 @@ final class SubjectRegistry: @unchecked Sendable {
     /// came from (nil: none seen) and the highest seq its history let go of.
     func memoryCoverage(_ subject: SubjectID) -> (partition: Int32?, evictedThrough: Int64?) {
         withFreshHistory(subject, absent: (nil, nil)) { entry in (entry.partition, entry.history.evictedThrough) }
+    }
+
+    /// Where a subject without a key stands on each of its topic's `partitions`: the offset after
+    /// which every message of that partition still to come lies (its newest message there, else
+    /// the newest of any subject forgotten there, else where the consumer started, minus one),
+    /// with the version this holds at. `startOffsets`: where the consumer started each partition.
+    func positions(
+        _ subject: SubjectID, partitions: Int32, startOffsets: [TopicPartition: Int64]
+    ) -> (version: UInt64, positions: [Int32: Int64]) {
+        state.withLock { state in
+            guard let entry = state.entries[subject.rawValue] else { return (0, [:]) }
+            return (entry.version, Self.positions(of: entry, partitions: partitions, state, startOffsets))
+        }
+    }
+
+    private static func positions(
+        of entry: Entry, partitions: Int32, _ state: State, _ startOffsets: [TopicPartition: Int64]
+    ) -> [Int32: Int64] {
+        let topic = SubjectMapping.topicAndKey(for: entry.name).topic
+        var positions: [Int32: Int64] = [:]
+        for partition in 0..<max(partitions, 0) {
+            let topicPartition = TopicPartition(topic: topic, partition: partition)
+            positions[partition] = max(
+                entry.partitionSeqs[partition] ?? -1, state.forgottenThrough[topicPartition] ?? -1,
+                (startOffsets[topicPartition] ?? 0) - 1)
+        }
+        return positions
+    }
+
+    /// For a client resuming a subject without a key with a cursor: its positions (see
+    /// `positions`) and, per partition, the newest offset its history let go of.
+    func cursorCoverage(
+        _ subject: SubjectID, partitions: Int32, startOffsets: [TopicPartition: Int64]
+    ) -> (positions: [Int32: Int64], evictedThrough: [Int32: Int64]) {
+        let positions = positions(subject, partitions: partitions, startOffsets: startOffsets).positions
+        return (positions, withFreshHistory(subject, absent: [:]) { $0.history.evictedThroughByPartition })
+    }
+
+    /// Where a cursor reader that has every message through its `floors` goes on in the history,
+    /// and per partition the gap for what the history let go of past its floor.
+    func cursorContinuation(_ subject: SubjectID, floors: [Int32: Int64]) -> (gaps: [Int32: ClosedRange<Int64>], after: UInt64) {
+        withFreshHistory(subject, absent: ([:], 0)) { entry in
+            entry.history.cursorContinuation(floors: floors, current: entry.version)
+        }
+    }
+
+    /// `read` for a cursor reader, which passes over what its floors cover. `settled`: it has read
+    /// everything and no message still to come lies at or below a floor, so it may go live.
+    func read(
+        _ subject: SubjectID, after: UInt64, maxFrames: Int, maxBytes: Int, cursorFloors: [Int32: Int64],
+        startOffsets: [TopicPartition: Int64]
+    ) -> (read: SubjectHistory<FrameHandle>.Read, settled: Bool) {
+        let cutoff = now - maxAge
+        let (result, released) = state.withLock { state -> ((SubjectHistory<FrameHandle>.Read, Bool), [FrameHandle]) in
+            guard var entry = state.entries.removeValue(forKey: subject.rawValue) else { return ((.outOfHistory, false), []) }
+            let evicted = entry.history.evict(olderThan: cutoff)
+            state.historyFrames -= evicted.count
+            let read = entry.history.read(
+                after: after, current: entry.version, maxFrames: maxFrames, maxBytes: maxBytes, cursorFloors: cursorFloors)
+            var caughtUp = false
+            switch read {
+            case .caughtUp: caughtUp = true
+            case .frames(let held, _, let last):
+                caughtUp = last
+                for frame in held { frames.retain(frame) }
+            case .outOfHistory: break
+            }
+            // Under the lock with the read: what comes later is newer than these positions.
+            let partitions = Int32(clamping: (cursorFloors.keys.max() ?? -1) + 1)
+            let positions = Self.positions(of: entry, partitions: partitions, state, startOffsets)
+            let settled = caughtUp && cursorFloors.allSatisfy { partition, floor in (positions[partition] ?? -1) >= floor }
+            state.entries[subject.rawValue] = entry
+            return ((read, settled), evicted)
+        }
+        for frame in released { frames.release(frame) }
+        return result
     }
 
     /// The seq of `subject`'s message of version `version`, while its history holds it.

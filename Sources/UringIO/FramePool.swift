@@ -23,8 +23,8 @@ public final class FramePool: @unchecked Sendable {
     private let originMilliseconds: UnsafeMutablePointer<Int64>
     /// A subject's history holds one reference: the frame's sends are done when only that one is left.
     private let heldByHistory: UnsafeMutablePointer<Bool>
-    /// Told the origin time of a stamped frame when its last reference goes: its last send is done.
-    private let finalReleaseObserver: (@Sendable (Int64) -> Void)?
+    /// Counts the latency of a stamped frame when its last send is done; read by the pool's owner.
+    public let sendLatencies: SendLatencies?
     private let state = Mutex(State())
 
     private struct State {
@@ -38,9 +38,9 @@ public final class FramePool: @unchecked Sendable {
     }
 
     /// `capacity` bounds the number of frames alive at once (queued on some socket or retained).
-    public init(capacity: Int = 1 << 16, finalReleaseObserver: (@Sendable (Int64) -> Void)? = nil) {
+    public init(capacity: Int = 1 << 16, sendLatencies: SendLatencies? = nil) {
         self.capacity = capacity
-        self.finalReleaseObserver = finalReleaseObserver
+        self.sendLatencies = sendLatencies
         originMilliseconds = .allocate(capacity: capacity)
         originMilliseconds.initialize(repeating: 0, count: capacity)
         heldByHistory = .allocate(capacity: capacity)
@@ -159,7 +159,7 @@ public final class FramePool: @unchecked Sendable {
         let origin = originMilliseconds[index]
         guard origin != 0 else { return }
         originMilliseconds[index] = 0
-        finalReleaseObserver?(origin)
+        sendLatencies?.record(originMilliseconds: origin)
     }
 
     /// Frames created so far (for metrics and the malloc-free steady-state benchmark).

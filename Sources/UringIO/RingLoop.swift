@@ -443,6 +443,11 @@ public final class RingLoop: @unchecked Sendable {
         dropQueuedFrames(index, keepingHead: slots.sendInFlight[index] || slots.sentBytes[index] > 0)
     }
 
+    /// True until the connection is closed or closing: frames sent to it will be written.
+    public func isOpen(slot: UInt32) -> Bool {
+        slots.phase[Int(slot)] == .open
+    }
+
     /// Bytes queued on a connection and not yet written.
     public func queuedBytes(slot: UInt32) -> Int {
         Int(slots.queuedBytes[Int(slot)])

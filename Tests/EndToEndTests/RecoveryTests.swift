@@ -57,4 +57,19 @@ struct RecoveryTests {
         #expect(try client.receiveMessage().kind == .msg(subject: "/question", seq: 4, data: "4", retained: false))
         try gateway.stop()
     }
+
+    @Test("a gateway without Kafka has no partitions: a cursor gets a gap over every seq, then live messages")
+    func cursorWithoutKafkaIsAGap() throws {
+        let gateway = try GatewayProcess()
+        let publisher = try WebSocketTestClient(port: gateway.port)
+        try publish(publisher, "/question", 0...1)
+        let client = try WebSocketTestClient(port: gateway.port)
+        try client.send(text: #"{"op":"sub","id":1,"subjects":["/question"],"since":{"/question":{"0":0}}}"#)
+        #expect(try client.receiveMessage().kind == .ok(id: 1))
+        #expect(try client.receiveMessage().kind == .gap(subject: "/question", from: 0, to: .max))
+        try publish(publisher, "/question", 2...2)
+        #expect(try client.receiveMessage().kind == .msg(subject: "/question", seq: 2, data: "2", retained: false),
+            "no retained copy and nothing from history: the next one is live")
+        try gateway.stop()
+    }
 }

@@ -14,65 +14,65 @@ import UringIO
     }
 
     @Test func withoutAuthEveryoneIsAnonymousAndMayDoAnything() {
-        var trust = ConnectionTrust(slots: 2, policy: policy())
-        trust.opened(1, now: 0)
-        #expect(trust.identities[1]?.user == "anonymous")
-        #expect(trust.identities[1]?.entitlements.mayPublish(to: "/answer/bob") == true)
+        let policy = policy()
+        let trust = ConnectionTrust(policy: policy, now: 0)
+        #expect(trust.identity?.user == "anonymous")
+        #expect(trust.identity?.entitlements.mayPublish(to: "/answer/bob") == true)
     }
 
     @Test func jwtConnectionsStartWithoutIdentityAndKeepTheirUser() {
         let verifier = TokenVerifier(secret: TokenVerifierTests.secret)
-        var trust = ConnectionTrust(slots: 2, policy: policy(auth: .jwt(verifier)))
-        trust.opened(0, now: 0)
-        #expect(trust.identities[0] == nil)
-        let outcome1 = trust.authenticate(0, token: TokenVerifierTests.expired, unixNow: 1_700_000_000)
+        let policy = policy(auth: .jwt(verifier))
+        var trust = ConnectionTrust(policy: policy, now: 0)
+        #expect(trust.identity == nil)
+        let outcome1 = trust.authenticate(token: TokenVerifierTests.expired, unixNow: 1_700_000_000, policy: policy)
         #expect(outcome1 == .rejected(.expired(at: 1_600_000_000)))
-        #expect(trust.identities[0] == nil)
-        let outcome2 = trust.authenticate(0, token: TokenVerifierTests.alice, unixNow: 1_700_000_000)
+        #expect(trust.identity == nil)
+        let outcome2 = trust.authenticate(token: TokenVerifierTests.alice, unixNow: 1_700_000_000, policy: policy)
         #expect(outcome2 == .accepted)
-        #expect(trust.identities[0]?.user == "alice")
-        let outcome3 = trust.authenticate(0, token: TokenVerifierTests.fractionalExpiry, unixNow: 1_700_000_000)
+        #expect(trust.identity?.user == "alice")
+        let outcome3 = trust.authenticate(token: TokenVerifierTests.fractionalExpiry, unixNow: 1_700_000_000, policy: policy)
         #expect(outcome3
             == .rejected(.otherUser(expected: "alice", got: "bob")))
     }
 
     @Test func silentConnectionIsPingedThenClosed() {
-        var trust = ConnectionTrust(slots: 1, policy: policy())
-        trust.opened(0, now: 0)
-        let outcome4 = trust.check(0, now: 9 * Self.second, unixNow: 0)
+        let policy = policy()
+        var trust = ConnectionTrust(policy: policy, now: 0)
+        let outcome4 = trust.check(now: 9 * Self.second, unixNow: 0, policy: policy)
         #expect(outcome4 == .nothing)
-        let outcome5 = trust.check(0, now: 10 * Self.second, unixNow: 0)
+        let outcome5 = trust.check(now: 10 * Self.second, unixNow: 0, policy: policy)
         #expect(outcome5 == .ping)
-        let outcome6 = trust.check(0, now: 15 * Self.second, unixNow: 0)
+        let outcome6 = trust.check(now: 15 * Self.second, unixNow: 0, policy: policy)
         #expect(outcome6 == .nothing)
-        let outcome7 = trust.check(0, now: 20 * Self.second, unixNow: 0)
+        let outcome7 = trust.check(now: 20 * Self.second, unixNow: 0, policy: policy)
         #expect(outcome7 == .closeIdle)
     }
 
     @Test func anAnswerToThePingKeepsTheConnection() {
-        var trust = ConnectionTrust(slots: 1, policy: policy())
-        trust.opened(0, now: 0)
-        let outcome8 = trust.check(0, now: 10 * Self.second, unixNow: 0)
+        let policy = policy()
+        var trust = ConnectionTrust(policy: policy, now: 0)
+        let outcome8 = trust.check(now: 10 * Self.second, unixNow: 0, policy: policy)
         #expect(outcome8 == .ping)
-        trust.heard(0, now: 11 * Self.second)
-        let outcome9 = trust.check(0, now: 20 * Self.second, unixNow: 0)
+        trust.heard(now: 11 * Self.second)
+        let outcome9 = trust.check(now: 20 * Self.second, unixNow: 0, policy: policy)
         #expect(outcome9 == .nothing)
-        let outcome10 = trust.check(0, now: 21 * Self.second, unixNow: 0)
+        let outcome10 = trust.check(now: 21 * Self.second, unixNow: 0, policy: policy)
         #expect(outcome10 == .ping)
     }
 
     @Test func expiringTokenIsWarnedOnceThenClosed() {
         let verifier = TokenVerifier(secret: TokenVerifierTests.secret)
-        var trust = ConnectionTrust(slots: 1, policy: policy(auth: .jwt(verifier), idle: nil))
-        trust.opened(0, now: 0)
-        _ = trust.authenticate(0, token: TokenVerifierTests.alice, unixNow: 1_700_000_000)
-        let outcome11 = trust.check(0, now: 0, unixNow: 1_999_999_969)
+        let policy = policy(auth: .jwt(verifier), idle: nil)
+        var trust = ConnectionTrust(policy: policy, now: 0)
+        _ = trust.authenticate(token: TokenVerifierTests.alice, unixNow: 1_700_000_000, policy: policy)
+        let outcome11 = trust.check(now: 0, unixNow: 1_999_999_969, policy: policy)
         #expect(outcome11 == .nothing)
-        let outcome12 = trust.check(0, now: 0, unixNow: 1_999_999_970)
+        let outcome12 = trust.check(now: 0, unixNow: 1_999_999_970, policy: policy)
         #expect(outcome12 == .warnExpiry(at: 2_000_000_000))
-        let outcome13 = trust.check(0, now: 0, unixNow: 1_999_999_990)
+        let outcome13 = trust.check(now: 0, unixNow: 1_999_999_990, policy: policy)
         #expect(outcome13 == .nothing)
-        let outcome14 = trust.check(0, now: 0, unixNow: 2_000_000_000)
+        let outcome14 = trust.check(now: 0, unixNow: 2_000_000_000, policy: policy)
         #expect(outcome14 == .closeExpired)
     }
 }

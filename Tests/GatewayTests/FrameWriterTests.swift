@@ -162,42 +162,62 @@ import WebSocket
 }
 
 @Suite struct FanoutLatencyReportTests {
-    @Test func aFrameHeldByTheHistoryIsReportedAtItsLastSendOnce() throws {
-        let reported = ReportLog()
-        let pool = FramePool(capacity: 4) { reported.add($0) }
+    /// One bucket of a second: a frame stamped long ago lands past it.
+    private let counted = SendLatencies(boundsMilliseconds: [1_000])
+
+    @Test func aFrameHeldByTheHistoryIsCountedAtItsLastSendOnce() throws {
+        let pool = FramePool(capacity: 4, sendLatencies: counted)
         let frame = try pool.acquire(bytes: 10)
         pool.stamp(frame, originMilliseconds: 1234)
         pool.retainForHistory(frame)
         pool.retain(frame, count: 2)  // two sockets
         pool.release(frame)  // the publisher's own reference
         pool.release(frame)  // first socket written
-        #expect(reported.values.isEmpty)
+        #expect(counted.snapshot.count == 0)
         pool.release(frame)  // last socket written: only the history's reference is left
-        #expect(reported.values == [1234])
+        #expect(counted.snapshot.count == 1)
+        #expect(counted.snapshot.cumulative == [0], "stamped in 1970")
+        #expect(counted.snapshot.sumMilliseconds > 1_000_000)
         pool.release(frame)  // the history lets go much later
-        #expect(reported.values == [1234], "reported once")
+        #expect(counted.snapshot.count == 1, "counted once")
     }
 
-    @Test func withoutHistoryTheLastReferenceReports() throws {
-        let reported = ReportLog()
-        let pool = FramePool(capacity: 4) { reported.add($0) }
+    @Test func withoutHistoryTheLastReferenceCounts() throws {
+        let pool = FramePool(capacity: 4, sendLatencies: counted)
         let frame = try pool.acquire(bytes: 10)
         pool.stamp(frame, originMilliseconds: 99)
         pool.retainForHistory(frame)
         pool.releaseFromHistory(frame)  // the history's budget was spent: not kept
         pool.retain(frame)
         pool.release(frame)
-        #expect(reported.values.isEmpty, "a socket still holds it")
+        #expect(counted.snapshot.count == 0, "a socket still holds it")
         pool.release(frame)
-        #expect(reported.values == [99])
+        #expect(counted.snapshot.count == 1)
     }
-}
 
-private final class ReportLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var reported: [Int64] = []
-    func add(_ value: Int64) { lock.withLock { reported.append(value) } }
-    var values: [Int64] { lock.withLock { reported } }
+    @Test func aRecentFrameLandsInItsBucket() throws {
+        let pool = FramePool(capacity: 4, sendLatencies: counted)
+        let frame = try pool.acquire(bytes: 10)
+        pool.stamp(frame, originMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        pool.release(frame)
+        #expect(counted.snapshot.cumulative == [1])
+        #expect(counted.snapshot.count == 1)
+    }
+
+    @Test func thePrometheusTextIsAHistogramInSeconds() {
+        var text: [UInt8] = []
+        let counts = SendLatencies.Snapshot(
+            cumulative: [1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3], count: 4, sumMilliseconds: 12_503)
+        KafkaMetrics.emitFanoutLatency(counts, into: &text)
+        let lines = String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.contains(#"stadium_fanout_latency_seconds_bucket{le="0.001"} 1"#))
+        #expect(lines.contains(#"stadium_fanout_latency_seconds_bucket{le="1.0"} 3"#))
+        #expect(lines.contains(#"stadium_fanout_latency_seconds_bucket{le="2.5"} 3"#))
+        #expect(lines.contains(#"stadium_fanout_latency_seconds_bucket{le="+Inf"} 4"#))
+        #expect(lines.contains("stadium_fanout_latency_seconds_sum 12.503"))
+        #expect(lines.contains("stadium_fanout_latency_seconds_count 4"))
+        #expect(lines.contains("# TYPE stadium_fanout_latency_seconds histogram"))
+    }
 }
 
 @Suite struct HistoryBudgetTests {

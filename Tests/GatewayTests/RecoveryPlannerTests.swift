@@ -69,3 +69,47 @@ import Testing
         #expect(learned?.offsets == 951..<1501)
     }
 }
+
+/// A subject without a key on a topic of several partitions resumes with a cursor.
+@Suite struct CursorPlannerTests {
+    let planner = RecoveryPlanner(
+        partitionCounts: ["question": 3],
+        startOffsets: [
+            TopicPartition(topic: "question", partition: 0): 100, TopicPartition(topic: "question", partition: 1): 5,
+            TopicPartition(topic: "question", partition: 2): 60,
+        ],
+        partitioner: .crc32)
+
+    private func partition(_ number: Int32) -> TopicPartition { TopicPartition(topic: "question", partition: number) }
+
+    @Test func eachPartitionMemoryDoesNotReachIsReadFromKafka() {
+        let (plans, floors) = planner.cursorPlan(
+            subject: "/question", cursor: [0: 40, 1: 7, 2: 59], positions: [0: 120, 1: 9, 2: 70], evictedThrough: [:])
+        #expect(plans == [.init(partition: partition(0), key: nil, offsets: 41..<100)])
+        #expect(floors == [0: 99, 1: 7, 2: 59])
+    }
+
+    @Test func whatTheHistoryOrAForgottenSubjectLetGoOfIsReadBack() {
+        let (plans, floors) = planner.cursorPlan(
+            subject: "/question", cursor: [0: 150, 1: 7, 2: 61], positions: [0: 200, 1: 30, 2: 70], evictedThrough: [0: 180],
+            forgottenThrough: { $0 == TopicPartition(topic: "question", partition: 2) ? 65 : nil })
+        #expect(plans == [
+            .init(partition: partition(0), key: nil, offsets: 151..<181),
+            .init(partition: partition(2), key: nil, offsets: 62..<66),
+        ])
+        #expect(floors == [0: 180, 1: 7, 2: 65])
+    }
+
+    @Test func aPartitionMissingFromTheCursorMissedNothing() {
+        let (plans, floors) = planner.cursorPlan(subject: "/question", cursor: [1: 2], positions: [0: 120, 1: 9, 2: 70], evictedThrough: [:])
+        #expect(plans == [.init(partition: partition(1), key: nil, offsets: 3..<5)])
+        #expect(floors == [0: 120, 1: 4, 2: 70])
+    }
+
+    @Test func partitionsTheTopicDoesNotHaveAreIgnoredAndNoOffsetOverflows() {
+        let (plans, floors) = planner.cursorPlan(
+            subject: "/question", cursor: [0: .max, 7: 3], positions: [0: 120, 1: 9, 2: 70], evictedThrough: [0: .max])
+        #expect(plans.isEmpty)
+        #expect(floors == [0: .max, 1: 9, 2: 70])
+    }
+}

@@ -129,3 +129,46 @@ import Testing
         #expect(history.seq(atVersion: 9) == nil)
     }
 }
+
+/// A subject without a key: its messages come from several partitions, each its own offsets.
+@Suite struct CursorHistoryTests {
+    /// (partition, offset) in the order recorded; frame = offset, version = position + 1.
+    private func history(_ messages: [(Int32, Int64)], limit: Int = 1000) -> SubjectHistory<Int64> {
+        var history = SubjectHistory<Int64>()
+        for (index, (partition, seq)) in messages.enumerated() {
+            _ = history.append(
+                seq: seq, partition: partition, version: UInt64(index + 1), frame: seq, bytes: 10, at: 0, limit: limit,
+                maxAge: 1 << 40)
+        }
+        return history
+    }
+
+    @Test func aCursorReaderPassesOverWhatItHasInEachPartition() {
+        let history = history([(0, 10), (1, 3), (0, 11), (2, 50), (1, 4), (0, 12)])
+        // The client has partition 0 through 11 and partition 1 through 3; partition 2 through 49.
+        let read = history.read(after: 0, current: 6, maxFrames: 10, maxBytes: 1 << 20, cursorFloors: [0: 11, 1: 3, 2: 49])
+        #expect(read == .frames([50, 4, 12], through: 6, caughtUp: true))
+        #expect(history.read(after: 0, current: 6, maxFrames: 10, maxBytes: 1 << 20, cursorFloors: [0: 12, 1: 4, 2: 50])
+            == .frames([], through: 6, caughtUp: true))
+    }
+
+    @Test func whatTheHistoryLetGoOfIsAGapInItsOwnPartitionOnly() {
+        let history = history([(0, 10), (1, 3), (0, 11), (1, 4), (0, 12)], limit: 3)
+        // 0:10 and 1:3 are gone; the oldest held is 0:11 (version 3).
+        #expect(history.evictedThroughByPartition == [0: 10, 1: 3])
+        let (gaps, after) = history.cursorContinuation(floors: [0: 9, 1: 3, 2: 7], current: 5)
+        #expect(gaps == [0: 10...10])
+        #expect(after == 2)
+        #expect(history.cursorContinuation(floors: [0: 10, 1: 2], current: 5).gaps == [1: 3...3])
+        #expect(SubjectHistory<Int64>().cursorContinuation(floors: [0: 1], current: 4) == ([:], 4))
+    }
+
+    @Test func aKeyedSubjectsHistoryKeepsNoPartitions() {
+        var history = SubjectHistory<Int64>()
+        for seq in Int64(1)...4 {
+            _ = history.append(seq: seq, version: UInt64(seq), frame: seq, bytes: 10, at: 0, limit: 2, maxAge: 1 << 40)
+        }
+        #expect(history.evictedThrough == 2)
+        #expect(history.evictedThroughByPartition.isEmpty)
+    }
+}

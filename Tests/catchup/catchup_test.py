@@ -29,6 +29,7 @@ Exit status 0 when all hold, 1 on a failed check, 2 when the test could not run.
 
 import argparse
 import base64
+import json
 import os
 import re
 import resource
@@ -154,6 +155,21 @@ def produce(bootstrap, topic, records, rate=None, partitioner=None):
         raise Failure("kcat failed: " + kcat.stderr.read().decode())
 
 
+def run_with_binaries(run, name, description):
+    """The command line of a system test: `run(binaries, directory)` in a temporary directory;
+    exit status 0 when it passes, 1 on a `Failure`."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=".build/debug", help="directory of the built executables")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            run(options.bin, directory)
+        except Failure as failure:
+            print("%s test FAILED: %s" % (name, failure))
+            return 1
+    return 0
+
+
 # --- clients -----------------------------------------------------------------------------
 
 def masked(opcode, payload, mask=b"\x11\x22\x33\x44"):
@@ -169,7 +185,7 @@ def sub_request(subjects, since=None):
     members = ",".join('"%s"' % s for s in subjects)
     text = '{"op":"sub","id":1,"subjects":[%s]' % members
     if since:
-        text += ',"since":{%s}' % ",".join('"%s":%d' % item for item in since.items())
+        text += ',"since":{%s}' % ",".join('"%s":%s' % (subject, json.dumps(seen)) for subject, seen in since.items())
     return (text + "}").encode()
 
 

@@ -23,13 +23,11 @@ Runs the development broker with 3 partitions, kcat as the producer and raw clie
 Exit status 0 when all hold, 1 on a failed check, 2 when the test could not run.
 """
 
-import argparse
 import json
 import os
 import sys
-import tempfile
 
-from catchup_test import Broker, Failure, Gateway, expect_all, open_readers, produce, value
+from catchup_test import Broker, Failure, Gateway, expect_all, open_readers, produce, run_with_binaries, value
 
 MISSED = 300
 
@@ -140,16 +138,7 @@ def run(binaries, directory):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bin", default=".build/debug", help="directory of the built executables")
-    options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        try:
-            run(options.bin, directory)
-        except Failure as failure:
-            print("failover test FAILED: %s" % failure)
-            return 1
-    return 0
+    return run_with_binaries(run, "failover", __doc__)
 
 
 if __name__ == "__main__":

@@ -80,8 +80,10 @@ export interface StadiumClientOptions {
 }
 
 export interface MessageInfo {
-  /** The record's Kafka offset; compare only within one subject. */
+  /** The record's Kafka offset; compare only within one subject (and partition). */
   seq: number;
+  /** The record's Kafka partition: present on a subject without a key. */
+  partition?: number;
   subject: string;
   /** A replay of the subject's latest message at subscribe time, not a new event. */
   retained: boolean;
@@ -89,6 +91,8 @@ export interface MessageInfo {
 
 export interface Gap {
   subject: string;
+  /** A resume with a cursor: the partition of the gap's offsets. */
+  partition?: number;
   /** Messages with seq from..to (inclusive) may have been missed. */
   from: number;
   to: number;
@@ -111,8 +115,8 @@ export declare class StadiumClient {
   readonly state: ConnectionState;
   /** The URL of the current or last connection attempt. */
   readonly url: string | null;
-  /** The `since` the last (re)connect subscribed with; null when it had none. */
-  readonly resumedFrom: Record<string, number> | null;
+  /** The `since` the last (re)connect subscribed with (a cursor for a subject without a key); null when it had none. */
+  readonly resumedFrom: Record<string, number | Cursor> | null;
   /** Returns a function that unsubscribes (the subject is left when its last subscriber goes). */
   subscribe(
     subject: string,
@@ -134,13 +138,19 @@ export declare function urlForAttempt(urls: string[], index: number): string;
 export declare function normalizeUrls(urls: string | string[]): string[];
 export declare function fingerprint(data: JSONValue | undefined): number;
 
+/** A subject without a key: the last offset seen per partition ("0", "1", ...; -1: none yet). */
+export type Cursor = Record<string, number>;
+
 export declare class DeliveryLedger {
   constructor(window?: number);
-  /** True for a delivery to make (and records it); false for a repeat. */
-  accept(subject: string, seq: number, data: JSONValue): boolean;
+  /** True for a delivery to make (and records it); false for a repeat. `partition` moves the cursor unless `retained`. */
+  accept(subject: string, seq: number, data: JSONValue, partition?: number, retained?: boolean): boolean;
   lastSeq(subject: string): number | undefined;
+  cursor(subject: string): Cursor | undefined;
+  /** The positions of a sub's ok start a subject's cursor (kept when it has one). */
+  adoptPositions(subject: string, positions: Cursor): void;
   forget(subject: string): void;
-  since(subjects: Iterable<string>): Record<string, number> | null;
+  since(subjects: Iterable<string>): Record<string, number | Cursor> | null;
 }
 
 export declare class PendingRequests {

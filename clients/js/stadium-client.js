@@ -73,7 +73,9 @@ export function fingerprint(data) {
 
 /**
  * Per subject: the last seq delivered (the `since` of the next resubscribe) and the recent
- * (seq, fingerprint) pairs delivered, so a message seen again is skipped.
+ * (seq, fingerprint) pairs delivered, so a message seen again is skipped. A subject without a
+ * key (its messages carry `partition`) keeps a cursor instead: the last offset per partition,
+ * from the sub's ok `positions` on, so it resumes on any gateway even over several partitions.
  *
  * A message is a repeat only when both its seq and its data match one already delivered: a
  * restarted gateway replays records a client already has (same seq, same data), while seqs
@@ -88,20 +90,27 @@ export class DeliveryLedger {
     this.subjects = new Map();
   }
 
-  /** Records a delivery and returns true, or returns false for a repeat of one already delivered. */
-  accept(subject, seq, data) {
+  /**
+   * Records a delivery and returns true, or returns false for a repeat of one already delivered.
+   * `partition` (a subject without a key) moves the cursor, unless the message is `retained`:
+   * a replay of one from before the subscription's positions.
+   */
+  accept(subject, seq, data, partition, retained = false) {
     if (typeof seq !== "number") return true;
     const print = fingerprint(data);
+    // The same offset in two partitions is two records.
+    const key = typeof partition === "number" ? `${partition}:${seq}` : seq;
     let entry = this.subjects.get(subject);
     if (entry === undefined) {
-      entry = { lastSeq: seq, recent: new Map() };
+      entry = { lastSeq: seq, recent: new Map(), cursor: null };
       this.subjects.set(subject, entry);
-    } else if (entry.recent.get(seq) === print) {
-      return false;
     }
+    // Even a repeat moves the cursor: a live message first seen as the retained one is past it.
+    if (typeof partition === "number" && !retained && entry.cursor !== null) entry.cursor[String(partition)] = seq;
+    if (entry.recent.get(key) === print) return false;
     entry.lastSeq = seq;
-    entry.recent.delete(seq);
-    entry.recent.set(seq, print);
+    entry.recent.delete(key);
+    entry.recent.set(key, print);
     if (entry.recent.size > this.window) entry.recent.delete(entry.recent.keys().next().value);
     return true;
   }
@@ -110,16 +119,38 @@ export class DeliveryLedger {
     return this.subjects.get(subject)?.lastSeq;
   }
 
+  /** The cursor of a subject without a key (partition -> last offset), or undefined. */
+  cursor(subject) {
+    const cursor = this.subjects.get(subject)?.cursor;
+    return cursor ? { ...cursor } : undefined;
+  }
+
+  /**
+   * The positions a sub's ok gave for a subject without a key start its cursor; a resume's ok
+   * does not replace the cursor it resumed from.
+   */
+  adoptPositions(subject, positions) {
+    let entry = this.subjects.get(subject);
+    if (entry === undefined) {
+      entry = { lastSeq: undefined, recent: new Map(), cursor: null };
+      this.subjects.set(subject, entry);
+    }
+    if (entry.cursor === null) entry.cursor = { ...positions };
+  }
+
   forget(subject) {
     this.subjects.delete(subject);
   }
 
-  /** The `since` member for a sub of these subjects: the ones with a delivery; null when none has. */
+  /**
+   * The `since` member for a sub of these subjects: the cursor of those that have one, the last
+   * seq of the others with a delivery; null when none has either.
+   */
   since(subjects) {
     const since = {};
     let any = false;
     for (const subject of subjects) {
-      const last = this.lastSeq(subject);
+      const last = this.cursor(subject) ?? this.lastSeq(subject);
       if (last === undefined) continue;
       since[subject] = last;
       any = true;
@@ -482,6 +513,12 @@ export class StadiumClient {
         this.gap(frame);
         return;
       case "ok":
+        // A sub's ok: where its subjects without a key start, per partition.
+        if (frame.positions !== null && typeof frame.positions === "object") {
+          for (const [subject, positions] of Object.entries(frame.positions)) {
+            if (this.subscriptions.has(subject)) this.ledger.adoptPositions(subject, positions);
+          }
+        }
         this.pending.settle(frame);
         return;
       case "err":
@@ -502,9 +539,10 @@ export class StadiumClient {
     const subscribers = this.subscriptions.get(frame.subject);
     // A msg that was on its way when we unsubscribed.
     if (subscribers === undefined) return;
-    if (!this.ledger.accept(frame.subject, frame.seq, frame.data)) return;
+    if (!this.ledger.accept(frame.subject, frame.seq, frame.data, frame.partition, frame.retained === true)) return;
     this.latest.set(frame.subject, { data: frame.data, seq: frame.seq });
     const info = { seq: frame.seq, subject: frame.subject, retained: frame.retained === true };
+    if (typeof frame.partition === "number") info.partition = frame.partition;
     for (const subscriber of [...subscribers]) this.callSubscriber(subscriber.onMessage, frame.data, info);
   }
 
@@ -512,6 +550,7 @@ export class StadiumClient {
     const subscribers = this.subscriptions.get(frame.subject);
     if (subscribers === undefined) return;
     const gap = { subject: frame.subject, from: frame.from, to: frame.to };
+    if (typeof frame.partition === "number") gap.partition = frame.partition;
     for (const subscriber of [...subscribers]) {
       if (subscriber.onGap) this.callSubscriber(subscriber.onGap, gap);
     }

@@ -23,19 +23,26 @@ public enum ClientRequestEncoder {
         }
     }
 
-    /// `{"op":"sub","id":1,"subjects":[...]}` plus `"since":{...}` (keys sorted) when not empty.
-    public static func sub(id: Int64?, subjects: [String], since: [String: Int64] = [:]) -> [UInt8] {
+    /// `{"op":"sub","id":1,"subjects":[...]}` plus `"since":{...}` (keys sorted) when not empty;
+    /// `cursors` go in `since` too, as objects of partitions to offsets.
+    public static func sub(
+        id: Int64?, subjects: [String], since: [String: Int64] = [:], cursors: [String: [Int32: Int64]] = [:]
+    ) -> [UInt8] {
         encoded { writer in
             writer.append("{\"op\":\"sub\"")
             appendID(id, to: &writer)
             appendSubjects(subjects, to: &writer)
-            if !since.isEmpty {
+            if !since.isEmpty || !cursors.isEmpty {
                 writer.append(",\"since\":{")
-                for (index, subject) in since.keys.sorted().enumerated() {
+                for (index, subject) in Set(since.keys).union(cursors.keys).sorted().enumerated() {
                     if index > 0 { writer.append(UInt8(ascii: ",")) }
                     writer.appendString(subject)
                     writer.append(UInt8(ascii: ":"))
-                    writer.append(since[subject]!)
+                    if let cursor = cursors[subject] {
+                        ServerMessageEncoder.appendOffsets(cursor, to: &writer)
+                    } else {
+                        writer.append(since[subject]!)
+                    }
                 }
                 writer.append(UInt8(ascii: "}"))
             }

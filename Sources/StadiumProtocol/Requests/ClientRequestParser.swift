@@ -3,6 +3,8 @@
 public enum ClientRequestParser {
     /// Most subjects one `sub` or `unsub` may name (and most entries in `since`).
     public static let maximumSubjectsPerRequest = 64
+    /// Most partitions one cursor may name.
+    public static let maximumCursorPartitions = 1024
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<ClientRequest, ProtocolError> {
         var members = RequestMembers()
@@ -50,8 +52,8 @@ public enum ClientRequestParser {
             }
             if JSONEscapes.stringEquals(bytes, op, "sub") {
                 let subjects = try fields.subjectList(members.subjects)
-                let since = try fields.since(members.since)
-                return .success(.sub(id: id, subjects: subjects, since: since))
+                let (since, cursors) = try fields.since(members.since)
+                return .success(.sub(id: id, subjects: subjects, since: since, cursors: cursors))
             }
             if JSONEscapes.stringEquals(bytes, op, "unsub") {
                 return .success(.unsub(id: id, subjects: try fields.subjectList(members.subjects)))

@@ -33,10 +33,11 @@ struct RequestFields {
         return subjects
     }
 
-    /// `since`: an optional object mapping valid subjects to non-negative seq numbers.
-    func since(_ span: JSONValueSpan?) throws(ProtocolError) -> [String: Int64] {
+    /// `since`: an optional object mapping valid subjects to non-negative seq numbers, or (for a
+    /// subject without a key) to a cursor: an object mapping partitions to the last offset seen.
+    func since(_ span: JSONValueSpan?) throws(ProtocolError) -> (since: [String: Int64], cursors: [String: [Int32: Int64]]) {
         let limit = ClientRequestParser.maximumSubjectsPerRequest
-        guard let span else { return [:] }
+        guard let span else { return ([:], [:]) }
         guard span.kind == .object else {
             throw badRequest("\"since\" must be an object mapping subjects to the last seq seen")
         }
@@ -45,14 +46,58 @@ struct RequestFields {
             throw badRequest("too many subjects in \"since\": at most \(limit) per request")
         }
         var since: [String: Int64] = [:]
+        var cursors: [String: [Int32: Int64]] = [:]
         for index in stride(from: 0, to: entries.count, by: 2) {
             let subject = try validSubject(entries[index])
+            if entries[index + 1].kind == .object {
+                cursors[subject] = try cursor(entries[index + 1], of: subject)
+                since[subject] = nil  // a subject named twice: the last value counts, as for numbers
+                continue
+            }
             guard let seq = JSONInteger.int64(bytes, entries[index + 1]), seq >= 0 else {
                 throw badRequest("\"since\" value for \"\(subject)\" must be an integer from 0 to \(Int64.max)")
             }
             since[subject] = seq
+            cursors[subject] = nil
         }
-        return since
+        return (since, cursors)
+    }
+
+    /// A cursor: `{"0":41,"1":-1}`, partition numbers (decimal, 0 to Int32.max) to the last offset
+    /// seen there (-1: none); only a subject without a key has one.
+    private func cursor(_ span: JSONValueSpan, of subject: String) throws(ProtocolError) -> [Int32: Int64] {
+        let limit = ClientRequestParser.maximumCursorPartitions
+        guard SubjectMapping.topicAndKey(for: subject).key == nil else {
+            throw badRequest("\"since\" value for \"\(subject)\" must be an integer: only a subject without a key has a cursor")
+        }
+        let entries = items(of: span, limit: 2 * (limit + 1))
+        guard entries.count <= 2 * limit else {
+            throw badRequest("cursor for \"\(subject)\" names too many partitions: at most \(limit)")
+        }
+        var cursor: [Int32: Int64] = [:]
+        for index in stride(from: 0, to: entries.count, by: 2) {
+            let name = JSONEscapes.decodeString(bytes, entries[index])
+            guard let partition = Self.partitionNumber(name) else {
+                throw badRequest("cursor for \"\(subject)\": partition \"\(name.prefix(32))\" must be a decimal number from 0 to \(Int32.max)")
+            }
+            guard cursor[partition] == nil else {
+                throw badRequest("cursor for \"\(subject)\": partition \(partition) appears more than once")
+            }
+            guard let offset = JSONInteger.int64(bytes, entries[index + 1]), offset >= -1 else {
+                throw badRequest("cursor for \"\(subject)\": offset of partition \(partition) must be an integer from -1 to \(Int64.max)")
+            }
+            cursor[partition] = offset
+        }
+        return cursor
+    }
+
+    /// A partition number written the way the gateway writes it: digits, no sign, no leading zero.
+    static func partitionNumber(_ text: String) -> Int32? {
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              digits.count == 1 || digits.first != UInt8(ascii: "0")
+        else { return nil }
+        return Int32(text)
     }
 
     /// The elements of an already validated array, or the names and values (alternating)

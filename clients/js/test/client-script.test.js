@@ -157,3 +157,33 @@ test("close() stops reconnecting and closes the socket", { timeout: 10000 }, asy
   await assert.rejects(client.whenLive(), (error) => error.code === "client_closed");
   assert.equal(sockets.events.length, 1);
 });
+
+test("a subject without a key resumes with its cursor on the next gateway", { timeout: 10000 }, async () => {
+  const { client, sockets } = scriptedClient();
+  const delivered = [];
+  client.subscribe("/question", (data, info) => delivered.push([info.partition, info.seq, data, info.retained]));
+  const first = await sockets.until("the first socket", (events) => events[0]);
+  first.open();
+  const [sub] = subs(first);
+  assert.equal(sub.since, undefined);
+  first.receive({ op: "ok", id: sub.id, positions: { "/question": { 0: 40, 1: -1, 2: 17 } } });
+  first.receive({ op: "msg", subject: "/question", seq: 40, partition: 0, data: "q40", retained: true });
+  first.receive({ op: "msg", subject: "/question", seq: 0, partition: 1, data: "q-1-0" });
+  first.receive({ op: "msg", subject: "/question", seq: 18, partition: 2, data: "q-2-18" });
+  first.drop();
+
+  const second = await sockets.until("a second socket", (events) => events[1]);
+  second.open();
+  assert.deepEqual(subs(second).map((frame) => frame.since), [{ "/question": { 0: 40, 1: 0, 2: 18 } }]);
+  assert.deepEqual(client.resumedFrom, { "/question": { 0: 40, 1: 0, 2: 18 } });
+  second.receive({ op: "ok", id: subs(second)[0].id, positions: { "/question": { 0: 50, 1: 9, 2: 30 } } });
+  second.receive({ op: "msg", subject: "/question", seq: 41, partition: 0, data: "q41" });
+  second.drop();
+
+  const third = await sockets.until("a third socket", (events) => events[2]);
+  third.open();
+  assert.deepEqual(subs(third).map((frame) => frame.since), [{ "/question": { 0: 41, 1: 0, 2: 18 } }],
+    "the resume's ok positions replaced the cursor");
+  assert.deepEqual(delivered, [[0, 40, "q40", true], [1, 0, "q-1-0", false], [2, 18, "q-2-18", false], [0, 41, "q41", false]]);
+  client.close();
+});

@@ -134,3 +134,34 @@ test("an err without a code is treated as internal", async () => {
   pending.settle({ op: "err", id: 1 });
   await assert.rejects(reply, (error) => error.code === "internal");
 });
+
+test("a subject without a key keeps a cursor: the ok's positions, then each live message's partition and seq", () => {
+  const ledger = new DeliveryLedger();
+  ledger.adoptPositions("/question", { 0: 40, 1: -1, 2: 17 });
+  assert.equal(ledger.accept("/question", 40, { id: "q40" }, 0, true), true);
+  assert.deepEqual(ledger.cursor("/question"), { 0: 40, 1: -1, 2: 17 }, "a retained message moved the cursor");
+  assert.equal(ledger.accept("/question", 3, { id: "q3" }, 1), true);
+  assert.equal(ledger.accept("/question", 41, { id: "q41" }, 0), true);
+  assert.deepEqual(ledger.since(["/question"]), { "/question": { 0: 41, 1: 3, 2: 17 } });
+  ledger.adoptPositions("/question", { 0: 90, 1: 90, 2: 90 });
+  assert.deepEqual(ledger.cursor("/question"), { 0: 41, 1: 3, 2: 17 }, "a resume's ok replaced the cursor it resumed from");
+});
+
+test("the same offset in two partitions is two records, and a live repeat of the retained one moves the cursor", () => {
+  const ledger = new DeliveryLedger();
+  ledger.adoptPositions("/question", { 0: 4, 1: 4 });
+  assert.equal(ledger.accept("/question", 5, { same: true }, 0, true), true);
+  assert.equal(ledger.accept("/question", 5, { same: true }, 1), true, "offset 5 of partition 1 was taken for partition 0's");
+  assert.equal(ledger.accept("/question", 5, { same: true }, 0), false);
+  assert.deepEqual(ledger.cursor("/question"), { 0: 5, 1: 5 });
+});
+
+test("since mixes cursors and seqs, and the cursor is a copy", () => {
+  const ledger = new DeliveryLedger();
+  ledger.adoptPositions("/question", { 0: 1 });
+  ledger.accept("/result/al", 7, "r");
+  const since = ledger.since(["/question", "/result/al"]);
+  assert.deepEqual(since, { "/question": { 0: 1 }, "/result/al": 7 });
+  since["/question"][0] = 99;
+  assert.deepEqual(ledger.cursor("/question"), { 0: 1 });
+});
