@@ -366,5 +366,13 @@ private struct RecordingSink: SessionSink {
         ])
         #expect(harness.session.phase == .closing)
         for frame in held { harness.sink.frames.release(frame) }
+
+        // Before the upgrade there is no WebSocket to say why: the connection just closes.
+        var upgrading = Harness(poolCapacity: 1)
+        let only = try upgrading.rules.writer.ok(id: 0)
+        upgrading.receive(Self.upgrade)
+        #expect(upgrading.take() == [.count(.error(.replyDropped)), .close(.now)])
+        #expect(upgrading.session.phase == .closing)
+        upgrading.sink.frames.release(only)
     }
 }

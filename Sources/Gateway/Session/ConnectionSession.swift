@@ -151,10 +151,10 @@ public struct ConnectionSession {
                     respond(Self.unauthorizedResponse(rejection), rules: rules, into: &sink)
                     return bytes.count
                 }
+                guard sendHTTP(response, rules: rules, into: &sink) else { return bytes.count }
                 phase = .webSocket
-                reply(.raw(response), rules: rules, into: &sink)
                 let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
-                guard phase == .webSocket, !rest.isEmpty else { return bytes.count }
+                guard !rest.isEmpty else { return bytes.count }
                 return consumed + receiveFrames(rest, rules: rules, into: &sink)
             case .notWebSocket:
                 sink.count(.httpRequest)
@@ -171,12 +171,20 @@ public struct ConnectionSession {
     /// Sends a complete HTTP response and closes once it is written.
     private mutating func respond<Sink: SessionSink>(_ response: [UInt8], rules: SessionRules, into sink: inout Sink) {
         phase = .closing
+        if sendHTTP(response, rules: rules, into: &sink) { sink.close(.afterFlush) }
+    }
+
+    /// Queues an HTTP response; one that cannot be built is counted and the connection closed
+    /// at once (there is no WebSocket yet to say why).
+    private mutating func sendHTTP<Sink: SessionSink>(_ response: [UInt8], rules: SessionRules, into sink: inout Sink) -> Bool {
         do {
             sink.send(try rules.writer.encode(.raw(response)), final: false)
-            sink.close(.afterFlush)
+            return true
         } catch {
             sink.count(.error(.replyDropped))
+            phase = .closing
             sink.close(.now)
+            return false
         }
     }
 
