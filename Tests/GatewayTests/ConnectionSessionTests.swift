@@ -118,7 +118,8 @@ private struct RecordingSink: SessionSink {
         mutating func receive(_ bytes: [UInt8], now: Int64 = 0) -> Int {
             var copy = bytes
             return copy.withUnsafeMutableBytes { buffer in
-                session.received(buffer, now: now, rules: rules, into: &sink)
+                var span = buffer.mutableBytes
+                return session.received(&span, now: now, rules: rules, into: &sink)
             }
         }
 

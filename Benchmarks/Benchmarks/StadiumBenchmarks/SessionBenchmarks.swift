@@ -39,15 +39,24 @@ final class SessionFixture {
         session = ConnectionSession(now: 0, rules: rules)
         sink = CountingSink(frames: frames)
         var upgrade = Array(SampleMessages.upgradeRequest.utf8)
-        let used = upgrade.withUnsafeMutableBytes { session.received($0, now: 0, rules: rules, into: &sink) }
+        let used = upgrade.withUnsafeMutableBytes { Self.feed($0, to: &session, rules: rules, sink: &sink) }
         precondition(used == upgrade.count && session.phase == .webSocket, "the upgrade failed")
+    }
+
+    /// Hands bytes to the session as the ring does, as a span borrowed for the call.
+    private static func feed(
+        _ bytes: UnsafeMutableRawBufferPointer, to session: inout ConnectionSession, rules: SessionRules,
+        sink: inout CountingSink
+    ) -> Int {
+        var span = bytes.mutableBytes
+        return session.received(&span, now: 0, rules: rules, into: &sink)
     }
 
     /// Feeds the whole buffer and checks every byte was used and every pub published.
     func receiveAll(expecting frameCount: Int) {
         decode.input.copyMemory(from: UnsafeRawBufferPointer(decode.pristine))
         let before = sink.publishes
-        let used = session.received(decode.input, now: 0, rules: rules, into: &sink)
+        let used = Self.feed(decode.input, to: &session, rules: rules, sink: &sink)
         precondition(used == decode.input.count && sink.publishes - before == frameCount, "receive failed")
     }
 }

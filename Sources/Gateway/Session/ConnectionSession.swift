@@ -38,8 +38,15 @@ public struct ConnectionSession {
 
     // MARK: - Events
 
-    /// Bytes from the peer; returns how many were used (the rest come again with more).
+    /// Bytes from the peer, borrowed for the call (frames are unmasked in place); returns how
+    /// many were used (the rest come again with more).
     public mutating func received<Sink: SessionSink>(
+        _ bytes: inout MutableRawSpan, now: Int64, rules: SessionRules, into sink: inout Sink
+    ) -> Int {
+        bytes.withUnsafeMutableBytes { buffer in received(buffer, now: now, rules: rules, into: &sink) }
+    }
+
+    private mutating func received<Sink: SessionSink>(
         _ bytes: UnsafeMutableRawBufferPointer, now: Int64, rules: SessionRules, into sink: inout Sink
     ) -> Int {
         trust.heard(now: now)
