@@ -110,7 +110,9 @@ final class GatewayRing: RingLoopHandler {
 
     func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
         var sink = RingSink(ring: self, loop: loop, slot: slot)
-        return sessions[Int(slot)].received(bytes, now: coarseNow, rules: rules, into: &sink)
+        // Above the ring the bytes are a span: the compiler keeps them from outliving this call.
+        var span = bytes.mutableBytes
+        return sessions[Int(slot)].received(&span, now: coarseNow, rules: rules, into: &sink)
     }
 
     func connectionPeerAddress(_ loop: RingLoop, slot: UInt32, address: PeerAddress?) {

@@ -23,7 +23,8 @@ final class KafkaFanout: @unchecked Sendable {
 
     var connectivity: BrokerConnectivity { consumer.connectivity }
 
-    func lag() -> [String: Int64] { consumer.lag() }
+    /// Refreshed on the consume thread: /metrics reads it on a ring thread without calling librdkafka.
+    func lag() -> [String: Int64] { consumer.recentLag() }
 
     var partitionCounts: [String: Int32] { consumer.partitionCounts }
 

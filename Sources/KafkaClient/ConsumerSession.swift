@@ -12,6 +12,7 @@ final class ConsumerSession: @unchecked Sendable {
     private let maxBatchSize: Int
     private let stopping = Atomic<Bool>(false)
     private let positions = Mutex<[TopicPartition: Int64]>([:])
+    private let recentLagState = Mutex<[String: Int64]>([:])
     private var thread: WorkerThread?
     /// Where each assigned partition starts, as librdkafka offsets; set before `start`.
     /// librdkafka's own position runs ahead of the handler (it is the fetch position), so lag of
@@ -63,7 +64,13 @@ final class ConsumerSession: @unchecked Sendable {
         var topicNames: [OpaquePointer: String] = [:]
         var records: [ConsumedRecord] = []
         records.reserveCapacity(maxBatchSize)
+        var lagRefreshed = ContinuousClock.now - .seconds(1)
         while !stopping.load(ordering: .acquiring) {
+            if ContinuousClock.now - lagRefreshed >= .seconds(1) {
+                lagRefreshed = .now
+                let current = lag()
+                recentLagState.withLock { $0 = current }
+            }
             // Wait for one record only: a batch call waits out its whole timeout to fill the batch.
             guard let first = rd_kafka_consume_queue(queue, 100) else { continue }
             messages[0] = first
@@ -144,6 +151,10 @@ final class ConsumerSession: @unchecked Sendable {
             body(TopicPartition(topic: String(cString: entry.topic), partition: entry.partition), entry.offset, low, high)
         }
     }
+
+    /// `lag()` as the consume thread last computed it (at most about a second old, while no
+    /// handler call holds the thread): other threads read it without calling librdkafka.
+    var recentLag: [String: Int64] { recentLagState.withLock { $0 } }
 
     /// High watermark minus position, summed per topic, over the current assignment. Uses the
     /// watermarks librdkafka cached from its last fetch: no request to the broker.

@@ -100,6 +100,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Records produced but not yet handed to the handler, per topic.
     public func lag() -> [String: Int64] { session.lag() }
 
+    /// `lag()` as the consume thread last computed it, about once a second: for readers (such
+    /// as /metrics on a ring thread) that must not call into librdkafka.
+    public func recentLag() -> [String: Int64] { session.recentLag }
+
     /// Next offset to deliver, per partition that delivered a record.
     public func positions() -> [TopicPartition: Int64] { session.currentPositions() }
 

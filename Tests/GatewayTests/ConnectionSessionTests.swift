@@ -122,7 +122,8 @@ private struct RecordingSink: SessionSink {
         mutating func receive(_ bytes: [UInt8], now: Int64 = 0) -> Int {
             var copy = bytes
             return copy.withUnsafeMutableBytes { buffer in
-                session.received(buffer, now: now, rules: rules, into: &sink)
+                var span = buffer.mutableBytes
+                return session.received(&span, now: now, rules: rules, into: &sink)
             }
         }
 
@@ -393,5 +394,13 @@ private struct RecordingSink: SessionSink {
         ])
         #expect(harness.session.phase == .closing)
         for frame in held { harness.sink.frames.release(frame) }
+
+        // Before the upgrade there is no WebSocket to say why: the connection just closes.
+        var upgrading = Harness(poolCapacity: 1)
+        let only = try upgrading.rules.writer.ok(id: 0)
+        upgrading.receive(Self.upgrade)
+        #expect(upgrading.take() == [.count(.error(.replyDropped)), .close(.now)])
+        #expect(upgrading.session.phase == .closing)
+        upgrading.sink.frames.release(only)
     }
 }

@@ -35,5 +35,6 @@ import Testing
         release.signal()
         try waitUntil("all records") { collector.count == 41 }
         try waitUntil("no lag") { consumer.lag() == ["question": 0, "top": 0] }
+        try waitUntil("the consume thread's copy caught up") { consumer.recentLag() == ["question": 0, "top": 0] }
     }
 }

@@ -25,6 +25,10 @@ enum SampleMessages {
         return Array((prefix + String(repeating: "x", count: padding) + suffix).utf8)
     }()
 
+    /// A client's upgrade request to protocol v1.
+    static let upgradeRequest = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: stadium.v1\r\n\r\n"
+
     /// The pub request as a client sends it: one masked text frame.
     static let maskedPubFrame: [UInt8] = FrameEncoder.frame(
         opcode: .text, payload: pubRequest, maskKey: 0x3A_5C_91_E7)

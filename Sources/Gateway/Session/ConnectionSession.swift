@@ -38,8 +38,15 @@ public struct ConnectionSession {
 
     // MARK: - Events
 
-    /// Bytes from the peer; returns how many were used (the rest come again with more).
+    /// Bytes from the peer, borrowed for the call (frames are unmasked in place); returns how
+    /// many were used (the rest come again with more).
     public mutating func received<Sink: SessionSink>(
+        _ bytes: inout MutableRawSpan, now: Int64, rules: SessionRules, into sink: inout Sink
+    ) -> Int {
+        bytes.withUnsafeMutableBytes { buffer in received(buffer, now: now, rules: rules, into: &sink) }
+    }
+
+    private mutating func received<Sink: SessionSink>(
         _ bytes: UnsafeMutableRawBufferPointer, now: Int64, rules: SessionRules, into sink: inout Sink
     ) -> Int {
         trust.heard(now: now)
@@ -151,10 +158,10 @@ public struct ConnectionSession {
                     respond(Self.unauthorizedResponse(rejection), rules: rules, into: &sink)
                     return bytes.count
                 }
+                guard sendHTTP(response, rules: rules, into: &sink) else { return bytes.count }
                 phase = .webSocket
-                reply(.raw(response), rules: rules, into: &sink)
                 let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
-                guard phase == .webSocket, !rest.isEmpty else { return bytes.count }
+                guard !rest.isEmpty else { return bytes.count }
                 return consumed + receiveFrames(rest, rules: rules, into: &sink)
             case .notWebSocket:
                 sink.count(.httpRequest)
@@ -171,12 +178,20 @@ public struct ConnectionSession {
     /// Sends a complete HTTP response and closes once it is written.
     private mutating func respond<Sink: SessionSink>(_ response: [UInt8], rules: SessionRules, into sink: inout Sink) {
         phase = .closing
+        if sendHTTP(response, rules: rules, into: &sink) { sink.close(.afterFlush) }
+    }
+
+    /// Queues an HTTP response; one that cannot be built is counted and the connection closed
+    /// at once (there is no WebSocket yet to say why).
+    private mutating func sendHTTP<Sink: SessionSink>(_ response: [UInt8], rules: SessionRules, into sink: inout Sink) -> Bool {
         do {
             sink.send(try rules.writer.encode(.raw(response)), final: false)
-            sink.close(.afterFlush)
+            return true
         } catch {
             sink.count(.error(.replyDropped))
+            phase = .closing
             sink.close(.now)
+            return false
         }
     }
 
