@@ -3,9 +3,9 @@ import StadiumProtocol
 import Synchronization
 
 /// A Stadium client (protocol v1, docs/PROTOCOL.md): one WebSocket kept open across gateway
-/// restarts and failover, subscriptions resumed with `since`, each message delivered once, pubs
-/// answered by `ok` or a `StadiumError`, tokens renewed on `token_expiring`. Connects at once;
-/// call `close()` when done.
+/// restarts and failover, subscriptions resumed with `since` (a cursor of offsets per partition
+/// for a subject without a key), each message delivered once, pubs answered by `ok` or a
+/// `StadiumError`, tokens renewed on `token_expiring`. Connects at once; call `close()` when done.
 public actor StadiumClient {
     public enum State: String, Sendable {
         case connecting, live, reconnecting, closed
