@@ -3,9 +3,9 @@ import StadiumProtocol
 import Synchronization
 
 /// A Stadium client (protocol v1, docs/PROTOCOL.md): one WebSocket kept open across gateway
-/// restarts and failover, subscriptions resumed with `since`, each message delivered once, pubs
-/// answered by `ok` or a `StadiumError`, tokens renewed on `token_expiring`. Connects at once;
-/// call `close()` when done.
+/// restarts and failover, subscriptions resumed with `since` (a cursor of offsets per partition
+/// for a subject without a key), each message delivered once, pubs answered by `ok` or a
+/// `StadiumError`, tokens renewed on `token_expiring`. Connects at once; call `close()` when done.
 public actor StadiumClient {
     public enum State: String, Sendable {
         case connecting, live, reconnecting, closed
@@ -41,6 +41,9 @@ public actor StadiumClient {
     public private(set) var url: String?
     /// The `since` the last connection resubscribed with: subject -> last seq delivered before it.
     public private(set) var resumedFrom: [String: Int64] = [:]
+    /// The cursors the last connection resubscribed subjects without a key with: subject ->
+    /// partition -> last offset seen there (those subjects are not in `resumedFrom`).
+    public private(set) var resumedCursors: [String: [Int32: Int64]] = [:]
     /// Messages not delivered because they were delivered before (a restarted gateway's replay).
     public private(set) var repeatsSkipped = 0
 
@@ -201,6 +204,8 @@ public actor StadiumClient {
     /// The subjects the client holds a subscription for.
     public var subscribedSubjects: Set<String> { Set(subscriptions.keys) }
 
+    /// The cursor kept for a subject without a key (for tests).
+    func cursor(_ subject: String) -> [Int32: Int64]? { ledger.cursor(subject) }
     /// Requests sent and not answered yet (for tests).
     var pendingRequestCount: Int { pending.count }
     /// Pings of the gateway answered (for tests).
@@ -305,9 +310,10 @@ public actor StadiumClient {
 
     private func goLive() {
         failedAttempts = 0
-        // Everything subscribed is asked for again, each from the last seq delivered.
+        // Everything subscribed is asked for again, each from the last seq delivered (or its cursor).
         let subjects = subscriptions.keys.sorted()
         resumedFrom = ledger.since(subjects)
+        resumedCursors = ledger.cursors(subjects)
         setState(.live)
         for subject in subjects { sendSub(subject) }
         let waiters = liveWaiters.values
@@ -319,7 +325,8 @@ public actor StadiumClient {
     private func sendSub(_ subject: String) {
         guard let connection else { return }
         let id = pending.register(.subscribe(subject: subject))
-        connection.send(ClientRequestEncoder.sub(id: id, subjects: [subject], since: ledger.since([subject])))
+        connection.send(ClientRequestEncoder.sub(
+            id: id, subjects: [subject], since: ledger.since([subject]), cursors: ledger.cursors([subject])))
     }
 
     /// The connection is gone: pubs waiting for a reply may or may not have been written.
@@ -345,7 +352,11 @@ public actor StadiumClient {
             for consumer in subscriptions[gap.subject]?.consumers.values ?? [:].values {
                 consumer.yield(.gap(gap))
             }
-        case .success(.ok(let id)):
+        case .success(.ok(let id, let positions)):
+            // A sub's ok: where its subjects without a key start, per partition.
+            for (subject, offsets) in positions where subscriptions[subject] != nil {
+                ledger.adoptPositions(offsets, for: subject)
+            }
             settle(id, error: nil)
         case .success(.err(let id, let code, let message)):
             let error = StadiumError(code, message)
@@ -361,7 +372,9 @@ public actor StadiumClient {
     private func deliver(_ message: StadiumMessage) {
         // A msg that was on its way when the subject was unsubscribed finds no subscription.
         guard let consumers = subscriptions[message.subject]?.consumers.values else { return }
-        guard ledger.accept(subject: message.subject, seq: message.seq, data: message.data) else {
+        guard ledger.accept(
+            subject: message.subject, seq: message.seq, partition: message.partition, retained: message.retained, data: message.data)
+        else {
             repeatsSkipped += 1
             return
         }

@@ -45,6 +45,56 @@ struct DeliveryLedgerTests {
         #expect(afresh, "a forgotten subject starts afresh")
     }
 
+    @Test("a subject without a key keeps a cursor: its ok's positions, then each live message's partition and seq")
+    func cursorFollowsPositionsThenLiveMessages() {
+        var ledger = DeliveryLedger()
+        ledger.adoptPositions([0: 40, 1: -1, 2: 17], for: "/question")
+        // The retained message is the latest one, at or before the positions: it moves nothing.
+        let retained = ledger.accept(subject: "/question", seq: 40, partition: 0, retained: true, data: bytes("\"q40\""))
+        #expect(retained)
+        #expect(ledger.cursor("/question") == [0: 40, 1: -1, 2: 17])
+        let live = [
+            ledger.accept(subject: "/question", seq: 3, partition: 1, data: bytes("\"q3\"")),
+            ledger.accept(subject: "/question", seq: 41, partition: 0, data: bytes("\"q41\"")),
+        ]
+        #expect(live == [true, true])
+        #expect(ledger.cursor("/question") == [0: 41, 1: 3, 2: 17])
+        // A resume's ok carries the gateway's positions: the cursor the client resumed from stays.
+        ledger.adoptPositions([0: 90, 1: 90, 2: 90], for: "/question")
+        #expect(ledger.cursor("/question") == [0: 41, 1: 3, 2: 17])
+    }
+
+    @Test("the same offset in two partitions is two records; a live repeat of the retained one moves the cursor")
+    func partitionsAreApart() {
+        var ledger = DeliveryLedger()
+        ledger.adoptPositions([0: 4, 1: 4], for: "/question")
+        let accepted = [
+            ledger.accept(subject: "/question", seq: 5, partition: 0, retained: true, data: bytes("\"same\"")),
+            ledger.accept(subject: "/question", seq: 5, partition: 1, data: bytes("\"same\"")),
+            ledger.accept(subject: "/question", seq: 5, partition: 0, data: bytes("\"same\"")),
+        ]
+        #expect(accepted == [true, true, false])
+        #expect(ledger.cursor("/question") == [0: 5, 1: 5])
+    }
+
+    @Test("since gives seqs to subjects without a cursor and cursors to the others; forget drops the cursor")
+    func sinceSplitsSeqsAndCursors() {
+        var ledger = DeliveryLedger()
+        ledger.adoptPositions([0: 1], for: "/question")
+        _ = ledger.accept(subject: "/question", seq: 2, partition: 0, data: bytes("1"))
+        _ = ledger.accept(subject: "/result/al", seq: 7, data: bytes("2"))
+        // Messages that name a partition without an ok's positions (a gateway without Kafka) keep a seq.
+        _ = ledger.accept(subject: "/news", seq: 9, partition: 0, data: bytes("3"))
+        let subjects = ["/question", "/result/al", "/news", "/top/al"]
+        #expect(ledger.since(subjects) == ["/result/al": 7, "/news": 9])
+        #expect(ledger.cursors(subjects) == ["/question": [0: 2]])
+        ledger.forget("/question")
+        #expect(ledger.cursors(subjects) == [:])
+        #expect(ledger.since(["/question"]) == [:])
+        ledger.adoptPositions([0: 8], for: "/question")
+        #expect(ledger.cursor("/question") == [0: 8], "a forgotten subject takes the positions of its next sub")
+    }
+
     @Test("only the last window deliveries are remembered")
     func windowForgetsTheOldest() {
         var ledger = DeliveryLedger(window: 3)

@@ -28,6 +28,17 @@ struct ServerFrameTests {
             == .gap(StadiumGap(subject: "/question", from: 10, to: 41)))
     }
 
+    @Test("a subject without a key: msg and gap name their partition, the sub's ok its positions")
+    func cursorMembers() {
+        #expect(parse(#"{"op":"msg","subject":"/question","seq":41,"partition":2,"data":1}"#)
+            == .msg(StadiumMessage(subject: "/question", seq: 41, partition: 2, data: Array("1".utf8), retained: false)))
+        #expect(parse(#"{"op":"gap","subject":"/question","partition":1,"from":10,"to":41}"#)
+            == .gap(StadiumGap(subject: "/question", partition: 1, from: 10, to: 41)))
+        #expect(parse(#"{"op":"ok","id":1,"positions":{"/question":{"0":40,"1":-1}}}"#)
+            == .ok(id: 1, positions: ["/question": [0: 40, 1: -1]]))
+        #expect(parse(#"{"op":"msg","subject":"/question","seq":41,"partition":-1,"data":1}"#) == nil)
+    }
+
     @Test("what is not a v1 message is refused")
     func malformed() {
         for text in ["not json", "[]", #"{"op":"msg","subject":"/q","data":1}"#, #"{"op":"hello"}"#] {

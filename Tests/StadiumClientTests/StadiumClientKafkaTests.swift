@@ -1,5 +1,6 @@
 // StadiumClient across a restart of a Kafka-backed gateway: nothing published meanwhile is lost,
-// and the records the restarted gateway replays from Kafka are not delivered a second time.
+// and the records the restarted gateway replays from Kafka are not delivered a second time; a
+// subject without a key on several partitions resumes with its cursor on a cold gateway.
 // Named for the Makefile's serial Kafka test line: it starts its own broker.
 @testable import StadiumClient
 import Testing
@@ -62,6 +63,51 @@ struct StadiumClientKafkaTests {
             #expect(seqs == seqs.sorted(), "seqs of one keyed subject should grow")
             #expect(await reader.client.resumedFrom[subject] == seqs[0])
             #expect(results.gaps.isEmpty, "all of it was still in Kafka: nothing may be reported missing")
+        }
+    }
+
+    @Test(
+        "a subject without a key on three partitions resumes with its cursor on a cold failover gateway: every record once, no gap",
+        .timeLimit(.minutes(3)))
+    func cursorResumesOnAColdFailoverGateway() async throws {
+        try await Stack.run { stack in
+            let partitions: [Int32] = [0, 1, 2]
+            let kafka = try await stack.kafka(partitions: partitions.count)
+            let first = try await stack.gateway(["--brokers", kafka.bootstrap])
+            // The failover gateway holds only the last 10 records per partition: older missed ones it reads from Kafka.
+            let second = try await stack.gateway(["--brokers", kafka.bootstrap, "--replay-last", "10"])
+            // Stopped until the reader has missed records, so it comes back cold and has to use the cursor.
+            try await second.stop()
+            let reader = try stack.client("reader", urls: [first.url, second.url])
+            let subject = "/question"
+            let questions = await reader.subscribe(subject)
+            try await eventually("the sub's ok positions", timeout: .seconds(30)) { await reader.client.cursor(subject) != nil }
+            #expect(await reader.client.cursor(subject) == [0: -1, 1: -1, 2: -1], "an empty topic's positions")
+
+            // A record says its partition and number, so the test knows what each partition must deliver.
+            func records(_ numbers: Range<Int>, in partition: Int32) -> [String] { numbers.map { #"{"p":\#(partition),"n":\#($0)}"# } }
+            for partition in partitions { try await kafka.produce(records(0..<5, in: partition), topic: "question", partition: partition) }
+            try await questions.messages(15, "5 records of each partition", timeout: .seconds(60))
+            #expect(await reader.client.cursor(subject) == [0: 4, 1: 4, 2: 4])
+
+            try await first.stop()
+            try await reader.statuses.until("the reader to lose its gateway") { $0.last?.state == .reconnecting }
+            for partition in partitions { try await kafka.produce(records(5..<35, in: partition), topic: "question", partition: partition) }
+            _ = try await stack.restart(second)
+            try await questions.messages(105, "the 90 missed records", timeout: .seconds(60))
+            for partition in partitions { try await kafka.produce(records(35..<36, in: partition), topic: "question", partition: partition) }
+            let all = try await questions.messages(108, "a live record of each partition", timeout: .seconds(30))
+
+            #expect(await reader.client.resumedCursors == [subject: [0: 4, 1: 4, 2: 4]])
+            #expect(await reader.client.resumedFrom[subject] == nil, "a subject with a cursor resumes with it, not with a seq")
+            #expect(questions.gaps.isEmpty, "all of it was still in Kafka: nothing may be reported missing")
+            #expect(all.allSatisfy { !$0.retained })
+            for partition in partitions {
+                let delivered = all.filter { $0.partition == partition }
+                #expect(delivered.map(\.text) == records(0..<36, in: partition), "partition \(partition): each record once, in order")
+                #expect(delivered.map(\.seq) == (0..<36).map(Int64.init), "partition \(partition): seqs are its offsets")
+            }
+            #expect(await reader.client.cursor(subject) == [0: 35, 1: 35, 2: 35])
         }
     }
 

@@ -2,6 +2,36 @@
 /// scan; unknown members are ignored so newer gateways stay readable.
 public enum ServerMessageParser {
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<ServerMessage, MalformedServerMessage> {
+        scan(bytes).flatMap { members in
+            do throws(MalformedServerMessage) {
+                return .success(try message(from: members, in: bytes))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    /// `parse` plus the members v1 added for cursors (PROTOCOL.md, "Cursors"): the `partition` of
+    /// a msg or gap, the `positions` of an ok. A malformed one makes the message malformed.
+    public static func parseWithCursor(_ bytes: UnsafeRawBufferPointer) -> Result<ServerMessageWithCursor, MalformedServerMessage> {
+        scan(bytes).flatMap { members in
+            do throws(MalformedServerMessage) {
+                let message = try message(from: members, in: bytes)
+                switch message {
+                case .msg, .gap:
+                    return .success(ServerMessageWithCursor(message, partition: try partition(members.partition, in: bytes)))
+                case .ok:
+                    return .success(ServerMessageWithCursor(message, positions: try positions(members.positions, in: bytes)))
+                case .err:
+                    return .success(ServerMessageWithCursor(message))
+                }
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    private static func scan(_ bytes: UnsafeRawBufferPointer) -> Result<Members, MalformedServerMessage> {
         var members = Members()
         var scanner = JSONScanner(bytes)
         do throws(JSONSyntaxError) {
@@ -13,11 +43,7 @@ public enum ServerMessageParser {
         } catch {
             return .failure(MalformedServerMessage("invalid JSON: \(error)"))
         }
-        do throws(MalformedServerMessage) {
-            return .success(try message(from: members, in: bytes))
-        } catch {
-            return .failure(error)
-        }
+        return .success(members)
     }
 
     private static func message(from members: Members, in bytes: UnsafeRawBufferPointer) throws(MalformedServerMessage) -> ServerMessage {
@@ -63,9 +89,59 @@ public enum ServerMessageParser {
         return bytes[span.range.lowerBound] == UInt8(ascii: "t")
     }
 
+    /// `partition`: absent (a subject with a key), or a partition number from 0 to Int32.max.
+    private static func partition(_ span: JSONValueSpan?, in bytes: UnsafeRawBufferPointer) throws(MalformedServerMessage) -> Int32? {
+        guard let span else { return nil }
+        guard let value = JSONInteger.int64(bytes, span), let partition = Int32(exactly: value), partition >= 0 else {
+            throw MalformedServerMessage("\"partition\" must be an integer from 0 to \(Int32.max)")
+        }
+        return partition
+    }
+
+    /// `positions`: subjects to objects of partition numbers (decimal strings) to offsets from -1.
+    private static func positions(
+        _ span: JSONValueSpan?, in bytes: UnsafeRawBufferPointer
+    ) throws(MalformedServerMessage) -> [String: [Int32: Int64]] {
+        guard let span else { return [:] }
+        guard span.kind == .object else { throw MalformedServerMessage("\"positions\" must be an object of subjects") }
+        var positions: [String: [Int32: Int64]] = [:]
+        for subjectMember in members(of: span, in: bytes) {
+            let subject = JSONEscapes.decodeString(bytes, subjectMember.name)
+            guard subjectMember.value.kind == .object else {
+                throw MalformedServerMessage("\"positions\" of \"\(subject)\" must be an object of partitions to offsets")
+            }
+            var offsets: [Int32: Int64] = [:]
+            for member in members(of: subjectMember.value, in: bytes) {
+                let name = JSONEscapes.decodeString(bytes, member.name)
+                guard let partition = RequestFields.partitionNumber(name) else {
+                    throw MalformedServerMessage("\"positions\" of \"\(subject)\": partition \"\(name.prefix(32))\" is not a partition number")
+                }
+                guard let offset = JSONInteger.int64(bytes, member.value), offset >= -1 else {
+                    throw MalformedServerMessage("\"positions\" of \"\(subject)\": offset of partition \(partition) must be an integer from -1 to \(Int64.max)")
+                }
+                offsets[partition] = offset
+            }
+            positions[subject] = offsets
+        }
+        return positions
+    }
+
+    /// The members of an object the scan already validated.
+    private static func members(of span: JSONValueSpan, in bytes: UnsafeRawBufferPointer) -> [JSONMember] {
+        var members: [JSONMember] = []
+        var scanner = JSONScanner(bytes, range: span.range)
+        do throws(JSONSyntaxError) {
+            _ = try scanner.beginObject()
+            while let member = try scanner.nextMember() { members.append(member) }
+        } catch {
+            preconditionFailure("rescanning an already validated object failed: \(error)")
+        }
+        return members
+    }
+
     /// The members a server message may carry; the last occurrence wins.
     private struct Members {
-        var op, id, code, message, subject, seq, data, retained, from, to: JSONValueSpan?
+        var op, id, code, message, subject, seq, partition, data, retained, from, to, positions: JSONValueSpan?
 
         mutating func record(_ member: JSONMember, in bytes: UnsafeRawBufferPointer) {
             let name = member.name
@@ -80,6 +156,8 @@ public enum ServerMessageParser {
             else if JSONEscapes.stringEquals(bytes, name, "retained") { retained = value }
             else if JSONEscapes.stringEquals(bytes, name, "from") { from = value }
             else if JSONEscapes.stringEquals(bytes, name, "to") { to = value }
+            else if JSONEscapes.stringEquals(bytes, name, "partition") { partition = value }
+            else if JSONEscapes.stringEquals(bytes, name, "positions") { positions = value }
         }
     }
 }

@@ -2,6 +2,7 @@
 // on loopback ports the system picks, waited for off the concurrency pool (their start-up lines
 // are read with blocking calls), stopped with SIGTERM.
 import Dispatch
+import Foundation
 import StadiumTestSupport
 
 /// Runs a blocking call on a Dispatch thread, so waiting for a child does not hold up the
@@ -57,7 +58,7 @@ final class Gateway: @unchecked Sendable {
     }
 }
 
-/// The development broker with one partition per topic, so a keyed subject's seqs grow.
+/// The development broker, by default with one partition per topic, so a keyed subject's seqs grow.
 final class Kafka: @unchecked Sendable {
     let bootstrap: String
     private let child: ChildProcess
@@ -67,14 +68,38 @@ final class Kafka: @unchecked Sendable {
         self.bootstrap = bootstrap
     }
 
-    static func start() async throws -> Kafka {
+    static func start(partitions: Int = 1) async throws -> Kafka {
         try await offThePool {
-            let child = try ChildProcess("stadium-kafka", ["--partitions", "1"])
+            let child = try ChildProcess("stadium-kafka", ["--partitions", "\(partitions)"])
             let line = try child.line(startingWith: "stadium-kafka: bootstrap", timeout: .seconds(60))
             guard let bootstrap = line.split(separator: " ").dropFirst(2).first else {
                 throw ProcessStartError(description: "no address in \"\(line)\"")
             }
             return Kafka(child: child, bootstrap: String(bootstrap))
+        }
+    }
+
+    /// Produces `lines` (one record each, without a key) to `partition` of `topic` with kcat, as
+    /// another producer would; returns once Kafka has acknowledged them.
+    func produce(_ lines: [String], topic: String, partition: Int32) async throws {
+        let bootstrap = bootstrap
+        try await offThePool {
+            let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/kcat" }
+            guard let found = path.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+                throw ProcessStartError(description: "kcat is not on PATH (make deps-test installs it)")
+            }
+            let kcat = Process()
+            kcat.executableURL = URL(fileURLWithPath: found)
+            kcat.arguments = ["-P", "-b", bootstrap, "-t", topic, "-p", "\(partition)"]
+            let input = Pipe()
+            kcat.standardInput = input
+            try kcat.run()
+            input.fileHandleForWriting.write(Data(lines.map { $0 + "\n" }.joined().utf8))
+            try input.fileHandleForWriting.close()
+            kcat.waitUntilExit()
+            guard kcat.terminationStatus == 0 else {
+                throw ProcessStartError(description: "kcat exited with \(kcat.terminationStatus) producing to \(topic) partition \(partition)")
+            }
         }
     }
 

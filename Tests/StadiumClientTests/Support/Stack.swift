@@ -35,8 +35,8 @@ final class Stack: Sendable {
         return restarted
     }
 
-    func kafka() async throws -> Kafka {
-        let kafka = try await Kafka.start()
+    func kafka(partitions: Int = 1) async throws -> Kafka {
+        let kafka = try await Kafka.start(partitions: partitions)
         onTearDown {
             kafka.signal(SIGCONT)
             try? await kafka.stop()
