@@ -1,6 +1,5 @@
 // stadium-load: bot players and load modes against a stadium-gateway.
 import ArgumentParser
-import Dispatch
 import Foundation
 import LoadGenerator
 import Logging
@@ -12,7 +11,8 @@ enum ModeOption: String, ExpressibleByArgument, CaseIterable {
     case fanout
 }
 
-struct LoadCommand: ParsableCommand {
+@main
+struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-load",
         abstract: "Bot players and load generator for stadium-gateway, on io_uring.",
@@ -137,7 +137,7 @@ struct LoadCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)
@@ -180,15 +180,9 @@ struct LoadCommand: ParsableCommand {
             connectionFailures: tolerateConnectFailures, lost: tolerateLost, duplicates: tolerateDuplicates)
 
         let run = LoadRun(configuration: configuration, logger: logger)
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { run.requestStop() }
-            source.resume()
-            return source
+        let result = try await SignalScopedRun.run(threadName: "load-run", logger: logger, stop: { run.requestStop() }) {
+            try run.run()
         }
-        let result = try run.run()
-        signals.forEach { $0.cancel() }
         print(result.table)
         if let report {
             try result.write(to: report)
@@ -197,5 +191,3 @@ struct LoadCommand: ParsableCommand {
         if let verdict = result.verdict, !verdict.passed { throw ExitCode(1) }
     }
 }
-
-LoadCommand.main()

@@ -1,1 +1,0 @@
-StadiumKafka.main()

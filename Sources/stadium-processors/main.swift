@@ -1,8 +1,0 @@
-import StadiumCommandLine
-
-// The --config file's settings go before the command line's, so flags win (see ConfigFile).
-do {
-    ProcessorsCommand.main(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
-} catch {
-    ProcessorsCommand.exit(withError: error)
-}
