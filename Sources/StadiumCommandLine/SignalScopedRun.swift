@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -58,5 +59,13 @@ private final class BlockingService<Output: Sendable>: Service, Sendable {
         } onGracefulShutdown: { [stop] in
             stop()
         }
+    }
+}
+
+extension AsyncParsableCommand {
+    /// Parses `arguments` (nil: the command line) and runs the command: top-level code in a
+    /// main.swift would pick ParsableCommand's synchronous `main` instead.
+    public static func mainAsync(_ arguments: [String]? = nil) async {
+        await main(arguments)
     }
 }

@@ -4,7 +4,6 @@ import KafkaClient
 import Logging
 import StadiumCommandLine
 
-@main
 struct StadiumKafka: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-kafka",

@@ -8,7 +8,6 @@ import StadiumCommandLine
 import UringIO
 
 /// `stadium-processors`: the live quiz's question generator, scorer and leaderboard.
-@main
 struct ProcessorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-processors",
@@ -62,15 +61,6 @@ struct ProcessorsCommand: AsyncParsableCommand {
 
     @Option(help: "Settings file: one `name = value` a line, named as these options without their dashes (`brokers = kafka1:9092`). Options on the command line win over it.")
     var config: String?
-
-    /// The --config file's settings go before the command line's, so flags win (see ConfigFile).
-    static func main() async {
-        do {
-            await main(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
-        } catch {
-            exit(withError: error)
-        }
-    }
 
     func validate() throws {
         guard (brokers == nil) != (bootstrapFile == nil) else {

@@ -11,7 +11,6 @@ enum ModeOption: String, ExpressibleByArgument, CaseIterable {
     case fanout
 }
 
-@main
 struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-load",
@@ -191,3 +190,5 @@ struct LoadCommand: AsyncParsableCommand {
         if let verdict = result.verdict, !verdict.passed { throw ExitCode(1) }
     }
 }
+
+await LoadCommand.mainAsync()

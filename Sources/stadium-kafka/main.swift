@@ -1,0 +1,1 @@
+await StadiumKafka.mainAsync()
