@@ -4,9 +4,7 @@ import StadiumProtocol
 public struct GetTopRequest: Equatable, Sendable {
     public var userID: String
 
-    public init(userID: String) {
-        self.userID = userID
-    }
+    public init(userID: String) { self.userID = userID }
 
     public func encoded() -> [UInt8] {
         var json: [UInt8] = []

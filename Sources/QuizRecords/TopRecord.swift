@@ -7,19 +7,13 @@ public struct TopRecord: Equatable, Sendable {
         public var name: String
         public var score: Int64
 
-        public init(name: String, score: Int64) {
-            self.name = name
-            self.score = score
-        }
+        public init(name: String, score: Int64) { (self.name, self.score) = (name, score) }
     }
 
     public var score: Int64
     public var top: [Entry]
 
-    public init(score: Int64, top: [Entry]) {
-        self.score = score
-        self.top = top
-    }
+    public init(score: Int64, top: [Entry]) { (self.score, self.top) = (score, top) }
 
     public func encoded() -> [UInt8] {
         Self.encoded(score: score, encodedTop: Self.encodedTop(top.lazy.map { (Array($0.name.utf8), $0.score) }))
