@@ -81,15 +81,19 @@ let package = Package(
         ),
         // TLS without I/O: handshakes over memory BIOs, then TLS 1.3 records with keys only.
         .target(name: "StadiumTLS", dependencies: ["COpenSSL"]),
-        // What the executables share on their command lines: --version, --config, --log-format.
+        // What the executables share: --version, --config, --log-format, and stopping on SIGTERM/SIGINT.
         .target(
             name: "StadiumCommandLine",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "Quiz"),
+        // The quiz's client-facing records (question, result, top, gettop): one codec for the
+        // processors and the bots.
+        .target(name: "QuizRecords", dependencies: ["StadiumProtocol"]),
+        .target(name: "Quiz", dependencies: ["QuizRecords", "StadiumProtocol"]),
         // The processors' runtime: the engine against Kafka, alone or in a consumer group.
         .target(
             name: "QuizService",
@@ -103,7 +107,7 @@ let package = Package(
         .target(
             name: "LoadGenerator",
             dependencies: [
-                "UringIO", "WebSocket", "StadiumProtocol",
+                "UringIO", "WebSocket", "StadiumProtocol", "QuizRecords",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -133,7 +137,7 @@ let package = Package(
             name: "stadium-processors",
             dependencies: [
                 "StadiumCommandLine",
-                "Quiz", "QuizService", "KafkaClient",
+                "Quiz", "QuizService", "KafkaClient", "UringIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -158,12 +162,14 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
+        .testTarget(name: "UringIOTests", dependencies: ["UringIO"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
         .testTarget(name: "StadiumTLSTests", dependencies: ["StadiumTLS", "COpenSSL"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
-        .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
+        .testTarget(name: "QuizRecordsTests", dependencies: ["QuizRecords"]),
+        .testTarget(name: "QuizTests", dependencies: ["Quiz", "QuizRecords"]),
         .testTarget(name: "QuizServiceTests", dependencies: ["QuizService", "Quiz"]),
         .testTarget(name: "StadiumCommandLineTests", dependencies: ["StadiumCommandLine"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),

@@ -3,6 +3,7 @@
 // leaderboard every few results.
 import Foundation
 import Logging
+import QuizRecords
 import StadiumProtocol
 
 public struct BotSettings: Sendable {
@@ -195,7 +196,7 @@ final class BotScript: SessionScript {
         guard every > 0, bots[local].results % every == 0 else { return }
         let name = settings.name(ofConnection: connection)
         let request = ClientRequestEncoder.pub(
-            id: nextRequestID(local), subject: "/gettop", data: Array("{\"user_id\":\(jsonString(name))}".utf8))
+            id: nextRequestID(local), subject: "/gettop", data: GetTopRequest(userID: name).encoded())
         if link.sendText(connection: connection, request) {
             bots[local].leaderboardSentUs = Clock.monotonicMicroseconds()
             counters.add(.leaderboardRequests)
@@ -255,18 +256,5 @@ final class BotScript: SessionScript {
         questions.append(offer)
         questionSerials[offer.idJSON] = serial
         return serial
-    }
-
-    private func jsonString(_ text: String) -> String {
-        var escaped = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped + "\""
     }
 }

@@ -1,4 +1,6 @@
-/// The quiz records bots read, parsed from a msg's `data`.
+/// What bots keep of the quiz records they read (QuizRecords decodes them), and the fan-out probe.
+import QuizRecords
+import StadiumProtocol
 
 /// A question on /question: `{"id","question","answers":[...],"deadline_ms","points",...}`.
 public struct QuestionOffer: Equatable, Sendable {
@@ -23,16 +25,12 @@ public struct QuestionOffer: Equatable, Sendable {
         self.round = round
     }
 
-    /// Nil when the data lacks an id, answers or deadline.
+    /// Nil when the data is not a question record with answers.
     public init?(data bytes: UnsafeRawBufferPointer, range: Range<Int>) {
-        guard let fields = DataFields(bytes, range: range),
-              let id = fields.rawValue("id"),
-              let answerCount = fields.arrayCount("answers"), answerCount > 0,
-              let deadline = fields.integer("deadline_ms")
-        else { return nil }
+        guard let record = try? QuestionRecord(json: bytes, range: range), !record.answers.isEmpty else { return nil }
         self.init(
-            idJSON: id, text: fields.string("question") ?? "", answerCount: answerCount, deadlineMs: deadline,
-            publishedMs: fields.integer("published_ms"), round: fields.integer("round"))
+            idJSON: jsonString(record.id), text: record.question, answerCount: record.answers.count,
+            deadlineMs: record.deadlineMs, publishedMs: record.publishedMs, round: Int64(record.round))
     }
 }
 
@@ -53,13 +51,10 @@ public struct ResultNotice: Equatable, Sendable {
     }
 
     public init?(data bytes: UnsafeRawBufferPointer, range: Range<Int>) {
-        guard let fields = DataFields(bytes, range: range),
-              let id = fields.rawValue("question_id"),
-              let correct = fields.integer("correct_answer")
-        else { return nil }
+        guard let record = try? ResultRecord(json: bytes, range: range) else { return nil }
         self.init(
-            questionIDJSON: id, answer: fields.integer("answer") ?? -1, correctAnswer: correct,
-            points: fields.integer("points") ?? 0, total: fields.integer("total") ?? 0)
+            questionIDJSON: jsonString(record.questionID), answer: Int64(record.answer),
+            correctAnswer: Int64(record.correctAnswer), points: record.points, total: record.total)
     }
 
     public var isCorrect: Bool { answer == correctAnswer }
@@ -80,11 +75,15 @@ public struct FanoutProbe: Equatable, Sendable {
     }
 
     public init?(data bytes: UnsafeRawBufferPointer, range: Range<Int>) {
-        guard let fields = DataFields(bytes, range: range),
-              let index = fields.integer("n"), index >= 0,
-              let scheduled = fields.integer("scheduled_ms"),
-              let sent = fields.integer("sent_ms")
-        else { return nil }
+        var index: Int64?
+        var scheduled: Int64?
+        var sent: Int64?
+        let isObject = JSONScanner.forEachMember(of: bytes, range: range) { member in
+            if member.name.isString("n", in: bytes) { index = member.value.int64(in: bytes) }
+            else if member.name.isString("scheduled_ms", in: bytes) { scheduled = member.value.int64(in: bytes) }
+            else if member.name.isString("sent_ms", in: bytes) { sent = member.value.int64(in: bytes) }
+        }
+        guard isObject, let index, index >= 0, let scheduled, let sent else { return nil }
         self.init(index: Int(index), scheduledMs: scheduled, sentMs: sent)
     }
 
@@ -128,4 +127,11 @@ public struct ProbeSchedule: Equatable, Sendable {
         let dueCount = Int(min(Int64(count), (nowMs - startMs) / intervalMs + 1))
         return published..<max(published, dueCount)
     }
+}
+
+/// A question id as JSON, as an answer echoes it back: bots key their rounds by these bytes.
+private func jsonString(_ text: String) -> [UInt8] {
+    var json: [UInt8] = []
+    json.appendJSON { $0.appendString(text) }
+    return json
 }

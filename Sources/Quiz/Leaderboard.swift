@@ -1,13 +1,7 @@
-/// One row of the leaderboard.
-public struct LeaderboardEntry: Sendable, Equatable {
-    public let name: String
-    public let score: Int64
+import QuizRecords
 
-    public init(name: String, score: Int64) {
-        self.name = name
-        self.score = score
-    }
-}
+/// One row of the leaderboard, as a `top` record lists it.
+public typealias LeaderboardEntry = TopRecord.Entry
 
 /// Cumulative totals per user and the top N, kept sorted incrementally.
 ///

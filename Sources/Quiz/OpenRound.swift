@@ -1,3 +1,6 @@
+import QuizRecords
+import StadiumProtocol
+
 /// A published question whose answers are still accepted (the current and the previous
 /// round, so a consumer lagging by less than one round loses nothing).
 struct OpenRound {
@@ -5,8 +8,6 @@ struct OpenRound {
     let question: Question
     /// Published id: bank id plus round, unique even when the bank cycles.
     let publishedID: String
-    let publishedIDBytes: [UInt8]
-    let answerTextBytes: [[UInt8]]
     let publishedMs: Int64
     let deadlineMs: Int64
     var answered = AnsweredSet()
@@ -16,8 +17,6 @@ struct OpenRound {
         self.round = round
         self.question = question
         publishedID = Self.publishedID(questionID: question.id, round: round)
-        publishedIDBytes = Array(publishedID.utf8)
-        answerTextBytes = question.answers.map { Array($0.utf8) }
         self.publishedMs = publishedMs
         self.deadlineMs = deadlineMs
     }
@@ -37,18 +36,22 @@ struct OpenRound {
     }
 
     /// The answer index named by an answer's `answer` value: an index or an answer's exact text.
-    func answerIndex(_ value: JSONScalar, in scanner: FlatJSONObjectScanner) -> Int? {
-        switch value {
-        case .integer(let index):
+    func answerIndex(_ value: JSONValueSpan, in bytes: UnsafeRawBufferPointer) -> Int? {
+        switch value.kind {
+        case .number:
+            guard let index = value.int64(in: bytes) else { return nil }
             return (0..<Int64(Question.answerCount)).contains(index) ? Int(index) : nil
-        case .string(let range, let hasEscapes):
-            if hasEscapes {
-                guard let text = JSONStringDecoding.unescape(scanner.bytes[range]) else { return nil }
-                return answerTextBytes.firstIndex(of: text)
-            }
-            return answerTextBytes.firstIndex { scanner.equals(range, $0) }
-        case .other:
+        case .string:
+            return question.answers.firstIndex { value.isString($0, in: bytes) }
+        default:
             return nil
         }
+    }
+
+    /// What the `question` topic carries for this round.
+    var record: QuestionRecord {
+        QuestionRecord(
+            id: publishedID, round: round, question: question.text, answers: question.answers,
+            publishedMs: publishedMs, deadlineMs: deadlineMs, points: question.points)
     }
 }

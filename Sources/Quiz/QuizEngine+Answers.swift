@@ -1,3 +1,6 @@
+import QuizRecords
+import StadiumProtocol
+
 /// What became of one answer record.
 public enum AnswerOutcome: Equatable {
     /// Counted: produce this `result` record.
@@ -12,9 +15,6 @@ public enum AnswerOutcome: Equatable {
 }
 
 extension QuizEngine {
-    static let questionIDField = Array("question_id".utf8)
-    static let answerField = Array("answer".utf8)
-
     /// Scores one record of topic `answer`: key = user, value
     /// `{"question_id": "<published id>", "answer": <index 0...3 or the exact answer text>}`.
     /// Lateness is judged by the record's Kafka timestamp against the question's deadline.
@@ -28,35 +28,14 @@ extension QuizEngine {
         guard let key, !key.isEmpty else {
             return rejectAnswer(.missingKey, value: value, atMs: kafkaTimestampMs)
         }
-        var questionRange: Range<Int>?
-        var answer: JSONScalar?
-        let scanner: FlatJSONObjectScanner
-        do {
-            var fields = try FlatJSONObjectScanner(value)
-            while let field = try fields.nextField() {
-                if fields.equals(field.key, Self.questionIDField), case .string(let range, _) = field.value {
-                    questionRange = range
-                } else if fields.equals(field.key, Self.answerField) {
-                    answer = field.value
-                }
-            }
-            scanner = fields
-        } catch {
-            return rejectAnswer(.notJSON, value: value, atMs: kafkaTimestampMs)
+        let slot: Int
+        let answerIndex: Int
+        switch value.withUnsafeBytes({ parseAnswer($0, deferLaterRounds: deferLaterRounds) }) {
+        case .rejected(let reason): return rejectAnswer(reason, value: value, atMs: kafkaTimestampMs)
+        case .laterRound(let named): return .laterRound(named)
+        case .valid(let openSlot, let index): (slot, answerIndex) = (openSlot, index)
         }
-        guard let questionRange, let answer else {
-            return rejectAnswer(.missingField, value: value, atMs: kafkaTimestampMs)
-        }
-        guard let slot = openRounds.firstIndex(where: { scanner.equals(questionRange, $0.publishedIDBytes) }) else {
-            if deferLaterRounds, let named = OpenRound.round(inPublishedID: value[questionRange]), named == round + 1 {
-                return .laterRound(named)
-            }
-            return rejectAnswer(.unknownQuestion, value: value, atMs: kafkaTimestampMs)
-        }
-        guard let answerIndex = openRounds[slot].answerIndex(answer, in: scanner) else {
-            return rejectAnswer(.invalidAnswer, value: value, atMs: kafkaTimestampMs)
-        }
-        guard let user = users.intern(key, admit: UTF8Validation.isValid) else {
+        guard let user = users.intern(key, admit: { $0.withUnsafeBytes(UTF8Sequence.isValid) }) else {
             return rejectAnswer(.invalidKey, value: value, atMs: kafkaTimestampMs)
         }
         guard openRounds[slot].answered.insert(user) else {
@@ -73,11 +52,42 @@ extension QuizEngine {
         answersScored += 1
         if late { lateAnswers += 1 }
         resultsProduced += 1
-        let result = QuizRecordEncoding.result(
-            publishedID: openRounds[slot].publishedIDBytes, answer: answerIndex, correctAnswer: correctIndex,
-            points: points, total: leaderboard.total(of: user), late: late, sequence: scoreSequence
-        )
+        let result = ResultRecord(
+            questionID: openRounds[slot].publishedID, answer: answerIndex, correctAnswer: correctIndex,
+            points: points, total: leaderboard.total(of: user), late: late, sequence: Int64(clamping: scoreSequence)
+        ).encoded()
         return .scored(QuizRecord(topic: .result, key: key, value: result))
+    }
+
+    private enum ParsedAnswer {
+        case rejected(BadInputReason)
+        case laterRound(Int)
+        case valid(slot: Int, answerIndex: Int)
+    }
+
+    /// Which open round an answer value names and which answer it gives.
+    private func parseAnswer(_ bytes: UnsafeRawBufferPointer, deferLaterRounds: Bool) -> ParsedAnswer {
+        var questionID: JSONValueSpan?
+        var answer: JSONValueSpan?
+        let isObject = JSONScanner.forEachMember(of: bytes, range: 0..<bytes.count) { member in
+            if member.name.isString("question_id", in: bytes) {
+                if member.value.kind == .string { questionID = member.value }
+            } else if member.name.isString("answer", in: bytes) {
+                answer = member.value
+            }
+        }
+        guard isObject else { return .rejected(.notJSON) }
+        guard let questionID, let answer else { return .rejected(.missingField) }
+        guard let slot = openRounds.firstIndex(where: { questionID.isString($0.publishedID, in: bytes) }) else {
+            if deferLaterRounds, let id = questionID.string(in: bytes),
+               let named = OpenRound.round(inPublishedID: Array(id.utf8)[...]), named == round + 1
+            {
+                return .laterRound(named)
+            }
+            return .rejected(.unknownQuestion)
+        }
+        guard let answerIndex = openRounds[slot].answerIndex(answer, in: bytes) else { return .rejected(.invalidAnswer) }
+        return .valid(slot: slot, answerIndex: answerIndex)
     }
 
     private mutating func rejectAnswer(_ reason: BadInputReason, value: [UInt8], atMs: Int64) -> AnswerOutcome {

@@ -1,4 +1,5 @@
 import Foundation
+import StadiumProtocol
 
 /// The changelog of an engine that holds one partition's users (processors in a group): one
 /// record per user whose score changed, key = user, on a compacted topic, so its latest records
@@ -17,22 +18,24 @@ extension QuizEngine {
         var records: [(key: [UInt8], value: [UInt8])] = []
         for user in changedUsers where seen.insert(user).inserted {
             var json: [UInt8] = []
-            json.appendRaw("{\"v\":")
-            json.appendDecimal(Self.changelogVersion)
-            json.appendRaw(",\"total\":")
-            json.appendDecimal(leaderboard.total(of: user))
-            json.appendRaw(",\"seq\":")
-            json.appendDecimal(leaderboard.reachedSequence(of: user))
-            json.appendRaw(",\"answered\":[")
-            var first = true
-            for opened in openRounds where opened.answered.contains(user) {
-                if !first { json.append(UInt8(ascii: ",")) }
-                first = false
-                json.appendJSONString(utf8: opened.publishedIDBytes)
+            json.appendJSON { writer in
+                writer.append("{\"v\":")
+                writer.append(Self.changelogVersion)
+                writer.append(",\"total\":")
+                writer.append(leaderboard.total(of: user))
+                writer.append(",\"seq\":")
+                writer.append(Int64(clamping: leaderboard.reachedSequence(of: user)))
+                writer.append(",\"answered\":[")
+                var first = true
+                for opened in openRounds where opened.answered.contains(user) {
+                    if !first { writer.append(UInt8(ascii: ",")) }
+                    first = false
+                    writer.appendString(opened.publishedID)
+                }
+                writer.append("],\"result_offset\":")
+                writer.append(resultOffset)
+                writer.append(UInt8(ascii: "}"))
             }
-            json.appendRaw("],\"result_offset\":")
-            json.appendDecimal(resultOffset)
-            json.append(UInt8(ascii: "}"))
             records.append((users.names[user], json))
         }
         changedUsers.removeAll(keepingCapacity: true)
@@ -47,7 +50,7 @@ extension QuizEngine {
     /// here are not kept. Returns the record's `result_offset`.
     @discardableResult
     public mutating func restore(changelogKey key: [UInt8]?, value: [UInt8]) throws(QuizRestoreError) -> Int64 {
-        guard let key, !key.isEmpty, UTF8Validation.isValid(key) else {
+        guard let key, !key.isEmpty, key.withUnsafeBytes(UTF8Sequence.isValid) else {
             throw .missingField(topic: .scores, field: "key")
         }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(value))) as? [String: Any] else {

@@ -1,4 +1,6 @@
 import Foundation
+import QuizRecords
+import StadiumProtocol
 
 extension QuizEngine {
     /// Merges one part of a snapshot (any order, any number of times).
@@ -55,19 +57,18 @@ extension QuizEngine {
     /// Restores the last `question` record, so a restart continues the round in progress
     /// instead of publishing a new question.
     public mutating func restore(questionRecord value: [UInt8]) throws(QuizRestoreError) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(value))) as? [String: Any] else {
-            throw .notJSON(topic: .question)
+        let fields: QuestionRecord.Fields
+        do {
+            fields = try QuestionRecord.Fields(json: value)
+        } catch {
+            throw QuizRestoreError(error, topic: .question)
         }
-        func integer(_ field: String) throws(QuizRestoreError) -> Int64 {
-            guard let number = object[field] as? NSNumber else { throw .missingField(topic: .question, field: field) }
-            return number.int64Value
-        }
-        guard let id = object["id"] as? String else { throw .missingField(topic: .question, field: "id") }
-        let round = Int(try integer("round"))
-        let adopted = adoptRound(
-            round, publishedID: id, publishedMs: try integer("published_ms"),
-            deadlineMs: try integer("deadline_ms"), snapshotTaken: false
-        )
+        // Only the schedule is read back: the texts come from the bank.
+        guard let id = fields.id else { throw .missingField(topic: .question, field: "id") }
+        guard let round = fields.round.map({ Int(clamping: $0) }) else { throw .missingField(topic: .question, field: "round") }
+        guard let publishedMs = fields.publishedMs else { throw .missingField(topic: .question, field: "published_ms") }
+        guard let deadlineMs = fields.deadlineMs else { throw .missingField(topic: .question, field: "deadline_ms") }
+        let adopted = adoptRound(round, publishedID: id, publishedMs: publishedMs, deadlineMs: deadlineMs, snapshotTaken: false)
         if !adopted && !openRounds.contains(where: { $0.round == round }) && round > self.round {
             throw .questionNotInBank(round: round, id: id)
         }
@@ -76,34 +77,19 @@ extension QuizEngine {
     /// Merges one `result` record written before the restart: the user's total and the
     /// fact that they answered that question.
     public mutating func restore(resultKey key: [UInt8]?, value: [UInt8]) throws(QuizRestoreError) {
-        guard let key, !key.isEmpty, UTF8Validation.isValid(key) else {
+        guard let key, !key.isEmpty, key.withUnsafeBytes(UTF8Sequence.isValid) else {
             throw .missingField(topic: .result, field: "key")
         }
-        var questionRange: Range<Int>?
-        var total: Int64?
-        var sequence: Int64?
-        let scanner: FlatJSONObjectScanner
+        let record: ResultRecord
         do {
-            var fields = try FlatJSONObjectScanner(value)
-            while let field = try fields.nextField() {
-                switch field.value {
-                case .string(let range, _) where fields.equals(field.key, Self.questionIDField): questionRange = range
-                case .integer(let number) where fields.equals(field.key, Array("total".utf8)): total = number
-                case .integer(let number) where fields.equals(field.key, Array("seq".utf8)): sequence = number
-                default: continue
-                }
-            }
-            scanner = fields
+            record = try ResultRecord(json: value)
         } catch {
-            throw .notJSON(topic: .result)
+            throw QuizRestoreError(error, topic: .result)
         }
-        guard let questionRange else { throw .missingField(topic: .result, field: "question_id") }
-        guard let total else { throw .missingField(topic: .result, field: "total") }
-        guard let sequence, sequence >= 0 else { throw .missingField(topic: .result, field: "seq") }
         guard let user = users.intern(key) else { return }
-        leaderboard.merge(total: total, reached: UInt64(sequence), for: user)
-        scoreSequence = max(scoreSequence, UInt64(sequence))
-        if let slot = openRounds.firstIndex(where: { scanner.equals(questionRange, $0.publishedIDBytes) }) {
+        leaderboard.merge(total: record.total, reached: UInt64(record.sequence), for: user)
+        scoreSequence = max(scoreSequence, UInt64(record.sequence))
+        if let slot = openRounds.firstIndex(where: { $0.publishedID == record.questionID }) {
             openRounds[slot].answered.insert(user)
         }
     }
@@ -128,16 +114,7 @@ extension QuizEngine {
 extension QuizEngine {
     /// The `round` of a `question` record, nil if the value is not one.
     public static func round(ofQuestionRecord value: [UInt8]) -> Int? {
-        do {
-            var fields = try FlatJSONObjectScanner(value)
-            while let field = try fields.nextField() {
-                if fields.equals(field.key, Array("round".utf8)), case .integer(let round) = field.value, round > 0 {
-                    return Int(clamping: round)
-                }
-            }
-        } catch {
-            return nil
-        }
-        return nil
+        guard let round = (try? QuestionRecord.Fields(json: value))?.round, round > 0 else { return nil }
+        return Int(clamping: round)
     }
 }

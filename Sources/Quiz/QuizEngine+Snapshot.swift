@@ -1,3 +1,5 @@
+import StadiumProtocol
+
 extension QuizEngine {
     /// One key for every part: parts land in one partition, in order, so the last snapshot is
     /// the topic's tail. `quiz-state` must therefore not be compacted.
@@ -21,57 +23,59 @@ extension QuizEngine {
                     chunk.append(UInt8(ascii: ","))
                 }
             }
-            chunk.append(UInt8(ascii: "["))
-            chunk.appendJSONString(utf8: users.names[user])
-            chunk.append(UInt8(ascii: ","))
-            chunk.appendDecimal(leaderboard.total(of: user))
-            chunk.append(UInt8(ascii: ","))
-            chunk.appendDecimal(leaderboard.reachedSequence(of: user))
-            chunk.append(UInt8(ascii: ","))
-            chunk.appendDecimal(mask)
-            chunk.append(UInt8(ascii: "]"))
+            chunk.appendJSON { writer in
+                writer.append(UInt8(ascii: "["))
+                users.names[user].withUnsafeBytes { writer.appendString($0) }
+                writer.append(UInt8(ascii: ","))
+                writer.append(leaderboard.total(of: user))
+                writer.append(UInt8(ascii: ","))
+                writer.append(Int64(clamping: leaderboard.reachedSequence(of: user)))
+                writer.append(UInt8(ascii: ","))
+                writer.append(Int64(mask))
+                writer.append(UInt8(ascii: "]"))
+            }
         }
         userChunks.append(chunk)
         return userChunks.enumerated().map { part, users in
             var json: [UInt8] = []
             json.reserveCapacity(users.count + 512)
-            json.appendRaw("{\"v\":")
-            json.appendDecimal(QuizSnapshotHeader.version)
-            json.appendRaw(",\"round\":")
-            json.appendDecimal(round)
-            json.appendRaw(",\"part\":")
-            json.appendDecimal(part)
-            json.appendRaw(",\"parts\":")
-            json.appendDecimal(userChunks.count)
-            json.appendRaw(",\"taken_at_ms\":")
-            json.appendDecimal(takenAtMs)
-            json.appendRaw(",\"seq\":")
-            json.appendDecimal(scoreSequence)
-            json.appendRaw(",\"result_offsets\":[")
-            for (index, position) in resultPositions.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { json.append(UInt8(ascii: ",")) }
-                json.append(UInt8(ascii: "["))
-                json.appendDecimal(Int(position.key))
-                json.append(UInt8(ascii: ","))
-                json.appendDecimal(position.value)
-                json.append(UInt8(ascii: "]"))
+            json.appendJSON { writer in
+                writer.append("{\"v\":")
+                writer.append(QuizSnapshotHeader.version)
+                writer.append(",\"round\":")
+                writer.append(Int64(round))
+                writer.append(",\"part\":")
+                writer.append(Int64(part))
+                writer.append(",\"parts\":")
+                writer.append(Int64(userChunks.count))
+                writer.append(",\"taken_at_ms\":")
+                writer.append(takenAtMs)
+                writer.append(",\"seq\":")
+                writer.append(Int64(clamping: scoreSequence))
+                writer.append(",\"result_offsets\":[")
+                for (index, position) in resultPositions.sorted(by: { $0.key < $1.key }).enumerated() {
+                    writer.append(index > 0 ? ",[" : "[")
+                    writer.append(Int64(position.key))
+                    writer.append(UInt8(ascii: ","))
+                    writer.append(position.value)
+                    writer.append(UInt8(ascii: "]"))
+                }
+                writer.append("],\"rounds\":[")
+                for (index, opened) in openRounds.enumerated() {
+                    writer.append(index > 0 ? ",{\"round\":" : "{\"round\":")
+                    writer.append(Int64(opened.round))
+                    writer.append(",\"id\":")
+                    writer.appendString(opened.publishedID)
+                    writer.append(",\"published_ms\":")
+                    writer.append(opened.publishedMs)
+                    writer.append(",\"deadline_ms\":")
+                    writer.append(opened.deadlineMs)
+                    writer.append(UInt8(ascii: "}"))
+                }
+                writer.append("],\"users\":[")
+                users.withUnsafeBytes { writer.append($0) }
+                writer.append("]}")
             }
-            json.appendRaw("],\"rounds\":[")
-            for (index, opened) in openRounds.enumerated() {
-                if index > 0 { json.append(UInt8(ascii: ",")) }
-                json.appendRaw("{\"round\":")
-                json.appendDecimal(opened.round)
-                json.appendRaw(",\"id\":")
-                json.appendJSONString(opened.publishedID)
-                json.appendRaw(",\"published_ms\":")
-                json.appendDecimal(opened.publishedMs)
-                json.appendRaw(",\"deadline_ms\":")
-                json.appendDecimal(opened.deadlineMs)
-                json.append(UInt8(ascii: "}"))
-            }
-            json.appendRaw("],\"users\":[")
-            json.append(contentsOf: users)
-            json.appendRaw("]}")
             return QuizRecord(topic: .quizState, key: Self.snapshotKey, value: json)
         }
     }

@@ -103,7 +103,7 @@ public struct QuizEngine {
         )
         insertOpenRound(opened)
         roundsPublished += 1
-        return QuizRecord(topic: .question, key: nil, value: QuizRecordEncoding.question(opened))
+        return QuizRecord(topic: .question, key: nil, value: opened.record.encoded())
     }
 
     /// Keeps `openRounds` newest first and bounded; an already known round is kept as is.

@@ -1,3 +1,6 @@
+import QuizRecords
+import StadiumProtocol
+
 /// Format of `quiz-state` records (key `snapshot`), one snapshot per round in `parts` records:
 /// `{"v":1,"round":R,"part":i,"parts":n,"taken_at_ms":T,"seq":S,"result_offsets":[[partition,offset], ...],
 ///   "rounds":[{"round","id","published_ms","deadline_ms"}, ...],
@@ -22,24 +25,31 @@ public struct QuizSnapshotHeader: Sendable, Equatable {
         var parts: Int64?
         var takenAt: Int64?
         var version: Int64?
-        do {
-            var fields = try FlatJSONObjectScanner(value)
-            while let field = try fields.nextField() {
-                guard case .integer(let number) = field.value else { continue }
-                if fields.equals(field.key, Array("v".utf8)) { version = number }
-                else if fields.equals(field.key, Array("round".utf8)) { round = number }
-                else if fields.equals(field.key, Array("part".utf8)) { part = number }
-                else if fields.equals(field.key, Array("parts".utf8)) { parts = number }
-                else if fields.equals(field.key, Array("taken_at_ms".utf8)) { takenAt = number }
+        let isObject = value.withUnsafeBytes { bytes in
+            JSONScanner.forEachMember(of: bytes, range: 0..<bytes.count) { member in
+                guard let number = member.value.int64(in: bytes) else { return }
+                if member.name.isString("v", in: bytes) { version = number }
+                else if member.name.isString("round", in: bytes) { round = number }
+                else if member.name.isString("part", in: bytes) { part = number }
+                else if member.name.isString("parts", in: bytes) { parts = number }
+                else if member.name.isString("taken_at_ms", in: bytes) { takenAt = number }
             }
-        } catch {
-            return nil
         }
+        guard isObject else { return nil }
         guard version == Self.version, let round, let part, let parts, let takenAt else { return nil }
         self.round = Int(round)
         self.part = Int(part)
         self.parts = Int(parts)
         self.takenAtMs = takenAt
+    }
+}
+
+extension QuizRestoreError {
+    init(_ error: QuizRecordError, topic: QuizTopic) {
+        switch error {
+        case .notJSON: self = .notJSON(topic: topic)
+        case .missingField(let field): self = .missingField(topic: topic, field: field)
+        }
     }
 }
 

@@ -149,9 +149,8 @@ public final class GroupProcessor: @unchecked Sendable {
     }
 
     /// Consumes, checkpoints and (while owning answer partition 0) publishes questions until
-    /// SIGINT or SIGTERM; then checkpoints, leaves the group and flushes.
+    /// `stop`; then checkpoints, leaves the group and flushes.
     public func run() throws {
-        let signals = ShutdownSignals.install { [self] in stopping.store(true, ordering: .releasing) }
         questionFollower.start { [self] batch in
             state.withLock { state in
                 for record in batch.records { Self.learn(question: record.valueBytes, into: &state) }
@@ -198,7 +197,6 @@ public final class GroupProcessor: @unchecked Sendable {
         questionFollower.stop()
         topsFollower.stop()
         sender.close()
-        signals.forEach { $0.cancel() }
     }
 
     /// Whether every held answer partition was handled up to the end its last fetch saw.
@@ -482,6 +480,11 @@ public final class GroupProcessor: @unchecked Sendable {
 
     private func produce(_ record: QuizRecord, partition: Int32?) {
         sender.send(record, partition: partition) { stopping.load(ordering: .relaxed) }
+    }
+
+    /// Ends `run` from any thread (the executable calls it on SIGTERM or SIGINT).
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
     }
 
     /// Prometheus text: the counters of every engine this instance held, the generator's rounds.

@@ -4,7 +4,6 @@ public enum ProcessorError: Error, CustomStringConvertible {
     case emptyBootstrapFile(path: String)
     case noQuestionBank(tried: [String])
     case restoreTimedOut(topic: String, read: Int)
-    case invalidListenAddress(String)
     case listenFailed(address: String, errno: Int32)
     case partitionsDiffer(answer: Int32, topics: [String])
 
@@ -18,8 +17,6 @@ public enum ProcessorError: Error, CustomStringConvertible {
             return "no question bank found (tried \(tried.joined(separator: ", "))): pass --questions FILE"
         case .restoreTimedOut(let topic, let read):
             return "restore: topic \(topic) did not reach its end in time (\(read) records read)"
-        case .invalidListenAddress(let address):
-            return "--metrics-listen \(address): expected HOST:PORT with an IPv4 host"
         case .listenFailed(let address, let errno):
             return "cannot listen on \(address): errno \(errno)"
         case .partitionsDiffer(let answer, let topics):

@@ -47,9 +47,8 @@ public final class QuizProcessor: @unchecked Sendable {
         )
     }
 
-    /// Consumes and ticks until SIGINT or SIGTERM, then flushes what was produced.
+    /// Consumes and ticks until `stop`, then flushes what was produced.
     public func run(startDelay: Duration = .zero) throws {
-        let signals = ShutdownSignals.install { [self] in stopping.store(true, ordering: .releasing) }
         consumer.start { [self] batch in handle(batch) }
         if startDelay > .zero {
             logger.info("first question in \(startDelay.components.seconds) s")
@@ -79,7 +78,11 @@ public final class QuizProcessor: @unchecked Sendable {
         // Leaves the group (committing consumed offsets) so a restart is assigned partitions sooner.
         consumer.stop()
         sender.close()
-        signals.forEach { $0.cancel() }
+    }
+
+    /// Ends `run` from any thread (the executable calls it on SIGTERM or SIGINT).
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
     }
 
     /// Prometheus text of the processors' counters.

@@ -4,7 +4,7 @@ import KafkaClient
 import Logging
 import StadiumCommandLine
 
-struct StadiumKafka: ParsableCommand {
+struct StadiumKafka: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-kafka",
         abstract: "Development Kafka broker: librdkafka's in-memory cluster on loopback.",
@@ -37,21 +37,24 @@ struct StadiumKafka: ParsableCommand {
         topics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    func run() throws {
+    func run() async throws {
         let logger = Logger(label: "stadium-kafka")
-        // Before any librdkafka thread exists, so every thread inherits the blocked signals.
-        let shutdown = ShutdownSignals()
         let cluster = try DevelopmentCluster(brokers: brokersCount, partitions: partitions, topics: topicNames, logger: logger)
         logger.info(
             "development cluster started",
             metadata: ["brokers": "\(brokersCount)", "partitions": "\(partitions)", "topics": "\(topicNames.joined(separator: ","))"])
-        print("stadium-kafka: bootstrap \(cluster.bootstrapServers)")
-        fflush(stdout)
-        if let bootstrapFile {
-            try BootstrapFile.write(cluster.bootstrapServers, to: bootstrapFile)
+        let stopped = DispatchSemaphore(value: 0)
+        try await SignalScopedRun.run(threadName: "kafka-wait", logger: logger, stop: { stopped.signal() }) {
+            [bootstrapFile] in
+            // Announced only once signals are handled, so a SIGTERM right after it is a clean stop.
+            print("stadium-kafka: bootstrap \(cluster.bootstrapServers)")
+            fflush(stdout)
+            if let bootstrapFile {
+                try BootstrapFile.write(cluster.bootstrapServers, to: bootstrapFile)
+            }
+            stopped.wait()
         }
-        let signal = shutdown.wait()
-        logger.info("stopping", metadata: ["signal": "\(signal)"])
+        logger.info("stopping")
         if let bootstrapFile {
             try? FileManager.default.removeItem(atPath: bootstrapFile)
         }

@@ -1,1 +1,1 @@
-StadiumKafka.main()
+await StadiumKafka.mainAsync()

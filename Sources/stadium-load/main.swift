@@ -1,6 +1,5 @@
 // stadium-load: bot players and load modes against a stadium-gateway.
 import ArgumentParser
-import Dispatch
 import Foundation
 import LoadGenerator
 import Logging
@@ -12,7 +11,7 @@ enum ModeOption: String, ExpressibleByArgument, CaseIterable {
     case fanout
 }
 
-struct LoadCommand: ParsableCommand {
+struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-load",
         abstract: "Bot players and load generator for stadium-gateway, on io_uring.",
@@ -137,7 +136,7 @@ struct LoadCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)
@@ -180,15 +179,9 @@ struct LoadCommand: ParsableCommand {
             connectionFailures: tolerateConnectFailures, lost: tolerateLost, duplicates: tolerateDuplicates)
 
         let run = LoadRun(configuration: configuration, logger: logger)
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { run.requestStop() }
-            source.resume()
-            return source
+        let result = try await SignalScopedRun.run(threadName: "load-run", logger: logger, stop: { run.requestStop() }) {
+            try run.run()
         }
-        let result = try run.run()
-        signals.forEach { $0.cancel() }
         print(result.table)
         if let report {
             try result.write(to: report)
@@ -198,4 +191,4 @@ struct LoadCommand: ParsableCommand {
     }
 }
 
-LoadCommand.main()
+await LoadCommand.mainAsync()

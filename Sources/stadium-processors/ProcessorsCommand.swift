@@ -5,9 +5,10 @@ import Logging
 import Quiz
 import QuizService
 import StadiumCommandLine
+import UringIO
 
 /// `stadium-processors`: the live quiz's question generator, scorer and leaderboard.
-struct ProcessorsCommand: ParsableCommand {
+struct ProcessorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stadium-processors",
         abstract: "Publishes quiz questions, scores answers and answers leaderboard requests over Kafka.",
@@ -75,10 +76,16 @@ struct ProcessorsCommand: ParsableCommand {
         // Below 4 s the development broker drops a member while it still waits out its 3 s join delay.
         guard sessionTimeoutMs >= 4000 else { throw ValidationError("--session-timeout-ms must be at least 4000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
-        if let metricsListen { _ = try MetricsListener.Address(parsing: metricsListen) }
+        if let metricsListen {
+            do {
+                _ = try SocketAddress(parsing: metricsListen)
+            } catch {
+                throw ValidationError("--metrics-listen: \(error)")
+            }
+        }
     }
 
-    func run() throws {
+    func run() async throws {
         logFormat.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "stadium.processors")
         do {
@@ -96,7 +103,9 @@ struct ProcessorsCommand: ParsableCommand {
                 let processor = try GroupProcessor(
                     bank: bank, configuration: configuration, kafka: kafka, options: options, logger: logger)
                 let listener = try metricsListener(logger: logger) { processor.metricsText() }
-                try processor.run()
+                try await SignalScopedRun.run(threadName: "quiz-clock", logger: logger, stop: { processor.stop() }) {
+                    try processor.run()
+                }
                 listener?.stop()
             } else {
                 let processor = try QuizProcessor(
@@ -104,7 +113,9 @@ struct ProcessorsCommand: ParsableCommand {
                     sessionTimeoutMs: sessionTimeoutMs, logger: logger
                 )
                 let listener = try metricsListener(logger: logger) { processor.metricsText() }
-                try processor.run(startDelay: .seconds(startDelay))
+                try await SignalScopedRun.run(threadName: "quiz-clock", logger: logger, stop: { processor.stop() }) {
+                    [startDelay] in try processor.run(startDelay: .seconds(startDelay))
+                }
                 listener?.stop()
             }
         } catch let error as QuestionBankError {
@@ -119,10 +130,17 @@ struct ProcessorsCommand: ParsableCommand {
         }
     }
 
-    private func metricsListener(logger: Logger, render: @escaping @Sendable () -> [UInt8]) throws -> MetricsListener? {
+    private func metricsListener(logger: Logger, render: @escaping @Sendable () -> [UInt8]) throws -> HTTPGetListener? {
         guard let metricsListen else { return nil }
-        let listener = try MetricsListener(address: try MetricsListener.Address(parsing: metricsListen), logger: logger, render: render)
-        logger.info("metrics at http://\(metricsListen)/metrics")
+        let address = try SocketAddress(parsing: metricsListen)
+        let listener: HTTPGetListener
+        do {
+            listener = try HTTPGetListener(
+                address: address, routes: ["/metrics": .init(contentType: "text/plain; version=0.0.4", body: render)])
+        } catch {
+            throw ProcessorError.listenFailed(address: metricsListen, errno: error.errno)
+        }
+        logger.info("metrics at http://\(listener.address)/metrics")
         return listener
     }
 

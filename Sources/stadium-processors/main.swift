@@ -2,7 +2,7 @@ import StadiumCommandLine
 
 // The --config file's settings go before the command line's, so flags win (see ConfigFile).
 do {
-    ProcessorsCommand.main(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
+    await ProcessorsCommand.mainAsync(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
 } catch {
     ProcessorsCommand.exit(withError: error)
 }

@@ -14,11 +14,10 @@ import Testing
             publishedMs: 1_700_000_000_000, round: 12))
     }
 
-    @Test func keepsANumericQuestionIDVerbatim() {
-        let offer = parse(#"{"id":41,"answers":["a","b"],"deadline_ms":5}"#) { QuestionOffer(data: $0, range: $1) }
-        #expect(offer?.idJSON == Array("41".utf8))
-        #expect(offer?.publishedMs == nil)
-        #expect(offer?.round == nil)
+    @Test func keepsTheQuestionIDAsTheJSONStringAnAnswerEchoes() {
+        let json = #"{"id":"q\"1-r2","round":2,"question":"?","answers":["a","b"],"published_ms":1,"deadline_ms":5,"points":1}"#
+        let offer = parse(json) { QuestionOffer(data: $0, range: $1) }
+        #expect(offer?.idJSON == Array(#""q\"1-r2""#.utf8))
     }
 
     @Test func refusesAQuestionWithoutDeadlineOrAnswers() {

@@ -107,6 +107,6 @@ import Testing
 extension QuizEngine {
     /// The question records of the open rounds, oldest first.
     var questionRecordsForTests: [[UInt8]] {
-        openRounds.reversed().map { QuizRecordEncoding.question($0) }
+        openRounds.reversed().map { $0.record.encoded() }
     }
 }

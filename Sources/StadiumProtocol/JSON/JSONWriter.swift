@@ -1,25 +1,25 @@
 /// Appends JSON text to a caller-provided buffer, or only counts the bytes when it has
 /// none, so a message's length and its encoding come from the same code.
 /// Never allocates; stops writing (and reports nil) once the buffer is full.
-struct JSONWriter {
+public struct JSONWriter {
     private let buffer: UnsafeMutableRawBufferPointer?
-    private(set) var count = 0
+    public private(set) var count = 0
     private var overflowed = false
 
     /// A writer that only counts.
-    init() {
+    public init() {
         self.buffer = nil
     }
 
-    init(into buffer: UnsafeMutableRawBufferPointer) {
+    public init(into buffer: UnsafeMutableRawBufferPointer) {
         self.buffer = buffer
     }
 
     /// Bytes written, or nil when the buffer was too small.
-    var writtenCount: Int? { overflowed ? nil : count }
+    public var writtenCount: Int? { overflowed ? nil : count }
 
     @inline(__always)
-    mutating func append(_ byte: UInt8) {
+    public mutating func append(_ byte: UInt8) {
         if let buffer {
             guard count < buffer.count else { overflowed = true; return }
             buffer[count] = byte
@@ -27,11 +27,11 @@ struct JSONWriter {
         count += 1
     }
 
-    mutating func append(_ text: StaticString) {
+    public mutating func append(_ text: StaticString) {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if let buffer {
             guard count + bytes.count <= buffer.count else { overflowed = true; return }
             if let source = bytes.baseAddress, bytes.count > 0 {
@@ -41,7 +41,7 @@ struct JSONWriter {
         count += bytes.count
     }
 
-    mutating func append(_ value: Int64) {
+    public mutating func append(_ value: Int64) {
         let negative = value < 0
         var magnitude = value.magnitude
         var digits = 1
@@ -61,7 +61,7 @@ struct JSONWriter {
 
     /// Writes `"..."` with `bytes` escaped; bytes that are not valid UTF-8 become U+FFFD,
     /// one per maximal invalid subpart (as Swift's own decoding does).
-    mutating func appendString(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func appendString(_ bytes: UnsafeRawBufferPointer) {
         append(UInt8(ascii: "\""))
         var index = 0
         var runStart = 0
@@ -89,7 +89,7 @@ struct JSONWriter {
         append(UInt8(ascii: "\""))
     }
 
-    mutating func appendString(_ text: String) {
+    public mutating func appendString(_ text: String) {
         var text = text
         text.withUTF8 { appendString(UnsafeRawBufferPointer($0)) }
     }

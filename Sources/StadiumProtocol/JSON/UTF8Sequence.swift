@@ -1,6 +1,17 @@
 /// Measures one UTF-8 sequence the way Unicode's "maximal subpart" practice does,
 /// so the scanner (which rejects) and the string escaper (which replaces) agree.
-enum UTF8Sequence {
+public enum UTF8Sequence {
+    /// Whether all of `bytes` is well-formed UTF-8 (what the scanner accepts inside strings).
+    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            let length = measure(bytes, at: index, end: bytes.count)
+            if length < 0 { return false }
+            index += length
+        }
+        return true
+    }
+
     /// The length of the valid sequence starting at `index`, or the negated length of
     /// its maximal invalid subpart (at least 1) when the bytes there are not valid UTF-8.
     @inline(__always)
