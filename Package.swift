@@ -35,6 +35,13 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // OpenSSL's headers stay in their own module, seen by StadiumTLS only.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "CShims/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
 
         // Libraries, one job each.
         .target(name: "UringIO", dependencies: ["CUring"]),
@@ -57,6 +64,8 @@ let package = Package(
             ]
         ),
         .target(name: "StadiumProtocol"),
+        // TLS without I/O: handshakes over memory BIOs, then TLS 1.3 records with keys only.
+        .target(name: "StadiumTLS", dependencies: ["COpenSSL"]),
         // What the executables share on their command lines: --version, --config, --log-format.
         .target(
             name: "StadiumCommandLine",
@@ -66,6 +75,16 @@ let package = Package(
             ]
         ),
         .target(name: "Quiz"),
+        // The processors' runtime: the engine against Kafka, alone or in a consumer group.
+        .target(
+            name: "QuizService",
+            dependencies: [
+                "Quiz", "KafkaClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "LoadGenerator",
             dependencies: [
@@ -99,14 +118,14 @@ let package = Package(
             name: "stadium-processors",
             dependencies: [
                 "StadiumCommandLine",
-                "Quiz", "KafkaClient",
+                "Quiz", "QuizService", "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Resources/questions.json")]
         ),
+        // Handshakes per second and memory per connection of StadiumTLS (Benchmarks/RESULTS.md).
+        .executableTarget(name: "stadium-tls-bench", dependencies: ["StadiumTLS"]),
         .executableTarget(
             name: "stadium-load",
             dependencies: [
@@ -119,9 +138,11 @@ let package = Package(
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
+        .testTarget(name: "StadiumTLSTests", dependencies: ["StadiumTLS", "COpenSSL"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
+        .testTarget(name: "QuizServiceTests", dependencies: ["QuizService", "Quiz"]),
         .testTarget(name: "StadiumCommandLineTests", dependencies: ["StadiumCommandLine"]),
         .testTarget(name: "LoadGeneratorTests", dependencies: ["LoadGenerator"]),
         .testTarget(

@@ -42,3 +42,13 @@ COMPARE_RUNS ?= 3
 .PHONY: compare
 compare:
 	python3 Benchmarks/compare.py --sizes $(COMPARE_SIZES) --servers $(COMPARE_SERVERS) --runs $(COMPARE_RUNS)
+
+# The peers' benchmark shape through Kafka: SUSTAINED_CLIENTS clients over 10,000 keys, each key
+# updated once a second with 512 bytes for SUSTAINED_SECONDS, gateway pinned to core 1; writes
+# Benchmarks/reports/sustained-<commit>.json.
+SUSTAINED_CLIENTS ?= 20000,40000,60000
+SUSTAINED_SECONDS ?= 120
+SUSTAINED_RUNS ?= 3
+.PHONY: sustained
+sustained: build
+	python3 Benchmarks/sustained.py --clients $(SUSTAINED_CLIENTS) --seconds $(SUSTAINED_SECONDS) --runs $(SUSTAINED_RUNS)

@@ -1,4 +1,4 @@
-# libFuzzer targets for the WebSocket and StadiumProtocol modules, included from the top Makefile.
+# libFuzzer targets for the WebSocket, StadiumProtocol and StadiumTLS modules, included from the top Makefile.
 # SwiftPM cannot link libFuzzer executables, so each fuzzer is one swiftc module
 # made of the WebSocket sources and its entry file. WebSocketAccept.swift, the
 # only importer of swift-crypto, is swapped for a stub so no package is needed.
@@ -8,7 +8,7 @@
 #   make fuzz-build             build only; binaries go to Fuzz/out/
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := FrameReaderFuzz HandshakeFuzz ProtocolJSONFuzz
+FUZZ_TARGETS := FrameReaderFuzz HandshakeFuzz ProtocolJSONFuzz TLSRecordFuzz
 FUZZ_OUT := Fuzz/out
 FUZZ_SWIFTC ?= swiftc
 # lld: gold prints hundreds of harmless warnings about ASan's local symbols.
@@ -17,6 +17,8 @@ FUZZ_WEBSOCKET_SOURCES := $(filter-out Sources/WebSocket/WebSocketAccept.swift,$
 	Fuzz/Support/AcceptValueStub.swift
 # StadiumProtocol imports nothing, so its sources compile as they are.
 FUZZ_PROTOCOL_SOURCES := $(shell find Sources/StadiumProtocol -name '*.swift')
+# StadiumTLS finds OpenSSL through its shim's module map, which links libssl and libcrypto.
+FUZZ_TLS_SOURCES := $(wildcard Sources/StadiumTLS/*.swift)
 
 .PHONY: fuzz fuzz-build
 
@@ -25,6 +27,10 @@ fuzz-build: $(addprefix $(FUZZ_OUT)/,$(FUZZ_TARGETS))
 $(FUZZ_OUT)/ProtocolJSONFuzz: Fuzz/ProtocolJSONFuzz.swift $(FUZZ_PROTOCOL_SOURCES)
 	@mkdir -p $(FUZZ_OUT)
 	$(FUZZ_SWIFTC) $(FUZZ_SWIFTC_FLAGS) -module-name ProtocolFuzz $(FUZZ_PROTOCOL_SOURCES) $< -o $@
+
+$(FUZZ_OUT)/TLSRecordFuzz: Fuzz/TLSRecordFuzz.swift $(FUZZ_TLS_SOURCES)
+	@mkdir -p $(FUZZ_OUT)
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTC_FLAGS) -module-name TLSFuzz -I CShims/COpenSSL $(FUZZ_TLS_SOURCES) $< -o $@
 
 $(FUZZ_OUT)/%: Fuzz/%.swift $(FUZZ_WEBSOCKET_SOURCES)
 	@mkdir -p $(FUZZ_OUT)

@@ -4,7 +4,8 @@
 #
 #   host   address     runs
 #   kafka  NET.2       stadium-kafka, the development broker
-#   proc   NET.3       stadium-processors, the quiz (metrics at http://NET.3:9100/metrics)
+#   proc   NET.3       stadium-processors --cluster, the quiz (metrics at http://NET.3:9100/metrics)
+#   proc2  NET.4       stadium-processors --cluster, sharing the answer partitions (metrics at NET.4:9100)
 #   lb     NET.10      HAProxy: the URL clients use; leastconn over the gateways, /healthz checks
 #   gw1    NET.11      stadium-gateway
 #   gw2    NET.12      stadium-gateway
@@ -45,11 +46,13 @@ STOP_SECONDS=${STOP_SECONDS:-10}
 log() { echo "cluster: $*" >&2; }
 
 # Host name and last octet of its address; the bridge holds .1 for the machine itself.
-declare -A HOST_OCTET=([kafka]=2 [proc]=3 [lb]=10 [gw1]=11 [gw2]=12)
-HOSTS=(kafka proc lb gw1 gw2)
+declare -A HOST_OCTET=([kafka]=2 [proc]=3 [proc2]=4 [lb]=10 [gw1]=11 [gw2]=12)
+HOSTS=(kafka proc proc2 lb gw1 gw2)
 GATEWAYS=(gw1 gw2)
+# One consumer group: each holds some answer partitions, their scores and the merged top.
+PROCESSOR_HOSTS=(proc proc2)
 # Hosts whose programs talk to Kafka, each through its own end of the relay.
-KAFKA_CLIENT_HOSTS=(proc gw1 gw2)
+KAFKA_CLIENT_HOSTS=(proc proc2 gw1 gw2)
 BRIDGE="${CLUSTER_NAME}-br"
 
 [[ ${#CLUSTER_NAME} -le 8 && $CLUSTER_NAME =~ ^[a-z][a-z0-9]*$ ]] ||
@@ -270,6 +273,22 @@ sys.stdout.write(answer.decode())
 ' "$RUN_DIR/lb.sock" 2>/dev/null
 }
 
+processors_share_partitions() {  # every answer partition held, each instance holding some
+    local host name log held=()
+    for host in "${PROCESSOR_HOSTS[@]}"; do
+        name=processors
+        [[ $host == proc ]] || name="processors-$host"
+        log="$RUN_DIR/$name.log"
+        # The newest rebalance line of this instance must be an assignment (a revocation means one is coming).
+        local last
+        last=$(grep -E "partitions (assigned|revoked)" "$log" 2>/dev/null | tail -n 1) || return 1
+        # Each holds some: one that holds none has not joined yet, and its joining moves partitions.
+        [[ $last == *"partitions assigned"* && $last == *"answer["* ]] || return 1
+        held+=($(grep -oE "answer\[[0-9]+\]" <<<"$last"))
+    done
+    (($(printf '%s\n' "${held[@]}" | sort -u | wc -l) == PARTITIONS))
+}
+
 relay_listens_on() {  # relay_listens_on HOST PORT: the relay accepts connects on HOST's loopback
     ip netns exec "$(namespace_of "$1")" bash -c "exec 3<>/dev/tcp/127.0.0.1/$2" 2>/dev/null
 }
@@ -298,8 +317,13 @@ start_cluster() {
     for host in "${KAFKA_CLIENT_HOSTS[@]}"; do
         wait_for "the Kafka relay on host $host" relay_listens_on "$host" "$port"
     done
-    start_on proc processors "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" \
-        --round "$ROUND" --answer-window "$ANSWER_WINDOW" --metrics-listen "$(address_of proc):$PROCESSORS_METRICS_PORT"
+    for host in "${PROCESSOR_HOSTS[@]}"; do
+        # The name of the first stays "processors": its log is processors.log as before.
+        local name=processors
+        [[ $host == proc ]] || name="processors-$host"
+        start_on "$host" "$name" "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" --cluster \
+            --round "$ROUND" --answer-window "$ANSWER_WINDOW" --metrics-listen "$(address_of "$host"):$PROCESSORS_METRICS_PORT"
+    done
     for host in "${GATEWAYS[@]}"; do
         start_on "$host" "$host" "$BIN/stadium-gateway" --listen "$(address_of "$host"):$PORT" \
             --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 20000 $GATEWAY_ARGS
@@ -307,6 +331,8 @@ start_cluster() {
     for host in "${GATEWAYS[@]}"; do
         wait_for "gateway $host" grep -q "listening on" "$RUN_DIR/$host.out"
     done
+    # Players come after the group settled: a rebalance holds answers back for seconds.
+    wait_for "the processors to share the answer partitions" processors_share_partitions
     write_balancer_config
     haproxy -c -q -f "$RUN_DIR/lb.cfg" || fail "HAProxy refused the load balancer configuration"
     start_on lb lb haproxy -db -f "$RUN_DIR/lb.cfg"
@@ -328,6 +354,7 @@ run)
     echo
     echo "  Stadium cluster: open http://$(address_of lb):$PORT/ (HAProxy in front of gateways gw1 and gw2)."
     echo "  Fail over: kill -9 a gateway (pids in $RUN_DIR/pids); its players come back through HAProxy."
+    echo "  Or kill -9 a processors: the other takes over its answer partitions and scores."
     echo "  A question every ${ROUND}s; ${BOTS} bots play. Ctrl-C stops everything. Logs: $RUN_DIR/*.log"
     echo
     # Stay in the foreground until Ctrl-C, or until the broker, relay or balancer ends by itself
@@ -335,7 +362,7 @@ run)
     while true; do
         while read -r entry; do
             name=${entry% *}
-            [[ $name == gw* ]] && continue
+            [[ $name == gw* || $name == processors* ]] && continue
             is_ours "${entry#* }" || { log "$name exited; logs are in $RUN_DIR/"; stop_cluster; exit 1; }
         done < <(cluster_entries)
         sleep 1

@@ -4,10 +4,12 @@
 set -euo pipefail
 
 build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
-test_packages=(kcat python3-pip chromium nodejs prometheus haproxy)
-# scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay.
-cluster_packages=(haproxy)
-bench_packages=(gnuplot-nox)
+# openssl (the command): the TLS unit tests and Benchmarks/tls-bench.sh make their certificates with it.
+test_packages=(kcat python3-pip chromium nodejs prometheus haproxy openssl)
+# scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay; kcat reads
+# the topics back for the cluster test's own accounting.
+cluster_packages=(haproxy kcat)
+bench_packages=(gnuplot-nox openssl)
 python_modules=(websockets:websockets websocket:websocket-client yaml:pyyaml)
 
 packages=("${build_packages[@]}")

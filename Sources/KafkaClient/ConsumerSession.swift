@@ -18,8 +18,11 @@ final class ConsumerSession: @unchecked Sendable {
     /// a partition that has delivered nothing yet is counted from here when it is known.
     var startOffsets: [TopicPartition: Int64] = [:]
 
-    init(config: KafkaConfig, maxBatchSize: Int, logger: Logger) throws(KafkaError) {
-        handle = try KafkaHandle(role: .consumer, config: config, events: HandleEvents(logger: logger))
+    init(
+        config: KafkaConfig, maxBatchSize: Int, logger: Logger, rebalanceHandler: RebalanceHandler? = nil
+    ) throws(KafkaError) {
+        handle = try KafkaHandle(
+            role: .consumer, config: config, events: HandleEvents(logger: logger, rebalanceHandler: rebalanceHandler))
         rd_kafka_poll_set_consumer(handle.pointer)
         // A reference we own; destroyed in deinit, before the handle.
         queue = rd_kafka_queue_get_consumer(handle.pointer)

@@ -9,10 +9,12 @@ final class HandleEvents: @unchecked Sendable {
     let connectivity = BrokerConnectivity()
     // Set once before the handle exists, read only by librdkafka's callbacks afterwards.
     private let deliveryHandler: DeliveryHandler?
+    let rebalanceHandler: RebalanceHandler?
 
-    init(logger: Logger, deliveryHandler: DeliveryHandler? = nil) {
+    init(logger: Logger, deliveryHandler: DeliveryHandler? = nil, rebalanceHandler: RebalanceHandler? = nil) {
         self.logger = logger
         self.deliveryHandler = deliveryHandler
+        self.rebalanceHandler = rebalanceHandler
     }
 
     func clientError(_ error: KafkaError) {

@@ -25,17 +25,20 @@ public final class KafkaGroupConsumer: @unchecked Sendable {
     private let session: ConsumerSession
 
     /// Checks that `topics` exist (blocking up to `metadataTimeout`), then subscribes.
+    /// `onRebalance`, if given, hears of each assignment before its records flow and of each
+    /// revocation before it takes effect.
     /// - Throws: `.missingTopics` naming each topic the cluster lacks; `.configuration` for a bad property.
     public init(
         config: KafkaConfig, groupID: String, topics: [String], commitMode: CommitMode = .automatic,
         maxBatchSize: Int = 1024, metadataTimeout: Duration = .seconds(10),
-        logger: Logger = Logger(label: "stadium.kafka.group-consumer")
+        logger: Logger = Logger(label: "stadium.kafka.group-consumer"), onRebalance: RebalanceHandler? = nil
     ) throws(KafkaError) {
         let effective = config.addingDefaults(Self.defaultProperties).overriding([
             "group.id": groupID,
             "enable.auto.commit": commitMode == .automatic ? "true" : "false",
         ])
-        session = try ConsumerSession(config: effective, maxBatchSize: maxBatchSize, logger: logger)
+        session = try ConsumerSession(
+            config: effective, maxBatchSize: maxBatchSize, logger: logger, rebalanceHandler: onRebalance)
         _ = try requirePartitionCounts(of: topics, handle: session.handle, timeout: metadataTimeout)
         // The list is ours; librdkafka copies it in rd_kafka_subscribe.
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
@@ -71,6 +74,43 @@ public final class KafkaGroupConsumer: @unchecked Sendable {
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw .librdkafka(result, operation: "rd_kafka_commit")
         }
+    }
+
+    /// Commits exactly these positions (the next offset to read, per partition). Blocks until
+    /// the broker answers; safe from any thread, also from a rebalance handler.
+    public func commit(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = Self.makeList(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let result = rd_kafka_commit(session.handle.pointer, list, 0)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw .librdkafka(result, operation: "rd_kafka_commit")
+        }
+    }
+
+    /// The group's committed positions of `partitions` (absent: nothing committed). Blocks up to `timeout`.
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64] {
+        let list = Self.makeList(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let result = rd_kafka_committed(session.handle.pointer, list, milliseconds)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw .librdkafka(result, operation: "rd_kafka_committed")
+        }
+        var offsets: [TopicPartition: Int64] = [:]
+        for entry in UnsafeBufferPointer(start: list.pointee.elems, count: Int(list.pointee.cnt)) where entry.offset >= 0 {
+            offsets[TopicPartition(topic: String(cString: entry.topic), partition: entry.partition)] = entry.offset
+        }
+        return offsets
+    }
+
+    /// A librdkafka partition list the caller destroys.
+    private static func makeList(_ offsets: [TopicPartition: Int64]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        for (partition, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!.pointee.offset = offset
+        }
+        return list
     }
 
     public func lag() -> [String: Int64] { session.lag() }

@@ -21,6 +21,9 @@ final class KafkaHandle {
         if role == .producer {
             rd_kafka_conf_set_dr_msg_cb(configuration, forwardDeliveryReport)
         }
+        if role == .consumer, events.rebalanceHandler != nil {
+            rd_kafka_conf_set_rebalance_cb(configuration, forwardRebalance)
+        }
         var errorText = [CChar](repeating: 0, count: 512)
         let type = role == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
         guard let pointer = rd_kafka_new(type, configuration, &errorText, errorText.count) else {
@@ -88,5 +91,28 @@ private func forwardDeliveryReport(
         let error = KafkaError.librdkafka(
             record.err, kind: .delivery, operation: "delivery report")
         events.delivered(token: token, .failure(error))
+    }
+}
+
+/// Hands the owner the partitions gained or lost, then applies the change: an owner's work for
+/// a revoked partition ends before another member may be assigned it (eager rebalancing).
+private func forwardRebalance(
+    handle: OpaquePointer?, error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+    opaque: UnsafeMutableRawPointer?
+) {
+    guard let handle else { return }
+    let list = partitions.map { list in
+        UnsafeBufferPointer(start: list.pointee.elems, count: Int(list.pointee.cnt)).map {
+            TopicPartition(topic: String(cString: $0.topic), partition: $0.partition)
+        }
+    } ?? []
+    let handler = opaque.map { Unmanaged<HandleEvents>.fromOpaque($0).takeUnretainedValue() }?.rebalanceHandler
+    if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+        // State first: no record of a partition reaches the handler before its owner restored it.
+        handler?(.assigned(list))
+        rd_kafka_assign(handle, partitions)
+    } else {
+        handler?(.revoked(list))
+        rd_kafka_assign(handle, nil)
     }
 }

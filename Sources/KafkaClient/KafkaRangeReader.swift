@@ -35,6 +35,11 @@ public final class KafkaRangeReader: @unchecked Sendable {
         session.stop()
     }
 
+    /// The partition's oldest retained offset and the offset its next record will get.
+    public func watermarks(of partition: TopicPartition, timeout: Duration) throws(KafkaError) -> (low: Int64, high: Int64) {
+        try queryWatermarks(partition, handle: session.handle, timeout: timeout)
+    }
+
     /// The records of `partition` with offsets in `offsets` whose key `keep` accepts. Blocks up
     /// to `timeout`; throws when the broker cannot say where the partition ends.
     public func read(

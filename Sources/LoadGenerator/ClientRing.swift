@@ -19,16 +19,18 @@ final class ClientRing: RingLoopHandler, SessionLink {
     let ringCount: Int
     var random: SplitMix64
 
-    private let gateway: GatewayURL
+    private let gateways: [GatewayURL]
     private let script: SessionScript
     private let counters: LoadCounters
     let latency: LatencyRecorder
     private let logger: Logger
     private weak var connector: Connector?
 
-    private let inbox = Mutex<[(fd: Int32, connection: Int)]>([])
-    private var inboxBatch: [(fd: Int32, connection: Int)] = []
+    private let inbox = Mutex<[(fd: Int32, connection: Int, gateway: Int)]>([])
+    private var inboxBatch: [(fd: Int32, connection: Int, gateway: Int)] = []
     private var adopting = -1
+    /// The position in `gateways` of the socket being adopted: its upgrade names that gateway.
+    private var adoptingGateway = 0
     private var stopping = false
     private let handshakeTimeoutMicroseconds: Int64
     /// Stalled handshakes are looked for every 100 ms, not on every (10 ms) tick: the scan visits every slot.
@@ -45,7 +47,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
     private var everOpened: [Bool]
 
     init(
-        loop: RingLoop, ringIndex: Int, ringCount: Int, connectionsInRing: Int, gateway: GatewayURL,
+        loop: RingLoop, ringIndex: Int, ringCount: Int, connectionsInRing: Int, gateways: [GatewayURL],
         script: SessionScript, counters: LoadCounters, latency: LatencyRecorder, handshakeTimeoutMicroseconds: Int64,
         logger: Logger
     ) {
@@ -54,7 +56,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
         self.loop = loop
         self.ringIndex = ringIndex
         self.ringCount = ringCount
-        self.gateway = gateway
+        self.gateways = gateways
         self.script = script
         self.counters = counters
         self.logger = logger
@@ -74,8 +76,8 @@ final class ClientRing: RingLoopHandler, SessionLink {
     }
 
     /// Hands a connected descriptor to this ring; any thread.
-    func hand(fd: Int32, connection: Int) {
-        inbox.withLock { $0.append((fd, connection)) }
+    func hand(fd: Int32, connection: Int, gateway: Int) {
+        inbox.withLock { $0.append((fd, connection, gateway)) }
         loop.wake()
     }
 
@@ -100,13 +102,14 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     func loopWoken(_ loop: RingLoop) {
         inbox.withLock { swap(&$0, &inboxBatch) }
-        for (fd, connection) in inboxBatch {
+        for (fd, connection, gateway) in inboxBatch {
             if stopping {
                 ClientSocket.close(fd)
                 connector?.handoffDone()
                 continue
             }
             adopting = connection
+            adoptingGateway = gateway
             do {
                 _ = try loop.adopt(descriptor: fd)
             } catch {
@@ -132,6 +135,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
         let key = WebSocketHandshake.makeClientKey(using: &random)
         handshakeKeys[index] = key
         handshakeStartedUs[index] = Clock.monotonicMicroseconds()
+        let gateway = gateways[adoptingGateway]
         let request = WebSocketHandshake.clientRequest(host: gateway.hostHeader, path: gateway.path, key: key)
         if !sendRaw(slot: slot, request) { loop.close(slot, .now) }
     }

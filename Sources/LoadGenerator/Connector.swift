@@ -7,7 +7,8 @@ import UringIO
 
 final class Connector: @unchecked Sendable {
     struct Settings {
-        var gateway: SocketAddressV4
+        /// The first for every connection; a lost connection tries the next (failover).
+        var gateways: [SocketAddressV4]
         var connections: Int
         var rate: Double
         var bindSources: Bool
@@ -27,6 +28,8 @@ final class Connector: @unchecked Sendable {
     private struct Shared {
         var reconnects = ReconnectQueue()
         var failures: [UInt8]
+        /// Per connection: the position in `gateways` of where its next connect goes.
+        var gatewayOf: [UInt8]
         var random = SplitMix64(seed: 0x5EED)
     }
 
@@ -48,7 +51,9 @@ final class Connector: @unchecked Sendable {
         self.counters = counters
         self.logger = logger
         allocator = SourceEndpointAllocator(firstAddress: settings.firstSource, ports: settings.sourcePorts)
-        shared = Mutex(Shared(failures: Array(repeating: 0, count: settings.connections)))
+        precondition((1...255).contains(settings.gateways.count), "one to 255 gateways")
+        shared = Mutex(
+            Shared(failures: Array(repeating: 0, count: settings.connections), gatewayOf: Array(repeating: 0, count: settings.connections)))
     }
 
     func start() {
@@ -69,6 +74,8 @@ final class Connector: @unchecked Sendable {
             let failures = Int(shared.failures[connection])
             let delay = ReconnectBackoff().delayMilliseconds(afterFailures: failures, using: &shared.random)
             shared.failures[connection] = UInt8(min(failures + 1, 255))
+            // Its gateway may be gone for good: the next attempt goes to the next one, as a client with several URLs does.
+            shared.gatewayOf[connection] = UInt8((Int(shared.gatewayOf[connection]) + 1) % settings.gateways.count)
             shared.reconnects.push(connection, due: Clock.monotonicMicroseconds() + delay * 1000)
         }
     }
@@ -118,6 +125,7 @@ final class Connector: @unchecked Sendable {
         while descriptorsInHandoff.load(ordering: .relaxed) >= Self.handoffLimit, !stopRequested.load(ordering: .relaxed) {
             usleep(200)
         }
+        let gateway = shared.withLock { Int($0.gatewayOf[connection]) }
         // A busy source endpoint (left over from an earlier run) just means: take the next one.
         for _ in 0..<64 {
             let source = settings.bindSources ? allocator.next() : nil
@@ -125,11 +133,11 @@ final class Connector: @unchecked Sendable {
             let startedUs = Clock.monotonicMicroseconds()
             do {
                 let fd = try ClientSocket.connect(
-                    to: settings.gateway, from: source, timeoutMilliseconds: settings.connectTimeoutMilliseconds)
+                    to: settings.gateways[gateway], from: source, timeoutMilliseconds: settings.connectTimeoutMilliseconds)
                 latency.record(.connect, microseconds: Clock.monotonicMicroseconds() - startedUs)
                 counters.add(.connected)
                 descriptorsInHandoff.add(1, ordering: .relaxed)
-                ring.hand(fd: fd, connection: connection)
+                ring.hand(fd: fd, connection: connection, gateway: gateway)
                 return
             } catch {
                 switch ConnectFailure(error) {

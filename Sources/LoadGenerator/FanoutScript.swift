@@ -1,6 +1,7 @@
-// --mode fanout: every connection subscribes to one subject; connection 0 publishes numbered
-// probes on a fixed schedule once all are subscribed; each receipt is timed from the probe's
-// scheduled send and tallied for loss.
+// --mode fanout: every connection subscribes to one subject (or, with --keys, to one key of it);
+// connection 0, or a producer outside (--external-publisher), publishes numbered probes on a fixed
+// schedule once all are subscribed; each receipt is timed from the probe's scheduled send and
+// tallied for loss.
 import StadiumProtocol
 import Synchronization
 
@@ -12,17 +13,33 @@ public struct FanoutSettings: Sendable {
     public var subscribeGraceMilliseconds: Int64
     /// Filler bytes in each probe, for larger messages than the bare probe's 40 or so.
     public var paddingBytes: Int
+    /// Above 1: connection i subscribes to `<subject>/k<i % keys>` alone, and every key gets the
+    /// probes 0..<messages (the peers' benchmark shape: many keys, one per client).
+    public var keys: Int
+    /// Probes come from a producer writing straight to Kafka (Benchmarks/sustained.py), not from
+    /// connection 0 through the gateway: the gateway only consumes and fans out.
+    public var externalPublisher: Bool
 
     public init(
         subject: String, messages: Int, intervalMilliseconds: Int64, subscribeGraceMilliseconds: Int64 = 30_000,
-        paddingBytes: Int = 0
+        paddingBytes: Int = 0, keys: Int = 1, externalPublisher: Bool = false
     ) {
         self.subject = subject
         self.messages = messages
         self.intervalMilliseconds = intervalMilliseconds
         self.subscribeGraceMilliseconds = subscribeGraceMilliseconds
         self.paddingBytes = paddingBytes
+        self.keys = keys
+        self.externalPublisher = externalPublisher
     }
+
+    /// The one subject connection `connection` (numbered from 0 over the whole run) subscribes to.
+    public func subject(forConnection connection: Int) -> String {
+        keys > 1 ? "\(subject)/\(Self.keyName(connection % keys))" : subject
+    }
+
+    /// The Kafka key of key number `index`, as an outside producer must write it.
+    public static func keyName(_ index: Int) -> String { "k\(index)" }
 }
 
 /// When the probes went out, shared with the runner that decides when the run is over.
@@ -57,7 +74,8 @@ final class FanoutScript: SessionScript {
         self.latency = latency
         self.progress = progress
         subscriber = IdleScript(
-            subjects: [settings.subject], connectionsInRing: connectionsInRing, counters: counters, latency: latency)
+            subjects: { [settings] connection in [settings.subject(forConnection: connection)] },
+            connectionsInRing: connectionsInRing, counters: counters, latency: latency)
         tallies = Array(repeating: DeliveryTally(), count: connectionsInRing)
     }
 
@@ -75,7 +93,7 @@ final class FanoutScript: SessionScript {
             // A repeat is counted by the tally as a duplicate, not timed or counted as received.
             guard tallies[link.localIndex(of: connection)].record(probe.index) != .duplicate else { return }
             counters.add(.probesReceived)
-            latency.record(.delivery, milliseconds: probe.deliveryLatencyMs(receivedMs: Clock.wallMilliseconds()))
+            latency.recordDelivery(ofProbe: probe.index, milliseconds: probe.deliveryLatencyMs(receivedMs: Clock.wallMilliseconds()))
         case .ok(let id?) where id >= Self.firstProbeRequestID:
             let index = Int(id - Self.firstProbeRequestID)
             guard index < settings.messages, let schedule else { return }
@@ -89,6 +107,7 @@ final class FanoutScript: SessionScript {
     /// Only the ring holding connection 0 publishes: every probe due since the last tick, so
     /// intervals shorter than a tick keep their rate.
     func ticked(_ link: SessionLink) {
+        guard !settings.externalPublisher else { return }
         guard link.localIndex(of: 0) == 0, link.connection(atLocal: 0) == 0, link.isOpen(connection: 0) else { return }
         let now = Clock.wallMilliseconds()
         let everyoneListening = counters[.subscribed] >= totalConnections
@@ -125,7 +144,8 @@ final class FanoutScript: SessionScript {
 
     func lossSummary() -> LossSummary? {
         var summary = LossSummary()
-        let published = progress.published.load(ordering: .relaxed)
+        // An outside producer writes every probe; connection 0 only those it got out.
+        let published = settings.externalPublisher ? settings.messages : progress.published.load(ordering: .relaxed)
         for tally in tallies { summary.add(tally, published: published) }
         return summary
     }

@@ -2,13 +2,18 @@
 import StadiumProtocol
 
 final class IdleScript: SessionScript {
-    private let subjects: [String]
+    /// What connection n (numbered over the whole run) subscribes to.
+    private let subjects: (Int) -> [String]
     private let counters: LoadCounters
     private let latency: LatencyRecorder
     private var subscribeSentUs: [Int64]
     static let subscribeRequestID: Int64 = 1
 
-    init(subjects: [String], connectionsInRing: Int, counters: LoadCounters, latency: LatencyRecorder) {
+    convenience init(subjects: [String], connectionsInRing: Int, counters: LoadCounters, latency: LatencyRecorder) {
+        self.init(subjects: { _ in subjects }, connectionsInRing: connectionsInRing, counters: counters, latency: latency)
+    }
+
+    init(subjects: @escaping (Int) -> [String], connectionsInRing: Int, counters: LoadCounters, latency: LatencyRecorder) {
         self.subjects = subjects
         self.counters = counters
         self.latency = latency
@@ -17,7 +22,7 @@ final class IdleScript: SessionScript {
 
     func opened(_ link: SessionLink, connection: Int) {
         subscribeSentUs[link.localIndex(of: connection)] = Clock.monotonicMicroseconds()
-        link.sendText(connection: connection, ClientRequestEncoder.sub(id: Self.subscribeRequestID, subjects: subjects))
+        link.sendText(connection: connection, ClientRequestEncoder.sub(id: Self.subscribeRequestID, subjects: subjects(connection)))
     }
 
     func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: UnsafeRawBufferPointer) {

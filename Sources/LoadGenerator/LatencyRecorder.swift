@@ -28,9 +28,34 @@ public final class LatencyRecorder: Sendable {
     /// One hour in microseconds: anything slower is recorded as one hour.
     static let highestMicroseconds: UInt64 = 3_600_000_000
     private let histograms: Mutex<[Histogram<UInt64>]>
+    /// Fan-out deliveries again, by window of `probesPerWindow` consecutive probes: latency over
+    /// the course of a long run, so a run that got slower as it went cannot hide in one total.
+    private let deliveryWindows = Mutex<[Int: Histogram<UInt64>]>([:])
+    /// Ten probes: ten seconds at the sustained benchmark's one probe per key a second.
+    public static let probesPerWindow = 10
 
     public init() {
         histograms = Mutex(LatencyMetric.allCases.map { _ in Self.emptyHistogram() })
+    }
+
+    /// A fan-out probe's delivery, in the run's total and in its probe window.
+    public func recordDelivery(ofProbe index: Int, milliseconds: Int64) {
+        record(.delivery, milliseconds: milliseconds)
+        let value = UInt64(clamping: max(0, min(milliseconds * 1000, Int64(Self.highestMicroseconds))))
+        deliveryWindows.withLock { windows in
+            _ = windows[index / Self.probesPerWindow, default: Self.emptyHistogram()].record(value)
+        }
+    }
+
+    /// Every recorder's delivery windows added together, by window number.
+    public static func mergedDeliveryWindows(_ recorders: [LatencyRecorder]) -> [Int: Histogram<UInt64>] {
+        var result: [Int: Histogram<UInt64>] = [:]
+        for recorder in recorders {
+            recorder.deliveryWindows.withLock { windows in
+                for (window, histogram) in windows { result[window, default: emptyHistogram()].add(histogram) }
+            }
+        }
+        return result
     }
 
     static func emptyHistogram() -> Histogram<UInt64> {

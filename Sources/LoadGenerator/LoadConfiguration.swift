@@ -17,7 +17,10 @@ public enum LoadMode: Sendable {
 }
 
 public struct LoadConfiguration: Sendable {
+    /// Where every connection goes first.
     public var gateway: GatewayURL
+    /// Tried in turn after `gateway` when a connection is lost (failover), back to `gateway` after the last.
+    public var fallbackGateways: [GatewayURL] = []
     public var mode: LoadMode
     public var connections: Int
     /// Connects per second; 0 means as fast as the connector can.
@@ -48,9 +51,12 @@ public struct LoadConfiguration: Sendable {
         self.rate = rate
     }
 
+    /// Every gateway in the order a connection that keeps losing its gateway tries them.
+    public var gateways: [GatewayURL] { [gateway] + fallbackGateways }
+
     /// Explicit binds only pay off past a few hundred connections, and need a loopback gateway.
     public var bindsSources: Bool {
-        let loopback = IPv4Address(dotted: gateway.host).map { $0.octets.0 == 127 } ?? false
+        let loopback = gateways.allSatisfy { IPv4Address(dotted: $0.host).map { $0.octets.0 == 127 } ?? false }
         return loopback && (bindSources ?? (connections > 1000))
     }
 

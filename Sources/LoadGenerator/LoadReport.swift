@@ -25,6 +25,13 @@ public struct LatencySummary: Codable, Equatable, Sendable {
     }
 }
 
+/// Delivery latency of the probes numbered firstProbe ..< firstProbe + probes.
+public struct DeliveryWindow: Codable, Equatable, Sendable {
+    public var firstProbe: Int
+    public var probes: Int
+    public var latency: LatencySummary
+}
+
 public struct LoadReport: Codable, Equatable, Sendable {
     public var mode: String
     public var url: String
@@ -49,12 +56,15 @@ public struct LoadReport: Codable, Equatable, Sendable {
     public var players: PlayerSummary?
     /// Whether the run passed (the exit status says the same); nil in reports older than it.
     public var verdict: RunVerdict?
+    /// Fan-out: delivery latency per window of probes, oldest first (nil in older reports).
+    public var deliveryWindows: [DeliveryWindow]?
 
     public init(
         mode: String, url: String, connections: Int, rate: Double, rings: Int, boundSources: Bool,
         durationSeconds: Double, rampSeconds: Double?, counters: [String: Int],
         latencies: [LatencyMetric: Histogram<UInt64>], loss: LossSummary?, rounds: [RoundTally] = [],
-        timeline: [ProgressSample] = [], players: PlayerSummary? = nil, verdict: RunVerdict? = nil
+        timeline: [ProgressSample] = [], players: PlayerSummary? = nil, verdict: RunVerdict? = nil,
+        deliveryWindows: [Int: Histogram<UInt64>] = [:]
     ) {
         self.mode = mode
         self.url = url
@@ -76,6 +86,11 @@ public struct LoadReport: Codable, Equatable, Sendable {
         self.timeline = timeline
         self.players = players
         self.verdict = verdict
+        self.deliveryWindows = deliveryWindows.isEmpty ? nil : deliveryWindows.keys.sorted().map { window in
+            DeliveryWindow(
+                firstProbe: window * LatencyRecorder.probesPerWindow, probes: LatencyRecorder.probesPerWindow,
+                latency: LatencySummary(deliveryWindows[window]!))
+        }
     }
 
     public func write(to path: String) throws {

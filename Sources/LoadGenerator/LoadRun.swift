@@ -55,7 +55,7 @@ public final class LoadRun: @unchecked Sendable {
             let script = makeScript(connectionsInRing: inRing, latency: latency, knowledge: knowledge, ledger: ledger)
             let client = ClientRing(
                 loop: loop, ringIndex: index, ringCount: ringCount, connectionsInRing: inRing,
-                gateway: configuration.gateway, script: script,
+                gateways: configuration.gateways, script: script,
                 counters: counters, latency: latency, handshakeTimeoutMicroseconds: configuration.handshakeTimeoutMicroseconds,
                 logger: logger)
             loop.handler = client
@@ -64,17 +64,17 @@ public final class LoadRun: @unchecked Sendable {
             recorders.append(latency)
             ledgers.append(ledger)
         }
-        let gateway = SocketAddressV4(address: IPv4Address(dotted: configuration.gateway.host)!, port: configuration.gateway.port)
+        let gateways = configuration.gateways.map { SocketAddressV4(address: IPv4Address(dotted: $0.host)!, port: $0.port) }
         connector = Connector(
             settings: Connector.Settings(
-                gateway: gateway, connections: configuration.connections, rate: configuration.rate,
+                gateways: gateways, connections: configuration.connections, rate: configuration.rate,
                 bindSources: configuration.bindsSources, firstSource: configuration.firstSource,
                 sourcePorts: configuration.sourcePorts, connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
                 reconnect: true),
             rings: clients, counters: counters, logger: logger)
         for client in clients { client.attach(connector) }
         for loop in loops { try loop.start() }
-        logger.info("\(configuration.mode.name): \(configuration.connections) connection(s) to \(configuration.gateway) over \(ringCount) ring(s), \(configuration.rate > 0 ? "\(Int(configuration.rate)) connects/s" : "as fast as possible"), sources \(configuration.bindsSources ? "bound from \(configuration.firstSource), ports \(configuration.sourcePorts.lowerBound)-\(configuration.sourcePorts.upperBound)" : "chosen by the kernel")")
+        logger.info("\(configuration.mode.name): \(configuration.connections) connection(s) to \(configuration.gateways.map(\.description).joined(separator: ", then ")) over \(ringCount) ring(s), \(configuration.rate > 0 ? "\(Int(configuration.rate)) connects/s" : "as fast as possible"), sources \(configuration.bindsSources ? "bound from \(configuration.firstSource), ports \(configuration.sourcePorts.lowerBound)-\(configuration.sourcePorts.upperBound)" : "chosen by the kernel")")
 
         let start = ContinuousClock.now
         connector.start()
@@ -144,6 +144,16 @@ public final class LoadRun: @unchecked Sendable {
                 if received != lastProbesReceived {
                     lastProbesReceived = received
                     lastProbeReceiptMs = Clock.wallMilliseconds()
+                }
+                if settings.externalPublisher && fanoutProgress.published.load(ordering: .relaxed) == 0 {
+                    // The producer is outside: its first probe starts the run's clock; none at all
+                    // within the grace (plus the drain) ends the run, with everything counted lost.
+                    let graceEndsMs = fanoutProgress.startDeadlineMs.load(ordering: .relaxed)
+                    let gaveUp = graceEndsMs != Int64.max && Clock.wallMilliseconds() >= graceEndsMs + configuration.drainMilliseconds
+                    if received > 0 || gaveUp {
+                        fanoutProgress.published.store(settings.messages, ordering: .relaxed)
+                        fanoutProgress.lastPublishedMs.store(Clock.wallMilliseconds(), ordering: .relaxed)
+                    }
                 }
                 if fanoutProgress.published.load(ordering: .relaxed) >= settings.messages {
                     // Done when every probe reached every connection, or deliveries stopped coming.
@@ -241,11 +251,12 @@ public final class LoadRun: @unchecked Sendable {
             counters: snapshot, neverConnected: clients.reduce(0) { $0 + $1.neverConnected }, loss: loss,
             players: players, tolerances: configuration.tolerances)
         return LoadReport(
-            mode: configuration.mode.name, url: configuration.gateway.description,
+            mode: configuration.mode.name, url: configuration.gateways.map(\.description).joined(separator: ","),
             connections: configuration.connections, rate: configuration.rate, rings: rings,
             boundSources: configuration.bindsSources, durationSeconds: seconds(duration), rampSeconds: rampSeconds,
             counters: snapshot, latencies: LatencyRecorder.merged(recorders + [connector.latency]), loss: loss,
-            rounds: RoundLedger.merged(ledgers), timeline: timeline, players: players, verdict: verdict)
+            rounds: RoundLedger.merged(ledgers), timeline: timeline, players: players, verdict: verdict,
+            deliveryWindows: LatencyRecorder.mergedDeliveryWindows(recorders))
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -26,6 +26,16 @@ struct OpenRound {
         "\(questionID)-r\(round)"
     }
 
+    /// The round a published id names (the digits after its last `-r`), if it has that form.
+    static func round(inPublishedID id: ArraySlice<UInt8>) -> Int? {
+        guard let dash = id.lastIndex(of: UInt8(ascii: "-")), id.index(after: dash) < id.endIndex,
+              id[id.index(after: dash)] == UInt8(ascii: "r")
+        else { return nil }
+        let digits = id[(dash + 2)...]
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ (48...57).contains($0) }) else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int($1 - 48) }
+    }
+
     /// The answer index named by an answer's `answer` value: an index or an answer's exact text.
     func answerIndex(_ value: JSONScalar, in scanner: FlatJSONObjectScanner) -> Int? {
         switch value {

@@ -12,6 +12,14 @@ public struct QuizConfiguration: Sendable, Equatable {
     public var snapshotPartBytes = 512 * 1024
     /// Bad input reports passed to the reporter per second; the rest are only counted.
     public var badInputReportsPerSecond = 5
+    /// One engine per process keeps `quiz-state` snapshots; engines that hold one partition each
+    /// (processors in a group) keep a changelog instead.
+    public var takesSnapshots = true
+    /// Scoring sequences from the answer's Kafka timestamp (ms × 1024, kept increasing): engines
+    /// of different partitions then order leaderboard ties alike.
+    public var timeOrderedSequence = false
+    /// Remembers the users whose score changed, for `changelogRecords`.
+    public var keepsChangelog = false
 
     public init() {}
 

@@ -4,6 +4,9 @@ public enum AnswerOutcome: Equatable {
     case scored(QuizRecord)
     /// The user already answered this question: ignored.
     case duplicate
+    /// The answer names the round after the newest one known here (asked for with
+    /// `deferLaterRounds`): not counted yet; try again once that question is known.
+    case laterRound(Int)
     /// Bad input, counted in `badAnswers`.
     case rejected(BadInputReason)
 }
@@ -16,7 +19,12 @@ extension QuizEngine {
     /// `{"question_id": "<published id>", "answer": <index 0...3 or the exact answer text>}`.
     /// Lateness is judged by the record's Kafka timestamp against the question's deadline.
     /// Allocates only the result record (and table growth when a user is first seen).
-    public mutating func answerRecord(key: [UInt8]?, value: [UInt8], kafkaTimestampMs: Int64) -> AnswerOutcome {
+    /// With `deferLaterRounds`, an answer naming the next round returns `.laterRound` instead of
+    /// being rejected: processors that learn questions from Kafka may see an answer first. Only
+    /// the next one: no answer can name a question further ahead, so those are bad input.
+    public mutating func answerRecord(
+        key: [UInt8]?, value: [UInt8], kafkaTimestampMs: Int64, deferLaterRounds: Bool = false
+    ) -> AnswerOutcome {
         guard let key, !key.isEmpty else {
             return rejectAnswer(.missingKey, value: value, atMs: kafkaTimestampMs)
         }
@@ -40,6 +48,9 @@ extension QuizEngine {
             return rejectAnswer(.missingField, value: value, atMs: kafkaTimestampMs)
         }
         guard let slot = openRounds.firstIndex(where: { scanner.equals(questionRange, $0.publishedIDBytes) }) else {
+            if deferLaterRounds, let named = OpenRound.round(inPublishedID: value[questionRange]), named == round + 1 {
+                return .laterRound(named)
+            }
             return rejectAnswer(.unknownQuestion, value: value, atMs: kafkaTimestampMs)
         }
         guard let answerIndex = openRounds[slot].answerIndex(answer, in: scanner) else {
@@ -55,7 +66,9 @@ extension QuizEngine {
         let late = kafkaTimestampMs > openRounds[slot].deadlineMs
         let correctIndex = openRounds[slot].question.correctIndex
         let points = !late && answerIndex == correctIndex ? openRounds[slot].question.points : 0
-        scoreSequence += 1
+        scoreSequence = configuration.timeOrderedSequence
+            ? max(scoreSequence + 1, UInt64(max(kafkaTimestampMs, 0)) << 10) : scoreSequence + 1
+        if configuration.keepsChangelog { changedUsers.append(user) }
         leaderboard.record(points: points, for: user, sequence: scoreSequence)
         answersScored += 1
         if late { lateAnswers += 1 }

@@ -124,3 +124,20 @@ extension QuizEngine {
         return insertOpenRound(opened)
     }
 }
+
+extension QuizEngine {
+    /// The `round` of a `question` record, nil if the value is not one.
+    public static func round(ofQuestionRecord value: [UInt8]) -> Int? {
+        do {
+            var fields = try FlatJSONObjectScanner(value)
+            while let field = try fields.nextField() {
+                if fields.equals(field.key, Array("round".utf8)), case .integer(let round) = field.value, round > 0 {
+                    return Int(clamping: round)
+                }
+            }
+        } catch {
+            return nil
+        }
+        return nil
+    }
+}

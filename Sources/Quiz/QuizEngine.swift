@@ -43,6 +43,8 @@ public struct QuizEngine {
     var scoreSequence: UInt64 = 0
     var reportLimiter: BadInputReportLimiter
     var topCache: (version: Int, json: [UInt8])?
+    /// Users scored since the last `changelogRecords` (with `keepsChangelog`); may repeat.
+    var changedUsers: [UserID] = []
 
     static let keptRounds = 2
 
@@ -59,7 +61,7 @@ public struct QuizEngine {
     public var nextTickMs: Int64 {
         guard let current = openRounds.first else { return .min }
         let nextQuestion = current.publishedMs + configuration.roundMs
-        if current.snapshotTaken { return nextQuestion }
+        if current.snapshotTaken || !configuration.takesSnapshots { return nextQuestion }
         return min(nextQuestion, current.deadlineMs + configuration.snapshotDelayMs)
     }
 
@@ -69,7 +71,7 @@ public struct QuizEngine {
     /// snapshot, so a restart reads only the results written after it.
     public mutating func tick(nowMs: Int64, resultPositions: [Int32: Int64] = [:]) -> [QuizRecord] {
         var records: [QuizRecord] = []
-        if let current = openRounds.first, !current.snapshotTaken,
+        if configuration.takesSnapshots, let current = openRounds.first, !current.snapshotTaken,
            nowMs >= current.deadlineMs + configuration.snapshotDelayMs
             || nowMs >= current.publishedMs + configuration.roundMs
         {

@@ -7,6 +7,10 @@ public enum QuizTopic: String, Sendable, CaseIterable {
     case top
     /// Snapshots of the engine state for restarts; see `QuizSnapshot`.
     case quizState = "quiz-state"
+    /// Processors in a group: each answer partition's scores, a compacted changelog (see `QuizEngine+Changelog`).
+    case scores = "quiz-scores"
+    /// Processors in a group: each answer partition's top, read by every instance to merge the leaderboard.
+    case tops = "quiz-tops"
 }
 
 /// A record the engine asks the caller to produce.

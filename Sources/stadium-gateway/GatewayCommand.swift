@@ -199,6 +199,10 @@ struct GatewayCommand: AsyncParsableCommand {
             try gateway.start()
         } catch {
             logger.critical("cannot start: \(error)")
+            if let error = error as? SystemError,
+               let hint = RingMemoryLimit.hint(for: error, lockedMemoryLimit: RingMemoryLimit.lockedMemoryLimit()) {
+                logger.critical("\(hint)")
+            }
             throw ExitCode.failure
         }
         let service = GatewayService(gateway: gateway)

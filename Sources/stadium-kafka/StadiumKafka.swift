@@ -22,7 +22,7 @@ struct StadiumKafka: ParsableCommand {
     var partitions: Int = 3
 
     @Option(help: "Comma-separated topics to create.")
-    var topics: String = "question,answer,result,gettop,top,quiz-state"
+    var topics: String = "question,answer,result,gettop,top,quiz-state,quiz-scores,quiz-tops"
 
     @Option(help: "Write HOST:PORT and a newline to this file once ready (atomically); removed on exit.")
     var bootstrapFile: String?

@@ -41,7 +41,7 @@ struct LoadCommand: ParsableCommand {
             """,
         version: StadiumVersion.current)
 
-    @Option(help: "Gateway WebSocket URL (IPv4 or localhost).")
+    @Option(help: "Gateway WebSocket URL (IPv4 or localhost); several, comma-separated, for failover: every connection starts on the first and moves to the next each time it is lost.")
     var url: String = "ws://127.0.0.1:8080/"
 
     @Option(help: "players (bots playing the quiz), idle (connect and hold) or fanout (delivery latency and loss).")
@@ -79,6 +79,12 @@ struct LoadCommand: ParsableCommand {
 
     @Option(help: "fanout: filler bytes added to each probe, for larger messages (the gateway takes up to 64 KiB by default).")
     var paddingBytes: Int = 0
+
+    @Option(help: "fanout: subscribe connection i to <subject>/k<i % keys> alone, each key getting every probe (1: everyone on --subject).")
+    var keys: Int = 1
+
+    @Flag(help: "fanout: the probes come from a producer writing to Kafka (Benchmarks/sustained.py); stadium-load only subscribes, and expects --messages probes on every key.")
+    var externalPublisher = false
 
     @Option(help: "Bind source addresses and ports explicitly: auto (above 1,000 connections), on, off.")
     var bindSources: String = "auto"
@@ -121,6 +127,10 @@ struct LoadCommand: ParsableCommand {
         }
         if thinkSeconds < 0 { throw ValidationError("--think-seconds cannot be negative") }
         if messages < 1 { throw ValidationError("--messages must be at least 1") }
+        if keys < 1 { throw ValidationError("--keys must be at least 1") }
+        if keys > 1 && !externalPublisher {
+            throw ValidationError("--keys above 1 needs --external-publisher: connection 1 publishes to one subject only")
+        }
         if !(0...1_000_000).contains(paddingBytes) { throw ValidationError("--padding-bytes lies in 0...1000000") }
         if tolerateConnectFailures < 0 || tolerateLost < 0 || tolerateDuplicates < 0 {
             throw ValidationError("--tolerate-* cannot be negative")
@@ -135,11 +145,13 @@ struct LoadCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "stadium-load")
-        let gateway: GatewayURL
-        do {
-            gateway = try GatewayURL(parsing: url)
-        } catch {
-            throw ValidationError(error.description)
+        var gateways: [GatewayURL] = []
+        for text in url.split(separator: ",") {
+            do {
+                gateways.append(try GatewayURL(parsing: String(text)))
+            } catch {
+                throw ValidationError(error.description)
+            }
         }
         let loadMode: LoadMode
         switch mode {
@@ -153,10 +165,12 @@ struct LoadCommand: ParsableCommand {
             loadMode = .fanout(
                 FanoutSettings(
                     subject: subject, messages: messages, intervalMilliseconds: Int64(intervalMs),
-                    paddingBytes: paddingBytes))
+                    paddingBytes: paddingBytes, keys: keys, externalPublisher: externalPublisher))
         }
         let count = (mode == .players ? players ?? connections : connections ?? players) ?? (mode == .players ? 10 : 1000)
+        guard let gateway = gateways.first, gateways.count <= 255 else { throw ValidationError("--url takes one to 255 URLs") }
         var configuration = LoadConfiguration(gateway: gateway, mode: loadMode, connections: count, rate: rate)
+        configuration.fallbackGateways = Array(gateways.dropFirst())
         configuration.bindSources = bindSources == "auto" ? nil : bindSources == "on"
         configuration.firstSource = IPv4Address(dotted: firstSource)!
         configuration.progressIntervalSeconds = progressEvery

@@ -3,6 +3,7 @@ import Foundation
 import KafkaClient
 import Logging
 import Quiz
+import QuizService
 import StadiumCommandLine
 
 /// `stadium-processors`: the live quiz's question generator, scorer and leaderboard.
@@ -42,6 +43,12 @@ struct ProcessorsCommand: ParsableCommand {
         help: "Consumer group session timeout. A restart waits about this long minus 1 s for partitions on the development broker, whose 3 s first-join delay needs at least 4000; real brokers refuse less than 6000 by default.")
     var sessionTimeoutMs = 6000
 
+    @Flag(help: "Share the answer partitions with other stadium-processors of the same --group-id: scores kept per partition in topic quiz-scores, questions from the owner of answer partition 0, the top merged through quiz-tops. Without it one process does everything, restarting from quiz-state snapshots.")
+    var cluster = false
+
+    @Option(help: "With --cluster: the partitioner of the gateways that produce answers (crc32, librdkafka's default, or murmur2); it tells which instance holds a user's score.")
+    var partitioner: KeyPartitioner = .crc32
+
     @Option(name: .customLong("start-delay"), help: "Seconds before the first question; answers and gettop are consumed meanwhile (players may join first).")
     var startDelay = 0
 
@@ -63,6 +70,8 @@ struct ProcessorsCommand: ParsableCommand {
         }
         guard top > 0 else { throw ValidationError("--top must be positive") }
         guard startDelay >= 0 else { throw ValidationError("--start-delay cannot be negative") }
+        // In a group the first question waits for the owner of answer partition 0 anyway.
+        guard !(cluster && startDelay > 0) else { throw ValidationError("--start-delay applies without --cluster only") }
         // Below 4 s the development broker drops a member while it still waits out its 3 s join delay.
         guard sessionTimeoutMs >= 4000 else { throw ValidationError("--session-timeout-ms must be at least 4000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -79,19 +88,25 @@ struct ProcessorsCommand: ParsableCommand {
             )
             configuration.snapshotDelayMs = min(2_000, configuration.roundMs - configuration.answerWindowMs)
             let kafka = KafkaConfig(bootstrapServers: try bootstrapServers())
-            let processor = try QuizProcessor(
-                bank: bank, configuration: configuration, kafka: kafka, groupID: groupID,
-                sessionTimeoutMs: sessionTimeoutMs, logger: logger
-            )
-            var listener: MetricsListener?
-            if let metricsListen {
-                listener = try MetricsListener(address: try MetricsListener.Address(parsing: metricsListen), logger: logger) {
-                    processor.metricsText()
-                }
-                logger.info("metrics at http://\(metricsListen)/metrics")
+            if cluster {
+                var options = GroupProcessor.Options()
+                options.groupID = groupID
+                options.sessionTimeoutMs = sessionTimeoutMs
+                options.partitioner = partitioner
+                let processor = try GroupProcessor(
+                    bank: bank, configuration: configuration, kafka: kafka, options: options, logger: logger)
+                let listener = try metricsListener(logger: logger) { processor.metricsText() }
+                try processor.run()
+                listener?.stop()
+            } else {
+                let processor = try QuizProcessor(
+                    bank: bank, configuration: configuration, kafka: kafka, groupID: groupID,
+                    sessionTimeoutMs: sessionTimeoutMs, logger: logger
+                )
+                let listener = try metricsListener(logger: logger) { processor.metricsText() }
+                try processor.run(startDelay: .seconds(startDelay))
+                listener?.stop()
             }
-            try processor.run(startDelay: .seconds(startDelay))
-            listener?.stop()
         } catch let error as QuestionBankError {
             logger.critical("question bank rejected: \(error)")
             throw ExitCode.failure
@@ -102,6 +117,13 @@ struct ProcessorsCommand: ParsableCommand {
             logger.critical("kafka: \(error)")
             throw ExitCode.failure
         }
+    }
+
+    private func metricsListener(logger: Logger, render: @escaping @Sendable () -> [UInt8]) throws -> MetricsListener? {
+        guard let metricsListen else { return nil }
+        let listener = try MetricsListener(address: try MetricsListener.Address(parsing: metricsListen), logger: logger, render: render)
+        logger.info("metrics at http://\(metricsListen)/metrics")
+        return listener
     }
 
     private func bootstrapServers() throws(ProcessorError) -> String {
@@ -115,3 +137,5 @@ struct ProcessorsCommand: ParsableCommand {
         return servers
     }
 }
+
+extension KeyPartitioner: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import QuizService
 import Quiz
 
 /// Finds and loads the question bank: `--questions`, else the copy SwiftPM places next to the

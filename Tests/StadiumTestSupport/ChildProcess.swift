@@ -78,6 +78,12 @@ public final class ChildProcess {
         kill(process.processIdentifier, SIGTERM)
     }
 
+    /// SIGKILL, as a crash would end it; returns once it is gone.
+    public func killNow() {
+        kill(process.processIdentifier, SIGKILL)
+        _ = exited.wait(timeout: .now() + 10)
+    }
+
     /// Waits for the process to end and returns its exit status; SIGKILL and an error after `timeout`.
     public func waitForExit(timeout: Duration = .seconds(10)) throws -> Int32 {
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A gateway of the cluster dies mid-round; its players fail over and lose nothing.
+"""A gateway of the cluster dies mid-round, then a processors instance; nothing is lost or repeated.
 
 Starts the cluster with scripts/cluster.sh (broker, processors, two gateways and HAProxy,
 each on a network namespace host of its own) on short rounds, and 2,000 stadium-load players
@@ -21,6 +21,15 @@ and HAProxy's runtime API:
   least one message to each), every answer to it acknowledged and scored;
 - no player missed a question, no acknowledgement is missing outside the kill round, no gap,
   nothing delivered twice (per player: questions, acks and results), no answer scored twice.
+
+Then the processors instance that publishes the questions (two run, `--cluster`, sharing the
+answer partitions) is killed with SIGKILL while a round's answers are being scored. The other
+one takes over its partitions (restoring their scores from `quiz-scores`) and the question
+sequence: every round is published once, by one instance, none skipped. That round and the two
+after it reach every player with every answer scored. Finally
+the test's own accounting, from `answer` and `result` read back with kcat: every answer in
+Kafka has exactly one result, and each player's results add up, one after the other, to the
+totals the processors wrote (nothing scored twice or lost across the kill, every total continues).
 
     python3 Tests/cluster/cluster_test.py --bin .build/debug
 
@@ -111,21 +120,47 @@ class Balancer:
 
 
 class Processors:
-    """The questions the processors published, in order, from their log."""
+    """The questions the processors instances published, in order, from their logs."""
 
-    def __init__(self, log_path):
-        self.log_path = log_path
+    def __init__(self, log_paths):
+        self.log_paths = log_paths
+
+    def published(self):
+        """Every question record any instance published, as the instances logged them."""
+        published = []
+        for path in self.log_paths:
+            with open(path, errors="replace") as log:
+                for line in log:
+                    if line.rstrip().endswith("question published"):
+                        match = re.search(r"value=(\{.*\}) \[", line)
+                        if match:
+                            published.append(json.loads(match.group(1)))
+        return published
 
     def questions(self):
-        """The question records published so far, oldest first."""
-        questions = []
-        with open(self.log_path, errors="replace") as log:
+        """The questions published so far, oldest first (a round published twice counts once here)."""
+        by_round = {question["round"]: question for question in self.published()}
+        return [by_round[number] for number in sorted(by_round)]
+
+    def sequence_failures(self):
+        """One generator at a time: each round published once, rounds 1, 2, 3, ... with none skipped."""
+        rounds = sorted(question["round"] for question in self.published())
+        if rounds != list(range(1, len(rounds) + 1)):
+            return ["questions were published for rounds %s, not once each from 1 on" % rounds]
+        return []
+
+    @staticmethod
+    def generator_turns(path):
+        """How often the instance logging to `path` became the question generator, and whether it is now."""
+        turns, current = 0, False
+        with open(path, errors="replace") as log:
             for line in log:
-                if line.rstrip().endswith("question published"):
-                    match = re.search(r"value=(\{.*\}) \[", line)
-                    if match:
-                        questions.append(json.loads(match.group(1)))
-        return questions
+                line = line.rstrip()
+                if line.endswith("] question generator"):
+                    turns, current = turns + 1, True
+                elif line.endswith("] no longer the question generator"):
+                    current = False
+        return turns, current
 
     def wait_for(self, count, seconds):
         """The first `count` questions, once published."""
@@ -246,6 +281,65 @@ def check_missed_round(tally, players, name):
     return failures
 
 
+def read_topic(run_dir, environment, host, topic):
+    """Every record of `topic` as (partition, key, value), each partition in offset order, read
+    with kcat on `host` (through its end of the Kafka relay)."""
+    with open(os.path.join(run_dir, "bootstrap")) as file:
+        bootstrap = file.read().strip()
+    namespace = "%s-%s" % (environment["CLUSTER_NAME"], host)
+    # -e: stop at the end of every partition; the format keeps one record a line (values are JSON).
+    read = subprocess.run(["ip", "netns", "exec", namespace, "kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-q",
+                           "-f", "%p\t%k\t%s\n"], capture_output=True, text=True, timeout=180)
+    if read.returncode != 0:
+        raise RuntimeError("kcat could not read %s: %s" % (topic, read.stderr[-500:]))
+    records = []
+    for line in read.stdout.splitlines():
+        partition, key, value = line.split("\t", 2)
+        records.append((int(partition), key, value))
+    return records
+
+
+def account_from_kafka(run_dir, environment, host, log):
+    """The test's own accounting of every player: each answer in Kafka scored exactly once, and
+    each player's results, in the order written, add up to the totals they carry."""
+    started = time.monotonic()
+    answered = {}
+    for _, user, value in read_topic(run_dir, environment, host, "answer"):
+        answered.setdefault(user, set()).add(json.loads(value)["question_id"])
+    scored = {}
+    for partition, user, value in read_topic(run_dir, environment, host, "result"):
+        result = json.loads(value)
+        scored.setdefault(user, []).append((partition, result["question_id"], result["points"], result["total"]))
+    failures = []
+    counts = {"players": 0, "answers": 0, "results": 0}
+    for user in sorted(set(answered) | set(scored)):
+        counts["players"] += 1
+        counts["answers"] += len(answered.get(user, ()))
+        counts["results"] += len(scored.get(user, ()))
+        seen, total = set(), 0
+        for partition, question, points, written in scored.get(user, []):
+            if question in seen:
+                failures.append("%s: %s scored twice" % (user, question))
+            seen.add(question)
+            total += points
+            if written != total:
+                failures.append("%s: after %s the total is %d, its results add up to %d" % (user, question, written, total))
+                total = written
+        if len({entry[0] for entry in scored.get(user, [])}) > 1:
+            failures.append("%s: results in several partitions" % user)
+        lost = answered.get(user, set()) - seen
+        if lost:
+            failures.append("%s: %d answer(s) in Kafka never scored: %s" % (user, len(lost), ", ".join(sorted(lost)[:3])))
+        unasked = seen - answered.get(user, set())
+        if unasked:
+            failures.append("%s: results for questions never answered: %s" % (user, ", ".join(sorted(unasked)[:3])))
+    log("from Kafka (%.1f s to read): %d players, %d answered questions, %d results"
+        % (time.monotonic() - started, counts["players"], counts["answers"], counts["results"]))
+    if len(failures) > 20:
+        failures = failures[:20] + ["... and %d more" % (len(failures) - 20)]
+    return failures
+
+
 def run(arguments, run_dir, environment):
     log = lambda text: print("cluster_test: %s" % text, flush=True)
     started = time.monotonic()
@@ -260,8 +354,12 @@ def run(arguments, run_dir, environment):
     log("cluster up at %s after %.1f s" % (page_url, time.monotonic() - started))
     pids = read_pids(run_dir)
     balancer = Balancer(os.path.join(run_dir, "lb.sock"))
-    processors = Processors(os.path.join(run_dir, "processors.log"))
-    processors_metrics = "http://%s.3:9100/metrics" % net
+    # Both instances, by host: their names in the pids file, logs and metrics.
+    instances = {
+        host: {"name": name, "log": os.path.join(run_dir, name + ".log"),
+               "metrics": "http://%s.%d:9100/metrics" % (net, octet)}
+        for host, name, octet in (("proc", "processors", 3), ("proc2", "processors-proc2", 4))}
+    processors = Processors([instance["log"] for instance in instances.values()])
     victim_metrics = "http://%s.11:%s/metrics" % (net, arguments.port)
     survivor_metrics = "http://%s.12:%s/metrics" % (net, arguments.port)
 
@@ -326,6 +424,39 @@ def run(arguments, run_dir, environment):
         recovered = metric(survivor_metrics, "stadium_messages_recovered_total")
         log("gw2 replayed %d missed messages to resuming players from its memory, %d read back from Kafka"
             % (replayed, recovered))
+        # Up to here no answer reached the processors twice: neither instance saw a repeat.
+        duplicate_answers = sum(metric(instance["metrics"], "quiz_duplicate_answers_total") for instance in instances.values())
+
+        # The processors instance that publishes the questions dies while answers are scored.
+        turns = {host: Processors.generator_turns(instance["log"]) for host, instance in instances.items()}
+        generators = [host for host, (_, current) in turns.items() if current]
+        if len(generators) != 1:
+            raise Failure("expected one question generator among the processors, found %s" % (generators or "none"))
+        victim_host = generators[0]
+        survivor_host = "proc2" if victim_host == "proc" else "proc"
+        victim, survivor = instances[victim_host], instances[survivor_host]
+        before_kill = len(processors.questions())
+        questions = processors.wait_for(before_kill + 1, 3 * ROUND_SECONDS)
+        round_g = questions[before_kill]["id"]
+        scored_at_g = metric(victim["metrics"], "quiz_answers_scored_total")
+        scored_at_kill = wait_until(
+            lambda: (lambda scored: scored if scored >= scored_at_g + ANSWERS_BEFORE_KILL else None)(
+                metric(victim["metrics"], "quiz_answers_scored_total")),
+            ROUND_SECONDS, "answers to %s scored by %s" % (round_g, victim["name"]))
+        os.kill(pids[victim["name"]], signal.SIGKILL)
+        processor_killed_at = time.monotonic()
+        wait_until(lambda: not pid_alive(pids[victim["name"]]), 10, "%s to die" % victim["name"])
+        log("killed %s (kill -9, the question generator) during %s, after it scored %d of its answers"
+            % (victim["name"], round_g, scored_at_kill - scored_at_g))
+        wait_until(lambda: Processors.generator_turns(survivor["log"])[0] > turns[survivor_host][0], 60,
+                   "%s to take over the questions" % survivor["name"])
+        log("%s took over the partitions and the questions %.1f s after the kill"
+            % (survivor["name"], time.monotonic() - processor_killed_at))
+        questions = processors.wait_for(before_kill + 3, 4 * ROUND_SECONDS)
+        round_h, round_i = questions[before_kill + 1]["id"], questions[before_kill + 2]["id"]
+        wait_until(lambda: players.round_line(round_i), 3 * ROUND_SECONDS, "stadium-load to close %s" % round_i)
+        replays = metric(survivor["metrics"], "quiz_duplicate_answers_total")
+        log("%s recognised %d answers delivered again after the move as already scored" % (survivor["name"], replays))
     finally:
         status = players.stop()
     if status != 0:
@@ -338,7 +469,7 @@ def run(arguments, run_dir, environment):
         log("round %s: %d deliveries, %d answers, %d acks, %d results" % (
             tally["question_id"], tally["deliveries"], tally["answers"], tally["acks"], tally["results"]))
     failures = []
-    for name in [round_a, round_b, round_c] + also_missed + [round_d, round_e]:
+    for name in [round_a, round_b, round_c] + also_missed + [round_d, round_e, round_g, round_h, round_i]:
         if name not in rounds:
             failures.append("round %s is missing from the report" % name)
     if failures:
@@ -349,6 +480,9 @@ def run(arguments, run_dir, environment):
         failures += check_missed_round(rounds[name], arguments.players, "%s (missed by gw1's players)" % name)
     failures += check_round(rounds[round_d], arguments.players, "%s (after)" % round_d)
     failures += check_round(rounds[round_e], arguments.players, "%s (after)" % round_e)
+    failures += check_round(rounds[round_g], arguments.players, "%s (processors killed)" % round_g)
+    failures += check_round(rounds[round_h], arguments.players, "%s (after the takeover)" % round_h)
+    failures += check_round(rounds[round_i], arguments.players, "%s (after the takeover)" % round_i)
 
     for tally in report["rounds"]:
         if tally.get("duplicates", 0):
@@ -380,13 +514,15 @@ def run(arguments, run_dir, environment):
                         % (replayed + recovered, victim_sessions, round_c))
     if counters["disconnects"] < victim_sessions:
         failures.append("only %d disconnects, gw1 held %d players" % (counters["disconnects"], victim_sessions))
-    duplicate_answers = metric(processors_metrics, "quiz_duplicate_answers_total")
     if duplicate_answers != 0:
-        failures.append("the processors ignored %d answers as repeats" % duplicate_answers)
+        failures.append("before the processors kill, the processors ignored %d answers as repeats" % duplicate_answers)
+    failures += processors.sequence_failures()
+    failures += account_from_kafka(run_dir, environment, survivor_host, log)
     if failures:
         raise Failure("\n  ".join(failures))
     log("passed: %d players, gw1 killed mid-round with %d of them, all resumed on gw2 with no loss, "
-        "no gap, no repeat" % (arguments.players, victim_sessions))
+        "no gap, no repeat; then %s killed mid-round, %s scored on with every answer once and every total going on"
+        % (arguments.players, victim_sessions, victim["name"], survivor["name"]))
 
 
 def leftovers(name):

@@ -12,8 +12,10 @@ host changes):
   - the installed tuning/check.sh runs; the options the environment files and the settings
     files they pass with --config set are the executables' own;
   - the units: Restart=on-failure, LimitNOFILE, a stop timeout longer than the gateway's drain,
-    ExecReload exactly when the gateway survives SIGHUP; `systemd-analyze verify` accepts them
-    (skipped, saying so, where systemd-analyze is missing);
+    ExecReload exactly when the gateway survives SIGHUP, LimitMEMLOCK=infinity for the gateway;
+    `systemd-analyze verify` accepts them (skipped, saying so, where systemd-analyze is missing);
+  - without CAP_IPC_LOCK and with the default 8 MiB of locked memory, the installed gateway
+    sized for a million connections says what to raise instead of only failing;
   - a release package needs no Swift toolchain (no libswift* among its executables' libraries);
     a debug package (make deb BUILD=debug) uses the toolchain's runtime, so that check is skipped.
 
@@ -211,6 +213,27 @@ def gateway_survives_sighup(root):
         stop(process)
 
 
+def check_ring_memory_limit(root):
+    """Without CAP_IPC_LOCK the rings' memory counts against RLIMIT_MEMLOCK (8 MiB by default),
+    which a million connections outgrow: the gateway must say so, and its unit must lift it."""
+    setpriv, prlimit = shutil.which("setpriv"), shutil.which("prlimit")
+    if not setpriv or not prlimit:
+        return "SKIP locked-memory check: setpriv or prlimit is not installed here"
+    command = [prlimit, "--memlock=8388608", setpriv, "--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock",
+               root.file("/usr/bin/stadium-gateway"), "--listen", "127.0.0.1:0", "--max-connections", "1000000"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    first = process.stdout.readline()
+    if "listening on" in first:
+        stop(process)
+        return "this kernel does not count ring memory against RLIMIT_MEMLOCK: the gateway started at 8 MiB"
+    output = first + process.stdout.read()
+    process.wait(timeout=30)
+    if process.returncode == 0 or "LimitMEMLOCK=infinity" not in output:
+        raise TestFailure(f"out of locked memory, the gateway exited {process.returncode} without saying how to "
+                          f"raise the limit: {output[-600:]!r}")
+    return "out of locked memory the gateway names RLIMIT_MEMLOCK and LimitMEMLOCK=infinity"
+
+
 def unit_settings(path):
     settings = {}
     with open(path) as handle:
@@ -277,6 +300,9 @@ def check_units(root):
                 if option.startswith("--") and not re.search(re.escape(option) + r"(?![\w-])", usage):
                     raise TestFailure(f"{source}: {name} has no option {option}")
         if name == "stadium-gateway":
+            if settings.get("LimitMEMLOCK") != ["infinity"]:
+                raise TestFailure("stadium-gateway.service must set LimitMEMLOCK=infinity: the rings of a million "
+                                  "connections outgrow the default 8 MiB of locked memory")
             if ("ExecReload" in settings) != survives_hup:
                 raise TestFailure(
                     "stadium-gateway " + ("survives" if survives_hup else "is ended by") + " SIGHUP but its unit "
@@ -346,6 +372,7 @@ def main():
         check_gateway_serves_package(root)
         check_tuning_check_runs(root)
         notes = check_units(root)
+        notes.append(check_ring_memory_limit(root))
         notes.append(check_runtime_dependencies(root, debug))
         root.dpkg("--purge", "stadium")
         left = [path for path in EXPECTED_FILES if os.path.exists(root.file(path))]

@@ -53,6 +53,12 @@ final class QuizStack {
         return try processors?.stop() ?? 0
     }
 
+    /// SIGKILL to the processors, as a crash would end them.
+    func killProcessors() {
+        processors?.killNow()
+        processors = nil
+    }
+
     var records: [OutputRecord] { inbox.records }
 
     /// Waits for the first record on `topic` that satisfies `matches`.

@@ -6,19 +6,20 @@ import Synchronization
 
 /// Runs the engine against Kafka: the consume thread feeds answers and get-top requests,
 /// the calling thread ticks the clock; both produce what the engine returns.
-final class QuizProcessor: @unchecked Sendable {
+public final class QuizProcessor: @unchecked Sendable {
     static let consumedTopics = [QuizTopic.answer.rawValue, QuizTopic.gettop.rawValue]
-    static let allTopics = QuizTopic.allCases.map(\.rawValue)
+    /// One instance keeps snapshots, not the group's changelog and tops.
+    static let allTopics = [QuizTopic.question, .answer, .result, .gettop, .top, .quizState].map(\.rawValue)
 
     private let engine: Mutex<QuizEngine>
     private let producer: KafkaProducer
+    private let sender: RecordSender
     private let consumer: KafkaGroupConsumer
     private let deliveries: DeliveryTracker
     private let stopping = Atomic<Bool>(false)
-    private let produceErrors = Atomic<Int>(0)
     private let logger: Logger
 
-    init(
+    public init(
         bank: QuestionBank, configuration: QuizConfiguration, kafka: KafkaConfig, groupID: String,
         sessionTimeoutMs: Int, logger: Logger
     ) throws {
@@ -29,18 +30,14 @@ final class QuizProcessor: @unchecked Sendable {
             reader: TopicReader(kafka: kafka, logger: logger),
             resultPartitions: partitionCounts[QuizTopic.result.rawValue] ?? 1, logger: logger
         ).restore(into: &engine)
-        engine.badInputReporter = { [logger] report in
-            logger.warning("bad \(report.source.rawValue) record", metadata: [
-                "reason": "\(report.reason.rawValue)", "value": "\(report.excerpt)",
-                "suppressed_before": "\(report.suppressed)",
-            ])
-        }
+        engine.badInputReporter = RecordSender.badInputReporter(logger)
         self.engine = Mutex(engine)
         let deliveries = DeliveryTracker(restoredPositions: restoredPositions, logger: logger)
         self.deliveries = deliveries
         producer = try KafkaProducer(config: kafka, logger: logger) { token, result in
             deliveries.delivered(token: token, result: result)
         }
+        sender = RecordSender(producer: producer, logger: logger)
         var consumerConfig = kafka
         // A restart is assigned partitions about a session timeout after the old member left.
         consumerConfig["session.timeout.ms"] = String(sessionTimeoutMs)
@@ -51,8 +48,8 @@ final class QuizProcessor: @unchecked Sendable {
     }
 
     /// Consumes and ticks until SIGINT or SIGTERM, then flushes what was produced.
-    func run(startDelay: Duration = .zero) throws {
-        let signals = installSignalHandlers()
+    public func run(startDelay: Duration = .zero) throws {
+        let signals = ShutdownSignals.install { [self] in stopping.store(true, ordering: .releasing) }
         consumer.start { [self] batch in handle(batch) }
         if startDelay > .zero {
             logger.info("first question in \(startDelay.components.seconds) s")
@@ -81,17 +78,12 @@ final class QuizProcessor: @unchecked Sendable {
         logger.info("stopping")
         // Leaves the group (committing consumed offsets) so a restart is assigned partitions sooner.
         consumer.stop()
-        // Bounded: the demo's stop script kills after 10 s; unacknowledged results are rebuilt on restart.
-        do {
-            try producer.close(timeout: .seconds(4))
-        } catch {
-            logger.warning("stopped with records unacknowledged: \(error)")
-        }
+        sender.close()
         signals.forEach { $0.cancel() }
     }
 
     /// Prometheus text of the processors' counters.
-    func metricsText() -> [UInt8] {
+    public func metricsText() -> [UInt8] {
         let counters = engine.withLock { engine in
             ProcessorMetrics.Counters(
                 rounds: engine.roundsPublished, answersScored: engine.answersScored,
@@ -102,7 +94,7 @@ final class QuizProcessor: @unchecked Sendable {
             )
         }
         return ProcessorMetrics.shared.render(
-            counters, failedDeliveries: deliveries.failedDeliveries, produceErrors: produceErrors.load(ordering: .relaxed)
+            counters, failedDeliveries: deliveries.failedDeliveries, produceErrors: sender.produceErrors
         )
     }
 
@@ -129,35 +121,8 @@ final class QuizProcessor: @unchecked Sendable {
 
     private func produce(_ records: [QuizRecord]) {
         for record in records {
-            let token = record.topic == .result ? DeliveryTracker.resultToken : DeliveryTracker.otherToken
-            while true {
-                do {
-                    // Questions have no key: one partition keeps their seq (the offset) in order.
-                    let partition: Int32? = record.topic == .question ? 0 : nil
-                    try producer.produce(
-                        topic: record.topic.rawValue, key: record.key, value: record.value, partition: partition,
-                        token: token)
-                    break
-                } catch where error.kind == .queueFull && !stopping.load(ordering: .relaxed) {
-                    // Back-pressure: librdkafka's queue drains as the broker acknowledges.
-                    Thread.sleep(forTimeInterval: 0.001)
-                } catch {
-                    if produceErrors.add(1, ordering: .relaxed).newValue <= 10 {
-                        logger.error("produce to \(record.topic.rawValue) failed: \(error)")
-                    }
-                    break
-                }
-            }
-        }
-    }
-
-    private func installSignalHandlers() -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in stopping.store(true, ordering: .releasing) }
-            source.resume()
-            return source
+            // Questions have no key: one partition keeps their seq (the offset) in order.
+            sender.send(record, partition: record.topic == .question ? 0 : nil) { stopping.load(ordering: .relaxed) }
         }
     }
 

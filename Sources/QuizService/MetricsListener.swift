@@ -5,12 +5,12 @@ import Logging
 /// A minimal HTTP/1.0 listener for Prometheus scrapes: `GET /metrics` answers the text
 /// exposition, anything else 404; one connection at a time, closed after each reply.
 /// Plain blocking sockets on a thread of its own: a scrape every few seconds needs no more.
-final class MetricsListener: @unchecked Sendable {
-    struct Address {
-        let host: String
-        let port: UInt16
+public final class MetricsListener: @unchecked Sendable {
+    public struct Address {
+        public let host: String
+        public let port: UInt16
 
-        init(parsing text: String) throws {
+        public init(parsing text: String) throws {
             guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]),
                   inet_addr(String(text[..<colon])) != INADDR_NONE
             else { throw ProcessorError.invalidListenAddress(text) }
@@ -22,7 +22,7 @@ final class MetricsListener: @unchecked Sendable {
     private let socket: Int32
     private let thread: Thread
 
-    init(address: Address, logger: Logger, render: @escaping @Sendable () -> [UInt8]) throws {
+    public init(address: Address, logger: Logger, render: @escaping @Sendable () -> [UInt8]) throws {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var enable: Int32 = 1
         setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &enable, socklen_t(MemoryLayout<Int32>.size))
@@ -49,7 +49,7 @@ final class MetricsListener: @unchecked Sendable {
         thread.start()
     }
 
-    func stop() {
+    public func stop() {
         shutdown(socket, Int32(SHUT_RDWR))
         close(socket)
     }

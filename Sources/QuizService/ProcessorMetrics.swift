@@ -16,6 +16,26 @@ final class ProcessorMetrics: Sendable {
         var users: Int
         var badAnswers: [BadInputReason: Int]
         var badGetTops: [BadInputReason: Int]
+        /// With --cluster: `quiz-tops` records that are not a partition's top.
+        var badTops = 0
+        /// With --cluster: changelog and result records a partition's restore could not use.
+        var restoreRejects = 0
+
+        static let zero = Counters(
+            rounds: 0, answersScored: 0, lateAnswers: 0, duplicateAnswers: 0, resultsProduced: 0, topReplies: 0,
+            snapshots: 0, users: 0, badAnswers: [:], badGetTops: [:])
+
+        /// Adds what one engine counted (rounds and users are the caller's).
+        mutating func add(_ engine: QuizEngine) {
+            answersScored += engine.answersScored
+            lateAnswers += engine.lateAnswers
+            duplicateAnswers += engine.duplicateAnswers
+            resultsProduced += engine.resultsProduced
+            topReplies += engine.topRepliesProduced
+            snapshots += engine.snapshotsProduced
+            badAnswers.merge(engine.badAnswers, uniquingKeysWith: +)
+            badGetTops.merge(engine.badGetTops, uniquingKeysWith: +)
+        }
     }
 
     static let shared = ProcessorMetrics()
@@ -37,6 +57,8 @@ final class ProcessorMetrics: Sendable {
             ("quiz_snapshots_total", "Snapshots produced on topic quiz-state."),
             ("quiz_failed_deliveries_total", "Produced records Kafka did not acknowledge."),
             ("quiz_produce_errors_total", "Records the producer refused."),
+            ("quiz_bad_tops_total", "quiz-tops records that are not a partition's top (--cluster)."),
+            ("quiz_restore_rejected_total", "Changelog and result records a partition's restore could not use (--cluster)."),
         ]
         for (name, help) in plain {
             counters[name] = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: [])
@@ -72,6 +94,8 @@ final class ProcessorMetrics: Sendable {
             "quiz_snapshots_total": current.snapshots,
             "quiz_failed_deliveries_total": failedDeliveries,
             "quiz_produce_errors_total": produceErrors,
+            "quiz_bad_tops_total": current.badTops,
+            "quiz_restore_rejected_total": current.restoreRejects,
         ]
         for reason in BadInputReason.allCases {
             values["bad_answer.\(reason.rawValue)"] = current.badAnswers[reason] ?? 0

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""The peers' benchmark shape, sustained: many clients, each subscribed to one of 10,000 keys,
+every key updated once a second through Kafka with a 512-byte record, for minutes.
+
+Per size (clients) and run: the development broker, a fresh gateway pinned to core 1
+(`--rings 1`: one core's worth of threads) and, on core 0, `stadium-load --mode fanout --keys
+KEYS --external-publisher` holding the clients (client i subscribes to /sustained/k<i % KEYS>)
+and kcat producing the records straight into Kafka (topic `sustained`, key k<i>), paced by
+this script: record n of key i is due at start + n s + i/KEYS s, and carries that due time, so
+latency counts from the schedule (coordinated omission corrected), through Kafka, the gateway
+and the client's socket. The gateway only consumes and fans out; every client gets one message
+a second, so deliveries per second = clients.
+
+Reported per size: deliveries per second, p50/p99/p99.9/max delivery latency over the whole run
+(and per 10-second window in the raw report), gateway CPU per delivery and the share of its
+core, lost and duplicated. The highest rate with p99 under 50 ms is what the figures compare.
+
+    python3 Benchmarks/sustained.py --clients 20000,40000,60000 [--seconds 120] [--runs 3]
+
+Writes the raw report to Benchmarks/reports/sustained-<commit>.json (or --report).
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
+from compare import cpu_seconds, rss_kib  # noqa: E402  the server's CPU and memory from /proc
+
+GATEWAY_CORE, LOAD_CORE = "1", "0"
+SUBSCRIBED = re.compile(r"subscribed (\d+)")
+
+
+class Failure(Exception):
+    pass
+
+
+def wait_until(predicate, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise Failure("timed out waiting for " + what)
+        # Polling another process's log or port: there is no event to wait on.
+        time.sleep(0.1)
+
+
+def start_broker(binary, directory, partitions):
+    path = os.path.join(directory, "bootstrap")
+    process = subprocess.Popen(
+        ["taskset", "-c", LOAD_CORE, binary, "--partitions", str(partitions), "--topics", "sustained",
+         "--bootstrap-file", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: os.path.exists(path) and open(path).read().strip(), 30, "stadium-kafka's bootstrap file")
+    return process, open(path).read().strip()
+
+
+def start_gateway(binary, bootstrap, clients, log_path):
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        ["taskset", "-c", GATEWAY_CORE, binary, "--listen", "127.0.0.1:0", "--auth", "none", "--brokers", bootstrap,
+         "--topics", "sustained", "--rings", "1", "--max-connections", str(clients + 1000), "--handshake-timeout", "60"],
+        stdout=log, stderr=subprocess.STDOUT)
+    port = None
+
+    def listening():
+        nonlocal port
+        match = re.search(r"listening on ws://[\d.]+:(\d+)/", open(log_path).read())
+        if process.poll() is not None:
+            raise Failure("stadium-gateway exited: " + open(log_path).read()[-2000:])
+        port = int(match.group(1)) if match else None
+        return port is not None
+
+    wait_until(listening, 30, "the gateway to listen")
+    wait_until(lambda: http_ok(port, "/healthz"), 30, "the gateway's Kafka connection")
+    return process, port
+
+
+def http_ok(port, path):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def record_value(n, due_ms, record_bytes):
+    """The probe stadium-load reads, padded to exactly record_bytes."""
+    bare = '{"n":%d,"scheduled_ms":%d,"sent_ms":%d,"pad":""}' % (n, due_ms, int(time.time() * 1000))
+    return bare[:-2] + "x" * max(0, record_bytes - len(bare)) + '"}'
+
+
+def produce(bootstrap, keys, rounds, record_bytes, outcome):
+    """Writes every key once a second for `rounds` seconds through kcat, each record at its due time."""
+    kcat = subprocess.Popen(
+        ["taskset", "-c", LOAD_CORE, "kcat", "-P", "-b", bootstrap, "-t", "sustained", "-K", "\t", "-X", "linger.ms=1"],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    start = time.time() + 0.5
+    total = keys * rounds
+    sent = 0
+    latest_lag = 0.0
+    while sent < total:
+        now = time.time()
+        due_through = min(total, int((now - start) * keys) + 1)
+        if due_through > sent:
+            lines = []
+            for index in range(sent, due_through):
+                n, key = divmod(index, keys)
+                due_ms = int((start + index / keys) * 1000)
+                lines.append("k%d\t%s\n" % (key, record_value(n, due_ms, record_bytes)))
+            kcat.stdin.write("".join(lines).encode())
+            kcat.stdin.flush()
+            latest_lag = max(latest_lag, now - (start + sent / keys))
+            sent = due_through
+        else:
+            time.sleep(max(0.0, start + sent / keys - now))
+    kcat.stdin.close()
+    kcat.wait(timeout=120)
+    outcome.update(started=start, finished=time.time(), produced=sent, kcat_status=kcat.returncode,
+                   producer_max_lag_seconds=round(latest_lag, 3))
+
+
+def one_run(options, bootstrap, clients, run, directory):
+    gateway, port = start_gateway(options.gateway, bootstrap, clients, os.path.join(directory, "gateway.log"))
+    report_path = os.path.join(directory, "load-%d-%d.json" % (clients, run))
+    load_log_path = os.path.join(directory, "load.log")
+    try:
+        load = subprocess.Popen(
+            ["taskset", "-c", LOAD_CORE, os.path.join(options.bin, "stadium-load"), "--url", "ws://127.0.0.1:%d/" % port,
+             "--mode", "fanout", "--connections", str(clients), "--subject", "/sustained", "--keys", str(options.keys),
+             "--external-publisher", "--messages", str(options.seconds), "--progress-every", "1", "--report", report_path],
+            stdout=open(load_log_path, "w"), stderr=subprocess.STDOUT)
+        wait_until(lambda: load.poll() is None and any(
+            int(m) >= clients for m in SUBSCRIBED.findall(open(load_log_path).read())), 300, "every client to subscribe")
+        rss_subscribed = rss_kib(gateway.pid)
+        outcome = {}
+        cpu_before = cpu_seconds(gateway.pid)
+        producer = threading.Thread(target=produce, args=(bootstrap, options.keys, options.seconds, options.record_bytes, outcome))
+        producer.start()
+        producer.join()
+        status = load.wait(timeout=300)
+        cpu = cpu_seconds(gateway.pid) - cpu_before
+        with open(report_path) as file:
+            report = json.load(file)
+    finally:
+        if 'load' in locals() and load.poll() is None:
+            load.kill()
+        gateway.terminate()
+        gateway.wait(timeout=30)
+    loss = report.get("loss") or {}
+    delivery = report["latencies"].get("delivery", {})
+    seconds = outcome["finished"] - outcome["started"]
+    received = loss.get("received", 0)
+    return {
+        "clients": clients, "keys": options.keys, "record_bytes": options.record_bytes, "seconds": options.seconds,
+        "load_status": status, "kcat_status": outcome["kcat_status"], "produced": outcome["produced"],
+        "producer_max_lag_seconds": outcome["producer_max_lag_seconds"],
+        "deliveries_per_second": round(received / seconds), "received": received,
+        "lost": loss.get("missing"), "duplicates": loss.get("duplicates"),
+        "p50_ms": delivery.get("p50_ms"), "p99_ms": delivery.get("p99_ms"), "p999_ms": delivery.get("p999_ms"),
+        "max_ms": delivery.get("max_ms"),
+        "gateway_cpu_seconds": round(cpu, 2), "gateway_core_share": round(cpu / seconds, 3),
+        "gateway_cpu_us_per_delivery": round(cpu / max(received, 1) * 1e6, 2),
+        "gateway_rss_kib_subscribed": rss_subscribed,
+        "windows": report.get("delivery_windows"),
+    }
+
+
+def median_and_spread(runs, field):
+    values = [r[field] for r in runs if r[field] is not None]
+    return (statistics.median(values), min(values), max(values)) if values else (None, None, None)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=os.path.join(ROOT, ".build/release"))
+    parser.add_argument("--gateway", help="the stadium-gateway to measure (default: the one in --bin)")
+    parser.add_argument("--clients", default="20000,40000,60000")
+    parser.add_argument("--keys", type=int, default=10000)
+    parser.add_argument("--seconds", type=int, default=120, help="how long each key is updated, once a second")
+    parser.add_argument("--record-bytes", type=int, default=512)
+    parser.add_argument("--partitions", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--report")
+    options = parser.parse_args()
+    options.gateway = options.gateway or os.path.join(options.bin, "stadium-gateway")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    report_path = options.report or os.path.join(ROOT, "Benchmarks", "reports", "sustained-%s.json" % commit)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    rows = []
+    with tempfile.TemporaryDirectory() as directory:
+        broker, bootstrap = start_broker(os.path.join(options.bin, "stadium-kafka"), directory, options.partitions)
+        try:
+            for clients in map(int, options.clients.split(",")):
+                runs = []
+                for run in range(options.runs):
+                    result = one_run(options, bootstrap, clients, run, directory)
+                    runs.append(result)
+                    print("%6d clients, run %d: %d deliveries/s, p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms, lost %s, "
+                          "duplicates %s, gateway %.2f µs/delivery (%.0f%% of its core)" % (
+                              clients, run + 1, result["deliveries_per_second"], result["p50_ms"], result["p99_ms"],
+                              result["p999_ms"], result["max_ms"], result["lost"], result["duplicates"],
+                              result["gateway_cpu_us_per_delivery"], 100 * result["gateway_core_share"]), flush=True)
+                row = {"clients": clients, "runs": runs}
+                for field in ("deliveries_per_second", "p50_ms", "p99_ms", "p999_ms", "max_ms", "gateway_cpu_us_per_delivery",
+                              "gateway_core_share"):
+                    row[field] = median_and_spread(runs, field)
+                row["lost"] = sum(r["lost"] or 0 for r in runs)
+                row["duplicates"] = sum(r["duplicates"] or 0 for r in runs)
+                rows.append(row)
+        finally:
+            broker.terminate()
+            broker.wait(timeout=30)
+    command = " ".join(["python3", os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+    with open(report_path, "w") as file:
+        json.dump({"commit": commit, "command": command, "rows": rows}, file, indent=1)
+
+    def cell(triple, digits=1):
+        median, low, high = triple
+        return "n/a" if median is None else "%.*f (%.*f-%.*f)" % (digits, median, digits, low, digits, high)
+
+    print("\n| clients | deliveries/s | p50 ms | p99 ms | p99.9 ms | max ms | gateway µs/delivery | gateway core | lost | dup |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |" % (
+            f"{row['clients']:,}", cell(row["deliveries_per_second"], 0), cell(row["p50_ms"]), cell(row["p99_ms"]),
+            cell(row["p999_ms"]), cell(row["max_ms"]), cell(row["gateway_cpu_us_per_delivery"], 2),
+            cell(row["gateway_core_share"], 2), row["lost"], row["duplicates"]))
+    print("report: " + os.path.relpath(report_path, ROOT))
+    return 0 if all(row["lost"] == 0 and row["duplicates"] == 0 for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
