@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "UringIO", "WebSocket", "StadiumProtocol", "KafkaClient",
+                "UringIO", "WebSocket", "StadiumProtocol", "KafkaClient", "StadiumTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -100,6 +100,7 @@ let package = Package(
             dependencies: [
                 "StadiumCommandLine",
                 "Gateway",
+                "StadiumTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

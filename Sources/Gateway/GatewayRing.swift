@@ -18,7 +18,7 @@ final class GatewayRing: RingLoopHandler {
     let metrics: GatewayMetrics
     let rules: SessionRules
 
-    private var sessions: [ConnectionSession]
+    var sessions: [ConnectionSession]
     var connectionIDs: [UInt32]
     private var nextConnectionID: UInt32 = 1
     var subscriptions: SubscriptionTable
@@ -28,7 +28,7 @@ final class GatewayRing: RingLoopHandler {
     private var warnedPeerAddressUnavailable = false
     private let logger: Logger
     /// Monotonic nanoseconds since `epoch`, refreshed every tick: liveness needs no finer clock.
-    private var coarseNow: Int64 = 0
+    var coarseNow: Int64 = 0
     private let epoch = ContinuousClock.now
     private var nextTrustSweep: Int64 = 0
     /// Connections still in their HTTP phase, oldest first; the timeout is the same for all.
@@ -52,6 +52,8 @@ final class GatewayRing: RingLoopHandler {
     var seqFloors: [UInt32: [UInt32: Int64]] = [:]
     /// The subjects a `sub` has just joined, kept from its `subscribe` to its `startDelivery`.
     var joining: [(subject: SubjectID, name: String)] = []
+    /// On a TLS listener, every slot's TLS (GatewayRing+TLS.swift); nil for plaintext.
+    let tls: TLSConnections?
 
     struct Backlog {
         /// Frames from `head` on wait; sent ones before it are dropped in batches, not one by one.
@@ -64,8 +66,9 @@ final class GatewayRing: RingLoopHandler {
     init(
         index: Int, slots: Int, configuration: GatewayConfiguration, hub: FanoutHub, inbox: RingInbox,
         route: PublishRoute, routes: HTTPRoutes, metrics: GatewayMetrics, addressLimiter: AddressLimiter? = nil,
-        logger: Logger = Logger(label: "stadium.gateway")
+        tls: TLSConnections? = nil, logger: Logger = Logger(label: "stadium.gateway")
     ) {
+        self.tls = tls
         self.addressLimiter = addressLimiter
         self.logger = logger
         admittedAddresses = addressLimiter == nil ? [] : Array(repeating: nil, count: slots)
@@ -96,9 +99,17 @@ final class GatewayRing: RingLoopHandler {
         connectionIDs[index] = nextConnectionID
         nextConnectionID &+= 1
         handshakeDeadlines.append((slot, connectionIDs[index], .now + configuration.handshakeTimeout))
+        if let tls, !tls.opened(slot) {
+            metrics.count(.tlsHandshake)
+            loop.close(slot, .now)
+        }
     }
 
     func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        if let tls {
+            receiveTLS(loop, slot: slot, bytes, tls)
+            return bytes.count
+        }
         var sink = RingSink(ring: self, loop: loop, slot: slot)
         return sessions[Int(slot)].received(bytes, now: coarseNow, rules: rules, into: &sink)
     }
@@ -124,6 +135,7 @@ final class GatewayRing: RingLoopHandler {
     }
 
     func connectionClosed(_ loop: RingLoop, slot: UInt32) {
+        if let tls, tls.closed(slot) { metrics.count(.tlsTruncated) }
         if let address = admittedAddresses.isEmpty ? nil : admittedAddresses[Int(slot)] {
             addressLimiter?.release(address)
             admittedAddresses[Int(slot)] = nil
@@ -165,6 +177,12 @@ final class GatewayRing: RingLoopHandler {
             let (slot, connection, _) = handshakeDeadlines[handshakeDeadlinesHead]
             handshakeDeadlinesHead += 1
             guard connectionIDs[Int(slot)] == connection else { continue }
+            if let tls, tls.isHandshaking(slot) {
+                // No TLS yet, so no HTTP 408 can be read: the connection just ends.
+                metrics.count(.handshakeTimeout)
+                loop.close(slot, .now)
+                continue
+            }
             var sink = RingSink(ring: self, loop: loop, slot: slot)
             sessions[Int(slot)].handshakeExpired(rules: rules, into: &sink)
         }
