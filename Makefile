@@ -13,7 +13,7 @@ CLUSTER_BUILD ?= build
 CLUSTER_BIN = $(if $(filter build-debug,$(CLUSTER_BUILD)),.build/debug,.build/release)
 CLUSTER_BOTS ?= 10
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test \
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test wss-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test \
 	prometheus-test deb package-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
@@ -22,7 +22,7 @@ demo: deps $(DEMO_BUILD)
 	@scripts/stack.sh run
 
 test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-test script-tests browser-test demo-test \
-	prometheus-test package-test
+	prometheus-test package-test wss-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -61,6 +61,12 @@ js-client-test: build-debug
 # One gateway holds 50,000 WebSocket connections and one publish reaches them all.
 scale-test: build-debug
 	python3 Tests/scale/scale_test.py --gateway .build/debug/stadium-gateway
+
+# wss:// through the development broker with a test CA: a Python ssl + websockets client (TLS 1.3
+# and 1.2), openssl s_client (1.3 and 1.2 connect, 1.1 and 1.0 refused), garbage, plain HTTP and
+# truncated ClientHellos closed and counted, certificates reloaded on SIGHUP under a live client.
+wss-test: build-debug
+	timeout 180 python3 Tests/tls/wss_test.py --bin .build/debug
 
 # One client stops reading while 1,000 others keep receiving 4 KiB messages: it is dropped
 # with close 1008 and counted; none of the others loses a message.
