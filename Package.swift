@@ -139,8 +139,8 @@ let package = Package(
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
-        .testTarget(name: "StadiumTLSTests", dependencies: ["StadiumTLS", "COpenSSL"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO"]),
+        .testTarget(name: "StadiumTLSTests", dependencies: ["StadiumTLS", "COpenSSL", "StadiumTestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO", "StadiumTLS", "StadiumTestSupport"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
         .testTarget(name: "QuizServiceTests", dependencies: ["QuizService", "Quiz"]),
