@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "UringIO", "WebSocket", "StadiumProtocol", "KafkaClient", "StadiumTLS",
+                "UringIO", "WebSocket", "StadiumProtocol", "KafkaClient", "StadiumTLS", "RingTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -66,6 +66,8 @@ let package = Package(
         .target(name: "StadiumProtocol"),
         // TLS without I/O: handshakes over memory BIOs, then TLS 1.3 records with keys only.
         .target(name: "StadiumTLS", dependencies: ["COpenSSL"]),
+        // TLS on a ring's connections (either role): stages per slot, frames sealed as they are written.
+        .target(name: "RingTLS", dependencies: ["UringIO", "StadiumTLS"]),
         // What the executables share on their command lines: --version, --config, --log-format.
         .target(
             name: "StadiumCommandLine",
@@ -140,7 +142,7 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
         .testTarget(name: "StadiumTLSTests", dependencies: ["StadiumTLS", "COpenSSL", "StadiumTestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO", "StadiumTLS", "StadiumTestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO", "StadiumTLS", "RingTLS", "StadiumTestSupport"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz"]),
         .testTarget(name: "QuizServiceTests", dependencies: ["QuizService", "Quiz"]),

@@ -2,6 +2,7 @@
 import Foundation
 import KafkaClient
 import Logging
+import RingTLS
 import StadiumTLS
 import Synchronization
 import UringIO

@@ -2,14 +2,16 @@
 // (handshake, then records opened in place) and the plaintext to its `ConnectionSession`;
 // frames are sealed per socket as the ring writes them (`RingFrameSealer`), so a broadcast
 // frame is still encoded once. Runs on the ring's thread only.
+import RingTLS
+import StadiumTLS
 import UringIO
 
 extension GatewayRing: RingFrameSealer {
     func receiveTLS(_ loop: RingLoop, slot: UInt32, _ bytes: UnsafeMutableRawBufferPointer, _ tls: TLSConnections) {
         guard loop.isOpen(slot: slot) else { return }
         let received = tls.receive(slot, bytes)
-        if case .failed(let kind, _) = received.outcome {
-            metrics.count(kind)
+        if case .failed(let error) = received.outcome {
+            metrics.count(ErrorKind(error))
             // The alert is the next thing the peer reads: what was queued unsent goes.
             loop.discardQueued(slot: slot)
             if let alert = received.flight {
@@ -45,5 +47,18 @@ extension GatewayRing: RingFrameSealer {
 
     func closingFrame(_ loop: RingLoop, slot: UInt32) -> FrameHandle? {
         tls?.closeNotify(slot)
+    }
+}
+
+extension ErrorKind {
+    /// The kind a connection's TLS failure is counted under.
+    init(_ error: TLSStageError) {
+        switch error {
+        case .handshake(.notTLS): self = .tlsNotTLS
+        case .handshake(.protocolVersion): self = .tlsVersion
+        case .handshake(.truncated): self = .tlsTruncated
+        case .handshake(.peerAlert), .handshake(.failed): self = .tlsHandshake
+        case .record: self = .tlsRecord
+        }
     }
 }

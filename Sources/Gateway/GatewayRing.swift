@@ -4,6 +4,7 @@
 // the ring's thread only.
 import Foundation
 import Logging
+import RingTLS
 import StadiumProtocol
 import UringIO
 import WebSocket

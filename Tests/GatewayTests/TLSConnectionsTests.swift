@@ -1,5 +1,6 @@
-/// A ring's TLS connections without a ring: a client stage in memory talks to slot 3, frames
+/// A ring's TLS connections (RingTLS) without a ring: a client stage in memory talks to slot 3, frames
 /// come from a real FramePool, and what the ring would send is handed to the client.
+import RingTLS
 import StadiumTLS
 import StadiumTestSupport
 import Testing
@@ -128,11 +129,11 @@ struct TLSConnectionsHarness {
     @Test func plainHTTPOnTheTLSPortFailsAsNotTLS() throws {
         var pair = try TLSConnectionsHarness()
         let outcome = try pair.serverReads(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-        guard case .failed(let kind, _) = outcome else {
+        guard case .failed(let error) = outcome else {
             Issue.record("plain HTTP was taken: \(outcome)")
             return
         }
-        #expect(kind == .tlsNotTLS)
+        #expect(ErrorKind(error) == .tlsNotTLS)
         // Counted once: the close that follows is not a truncated handshake too.
         #expect(!pair.connections.closed(pair.slot))
     }
@@ -157,7 +158,8 @@ struct TLSConnectionsHarness {
         record[record.count - 1] ^= 1
         var read = record
         let received = read.withUnsafeMutableBytes { pair.connections.receive(pair.slot, $0) }
-        #expect(received.outcome == .failed(.tlsRecord, TLSStageError.record(.badRecordMAC).description))
+        #expect(received.outcome == .failed(.record(.badRecordMAC)))
+        #expect(ErrorKind(TLSStageError.record(.badRecordMAC)) == .tlsRecord)
         let alert = try #require(received.flight)
         pair.connections.noteWireFrame(pair.slot)
         #expect(throws: TLSStageError.record(.peerAlert(TLSAlert.badRecordMAC.rawValue))) {

@@ -1,27 +1,28 @@
-// The TLS of one ring's connections on a TLS listener: each slot's `TLSStage` between the
-// ring's bytes and the `ConnectionSession`. No I/O: the ring sends what it returns and closes.
+// The TLS of one ring's connections, either role: each slot's `TLSStage` between the ring's
+// bytes and the protocol above (the gateway's sessions, the load generator's bots). No I/O:
+// the ring sends what it returns, and closes.
 import StadiumTLS
 import UringIO
 
 /// What one read did to a slot's TLS.
-struct TLSReceived {
-    enum Outcome: Equatable {
+public struct TLSReceived {
+    public enum Outcome: Equatable {
         case handshaking
         /// Plaintext (possibly none) waits for `consumePlaintext`.
         case open
         /// The peer's close_notify came (after any plaintext before it).
         case peerClosed
-        /// The connection must end: counted under `kind`; `flight` holds the alert, if any.
-        case failed(ErrorKind, String)
+        /// The connection must end; `flight` holds the alert, if any.
+        case failed(TLSStageError)
     }
 
-    var outcome: Outcome
+    public var outcome: Outcome
     /// Wire bytes to send as they are, before anything else (handshake flight or alert).
-    var flight: FrameHandle?
+    public var flight: FrameHandle?
 }
 
-final class TLSConnections {
-    let context: TLSContext
+public final class TLSConnections {
+    public let context: TLSContext
     private let frames: FramePool
     private let crypto: TLSRecordCrypto
     /// A slot's stage from accept to close; nil for a free slot.
@@ -37,9 +38,9 @@ final class TLSConnections {
     private var incoming: [UInt8] = []
     private var handshakeOutput: [UInt8] = []
     /// Room for a close_notify or alert record of either version.
-    static let alertRoom = 64
+    public static let alertRoom = 64
 
-    init(context: TLSContext, frames: FramePool, slots: Int) throws(TLSRecordError) {
+    public init(context: TLSContext, frames: FramePool, slots: Int) throws(TLSRecordError) {
         self.context = context
         self.frames = frames
         crypto = try TLSRecordCrypto()
@@ -48,19 +49,33 @@ final class TLSConnections {
         heardDuringHandshake = Array(repeating: false, count: slots)
     }
 
-    /// A new connection: its handshake starts with the current certificates; false when OpenSSL could not start one.
-    func opened(_ slot: UInt32) -> Bool {
+    /// A new connection: its handshake starts with the context's current certificates; false
+    /// when OpenSSL could not start one. `serverName`: the name a client checks.
+    public func opened(_ slot: UInt32, serverName: String? = nil) -> Bool {
         let index = Int(slot)
         rawFrames[index] = 0
         heardDuringHandshake[index] = false
         pending[slot] = nil
-        guard let handshake = try? TLSHandshake(context: context) else { return false }
+        guard let handshake = try? TLSHandshake(context: context, serverName: serverName) else { return false }
         stages[index] = TLSStage(handshake: handshake)
         return true
     }
 
+    /// A client's first flight (its ClientHello), as wire bytes to send; nil when it cannot start.
+    public func startClient(_ slot: UInt32) -> FrameHandle? {
+        let index = Int(slot)
+        guard stages[index] != nil else { return nil }
+        handshakeOutput.removeAll(keepingCapacity: true)
+        do {
+            try stages[index]!.start(send: &handshakeOutput)
+        } catch {
+            return nil
+        }
+        return wireFrame(handshakeOutput)
+    }
+
     /// The slot is free again; true when the peer left in the middle of its handshake (a truncated ClientHello).
-    func closed(_ slot: UInt32) -> Bool {
+    public func closed(_ slot: UInt32) -> Bool {
         let index = Int(slot)
         let cutShort = isHandshaking(slot) && heardDuringHandshake[index]
         stages[index] = nil
@@ -69,7 +84,7 @@ final class TLSConnections {
         return cutShort
     }
 
-    func isHandshaking(_ slot: UInt32) -> Bool {
+    public func isHandshaking(_ slot: UInt32) -> Bool {
         stages[Int(slot)] != nil && stages[Int(slot)]!.version == nil
     }
 
@@ -77,9 +92,9 @@ final class TLSConnections {
 
     /// Runs the slot's stage over `bytes` (all of them are used: a partial record is kept by the
     /// stage); opened plaintext joins what the session left last time, for `consumePlaintext`.
-    func receive(_ slot: UInt32, _ bytes: UnsafeMutableRawBufferPointer) -> TLSReceived {
+    public func receive(_ slot: UInt32, _ bytes: UnsafeMutableRawBufferPointer) -> TLSReceived {
         let index = Int(slot)
-        guard stages[index] != nil else { return TLSReceived(outcome: .failed(.internalError, "no TLS stage"), flight: nil) }
+        guard stages[index] != nil else { return TLSReceived(outcome: .failed(.record(.cryptoFailure("no TLS stage"))), flight: nil) }
         if isHandshaking(slot) { heardDuringHandshake[index] = true }
         incoming.removeAll(keepingCapacity: true)
         if let held = pending.removeValue(forKey: slot) { incoming.append(contentsOf: held) }
@@ -95,21 +110,21 @@ final class TLSConnections {
             case .peerClosed: outcome = .peerClosed
             }
         } catch {
-            outcome = .failed(Self.errorKind(error), error.description)
+            outcome = .failed(error)
             // Counted here: the close that follows is not a truncated handshake too.
             heardDuringHandshake[index] = false
             if case .record = error { return TLSReceived(outcome: outcome, flight: alert(slot, after: error)) }
         }
         guard !handshakeOutput.isEmpty else { return TLSReceived(outcome: outcome, flight: nil) }
         guard let flight = wireFrame(handshakeOutput) else {
-            return TLSReceived(outcome: .failed(.internalError, "no frame for the handshake's bytes"), flight: nil)
+            return TLSReceived(outcome: .failed(.record(.cryptoFailure("no frame for the handshake's bytes"))), flight: nil)
         }
         return TLSReceived(outcome: outcome, flight: flight)
     }
 
     /// Hands the plaintext of the last `receive` to `consume`, which returns how many bytes it
     /// used; the rest waits for the next read.
-    func consumePlaintext(_ slot: UInt32, _ consume: (UnsafeMutableRawBufferPointer) -> Int) {
+    public func consumePlaintext(_ slot: UInt32, _ consume: (UnsafeMutableRawBufferPointer) -> Int) {
         guard !incoming.isEmpty else { return }
         // Taken out while the session runs: what it sends is sealed through this object.
         var plaintext: [UInt8] = []
@@ -121,25 +136,15 @@ final class TLSConnections {
     }
 
     /// Bytes the ring queues that are wire bytes already: the sealer passes them on as they are.
-    func noteWireFrame(_ slot: UInt32) {
+    public func noteWireFrame(_ slot: UInt32) {
         rawFrames[Int(slot)] += 1
-    }
-
-    static func errorKind(_ error: TLSStageError) -> ErrorKind {
-        switch error {
-        case .handshake(.notTLS): .tlsNotTLS
-        case .handshake(.protocolVersion): .tlsVersion
-        case .handshake(.truncated): .tlsTruncated
-        case .handshake(.peerAlert), .handshake(.failed): .tlsHandshake
-        case .record: .tlsRecord
-        }
     }
 
     // MARK: - Sending
 
     /// The record(s) of `frame` for this slot, in a pooled frame (the caller's reference), or
     /// `frame` itself when it is wire bytes; nil when it cannot be sealed.
-    func seal(_ slot: UInt32, _ frame: FrameHandle) -> FrameHandle? {
+    public func seal(_ slot: UInt32, _ frame: FrameHandle) -> FrameHandle? {
         let index = Int(slot)
         if rawFrames[index] > 0 {
             rawFrames[index] -= 1
@@ -162,7 +167,7 @@ final class TLSConnections {
 
     /// close_notify for an established connection whose last frames are sent; nil when there
     /// is none to send (during the handshake, or once an alert went out).
-    func closeNotify(_ slot: UInt32) -> FrameHandle? {
+    public func closeNotify(_ slot: UInt32) -> FrameHandle? {
         alert(slot, after: nil)
     }
 
