@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "LoadGenerator",
             dependencies: [
-                "UringIO", "WebSocket", "StadiumProtocol",
+                "UringIO", "WebSocket", "StadiumProtocol", "StadiumTLS", "RingTLS",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -134,6 +134,7 @@ let package = Package(
             dependencies: [
                 "StadiumCommandLine",
                 "LoadGenerator",
+                "StadiumTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

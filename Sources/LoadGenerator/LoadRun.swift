@@ -1,6 +1,8 @@
 // One run of the load generator: rings, connector, progress lines, and the final report.
 import Foundation
 import Logging
+import RingTLS
+import StadiumTLS
 import Synchronization
 import UringIO
 
@@ -53,12 +55,22 @@ public final class LoadRun: @unchecked Sendable {
             let knowledge = AnswerKnowledge()
             let ledger = RoundLedger()
             let script = makeScript(connectionsInRing: inRing, latency: latency, knowledge: knowledge, ledger: ledger)
+            let tls: TLSConnections?
+            do {
+                tls = try configuration.tls.map { context throws(TLSRecordError) in
+                    try TLSConnections(context: context, frames: frames, slots: ringConfiguration.slots)
+                }
+            } catch {
+                // Only a libcrypto without these AEAD ciphers gets here.
+                throw SystemError(call: "TLS record crypto (\(error))", errno: EINVAL)
+            }
             let client = ClientRing(
                 loop: loop, ringIndex: index, ringCount: ringCount, connectionsInRing: inRing,
                 gateways: configuration.gateways, script: script,
                 counters: counters, latency: latency, handshakeTimeoutMicroseconds: configuration.handshakeTimeoutMicroseconds,
-                logger: logger)
+                tls: tls, logger: logger)
             loop.handler = client
+            if tls != nil { loop.sealer = client }
             loops.append(loop)
             clients.append(client)
             recorders.append(latency)
