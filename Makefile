@@ -18,8 +18,10 @@ CLUSTER_BOTS ?= 10
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
+# TLS=1: https and wss with a local CA and certificate (openssl); it prints how to trust the CA.
+TLS ?= 0
 demo: deps $(DEMO_BUILD)
-	@scripts/stack.sh run
+	@TLS=$(TLS) scripts/stack.sh run
 
 test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-test script-tests browser-test demo-test \
 	prometheus-test package-test wss-test

@@ -130,6 +130,11 @@ final class GatewayRing: RingLoopHandler {
             return
         }
         metrics.count(.tooManyFromAddress)
+        if let tls, tls.isHandshaking(slot) {
+            // No TLS yet to carry a 503: the connection just ends.
+            loop.close(slot, .now)
+            return
+        }
         var sink = RingSink(ring: self, loop: loop, slot: slot)
         sessions[index].refuse(
             reason: "too many connections from \(address) (at most \(addressLimiter.limit))", rules: rules, into: &sink)
