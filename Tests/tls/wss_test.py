@@ -263,57 +263,68 @@ async def scenario(gateway, port, path):
     print("wss-test: SIGHUP reloaded the certificate; the held client stayed, a new one saw the new certificate")
 
 
+def run_with_certificates(name, body):
+    """Makes the test CA and certificates in a scratch directory and runs `body(path, processes)`;
+    the processes it appends are stopped after. Returns the exit status."""
+    processes = []
+    with tempfile.TemporaryDirectory(prefix=f"stadium-{name}-") as directory:
+        try:
+            path = make_certificates(directory)
+        except (OSError, subprocess.CalledProcessError) as error:
+            print(f"{name}: cannot make certificates with openssl: {error}", file=sys.stderr)
+            return 2
+        try:
+            body(path, processes)
+        except Failure as failure:
+            print(f"{name}: FAILED: {failure}", file=sys.stderr)
+            for process in processes:
+                print("".join(process.lines[-30:]), file=sys.stderr)
+            return 1
+        finally:
+            for process in reversed(processes):
+                process.stop()
+    print(f"{name}: passed")
+    return 0
+
+
+def wss_round_trips(binaries, path, processes):
+    # The gateway reads server.*; first.pem stays to compare with what it presents.
+    shutil.copyfile(path("first.pem"), path("server.pem"))
+    shutil.copyfile(path("first.key"), path("server.key"))
+    broker = Process([os.path.join(binaries, "stadium-kafka"), "--partitions", "1", "--topics", "feed",
+                      "--bootstrap-file", path("bootstrap")], None)
+    processes.append(broker)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path("bootstrap")):
+        if broker.process.poll() is not None or time.monotonic() > deadline:
+            raise Failure("stadium-kafka did not start")
+        time.sleep(0.05)
+    gateway = Process(
+        [os.path.join(binaries, "stadium-gateway"), "--listen", "127.0.0.1:0", "--auth", "none",
+         "--bootstrap-file", path("bootstrap"), "--topics", "feed", "--pub-rate", "0",
+         "--max-connections", "2000", "--handshake-timeout", "2",
+         "--tls-cert", path("server.pem"), "--tls-key", path("server.key")],
+        r"listening on wss://127\.0\.0\.1:(\d+)/")
+    processes.append(gateway)
+    port = int(gateway.match.group(1))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if https_get(port, path("ca.pem"), "/healthz")[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise Failure("the gateway's /healthz over https never said ok (Kafka)")
+        time.sleep(0.1)
+    asyncio.run(scenario(gateway, port, path))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=".build/debug")
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="stadium-wss-") as directory:
-        try:
-            path = make_certificates(directory)
-        except (OSError, subprocess.CalledProcessError) as error:
-            print(f"wss-test: cannot make certificates with openssl: {error}", file=sys.stderr)
-            return 2
-        # The gateway reads server.*; first.pem stays to compare with what it presents.
-        shutil.copyfile(path("first.pem"), path("server.pem"))
-        shutil.copyfile(path("first.key"), path("server.key"))
-        broker = gateway = None
-        try:
-            broker = Process([os.path.join(arguments.bin, "stadium-kafka"), "--partitions", "1", "--topics", "feed",
-                              "--bootstrap-file", path("bootstrap")], None)
-            deadline = time.monotonic() + 30
-            while not os.path.exists(path("bootstrap")):
-                if broker.process.poll() is not None or time.monotonic() > deadline:
-                    raise Failure("stadium-kafka did not start")
-                time.sleep(0.05)
-            gateway = Process(
-                [os.path.join(arguments.bin, "stadium-gateway"), "--listen", "127.0.0.1:0", "--auth", "none",
-                 "--bootstrap-file", path("bootstrap"), "--topics", "feed", "--pub-rate", "0",
-                 "--max-connections", "2000", "--handshake-timeout", "2",
-                 "--tls-cert", path("server.pem"), "--tls-key", path("server.key")],
-                r"listening on wss://127\.0\.0\.1:(\d+)/")
-            port = int(gateway.match.group(1))
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if https_get(port, path("ca.pem"), "/healthz")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise Failure("the gateway's /healthz over https never said ok (Kafka)")
-                time.sleep(0.1)
-            asyncio.run(scenario(gateway, port, path))
-        except Failure as failure:
-            print(f"wss-test: FAILED: {failure}", file=sys.stderr)
-            if gateway:
-                print("".join(gateway.lines[-30:]), file=sys.stderr)
-            return 1
-        finally:
-            for process in (gateway, broker):
-                if process:
-                    process.stop()
-    print("wss-test: passed")
-    return 0
+    return run_with_certificates("wss-test", lambda path, processes: wss_round_trips(arguments.bin, path, processes))
 
 
 if __name__ == "__main__":
