@@ -5,7 +5,8 @@ Certificates come from a test CA the `openssl` command makes here. Checks:
   1. a Python `ssl` + `websockets` client over wss (TLS 1.3, and one held to TLS 1.2): sub, pub,
      the ok, and the msg back through Kafka;
   2. `openssl s_client`: -tls1_3 and -tls1_2 connect and verify; -tls1_1 and -tls1 are refused
-     by the gateway (counted as tls_version, so the client really offered them);
+     by the gateway (counted as tls_version, so the client really offered them); after a
+     KeyUpdate that requests the gateway's, a request is still answered;
   3. garbage, plain HTTP, a ClientHello cut short and closed, and one cut short and left open
      (the handshake timeout) each close that connection only and are counted, while an
      established wss client keeps working;
@@ -180,6 +181,36 @@ def check_openssl_versions(port, ca):
     wait_for_counts(port, ca, {"tls_version": before + 2})
 
 
+def check_key_update(port, ca):
+    """s_client's K: a KeyUpdate that asks for the gateway's; the request after it is answered
+    (under the gateway's next keys), then the connection ends with close_notify."""
+    client = subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-CAfile", ca, "-tls1_3",
+         "-crlf"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    timer = threading.Timer(TIMEOUT, client.kill)
+    timer.start()
+    try:
+        output = []
+        client.stdin.write("K\n")
+        client.stdin.flush()
+        # Each stdin read of s_client is one command or one piece of data: the request waits for the KeyUpdate.
+        for line in client.stdout:
+            output.append(line)
+            if line.startswith("KEYUPDATE"):
+                break
+        client.stdin.write("GET /healthz HTTP/1.1\nHost: localhost\n\n")
+        client.stdin.flush()
+        for line in client.stdout:
+            output.append(line)
+        text = "".join(output)
+        if "KEYUPDATE" not in text or "HTTP/1.1 200 OK" not in text:
+            raise Failure(f"no answer after a KeyUpdate:\n{text[-1500:]}")
+    finally:
+        timer.cancel()
+        client.kill()
+        client.wait()
+
+
 def client_hello():
     """The first flight of a real TLS client, taken from memory BIOs."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -228,6 +259,8 @@ async def scenario(gateway, port, path):
 
     await asyncio.to_thread(check_openssl_versions, port, ca)
     print("wss-test: s_client -tls1_3 and -tls1_2 verified; -tls1_1 and -tls1 refused and counted")
+    await asyncio.to_thread(check_key_update, port, ca)
+    print("wss-test: a KeyUpdate asking for ours, then a request answered")
 
     before = error_counts(port, ca)
     hello = client_hello()
