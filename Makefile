@@ -111,9 +111,11 @@ browser-test: build-debug
 		RUN_DIR=.run/browser-test scripts/stack.sh stop; \
 		((status == 0)) || echo "browser-test: the stack's logs are in .run/browser-test/"; exit $$status
 
-# `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process.
+# `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process;
+# then the same with TLS=1 (https, wss).
 demo-test: build-debug
 	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT)
+	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT) --tls
 
 # The dashboard page's arithmetic against PromQL's (node); then Debian's prometheus scrapes a
 # running stack with deploy/prometheus.yml: every series a dashboard
