@@ -103,13 +103,20 @@ script-tests:
 cluster-test: build-debug
 	timeout 420 python3 Tests/cluster/cluster_test.py --bin .build/debug
 
-# The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium.
+# The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium;
+# then over https and wss against a stack started with TLS=1.
 browser-test: build-debug
 	@BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-test scripts/stack.sh start
 	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:$(TEST_PORT)/ \
 		--chromium "$$(command -v chromium)" --screenshots $(SCREENSHOTS) --run-dir .run/browser-test || status=$$?; \
 		RUN_DIR=.run/browser-test scripts/stack.sh stop; \
 		((status == 0)) || echo "browser-test: the stack's logs are in .run/browser-test/"; exit $$status
+	@TLS=1 BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-tls-test scripts/stack.sh start
+	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url https://localhost:$(TEST_PORT)/ \
+		--ca .run/browser-tls-test/tls/ca.pem --chromium "$$(command -v chromium)" \
+		--screenshots .run/browser-tls-test/screenshots --run-dir .run/browser-tls-test || status=$$?; \
+		RUN_DIR=.run/browser-tls-test scripts/stack.sh stop; \
+		((status == 0)) || echo "browser-test: the TLS stack's logs are in .run/browser-tls-test/"; exit $$status
 
 # `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process;
 # then the same with TLS=1 (https, wss).
