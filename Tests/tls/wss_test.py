@@ -6,7 +6,8 @@ Certificates come from a test CA the `openssl` command makes here. Checks:
      the ok, and the msg back through Kafka;
   2. `openssl s_client`: -tls1_3 and -tls1_2 connect and verify; -tls1_1 and -tls1 are refused
      by the gateway (counted as tls_version, so the client really offered them); after a
-     KeyUpdate that requests the gateway's, a request is still answered;
+     KeyUpdate that requests the gateway's, a request is still answered; Debian's sslscan finds
+     no protocol below TLS 1.2 and no cipher but ECDHE with AEAD;
   3. garbage, plain HTTP, a ClientHello cut short and closed, and one cut short and left open
      (the handshake timeout) each close that connection only and are counted, while an
      established wss client keeps working;
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import xml.etree.ElementTree as ElementTree
 
 try:
     import websockets
@@ -211,6 +213,23 @@ def check_key_update(port, ca):
         client.wait()
 
 
+def check_scan(port):
+    """Debian's sslscan finds TLS 1.2 and 1.3 only, and only ECDHE with AEAD ciphers."""
+    try:
+        result = subprocess.run(["sslscan", "--no-colour", "--xml=-", f"127.0.0.1:{port}"],
+                                capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise Failure("sslscan is not installed (scripts/install-deps.sh test)") from None
+    root = ElementTree.fromstring(result.stdout[result.stdout.index("<?xml"):])
+    enabled = {f"{p.get('type')}{p.get('version')}" for p in root.iter("protocol") if p.get("enabled") == "1"}
+    if enabled != {"tls1.2", "tls1.3"}:
+        raise Failure(f"sslscan found protocols {sorted(enabled)}, expected TLS 1.2 and 1.3 only")
+    ciphers = [(c.get("sslversion"), c.get("cipher")) for c in root.iter("cipher")]
+    weak = [c for c in ciphers if not (c[0] == "TLSv1.3" or (c[1].startswith("ECDHE-") and re.search(r"GCM|CHACHA20", c[1])))]
+    if not ciphers or weak:
+        raise Failure(f"sslscan found ciphers outside ECDHE with AEAD: {weak or 'none at all'}")
+
+
 def client_hello():
     """The first flight of a real TLS client, taken from memory BIOs."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -275,6 +294,9 @@ async def scenario(gateway, port, path):
     })
     await round_trip(held, 3, "/feed/held", {"n": 2})
     print("wss-test: garbage, plain HTTP and truncated ClientHellos closed and counted; the wss client kept working")
+    # After the counts above: the scanner's own cut-short handshakes must not stand in for theirs.
+    await asyncio.to_thread(check_scan, port)
+    print("wss-test: sslscan finds TLS 1.2 and 1.3 only, ECDHE with AEAD ciphers only")
 
     if presented_certificate(port, ca) != certificate_der(path("first.pem")):
         raise Failure("the gateway does not present the first certificate")
