@@ -65,7 +65,7 @@ scale-test: build-debug
 	python3 Tests/scale/scale_test.py --gateway .build/debug/stadium-gateway
 
 # wss:// through the development broker with a test CA: a Python ssl + websockets client (TLS 1.3
-# and 1.2), openssl s_client (1.3 and 1.2 connect, 1.1 and 1.0 refused), garbage, plain HTTP and
+# and 1.2), openssl s_client (1.3 and 1.2 connect, 1.1 and 1.0 refused, KeyUpdate), sslscan, garbage, plain HTTP and
 # truncated ClientHellos closed and counted, certificates reloaded on SIGHUP under a live client;
 # then 5,000 wss connections from stadium-load --tls, every probe reaching all of them.
 wss-test: build-debug
