@@ -18,6 +18,8 @@ final class GatewayRing: RingLoopHandler {
     let routes: HTTPRoutes
     let metrics: GatewayMetrics
     let rules: SessionRules
+    /// On a TLS listener, every slot's TLS (GatewayRing+TLS.swift); nil for plaintext.
+    let tls: TLSConnections?
 
     var sessions: [ConnectionSession]
     var connectionIDs: [UInt32]
@@ -53,8 +55,6 @@ final class GatewayRing: RingLoopHandler {
     var seqFloors: [UInt32: [UInt32: Int64]] = [:]
     /// The subjects a `sub` has just joined, kept from its `subscribe` to its `startDelivery`.
     var joining: [(subject: SubjectID, name: String)] = []
-    /// On a TLS listener, every slot's TLS (GatewayRing+TLS.swift); nil for plaintext.
-    let tls: TLSConnections?
 
     struct Backlog {
         /// Frames from `head` on wait; sent ones before it are dropped in batches, not one by one.
