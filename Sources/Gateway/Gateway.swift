@@ -94,11 +94,13 @@ public final class Gateway: @unchecked Sendable {
         ringConfiguration.sendQueueBytes = configuration.sendQueueBytes
         ringConfiguration.resolvesPeerAddresses = configuration.maxConnectionsPerAddress != nil
         let addressLimiter = configuration.maxConnectionsPerAddress.map { AddressLimiter(limit: $0) }
+        // One for all rings: the heap they free handshakes into is the process's.
+        let handshakeTrim = HandshakeMemoryTrim()
         for index in 0..<plan.rings {
             let loop = try RingLoop(index: index, configuration: ringConfiguration, frames: frames, listener: listener)
             let inbox = RingInbox()
             let tls = try tlsContext.map { context throws(TLSRecordError) in
-                try TLSConnections(context: context, frames: frames, slots: plan.slotsPerRing)
+                try TLSConnections(context: context, frames: frames, slots: plan.slotsPerRing, trim: handshakeTrim)
             }
             let handler = GatewayRing(
                 index: index, slots: plan.slotsPerRing, configuration: configuration, hub: hub, inbox: inbox,

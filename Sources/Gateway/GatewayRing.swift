@@ -199,6 +199,7 @@ final class GatewayRing: RingLoopHandler {
                 sessions[slot].checkTrust(now: coarseNow, rules: rules, into: &sink)
             }
             sweepLagging(loop)
+            tls?.ticked()
         }
         if handshakeDeadlinesHead > 1024 && handshakeDeadlinesHead * 2 > handshakeDeadlines.count {
             handshakeDeadlines.removeFirst(handshakeDeadlinesHead)

@@ -198,6 +198,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
             nextStallScanUs = now + 100_000
         }
         script.ticked(self)
+        tls?.ticked()
     }
 
     /// A gateway that accepted but never answered the upgrade: drop and reconnect.

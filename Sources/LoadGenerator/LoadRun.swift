@@ -39,6 +39,8 @@ public final class LoadRun: @unchecked Sendable {
         // The ring's table counts against RLIMIT_NOFILE; keep room for eventfds, logs and connects in flight.
         let slots = configuration.slotsPerRing ?? max(64, min(limit - 1000, configuration.connections))
         let ringCount = LoadConfiguration.ringCount(connections: configuration.connections, slotsPerRing: slots)
+        // One for all rings: the heap they free handshakes into is the process's.
+        let handshakeTrim = HandshakeMemoryTrim()
         for index in 0..<ringCount {
             let inRing = LoadConfiguration.connections(onRing: index, of: ringCount, total: configuration.connections)
             var ringConfiguration = RingConfiguration(slots: min(slots, max(inRing, 1) + 16))
@@ -58,7 +60,7 @@ public final class LoadRun: @unchecked Sendable {
             let tls: TLSConnections?
             do {
                 tls = try configuration.tls.map { context throws(TLSRecordError) in
-                    try TLSConnections(context: context, frames: frames, slots: ringConfiguration.slots)
+                    try TLSConnections(context: context, frames: frames, slots: ringConfiguration.slots, trim: handshakeTrim)
                 }
             } catch {
                 // Only a libcrypto without these AEAD ciphers gets here.

@@ -23,6 +23,8 @@ public struct TLSReceived {
 
 public final class TLSConnections {
     public let context: TLSContext
+    /// Shared by the process's rings: told of every handshake that ends.
+    private let trim: HandshakeMemoryTrim
     private let frames: FramePool
     private let crypto: TLSRecordCrypto
     /// A slot's stage from accept to close; nil for a free slot.
@@ -40,8 +42,9 @@ public final class TLSConnections {
     /// Room for a close_notify or alert record of either version.
     public static let alertRoom = 64
 
-    public init(context: TLSContext, frames: FramePool, slots: Int) throws(TLSRecordError) {
+    public init(context: TLSContext, frames: FramePool, slots: Int, trim: HandshakeMemoryTrim) throws(TLSRecordError) {
         self.context = context
+        self.trim = trim
         self.frames = frames
         crypto = try TLSRecordCrypto()
         stages = Array(repeating: nil, count: slots)
@@ -78,6 +81,7 @@ public final class TLSConnections {
     public func closed(_ slot: UInt32) -> Bool {
         let index = Int(slot)
         let cutShort = isHandshaking(slot) && heardDuringHandshake[index]
+        if isHandshaking(slot) { trim.handshakeEnded() }
         stages[index] = nil
         pending[slot] = nil
         rawFrames[index] = 0
@@ -100,6 +104,8 @@ public final class TLSConnections {
         if let held = pending.removeValue(forKey: slot) { incoming.append(contentsOf: held) }
         handshakeOutput.removeAll(keepingCapacity: true)
         var outcome: TLSReceived.Outcome
+        let wasHandshaking = isHandshaking(slot)
+        defer { if wasHandshaking && !isHandshaking(slot) { trim.handshakeEnded() } }
         do {
             let status = try stages[index]!.receive(bytes, crypto: crypto, send: &handshakeOutput) { plaintext in
                 incoming.append(contentsOf: plaintext)
@@ -133,6 +139,11 @@ public final class TLSConnections {
         if used < plaintext.count, stages[Int(slot)] != nil { pending[slot] = Array(plaintext[used...]) }
         plaintext.removeAll(keepingCapacity: true)
         swap(&plaintext, &incoming)
+    }
+
+    /// On the ring's tick: returns finished handshakes' memory to the kernel when it is time.
+    public func ticked() {
+        trim.trimIfDue()
     }
 
     /// Bytes the ring queues that are wire bytes already: the sealer passes them on as they are.

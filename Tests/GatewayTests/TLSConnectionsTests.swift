@@ -22,7 +22,7 @@ struct TLSConnectionsHarness {
         let certificates = try TestCertificates.shared.get()
         let server = try TLSContext.server(
             TLSServerFiles(certificateChain: certificates.chainFile, privateKey: certificates.keyFile))
-        connections = try TLSConnections(context: server, frames: frames, slots: 8)
+        connections = try TLSConnections(context: server, frames: frames, slots: 8, trim: HandshakeMemoryTrim())
         crypto = try TLSRecordCrypto()
         let handshake = try TLSHandshake(context: try TLSContext.client(caFile: certificates.caFile), serverName: "localhost")
         if tls12 { _ = handshake.restrictToTLS12() }
@@ -172,5 +172,14 @@ struct TLSConnectionsHarness {
         let frame = try pair.frame("too early")
         #expect(pair.connections.seal(pair.slot, frame) == nil)
         pair.frames.release(frame)
+    }
+}
+
+@Suite struct HandshakeTrimPolicyTests {
+    @Test func trimsAfterEnoughHandshakesAndLongEnough() {
+        let policy = HandshakeTrimPolicy()
+        #expect(policy.isDue(handshakesSinceTrim: 1_000, nanosecondsSinceTrim: 5_000_000_000))
+        #expect(!policy.isDue(handshakesSinceTrim: 999, nanosecondsSinceTrim: 60_000_000_000))
+        #expect(!policy.isDue(handshakesSinceTrim: 100_000, nanosecondsSinceTrim: 4_999_999_999))
     }
 }
