@@ -13,16 +13,18 @@ CLUSTER_BUILD ?= build
 CLUSTER_BIN = $(if $(filter build-debug,$(CLUSTER_BUILD)),.build/debug,.build/release)
 CLUSTER_BOTS ?= 10
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test \
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test wss-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test \
 	prometheus-test deb package-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
 DEMO_BUILD ?= build
+# TLS=1: https and wss with a local CA and certificate (openssl); it prints how to trust the CA.
+TLS ?= 0
 demo: deps $(DEMO_BUILD)
-	@scripts/stack.sh run
+	@TLS=$(TLS) scripts/stack.sh run
 
 test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-test script-tests browser-test demo-test \
-	prometheus-test package-test
+	prometheus-test package-test wss-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -64,6 +66,14 @@ js-client-test: build-debug
 scale-test: build-debug
 	python3 Tests/scale/scale_test.py --gateway .build/debug/stadium-gateway
 
+# wss:// through the development broker with a test CA: a Python ssl + websockets client (TLS 1.3
+# and 1.2), openssl s_client (1.3 and 1.2 connect, 1.1 and 1.0 refused, KeyUpdate), sslscan, garbage, plain HTTP and
+# truncated ClientHellos closed and counted, certificates reloaded on SIGHUP under a live client;
+# then 5,000 wss connections from stadium-load --tls, every probe reaching all of them.
+wss-test: build-debug
+	timeout 180 python3 Tests/tls/wss_test.py --bin .build/debug
+	timeout 300 python3 Tests/tls/wss_scale_test.py --bin .build/debug --connections 5000
+
 # One client stops reading while 1,000 others keep receiving 4 KiB messages: it is dropped
 # with close 1008 and counted; none of the others loses a message.
 slow-reader-test: build-debug
@@ -97,17 +107,26 @@ script-tests:
 cluster-test: build-debug
 	timeout 420 python3 Tests/cluster/cluster_test.py --bin .build/debug
 
-# The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium.
+# The web UI against the whole stack (broker, gateway, processors, bots) in headless Chromium;
+# then over https and wss against a stack started with TLS=1.
 browser-test: build-debug
 	@BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-test scripts/stack.sh start
 	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:$(TEST_PORT)/ \
 		--chromium "$$(command -v chromium)" --screenshots $(SCREENSHOTS) --run-dir .run/browser-test || status=$$?; \
 		RUN_DIR=.run/browser-test scripts/stack.sh stop; \
 		((status == 0)) || echo "browser-test: the stack's logs are in .run/browser-test/"; exit $$status
+	@TLS=1 BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-tls-test scripts/stack.sh start
+	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url https://localhost:$(TEST_PORT)/ \
+		--ca .run/browser-tls-test/tls/ca.pem --chromium "$$(command -v chromium)" \
+		--screenshots .run/browser-tls-test/screenshots --run-dir .run/browser-tls-test || status=$$?; \
+		RUN_DIR=.run/browser-tls-test scripts/stack.sh stop; \
+		((status == 0)) || echo "browser-test: the TLS stack's logs are in .run/browser-tls-test/"; exit $$status
 
-# `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process.
+# `make demo` on the debug build: bots' answers reach the leaderboard, Ctrl-C leaves no process;
+# then the same with TLS=1 (https, wss).
 demo-test: build-debug
 	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT)
+	timeout 300 python3 Tests/demo/test_demo_stack.py --port $(DEMO_TEST_PORT) --tls
 
 # The dashboard page's arithmetic against PromQL's (node); then Debian's prometheus scrapes a
 # running stack with deploy/prometheus.yml: every series a dashboard

@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "UringIO", "WebSocket", "StadiumProtocol", "KafkaClient",
+                "UringIO", "WebSocket", "StadiumProtocol", "KafkaClient", "StadiumTLS", "RingTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -81,6 +81,8 @@ let package = Package(
         ),
         // TLS without I/O: handshakes over memory BIOs, then TLS 1.3 records with keys only.
         .target(name: "StadiumTLS", dependencies: ["COpenSSL"]),
+        // TLS on a ring's connections (either role): stages per slot, frames sealed as they are written.
+        .target(name: "RingTLS", dependencies: ["UringIO", "StadiumTLS"]),
         // What the executables share: --version, --config, --log-format, and stopping on SIGTERM/SIGINT.
         .target(
             name: "StadiumCommandLine",
@@ -107,7 +109,7 @@ let package = Package(
         .target(
             name: "LoadGenerator",
             dependencies: [
-                "UringIO", "WebSocket", "StadiumProtocol", "QuizRecords",
+                "UringIO", "WebSocket", "StadiumProtocol", "QuizRecords", "StadiumTLS", "RingTLS",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -119,6 +121,7 @@ let package = Package(
             dependencies: [
                 "StadiumCommandLine",
                 "Gateway",
+                "StadiumTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,6 +153,7 @@ let package = Package(
             dependencies: [
                 "StadiumCommandLine",
                 "LoadGenerator",
+                "StadiumTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -165,8 +169,8 @@ let package = Package(
         .testTarget(name: "UringIOTests", dependencies: ["UringIO"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
-        .testTarget(name: "StadiumTLSTests", dependencies: ["StadiumTLS", "COpenSSL"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO"]),
+        .testTarget(name: "StadiumTLSTests", dependencies: ["StadiumTLS", "COpenSSL", "StadiumTestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO", "StadiumTLS", "RingTLS", "StadiumTestSupport"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizRecordsTests", dependencies: ["QuizRecords"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz", "QuizRecords"]),

@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
 # openssl (the command): the TLS unit tests and Benchmarks/tls-bench.sh make their certificates with it.
-test_packages=(kcat python3-pip chromium nodejs prometheus haproxy openssl)
+test_packages=(kcat python3-pip chromium nodejs prometheus haproxy openssl sslscan)
 # scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay; kcat reads
 # the topics back for the cluster test's own accounting.
 cluster_packages=(haproxy kcat)

@@ -7,7 +7,8 @@
 # Settings (environment): BIN (build products dir), PORT (8080), BOTS (10; 0 for none), ROUND (20),
 # ANSWER_WINDOW (10), RUN_DIR (.run), STOP_SECONDS (10: then SIGKILL whatever ignores SIGTERM),
 # GATEWAY_ARGS (more stadium-gateway options, e.g. "--history-frames 4096"), PROCESSORS_ARGS (more
-# stadium-processors options, e.g. "--metrics-listen 127.0.0.1:9470").
+# stadium-processors options, e.g. "--metrics-listen 127.0.0.1:9470"), TLS (0; 1: https and wss with
+# a local CA and certificate made with openssl in $RUN_DIR/tls, kept for the next run).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ GATEWAY_ARGS=${GATEWAY_ARGS:-}
 PROCESSORS_ARGS=${PROCESSORS_ARGS:-}
 STARTUP_SECONDS=${STARTUP_SECONDS:-60}
 STOP_SECONDS=${STOP_SECONDS:-10}
+TLS=${TLS:-0}
 
 log() { echo "stack: $*" >&2; }
 
@@ -106,6 +108,23 @@ start_process() {  # start_process NAME COMMAND...
     echo "$name $pid" >>"$RUN_DIR/pids"
 }
 
+# A local CA (made once, kept so a browser that trusts it keeps trusting it) and a certificate it
+# signs for localhost and 127.0.0.1; the gateway is given the chain, leaf first.
+make_certificates() {
+    local dir=$RUN_DIR/tls
+    mkdir -p "$dir"
+    if [[ ! -s "$dir/ca.pem" || ! -s "$dir/ca.key" ]]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" \
+            -out "$dir/ca.pem" -days 825 -subj "/CN=Stadium demo CA (this machine only)" 2>/dev/null
+    fi
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" \
+        -out "$dir/server.csr" -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+        -out "$dir/server.pem" -days 30 -extfile "$dir/server.ext" 2>/dev/null
+    cat "$dir/server.pem" "$dir/ca.pem" >"$dir/chain.pem"
+}
+
 start_stack() {
     for binary in stadium-kafka stadium-gateway stadium-processors stadium-load; do
         [[ -x "$BIN/$binary" ]] || { log "$BIN/$binary is missing: build first (make build)"; exit 1; }
@@ -122,11 +141,19 @@ start_stack() {
     log "development broker at $(cat "$RUN_DIR/bootstrap")"
     start_process processors "$BIN/stadium-processors" --bootstrap-file "$RUN_DIR/bootstrap" \
         --round "$ROUND" --answer-window "$ANSWER_WINDOW" $PROCESSORS_ARGS
+    local tls_gateway=() tls_bots=() scheme=ws
+    if [[ "$TLS" == 1 ]]; then
+        command -v openssl >/dev/null || { log "TLS=1 needs the openssl command"; exit 1; }
+        make_certificates
+        tls_gateway=(--tls-cert "$RUN_DIR/tls/chain.pem" --tls-key "$RUN_DIR/tls/server.key")
+        tls_bots=(--ca "$RUN_DIR/tls/ca.pem")
+        scheme=wss
+    fi
     start_process gateway "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" \
-        --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000 $GATEWAY_ARGS
+        --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000 "${tls_gateway[@]}" $GATEWAY_ARGS
     wait_for "the gateway" grep -q "listening on" "$RUN_DIR/gateway.out"
     if ((BOTS > 0)); then
-        start_process bots "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --players "$BOTS" --names "bot-{i}"
+        start_process bots "$BIN/stadium-load" --url "$scheme://127.0.0.1:$PORT/" "${tls_bots[@]}" --players "$BOTS" --names "bot-{i}"
     fi
 }
 
@@ -139,7 +166,18 @@ run)
     trap 'echo; log "stopping"; stop_stack; log "stopped"; exit 0' INT TERM
     start_stack
     echo
-    echo "  Stadium is running: open http://127.0.0.1:$PORT/ and play (Ctrl-C stops everything)."
+    if [[ "$TLS" == 1 ]]; then
+        echo "  Stadium is running: open https://localhost:$PORT/ and play over wss (Ctrl-C stops everything)."
+        echo "  The certificate is signed by a CA made for this machine: $RUN_DIR/tls/ca.pem. To trust it:"
+        echo "    Chromium, Chrome: Settings > Privacy and security > Security > Manage certificates >"
+        echo "      Authorities > Import $RUN_DIR/tls/ca.pem (trust it for websites), or on Linux:"
+        echo "      certutil -d sql:\$HOME/.pki/nssdb -A -t C,, -n stadium-demo -i $RUN_DIR/tls/ca.pem"
+        echo "    Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import"
+        echo "    curl: curl --cacert $RUN_DIR/tls/ca.pem https://localhost:$PORT/healthz"
+        echo "  Remove it from the browser when done: its key ($RUN_DIR/tls/ca.key) is on this disk."
+    else
+        echo "  Stadium is running: open http://127.0.0.1:$PORT/ and play (Ctrl-C stops everything)."
+    fi
     echo "  A question every ${ROUND}s; ${BOTS} bots play too. Logs: $RUN_DIR/*.log"
     echo
     # Stay in the foreground until Ctrl-C, or until a process of the stack ends by itself.
@@ -152,7 +190,7 @@ run)
     ;;
 start)
     start_stack
-    echo "http://127.0.0.1:$PORT/"
+    if [[ "$TLS" == 1 ]]; then echo "https://localhost:$PORT/"; else echo "http://127.0.0.1:$PORT/"; fi
     ;;
 stop)
     stop_stack

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/x509v3.h>
+#include <malloc.h>
 
 // Swift cannot call OpenSSL's function-like macros; these inline functions stand in for them.
 
@@ -50,6 +51,11 @@ static inline int st_cipher_ctx_set_tag(EVP_CIPHER_CTX *ctx, void *tag, int leng
 
 static inline int st_cipher_ctx_get_tag(EVP_CIPHER_CTX *ctx, void *tag, int length) {
     return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, length, tag);
+}
+
+/* A handshake's SSL frees tens of KiB when it ends, but glibc keeps those pages: hand them back. */
+static inline void st_return_freed_pages(void) {
+    malloc_trim(0);
 }
 
 #endif

@@ -2,6 +2,8 @@
 import Foundation
 import KafkaClient
 import Logging
+import RingTLS
+import StadiumTLS
 import Synchronization
 import UringIO
 
@@ -21,6 +23,8 @@ public final class Gateway: @unchecked Sendable {
     private let kafkaMetrics: KafkaMetrics?
     private var kafkaRoute: KafkaRoute?
     private var kafkaFanout: KafkaFanout?
+    /// The listener's certificates, shared by every ring's handshakes; nil for plaintext.
+    private let tlsContext: TLSContext?
 
     public init(configuration: GatewayConfiguration, logger: Logger = Logger(label: "stadium.gateway")) throws {
         self.configuration = configuration
@@ -39,8 +43,12 @@ public final class Gateway: @unchecked Sendable {
         self.kafkaMetrics = kafkaMetrics
         // Enough frames for a retained message per subject, the histories, and what the queues hold.
         let historyFrames = configuration.history.messages > 0 ? configuration.history.frames : 0
+        // With TLS each connection may also hold the sealed copy of the frame it is writing.
+        let sealedFrames = configuration.tls == nil ? 0 : configuration.maxConnections
         frames = FramePool(
-            capacity: max(65_536, 2 * configuration.maxConnections + 16_384) + historyFrames, sendLatencies: sendLatencies)
+            capacity: max(65_536, 2 * configuration.maxConnections + 16_384) + historyFrames + sealedFrames,
+            sendLatencies: sendLatencies)
+        tlsContext = try configuration.tls.map { files throws(TLSConfigurationError) in try TLSContext.server(files) }
         hub = FanoutHub(
             subjects: SubjectRegistry(frames: frames, history: configuration.history, maxIdleSubjects: configuration.maxIdleSubjects),
             frames: frames)
@@ -86,13 +94,19 @@ public final class Gateway: @unchecked Sendable {
         ringConfiguration.sendQueueBytes = configuration.sendQueueBytes
         ringConfiguration.resolvesPeerAddresses = configuration.maxConnectionsPerAddress != nil
         let addressLimiter = configuration.maxConnectionsPerAddress.map { AddressLimiter(limit: $0) }
+        // One for all rings: the heap they free handshakes into is the process's.
+        let handshakeTrim = HandshakeMemoryTrim()
         for index in 0..<plan.rings {
             let loop = try RingLoop(index: index, configuration: ringConfiguration, frames: frames, listener: listener)
             let inbox = RingInbox()
+            let tls = try tlsContext.map { context throws(TLSRecordError) in
+                try TLSConnections(context: context, frames: frames, slots: plan.slotsPerRing, trim: handshakeTrim)
+            }
             let handler = GatewayRing(
                 index: index, slots: plan.slotsPerRing, configuration: configuration, hub: hub, inbox: inbox,
-                route: route, routes: routes, metrics: metrics, addressLimiter: addressLimiter, logger: logger)
+                route: route, routes: routes, metrics: metrics, addressLimiter: addressLimiter, tls: tls, logger: logger)
             loop.handler = handler
+            if tls != nil { loop.sealer = handler }
             hub.attach(loop, inbox: inbox)
             loops.append(loop)
             handlers.append(handler)
@@ -107,8 +121,19 @@ public final class Gateway: @unchecked Sendable {
         logger.info(
             "listening",
             metadata: [
-                "address": "\(address)", "rings": "\(plan.rings)", "slots_per_ring": "\(plan.slotsPerRing)",
+                "address": "\(address)", "tls": "\(isTLS)", "rings": "\(plan.rings)", "slots_per_ring": "\(plan.slotsPerRing)",
             ])
+    }
+
+    /// True when the listener speaks TLS (https, wss).
+    public var isTLS: Bool { tlsContext != nil }
+
+    /// Re-reads the certificate chain and key (SIGHUP): new handshakes use them, connections
+    /// stay. On error the certificates in use stay and the error says why; false without TLS.
+    public func reloadTLS() throws(TLSConfigurationError) -> Bool {
+        guard let tlsContext else { return false }
+        try tlsContext.reload()
+        return true
     }
 
     /// Stops consuming, waits (bounded) for Kafka to acknowledge the pubs in flight so their

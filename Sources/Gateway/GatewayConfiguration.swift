@@ -1,5 +1,6 @@
 // Everything a gateway needs to know at start, with the defaults of the design.
 import KafkaClient
+import StadiumTLS
 import UringIO
 
 public struct GatewayConfiguration: Sendable {
@@ -48,6 +49,8 @@ public struct GatewayConfiguration: Sendable {
     public var rings: Int?
     /// Kafka both ways; nil routes pubs straight to local subscribers.
     public var kafka: KafkaBridgeConfiguration?
+    /// Certificate chain and key: every connection on `listen` is TLS (https, wss); nil: plaintext.
+    public var tls: TLSServerFiles?
 
     public init(listen: SocketAddress) {
         self.listen = listen

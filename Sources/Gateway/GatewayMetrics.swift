@@ -33,6 +33,16 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case internalError = "internal"
     /// A reply (ok, err, pong, close, HTTP response) could not be built, so the connection was closed.
     case replyDropped = "reply_dropped"
+    /// On a TLS listener: bytes that are not TLS (plain HTTP, garbage).
+    case tlsNotTLS = "tls_not_tls"
+    /// A client offering only TLS 1.1 or older.
+    case tlsVersion = "tls_version"
+    /// A handshake cut short: the peer closed in the middle of its ClientHello or flight.
+    case tlsTruncated = "tls_truncated"
+    /// Any other handshake failure (no common cipher, no http/1.1 in ALPN, a peer's alert).
+    case tlsHandshake = "tls_handshake"
+    /// A record that did not authenticate or parse after the handshake, or one that could not be sealed.
+    case tlsRecord = "tls_record"
 }
 
 public final class GatewayMetrics: Sendable {

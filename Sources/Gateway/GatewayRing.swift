@@ -4,6 +4,7 @@
 // the ring's thread only.
 import Foundation
 import Logging
+import RingTLS
 import StadiumProtocol
 import UringIO
 import WebSocket
@@ -17,8 +18,10 @@ final class GatewayRing: RingLoopHandler {
     let routes: HTTPRoutes
     let metrics: GatewayMetrics
     let rules: SessionRules
+    /// On a TLS listener, every slot's TLS (GatewayRing+TLS.swift); nil for plaintext.
+    let tls: TLSConnections?
 
-    private var sessions: [ConnectionSession]
+    var sessions: [ConnectionSession]
     var connectionIDs: [UInt32]
     private var nextConnectionID: UInt32 = 1
     var subscriptions: SubscriptionTable
@@ -28,7 +31,7 @@ final class GatewayRing: RingLoopHandler {
     private var warnedPeerAddressUnavailable = false
     private let logger: Logger
     /// Monotonic nanoseconds since `epoch`, refreshed every tick: liveness needs no finer clock.
-    private var coarseNow: Int64 = 0
+    var coarseNow: Int64 = 0
     private let epoch = ContinuousClock.now
     private var nextTrustSweep: Int64 = 0
     /// Connections still in their HTTP phase, oldest first; the timeout is the same for all.
@@ -74,8 +77,9 @@ final class GatewayRing: RingLoopHandler {
     init(
         index: Int, slots: Int, configuration: GatewayConfiguration, hub: FanoutHub, inbox: RingInbox,
         route: PublishRoute, routes: HTTPRoutes, metrics: GatewayMetrics, addressLimiter: AddressLimiter? = nil,
-        logger: Logger = Logger(label: "stadium.gateway")
+        tls: TLSConnections? = nil, logger: Logger = Logger(label: "stadium.gateway")
     ) {
+        self.tls = tls
         self.addressLimiter = addressLimiter
         self.logger = logger
         admittedAddresses = addressLimiter == nil ? [] : Array(repeating: nil, count: slots)
@@ -106,9 +110,17 @@ final class GatewayRing: RingLoopHandler {
         connectionIDs[index] = nextConnectionID
         nextConnectionID &+= 1
         handshakeDeadlines.append((slot, connectionIDs[index], .now + configuration.handshakeTimeout))
+        if let tls, !tls.opened(slot) {
+            metrics.count(.tlsHandshake)
+            loop.close(slot, .now)
+        }
     }
 
     func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        if let tls {
+            receiveTLS(loop, slot: slot, bytes, tls)
+            return bytes.count
+        }
         var sink = RingSink(ring: self, loop: loop, slot: slot)
         // Above the ring the bytes are a span: the compiler keeps them from outliving this call.
         var span = bytes.mutableBytes
@@ -130,12 +142,18 @@ final class GatewayRing: RingLoopHandler {
             return
         }
         metrics.count(.tooManyFromAddress)
+        if let tls, tls.isHandshaking(slot) {
+            // No TLS yet to carry a 503: the connection just ends.
+            loop.close(slot, .now)
+            return
+        }
         var sink = RingSink(ring: self, loop: loop, slot: slot)
         sessions[index].refuse(
             reason: "too many connections from \(address) (at most \(addressLimiter.limit))", rules: rules, into: &sink)
     }
 
     func connectionClosed(_ loop: RingLoop, slot: UInt32) {
+        if let tls, tls.closed(slot) { metrics.count(.tlsTruncated) }
         if let address = admittedAddresses.isEmpty ? nil : admittedAddresses[Int(slot)] {
             addressLimiter?.release(address)
             admittedAddresses[Int(slot)] = nil
@@ -177,6 +195,12 @@ final class GatewayRing: RingLoopHandler {
             let (slot, connection, _) = handshakeDeadlines[handshakeDeadlinesHead]
             handshakeDeadlinesHead += 1
             guard connectionIDs[Int(slot)] == connection else { continue }
+            if let tls, tls.isHandshaking(slot) {
+                // No TLS yet, so no HTTP 408 can be read: the connection just ends.
+                metrics.count(.handshakeTimeout)
+                loop.close(slot, .now)
+                continue
+            }
             var sink = RingSink(ring: self, loop: loop, slot: slot)
             sessions[Int(slot)].handshakeExpired(rules: rules, into: &sink)
         }
@@ -187,6 +211,7 @@ final class GatewayRing: RingLoopHandler {
                 sessions[slot].checkTrust(now: coarseNow, rules: rules, into: &sink)
             }
             sweepLagging(loop)
+            tls?.ticked()
         }
         if handshakeDeadlinesHead > 1024 && handshakeDeadlinesHead * 2 > handshakeDeadlines.count {
             handshakeDeadlines.removeFirst(handshakeDeadlinesHead)

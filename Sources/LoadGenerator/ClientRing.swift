@@ -1,6 +1,7 @@
 // The client side of one ring: adopts connected sockets, performs the WebSocket handshake,
 // reads server frames and hands protocol v1 messages to the mode's script. Ring thread only.
 import Logging
+import RingTLS
 import StadiumProtocol
 import Synchronization
 import UringIO
@@ -21,9 +22,9 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     private let gateways: [GatewayURL]
     private let script: SessionScript
-    private let counters: LoadCounters
+    let counters: LoadCounters
     let latency: LatencyRecorder
-    private let logger: Logger
+    let logger: Logger
     private weak var connector: Connector?
 
     private let inbox = Mutex<[(fd: Int32, connection: Int, gateway: Int)]>([])
@@ -45,12 +46,17 @@ final class ClientRing: RingLoopHandler, SessionLink {
     private var slotOfLocal: [Int32]
     /// Per local connection: completed a handshake at least once (reconnects cannot hide one that never did).
     private var everOpened: [Bool]
+    /// With --tls, every slot's TLS (ClientRing+TLS.swift); nil for ws://.
+    let tls: TLSConnections?
+    /// With --tls, each handshaking slot's upgrade request, sent once its TLS is up.
+    var upgradeRequests: [UInt32: [UInt8]] = [:]
 
     init(
         loop: RingLoop, ringIndex: Int, ringCount: Int, connectionsInRing: Int, gateways: [GatewayURL],
         script: SessionScript, counters: LoadCounters, latency: LatencyRecorder, handshakeTimeoutMicroseconds: Int64,
-        logger: Logger
+        tls: TLSConnections? = nil, logger: Logger
     ) {
+        self.tls = tls
         self.handshakeTimeoutMicroseconds = handshakeTimeoutMicroseconds
         self.latency = latency
         self.loop = loop
@@ -137,10 +143,23 @@ final class ClientRing: RingLoopHandler, SessionLink {
         handshakeStartedUs[index] = Clock.monotonicMicroseconds()
         let gateway = gateways[adoptingGateway]
         let request = WebSocketHandshake.clientRequest(host: gateway.hostHeader, path: gateway.path, key: key)
+        if let tls {
+            startTLS(slot, serverName: gateway.host, upgrade: request, tls)
+            return
+        }
         if !sendRaw(slot: slot, request) { loop.close(slot, .now) }
     }
 
     func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        if let tls {
+            receiveTLS(slot, bytes, tls)
+            return bytes.count
+        }
+        return receivePlaintext(slot: slot, bytes: bytes)
+    }
+
+    /// Bytes of the WebSocket connection (after TLS when there is TLS); returns how many were used.
+    func receivePlaintext(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
         switch phase[Int(slot)] {
         case .handshake:
             return receiveHandshake(slot: slot, bytes: bytes)
@@ -158,6 +177,10 @@ final class ClientRing: RingLoopHandler, SessionLink {
         phase[index] = .free
         connectionOfSlot[index] = -1
         handshakeKeys[index] = ""
+        if let tls {
+            _ = tls.closed(slot)
+            upgradeRequests[slot] = nil
+        }
         guard connection >= 0 else { return }
         slotOfLocal[localIndex(of: connection)] = -1
         // Our own closes at the end of a run are not disconnects.
@@ -175,6 +198,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
             nextStallScanUs = now + 100_000
         }
         script.ticked(self)
+        tls?.ticked()
     }
 
     /// A gateway that accepted but never answered the upgrade: drop and reconnect.
@@ -242,7 +266,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
         }
     }
 
-    private func failHandshake(slot: UInt32, _ reason: String) {
+    func failHandshake(slot: UInt32, _ reason: String) {
         counters.add(.handshakeFailures)
         logger.warning("handshake refused: \(reason)")
         phase[Int(slot)] = .closing
@@ -302,7 +326,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
         }
     }
 
-    private func sendRaw(slot: UInt32, _ bytes: [UInt8]) -> Bool {
+    func sendRaw(slot: UInt32, _ bytes: [UInt8]) -> Bool {
         sendFrame(slot: slot, length: bytes.count) { buffer in
             bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[..<bytes.count]).copyMemory(from: $0) }
         }

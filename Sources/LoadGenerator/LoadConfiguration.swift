@@ -1,3 +1,5 @@
+import StadiumTLS
+
 /// Everything a run needs, filled in by the `stadium-load` command line.
 public enum LoadMode: Sendable {
     /// Bots that play the quiz (the default, and `--mode players` at scale).
@@ -43,6 +45,9 @@ public struct LoadConfiguration: Sendable {
     public var slotsPerRing: Int?
     /// What the run may lose, duplicate or fail and still pass (exit status 0).
     public var tolerances = Tolerances()
+    /// wss://: every connection is TLS, the gateway verified by this client context against the
+    /// URL's host (one context, so the CA file is read once); nil: plain ws://.
+    public var tls: TLSContext?
 
     public init(gateway: GatewayURL, mode: LoadMode, connections: Int, rate: Double) {
         self.gateway = gateway

@@ -1,6 +1,8 @@
 // One run of the load generator: rings, connector, progress lines, and the final report.
 import Foundation
 import Logging
+import RingTLS
+import StadiumTLS
 import Synchronization
 import UringIO
 
@@ -37,6 +39,8 @@ public final class LoadRun: @unchecked Sendable {
         // The ring's table counts against RLIMIT_NOFILE; keep room for eventfds, logs and connects in flight.
         let slots = configuration.slotsPerRing ?? max(64, min(limit - 1000, configuration.connections))
         let ringCount = LoadConfiguration.ringCount(connections: configuration.connections, slotsPerRing: slots)
+        // One for all rings: the heap they free handshakes into is the process's.
+        let handshakeTrim = HandshakeMemoryTrim()
         for index in 0..<ringCount {
             let inRing = LoadConfiguration.connections(onRing: index, of: ringCount, total: configuration.connections)
             var ringConfiguration = RingConfiguration(slots: min(slots, max(inRing, 1) + 16))
@@ -53,12 +57,22 @@ public final class LoadRun: @unchecked Sendable {
             let knowledge = AnswerKnowledge()
             let ledger = RoundLedger()
             let script = makeScript(connectionsInRing: inRing, latency: latency, knowledge: knowledge, ledger: ledger)
+            let tls: TLSConnections?
+            do {
+                tls = try configuration.tls.map { context throws(TLSRecordError) in
+                    try TLSConnections(context: context, frames: frames, slots: ringConfiguration.slots, trim: handshakeTrim)
+                }
+            } catch {
+                // Only a libcrypto without these AEAD ciphers gets here.
+                throw SystemError(call: "TLS record crypto (\(error))", errno: EINVAL)
+            }
             let client = ClientRing(
                 loop: loop, ringIndex: index, ringCount: ringCount, connectionsInRing: inRing,
                 gateways: configuration.gateways, script: script,
                 counters: counters, latency: latency, handshakeTimeoutMicroseconds: configuration.handshakeTimeoutMicroseconds,
-                logger: logger)
+                tls: tls, logger: logger)
             loop.handler = client
+            if tls != nil { loop.sealer = client }
             loops.append(loop)
             clients.append(client)
             recorders.append(latency)

@@ -31,6 +31,8 @@ public struct ConnectionSlots {
     let leftover: UnsafeMutablePointer<Int32>
     /// The handler wants `connectionDrained` once the queue is short again.
     let drainNoticeWanted: UnsafeMutablePointer<Bool>
+    /// The head frame is already what goes on the wire (only with a `RingFrameSealer`).
+    let headSealed: UnsafeMutablePointer<Bool>
 
     public init(count: Int, queueDepth: Int) {
         self.count = count
@@ -57,6 +59,8 @@ public struct ConnectionSlots {
         leftover.initialize(repeating: -1, count: count)
         drainNoticeWanted = .allocate(capacity: count)
         drainNoticeWanted.initialize(repeating: false, count: count)
+        headSealed = .allocate(capacity: count)
+        headSealed.initialize(repeating: false, count: count)
     }
 
     public func deallocate() {
@@ -71,11 +75,12 @@ public struct ConnectionSlots {
         queue.deallocate()
         leftover.deallocate()
         drainNoticeWanted.deallocate()
+        headSealed.deallocate()
     }
 
     /// Bytes per connection held by these tables (for the memory figure).
     static func bytesPerSlot(queueDepth: Int) -> Int {
-        MemoryLayout<SlotPhase>.size + 1 + 1 + 1 + 2 + 2 + 4 + 4 + 4 * queueDepth + 4 + 1
+        MemoryLayout<SlotPhase>.size + 1 + 1 + 1 + 2 + 2 + 4 + 4 + 4 * queueDepth + 4 + 1 + 1
     }
 
     /// Queues `frame` on a connection, taking a reference; false when the queue is full in
@@ -125,6 +130,7 @@ public struct ConnectionSlots {
         queueHead[slot] = UInt16((Int(queueHead[slot]) + 1) % queueDepth)
         queueCount[slot] -= 1
         sentBytes[slot] = 0
+        headSealed[slot] = false
         return frame
     }
 }

@@ -34,6 +34,17 @@ extension RingLoopHandler {
     public func connectionDrained(_ loop: RingLoop, slot: UInt32) {}
 }
 
+/// Turns a connection's queued frames into the bytes that go on the wire (TLS records), just
+/// before each is written, so they are sealed in the order they are sent and a frame dropped
+/// unsent was never sealed. Called on the ring's thread only.
+public protocol RingFrameSealer: AnyObject {
+    /// What to write for `frame`: a frame with a reference for the loop, or `frame` itself when it
+    /// is wire bytes already; nil when the connection cannot go on (the loop closes it).
+    func sealFrame(_ loop: RingLoop, slot: UInt32, frame: FrameHandle) -> FrameHandle?
+    /// Wire bytes that end the connection once its queue is sent (TLS close_notify), or nil.
+    func closingFrame(_ loop: RingLoop, slot: UInt32) -> FrameHandle?
+}
+
 public struct RingConfiguration: Sendable {
     /// Direct-descriptor slots, at most RLIMIT_NOFILE.
     public var slots: Int
@@ -93,6 +104,9 @@ public final class RingLoop: @unchecked Sendable {
     public let frames: FramePool
     public let counters = RingCounters()
     public weak var handler: RingLoopHandler?
+    /// Set before `start` when every connection's frames are sealed (a TLS listener); nil keeps
+    /// the plaintext send path as it is.
+    public var sealer: RingFrameSealer?
 
     private let listener: Listener?
     private var ring: Ring!
@@ -332,6 +346,7 @@ public final class RingLoop: @unchecked Sendable {
         slots.phase[index] = .open
         slots.generation[index] &+= 1
         slots.drainNoticeWanted[index] = false
+        slots.headSealed[index] = false
         openCount += 1
         counters.open.store(openCount, ordering: .relaxed)
         if let peerAddressBuffers {
@@ -468,6 +483,7 @@ public final class RingLoop: @unchecked Sendable {
     }
 
     private func sendHead(_ index: Int) {
+        if let sealer, !slots.headSealed[index], !sealHead(index, sealer) { return }
         let frame = FrameHandle(slots.headFrame(index))
         let bytes = frames.bytes(frame)
         let offset = Int(slots.sentBytes[index])
@@ -475,6 +491,24 @@ public final class RingLoop: @unchecked Sendable {
         ring.send(
             slot: UInt32(index), bytes: bytes.baseAddress! + offset, count: UInt32(bytes.count - offset),
             UserData(.send, slot: UInt32(index), generation: slots.generation[index]))
+    }
+
+    /// Puts the sealer's frame in place of the queue's head; false when the connection was closed instead.
+    private func sealHead(_ index: Int, _ sealer: RingFrameSealer) -> Bool {
+        let position = index * slots.queueDepth + Int(slots.queueHead[index])
+        let frame = FrameHandle(slots.queue[position])
+        guard let sealed = sealer.sealFrame(self, slot: UInt32(index), frame: frame) else {
+            close(UInt32(index), .now)
+            return false
+        }
+        slots.headSealed[index] = true
+        if sealed != frame {
+            slots.queue[position] = sealed.index
+            slots.queuedBytes[index] = slots.queuedBytes[index] - UInt32(frames.bytes(frame).count)
+                + UInt32(frames.bytes(sealed).count)
+            frames.release(frame)
+        }
+        return true
     }
 
     private func sent(_ completion: Completion, _ userData: UserData) {
@@ -507,7 +541,7 @@ public final class RingLoop: @unchecked Sendable {
                 handler?.connectionDrained(self, slot: userData.slot)
             }
         case .draining:
-            if slots.queueCount[index] > 0 { sendHead(index) } else { close(userData.slot, .now) }
+            if slots.queueCount[index] > 0 { sendHead(index) } else { closeDrained(userData.slot) }
         case .closing:
             submitClose(index)
         case .free, .closeSubmitted:
@@ -522,12 +556,13 @@ public final class RingLoop: @unchecked Sendable {
         let index = Int(slot)
         switch (slots.phase[index], mode) {
         case (.open, .afterFlush):
-            if slots.queueCount[index] == 0 {
+            if slots.queueCount[index] == 0 && sealer == nil {
                 close(slot, .now)
             } else {
                 slots.phase[index] = .draining
                 // A peer that stopped reading must not keep the slot forever.
                 drainDeadlines.append((slot, slots.generation[index], .now + configuration.drainTimeout))
+                if slots.queueCount[index] == 0 { closeDrained(slot) }
             }
         case (.open, .now), (.draining, .now):
             slots.phase[index] = .closing
@@ -544,6 +579,21 @@ public final class RingLoop: @unchecked Sendable {
         }
     }
 
+    /// A draining connection whose queue is sent: the sealer's closing bytes go out first, if any.
+    private func closeDrained(_ slot: UInt32) {
+        let index = Int(slot)
+        if let sealer, let last = sealer.closingFrame(self, slot: slot) {
+            let queued = slots.enqueue(index, frame: last, frames: frames, byteLimit: .max, final: true)
+            frames.release(last)
+            if queued {
+                slots.headSealed[index] = true
+                sendHead(index)
+                return
+            }
+        }
+        close(slot, .now)
+    }
+
     private func dropQueuedFrames(_ index: Int, keepingHead: Bool) {
         let keep = keepingHead ? 1 : 0
         while Int(slots.queueCount[index]) > keep {
@@ -554,6 +604,7 @@ public final class RingLoop: @unchecked Sendable {
             slots.queuedBytes[index] -= UInt32(frames.bytes(frame).count)
             frames.release(frame)
         }
+        if slots.queueCount[index] == 0 { slots.headSealed[index] = false }
     }
 
     private func submitClose(_ index: Int) {

@@ -1,4 +1,5 @@
-// stadium-gateway: arguments in, a running gateway out, stopped cleanly on SIGINT/SIGTERM.
+// stadium-gateway: arguments in, a running gateway out, stopped cleanly on SIGINT/SIGTERM;
+// SIGHUP reloads the TLS certificates.
 import ArgumentParser
 import Foundation
 import Gateway
@@ -6,6 +7,7 @@ import KafkaClient
 import Logging
 import ServiceLifecycle
 import StadiumCommandLine
+import StadiumTLS
 import UringIO
 
 #if canImport(Glibc)
@@ -21,6 +23,12 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on, HOST:PORT (also serves /healthz, /metrics and the web UI).")
     var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "PEM certificate chain (leaf first): with --tls-key, every connection on --listen is TLS 1.3 or 1.2 (wss://, https://). SIGHUP re-reads both files.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
 
     @Option(help: "Connections to provision for; decides the number of io_uring rings.")
     var maxConnections: Int = 100_000
@@ -156,6 +164,7 @@ struct GatewayCommand: AsyncParsableCommand {
         guard maxConnectionsPerAddress >= 0 else { throw ValidationError("--max-connections-per-address must not be negative") }
         guard pubBurst >= 1 else { throw ValidationError("--pub-burst must be at least 1") }
         if auth == .jwt && jwtSecretFile == nil { throw ValidationError("--auth jwt needs --jwt-secret-file") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
     func run() async throws {
@@ -187,6 +196,7 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         configuration.rings = rings
+        if let tlsCert, let tlsKey { configuration.tls = TLSServerFiles(certificateChain: tlsCert, privateKey: tlsKey) }
         do {
             configuration.kafka = try kafkaBridge()
         } catch {
@@ -205,7 +215,7 @@ struct GatewayCommand: AsyncParsableCommand {
             }
             throw ExitCode.failure
         }
-        let service = GatewayService(gateway: gateway)
+        let service = GatewayService(gateway: gateway, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)],
@@ -275,12 +285,29 @@ extension KeyPartitioner: ExpressibleByArgument {}
 /// Keeps the gateway running until a shutdown signal, then stops it.
 struct GatewayService: Service {
     let gateway: Gateway
+    let logger: Logger
 
     func run() async throws {
+        // SIGHUP reloads the certificates (systemd's ExecReload); it no longer ends the gateway.
+        signal(SIGHUP, SIG_IGN)
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        reload.setEventHandler { [gateway, logger] in
+            do {
+                if try gateway.reloadTLS() {
+                    logger.notice("TLS certificates reloaded")
+                } else {
+                    logger.notice("SIGHUP: nothing to reload without --tls-cert")
+                }
+            } catch {
+                logger.error("TLS certificates not reloaded, the old ones stay: \(error)")
+            }
+        }
+        reload.resume()
+        defer { reload.cancel() }
         // One line on stdout for scripts and tests: where to connect (the real port when 0 was
         // asked). Printed only now, once the service group handles SIGTERM/SIGINT, so a signal
         // sent right after it always means a clean shutdown.
-        print("stadium-gateway: listening on ws://\(gateway.address)/", terminator: "\n")
+        print("stadium-gateway: listening on \(gateway.isTLS ? "wss" : "ws")://\(gateway.address)/", terminator: "\n")
         fflush(stdout)
         try? await gracefulShutdown()
         gateway.stop()

@@ -4,6 +4,7 @@ import Foundation
 import LoadGenerator
 import Logging
 import StadiumCommandLine
+import StadiumTLS
 
 enum ModeOption: String, ExpressibleByArgument, CaseIterable {
     case players
@@ -42,6 +43,12 @@ struct LoadCommand: AsyncParsableCommand {
 
     @Option(help: "Gateway WebSocket URL (IPv4 or localhost); several, comma-separated, for failover: every connection starts on the first and moves to the next each time it is lost.")
     var url: String = "ws://127.0.0.1:8080/"
+
+    @Flag(help: "TLS to the gateway (wss://; a wss:// URL implies it). The certificate is checked against the URL's host; after a TLS 1.3 handshake a bot keeps only its record keys.")
+    var tls = false
+
+    @Option(help: "With --tls: PEM file of the CA(s) the gateway's certificate must chain to (default: the system's).")
+    var ca: String?
 
     @Option(help: "players (bots playing the quiz), idle (connect and hold) or fanout (delivery latency and loss).")
     var mode: ModeOption = .players
@@ -170,6 +177,16 @@ struct LoadCommand: AsyncParsableCommand {
         guard let gateway = gateways.first, gateways.count <= 255 else { throw ValidationError("--url takes one to 255 URLs") }
         var configuration = LoadConfiguration(gateway: gateway, mode: loadMode, connections: count, rate: rate)
         configuration.fallbackGateways = Array(gateways.dropFirst())
+        if tls || gateways.contains(where: \.secure) {
+            guard gateways.allSatisfy({ $0.secure || tls }) else { throw ValidationError("--url: mix of ws:// and wss://") }
+            do {
+                configuration.tls = try TLSContext.client(caFile: ca)
+            } catch {
+                throw ValidationError("--ca: \(error)")
+            }
+        } else if ca != nil {
+            throw ValidationError("--ca goes with --tls (or wss:// URLs)")
+        }
         configuration.bindSources = bindSources == "auto" ? nil : bindSources == "on"
         configuration.firstSource = IPv4Address(dotted: firstSource)!
         configuration.progressIntervalSeconds = progressEvery

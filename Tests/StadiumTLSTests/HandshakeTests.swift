@@ -3,6 +3,7 @@
 /// http/1.1 in ALPN, an unknown CA. Certificates reload without touching handshakes under way.
 import COpenSSL
 import Foundation
+import StadiumTestSupport
 import Testing
 
 @testable import StadiumTLS

@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import StadiumTestSupport
 import Testing
 
 @testable import StadiumTLS

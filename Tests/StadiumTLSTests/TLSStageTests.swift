@@ -1,5 +1,6 @@
 /// TLSStage, a connection's TLS from first byte to close, with both ends in memory and the
 /// bytes cut into reads of every size.
+import StadiumTestSupport
 import Testing
 
 @testable import StadiumTLS

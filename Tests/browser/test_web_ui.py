@@ -4,6 +4,8 @@
 Plays one round as a real user would: picks a name, answers a question, reads the
 result, opens the leaderboard and finds both a bot and itself there. With --run-dir it
 also restarts the stack's gateway and waits for the page to reconnect and get a question.
+With an https:// URL and --ca (a stack started with TLS=1) the page plays over https and wss,
+Chromium accepting the gateway's key once Python has checked its certificate against the CA.
 Exits non-zero with a message saying what the page showed when something does not happen
 in time.
 
@@ -15,15 +17,19 @@ Needs Debian's `chromium` and the `websocket-client` PyPI package; nothing else.
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import random
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 try:
@@ -88,7 +94,7 @@ class DevTools:
 class Browser:
     """Headless Chromium with a throwaway profile, reached through its DevTools port."""
 
-    def __init__(self, chromium):
+    def __init__(self, chromium, spki_pin=None):
         self.profile = tempfile.mkdtemp(prefix="stadium-ui-test-")
         arguments = [
             chromium,
@@ -102,6 +108,9 @@ class Browser:
             f"--window-size={PHONE_WIDTH},{PHONE_HEIGHT}",
             "about:blank",
         ]
+        if spki_pin:
+            # The gateway's key, whose certificate check_reachable verified against the test CA.
+            arguments.insert(1, f"--ignore-certificate-errors-spki-list={spki_pin}")
         if os.geteuid() == 0:
             # Chromium refuses to run its sandbox as root (containers, CI).
             arguments.insert(1, "--no-sandbox")
@@ -357,18 +366,33 @@ def check_fits_phone(page):
         raise TestFailure(f"the page is {overflow} px wider than a {PHONE_WIDTH} px phone screen")
 
 
-def check_reachable(url):
+def check_reachable(url, context):
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=10, context=context) as response:
             response.read(1)
     except OSError as error:
         raise TestFailure(f"cannot fetch {url}: {error}; is the gateway running and serving web/?") from None
 
 
+def spki_pin(url, ca_file):
+    """The SHA-256 of the key an https gateway presents (base64), its certificate checked against ca_file."""
+    parts = urllib.parse.urlsplit(url)
+    context = ssl.create_default_context(cafile=ca_file)
+    with socket.create_connection((parts.hostname, parts.port or 443), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
+            der = tls.getpeercert(binary_form=True)
+    public_pem = subprocess.run(["openssl", "x509", "-inform", "DER", "-pubkey", "-noout"], input=der,
+                                capture_output=True, check=True).stdout
+    spki = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=public_pem,
+                          capture_output=True, check=True).stdout
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
 def run(arguments):
     os.makedirs(arguments.screenshots, exist_ok=True)
-    check_reachable(arguments.url)
-    browser = Browser(arguments.chromium)
+    context = ssl.create_default_context(cafile=arguments.ca) if arguments.ca else None
+    check_reachable(arguments.url, context)
+    browser = Browser(arguments.chromium, spki_pin(arguments.url, arguments.ca) if arguments.ca else None)
     devtools = None
     page = None
     try:
@@ -384,6 +408,8 @@ def run(arguments):
         page.wait_for("the connection status to say live",
                       "window.stadium.state === 'live' && document.querySelector('#status').textContent === 'live'",
                       timeout=30)
+        if arguments.ca and page.js("window.location.protocol") != "https:":
+            raise TestFailure("with --ca the page did not load over https")
         name = arguments.name or f"webtest-{random.randrange(10000):04d}"
         set_name(page, name)
         check_fits_phone(page)
@@ -412,6 +438,8 @@ def run(arguments):
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="the gateway's page, e.g. http://127.0.0.1:8080/")
+    parser.add_argument("--ca", help="with an https:// URL: the CA file the gateway's certificate must chain to "
+                        "(the page then plays over https and wss)")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium",
                         help="path of the Chromium binary (Debian package: chromium)")
     parser.add_argument("--screenshots", required=True, help="directory for play.png and leaderboard.png")

@@ -5,9 +5,10 @@ Runs `make demo DEMO_BUILD=build-debug` (the Makefile's own demo recipe, on the 
 in the foreground, waits for the URL it prints, fetches the page, then asks /gettop as a
 client until a bot with points is on the leaderboard. Ends with Ctrl-C (SIGINT to the process
 group, as a terminal sends it) and checks that no process of the stack is left and the port
-is free.
+is free. With --tls, `make demo TLS=1`: the page over https and the client over wss, both
+checking the gateway's certificate against the CA the demo made.
 
-    python3 Tests/demo/test_demo_stack.py --port 18481
+    python3 Tests/demo/test_demo_stack.py --port 18481 [--tls]
 """
 
 import argparse
@@ -16,6 +17,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -46,7 +48,8 @@ class Stack:
         environment = dict(os.environ, BIN=arguments.bin, PORT=str(arguments.port), BOTS=str(arguments.bots),
                            ROUND=str(arguments.round), ANSWER_WINDOW=str(arguments.answer_window),
                            RUN_DIR=run_dir)
-        command = ["make", "--no-print-directory", "demo", f"DEMO_BUILD={arguments.build_target}"]
+        command = ["make", "--no-print-directory", "demo", f"DEMO_BUILD={arguments.build_target}",
+                   f"TLS={1 if arguments.tls else 0}"]
         self.process = subprocess.Popen(command, cwd=REPO,
                                         env=environment, stdout=self.output, stderr=subprocess.STDOUT,
                                         start_new_session=True)
@@ -61,7 +64,7 @@ class Stack:
             if self.process.poll() is not None:
                 raise TestFailure(f"make demo exited with {self.process.returncode} before printing the URL:\n"
                                   f"{self.text()}")
-            match = re.search(r"open (http://\S+/) and play", self.text())
+            match = re.search(r"open (https?://\S+/) and play", self.text())
             return match.group(1) if match else None
         url = wait_until("make demo to print the URL to open", timeout, printed_url)
         # Remembered now: stack.sh deletes its pids file when it stops.
@@ -121,8 +124,8 @@ def wait_until(description, timeout, probe):
         time.sleep(POLL_SECONDS)
 
 
-def check_page(url):
-    with urllib.request.urlopen(url, timeout=10) as response:
+def check_page(url, context):
+    with urllib.request.urlopen(url, timeout=10, context=context) as response:
         page = response.read().decode(errors="replace")
     if response.status != 200 or "Stadium" not in page:
         raise TestFailure(f"{url} answered {response.status} without the Stadium page")
@@ -131,8 +134,9 @@ def check_page(url):
 class Client:
     """A protocol v1 client that watches its own /top subject."""
 
-    def __init__(self, ws_url):
-        self.socket = websocket.create_connection(ws_url, timeout=5, subprotocols=["stadium.v1"])
+    def __init__(self, ws_url, ca_file=None):
+        options = {"sslopt": {"ca_certs": ca_file, "cert_reqs": ssl.CERT_REQUIRED}} if ca_file else {}
+        self.socket = websocket.create_connection(ws_url, timeout=5, subprotocols=["stadium.v1"], **options)
         self.next_id = 1
         self.request("sub", subjects=["/question", f"/top/{PROBE_NAME}"])
 
@@ -188,8 +192,11 @@ def run(arguments):
         stack = Stack(arguments, run_dir)
         try:
             url = stack.url(arguments.startup_timeout)
-            check_page(url)
-            client = Client("ws://" + url.removeprefix("http://"))
+            ca_file = os.path.join(run_dir, "tls", "ca.pem") if arguments.tls else None
+            if arguments.tls != url.startswith("https://"):
+                raise TestFailure(f"make demo TLS={int(arguments.tls)} printed {url}")
+            check_page(url, ssl.create_default_context(cafile=ca_file) if ca_file else None)
+            client = Client(url.replace("http", "ws", 1), ca_file)
             try:
                 scored = bots_with_points(client, arguments.timeout)
             finally:
@@ -218,6 +225,7 @@ def parse_arguments():
                         help="seconds for make demo to print its URL (an up-to-date build takes a few)")
     parser.add_argument("--timeout", type=float, default=90, help="seconds for a bot to score")
     parser.add_argument("--stop-timeout", type=float, default=40, help="seconds for Ctrl-C to stop everything")
+    parser.add_argument("--tls", action="store_true", help="make demo TLS=1: https and wss with the demo's own CA")
     return parser.parse_args()
 
 

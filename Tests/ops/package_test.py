@@ -12,7 +12,7 @@ host changes):
   - the installed tuning/check.sh runs; the options the environment files and the settings
     files they pass with --config set are the executables' own;
   - the units: Restart=on-failure, LimitNOFILE, a stop timeout longer than the gateway's drain,
-    ExecReload exactly when the gateway survives SIGHUP, LimitMEMLOCK=infinity for the gateway;
+    ExecReload (kill -HUP) exactly when the gateway survives SIGHUP, which it must (TLS reload), LimitMEMLOCK=infinity for the gateway;
     `systemd-analyze verify` accepts them (skipped, saying so, where systemd-analyze is missing);
   - without CAP_IPC_LOCK and with the default 8 MiB of locked memory, the installed gateway
     sized for a million connections says what to raise instead of only failing;
@@ -303,6 +303,12 @@ def check_units(root):
             if settings.get("LimitMEMLOCK") != ["infinity"]:
                 raise TestFailure("stadium-gateway.service must set LimitMEMLOCK=infinity: the rings of a million "
                                   "connections outgrow the default 8 MiB of locked memory")
+            # SIGHUP reloads the TLS certificates: the gateway lives on and the unit's reload sends it.
+            if not survives_hup:
+                raise TestFailure("stadium-gateway is ended by SIGHUP: it should reload its TLS certificates instead")
+            if settings.get("ExecReload") != ["/bin/kill -HUP $MAINPID"]:
+                raise TestFailure(f"stadium-gateway.service: ExecReload={settings.get('ExecReload')}, "
+                                  "expected /bin/kill -HUP $MAINPID (the gateway reloads its certificates on SIGHUP)")
             if ("ExecReload" in settings) != survives_hup:
                 raise TestFailure(
                     "stadium-gateway " + ("survives" if survives_hup else "is ended by") + " SIGHUP but its unit "

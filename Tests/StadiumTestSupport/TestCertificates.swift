@@ -2,16 +2,16 @@ import Foundation
 
 /// A throwaway CA and a server certificate it signed (localhost, 127.0.0.1), made with the
 /// openssl command in a temporary directory, once per CA name.
-struct TestCertificates: Sendable {
-    let directory: String
-    var caFile: String { directory + "/ca.pem" }
-    var chainFile: String { directory + "/chain.pem" }
-    var keyFile: String { directory + "/server.key" }
+public struct TestCertificates: Sendable {
+    public let directory: String
+    public var caFile: String { directory + "/ca.pem" }
+    public var chainFile: String { directory + "/chain.pem" }
+    public var keyFile: String { directory + "/server.key" }
 
-    static let shared = Result { try TestCertificates(name: "Stadium Test CA") }
-    static let other = Result { try TestCertificates(name: "Stadium Other CA") }
+    public static let shared = Result { try TestCertificates(name: "Stadium Test CA") }
+    public static let other = Result { try TestCertificates(name: "Stadium Other CA") }
 
-    init(name: String) throws {
+    public init(name: String) throws {
         directory = NSTemporaryDirectory() + "stadium-tls-\(ProcessInfo.processInfo.processIdentifier)-\(name.hashValue & 0xFFFF_FFFF)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: directory + "/ext.cnf", atomically: true, encoding: .utf8)
