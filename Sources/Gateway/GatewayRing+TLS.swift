@@ -31,7 +31,8 @@ extension GatewayRing: RingFrameSealer {
         }
         tls.consumePlaintext(slot) { plaintext in
             var sink = RingSink(ring: self, loop: loop, slot: slot)
-            return sessions[Int(slot)].received(plaintext, now: coarseNow, rules: rules, into: &sink)
+            var span = plaintext.mutableBytes
+            return sessions[Int(slot)].received(&span, now: coarseNow, rules: rules, into: &sink)
         }
         // The peer's close_notify: what is queued goes out, then ours (`closingFrame`).
         if received.outcome == .peerClosed { loop.close(slot, .afterFlush) }
