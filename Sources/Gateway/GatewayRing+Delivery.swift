@@ -63,13 +63,15 @@ extension GatewayRing {
                 continue
             }
             guard let (frame, version) = hub.subjects.retained(subject) else { continue }
-            enqueue(loop, slot: slot, frame)
-            hub.frames.release(frame)
             if let positionsAt, version > positionsAt, hub.subjects.seq(subject, atVersion: positionsAt + 1) != nil {
-                // Messages came after the ok's positions were taken: they follow from history (if it holds them).
+                // Messages came after the ok's positions were taken: they follow from history, the
+                // newest among them too, so it is not also sent as the retained message (twice).
+                hub.frames.release(frame)
                 subscriptions.startLagging(slot, on: subject, after: positionsAt)
                 resuming = true
             } else {
+                enqueue(loop, slot: slot, frame)
+                hub.frames.release(frame)
                 subscriptions.noteRetainedSent(slot, subject: subject, version: version)
             }
         }
