@@ -87,7 +87,7 @@ test("a pub in flight when the connection drops rejects with connection_lost", t
   const { stadium, seen } = client("publisher", { urls: frozen.url });
   await stadium.whenLive({ timeoutMs: 20000 });
   // Stopped, the gateway cannot answer: the pub is surely in flight when the connection ends.
-  frozen.signal("SIGSTOP");
+  await frozen.freeze();
   const reply = stadium.publish("/room/1", { n: 1 });
   await frozen.kill();
   await assert.rejects(reply, (error) => error.code === "connection_lost" && /may or may not/.test(error.message));

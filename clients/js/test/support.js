@@ -3,7 +3,7 @@
 // with deadlines (never for a fixed time).
 import { spawn } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -119,6 +119,19 @@ class ChildProcess {
 
   signal(name) {
     if (!this.exitStatus) this.child.kill(name);
+  }
+
+  /** SIGSTOP, then waits until every thread is stopped: kill() returns before a thread running on
+   *  another core has stopped, and in that moment it may still answer. */
+  async freeze(timeoutMs = 5000) {
+    this.signal("SIGSTOP");
+    const tasks = `/proc/${this.child.pid}/task`;
+    const deadline = Date.now() + timeoutMs;
+    // The kernel has no event for "stopped" that a non-parent can wait on: its state is polled.
+    while (!readdirSync(tasks).every((task) => / [tT] /.test(readFileSync(`${tasks}/${task}/stat`, "utf8").split(")").pop().slice(0, 4)))) {
+      if (Date.now() > deadline) throw new Error(`${this.name} did not stop within ${timeoutMs} ms of SIGSTOP`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within the stop timeout. */
