@@ -23,7 +23,6 @@ Writes the raw report to Benchmarks/reports/sustained-<commit>.json (or --report
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ import time
 
 from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, listening_port, metric, prepare, start,
                              start_broker, wait_until)
-from compare import cpu_seconds, rss_kib  # the server's CPU and memory from /proc
+from compare import cpu_seconds, rss_kib, spread  # the server's CPU and memory from /proc; median and spread
 
 
 def start_gateway(binary, bootstrap, clients, log_path):
@@ -134,8 +133,9 @@ def one_run(options, bootstrap, clients, run, directory):
 
 
 def median_and_spread(runs, field):
-    values = [r[field] for r in runs if r[field] is not None]
-    return (statistics.median(values), min(values), max(values)) if values else (None, None, None)
+    """compare.py's spread as (median, min, max), the report's and the table's shape."""
+    summary = spread([r[field] for r in runs])
+    return (summary["median"], summary["min"], summary["max"]) if summary else (None, None, None)
 
 
 def main():
