@@ -160,7 +160,7 @@ row "memory (MemTotal)" "$((memory_kib / 1024)) MiB" ">= $((memory_need_kib / 10
 echo
 echo "note: io_uring direct descriptors (multishot accept into a fixed file table) do not count"
 echo "      against RLIMIT_NOFILE, so accepted sockets need no nofile of their own; but one ring's"
-echo "      table is capped at RLIMIT_NOFILE slots, so rings = max(cores, ceil(connections / nofile))."
+echo "      table is capped at RLIMIT_NOFILE slots, so each I/O thread (one per core) runs ceil(its connections / nofile) rings."
 if (( missing > 0 )); then
   echo "$missing setting(s) missing for $connections connections: sudo tuning/apply.sh applies tuning/sysctl.conf"
   exit 1

@@ -230,21 +230,33 @@ public final class RingLoop: @unchecked Sendable {
         armTick()
         for member in rings.indices.dropFirst() { armReadiness(member) }
         manageAccepting()
+        var othersPending = false
         while true {
             // The other rings' requests go in now; ring 0's go in as the thread waits on it.
             for member in rings.indices.dropFirst() { rings[member].ring.submit() }
             do {
-                try rings[0].ring.submitAndWait()
+                if othersPending {
+                    rings[0].ring.submitAndGetEvents()
+                } else {
+                    try rings[0].ring.submitAndWait()
+                }
             } catch {
                 // Only a broken ring gets here; nothing sensible remains but to stop.
                 FileHandle.standardError.write(Data("ring \(index): \(error)\n".utf8))
                 break
             }
             reap(0)
+            othersPending = false
             for member in rings.indices.dropFirst() where rings[member].ready {
                 rings[member].ready = false
                 rings[member].ring.submitAndGetEvents()
-                reap(member)
+                // The kernel runs a bounded batch of a ring's deferred completions per call (20
+                // since Linux 6.13) and signals the eventfd again only for new ones: come back
+                // until a call yields nothing.
+                if reap(member) > 0 {
+                    rings[member].ready = true
+                    othersPending = true
+                }
             }
             for ring in rings { ring.ring.publishReturnedBuffers() }
             if stopRequested.load(ordering: .acquiring) && !stopping {
@@ -283,16 +295,20 @@ public final class RingLoop: @unchecked Sendable {
         return member
     }
 
-    /// Handles the completions of ring `member` until none is left.
-    private func reap(_ member: Int) {
+    /// Handles the completions of ring `member` until none is left; returns how many.
+    @discardableResult
+    private func reap(_ member: Int) -> Int {
         let ring = rings[member].ring
         var count = 0
+        var total = 0
         repeat {
             count = ring.reap(into: completions)
+            total += count
             for raw in completions[0..<count] {
                 handle(Completion(raw), ring: member)
             }
         } while count == completions.count
+        return total
     }
 
     /// The ring holding `slot`'s descriptor, and the slot's index in that ring's file table.
@@ -331,6 +347,8 @@ public final class RingLoop: @unchecked Sendable {
             handler?.loopWoken(self)
             armWake()
         case .tick:
+            // A backstop: deferred work the kernel left on a ring without a new signal runs now.
+            for ring in rings.dropFirst() { ring.ready = true }
             closeOverdueDrains()
             handler?.loopTicked(self)
             armTick()

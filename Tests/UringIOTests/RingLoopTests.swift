@@ -67,15 +67,19 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
         return descriptor
     }
 
-    private func echo(_ descriptor: Int32, _ text: String) -> String {
+    private func write(_ descriptor: Int32, _ text: String) {
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        var buffer = [UInt8](repeating: 0, count: bytes.count)
+        _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// `count` bytes from the socket (fewer if it closes or 10 s pass).
+    private func read(_ descriptor: Int32, count: Int) -> String {
+        var buffer = [UInt8](repeating: 0, count: count)
         var received = 0
-        while received < bytes.count {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + received, bytes.count - received) }
-            if count <= 0 { break }
-            received += count
+        while received < count {
+            let got = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + received, count - received) }
+            if got <= 0 { break }
+            received += got
         }
         return String(decoding: buffer[..<received], as: UTF8.self)
     }
@@ -83,8 +87,8 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
     @Test("one thread runs several rings: connections land in every ring's table, are served and their slots reused")
     func severalRingsOnOneThread() throws {
         let listener = try Listener(address: SocketAddress(host: "127.0.0.1", port: 0))
-        // 24 slots, 8 per ring: three rings on the loop's one thread.
-        let configuration = RingConfiguration(slots: 24, slotsPerRing: 8)
+        // 300 slots, 100 per ring: three rings on the loop's one thread.
+        let configuration = RingConfiguration(slots: 300, slotsPerRing: 100)
         #expect(configuration.rings == 3)
         let loop = try RingLoop(index: 0, configuration: configuration, frames: FramePool(capacity: 256), listener: listener)
         let handler = EchoHandler()
@@ -96,18 +100,22 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
         }
         for round in 0..<2 {
             // A ring keeps 4 slots back from accepting (an accept into a full table drops the
-            // peer), so 10 connections need all three rings.
+            // peer), so 250 connections need all three rings.
             var clients: [Int32] = []
-            for _ in 0..<10 { clients.append(try connect(listener.address.port)) }
-            #expect(handler.wait { handler.open.count == 10 })
+            for _ in 0..<250 { clients.append(try connect(listener.address.port)) }
+            #expect(handler.wait { handler.open.count == 250 })
+            // All write before any reads: each ring has far more than the kernel's batch of
+            // deferred completions (20) to hand over at once.
+            for (number, client) in clients.enumerated() { write(client, "round \(round) client \(number)") }
             for (number, client) in clients.enumerated() {
-                #expect(echo(client, "round \(round) client \(number)") == "round \(round) client \(number)")
+                #expect(read(client, count: "round \(round) client \(number)".utf8.count) == "round \(round) client \(number)")
             }
             for client in clients { close(client) }
             #expect(handler.wait { handler.open.isEmpty })
         }
-        #expect(handler.closed == 20)
-        // Every ring's table was used (ring r holds slots 8r..<8r+8).
-        #expect(Set(handler.everOpened.map { $0 / 8 }) == [0, 1, 2])
+        #expect(handler.closed == 500)
+        // Every ring's table was used (ring r holds slots 100r..<100r+100).
+        #expect(Set(handler.everOpened.map { $0 / 100 }) == [0, 1, 2])
+        #expect(handler.everOpened.allSatisfy { $0 < 300 })
     }
 }
