@@ -226,8 +226,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
     }
 
     fileprivate func received(connection: Int, _ message: ServerMessage, bytes: RawSpan) {
-        // The scripts read ranges of the message in place.
-        bytes.withUnsafeBytes { script.received(self, connection: connection, message: message, bytes: $0) }
+        script.received(self, connection: connection, message: message, bytes: bytes)
     }
 
     fileprivate func failed(_ failure: ClientSessionFailure) {
