@@ -134,7 +134,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
     }
 
     /// Runs one event of a slot's session with the sink that performs its actions on this ring.
-    func withSession<Result>(_ slot: UInt32, _ event: (inout ClientSession, inout ClientRingSink) -> Result) -> Result {
+    private func withSession<Result>(_ slot: UInt32, _ event: (inout ClientSession, inout ClientRingSink) -> Result) -> Result {
         var sink = ClientRingSink(ring: self, slot: slot, connection: connectionOfSlot[Int(slot)])
         return event(&sessions[Int(slot)], &sink)
     }
