@@ -8,7 +8,7 @@ public func handshakeFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CI
     guard let start else { return 0 }
     let input = UnsafeRawBufferPointer(start: start, count: count)
     let limit = 1024
-    switch HTTPRequestParser.parse(input, maxHeaderBytes: limit) {
+    switch HTTPRequestParser.parse(input.bytes, maxHeaderBytes: limit) {
     case .complete(let head, let consumed):
         precondition(consumed > 0 && consumed <= min(count, limit), "request head consumed \(consumed) of \(count)")
         checkServerDecision(head)
@@ -17,7 +17,7 @@ public func handshakeFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CI
     case .tooLarge, .malformed:
         break
     }
-    if case .complete(let head, let consumed) = HTTPResponseParser.parse(input, maxHeaderBytes: limit) {
+    if case .complete(let head, let consumed) = HTTPResponseParser.parse(input.bytes, maxHeaderBytes: limit) {
         precondition(consumed > 0 && consumed <= min(count, limit), "response head consumed \(consumed) of \(count)")
         precondition((0...999).contains(head.status), "status \(head.status)")
         _ = try? WebSocketHandshake.validateServerResponse(head, key: head.header("Sec-WebSocket-Accept") ?? "")
@@ -30,7 +30,7 @@ private func checkServerDecision(_ head: HTTPRequestHead) {
     switch WebSocketHandshake.evaluate(head) {
     case .upgrade(let response, let subprotocol):
         let key = head.header("Sec-WebSocket-Key") ?? ""
-        guard case .complete(let responseHead, let consumed) = response.withUnsafeBytes({ HTTPResponseParser.parse($0) }) else {
+        guard case .complete(let responseHead, let consumed) = HTTPResponseParser.parse(response.span.bytes) else {
             preconditionFailure("server wrote an unparseable 101")
         }
         precondition(consumed == response.count, "101 response has trailing bytes")
@@ -43,7 +43,7 @@ private func checkServerDecision(_ head: HTTPRequestHead) {
     case .reject(let status, let reason):
         precondition(status == 400 || status == 426, "unexpected rejection status \(status)")
         let response = WebSocketHandshake.rejectionResponse(status: status, reason: reason)
-        guard case .complete = response.withUnsafeBytes({ HTTPResponseParser.parse($0, maxHeaderBytes: 1 << 20) }) else {
+        guard case .complete = HTTPResponseParser.parse(response.span.bytes, maxHeaderBytes: 1 << 20) else {
             preconditionFailure("rejection response is not valid HTTP")
         }
     case .notWebSocket:

@@ -8,13 +8,13 @@
 public func protocolJSONFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start else { return 0 }
     let input = UnsafeRawBufferPointer(start: start, count: count)
-    switch ClientRequestParser.parse(input) {
+    switch ClientRequestParser.parse(input.bytes) {
     case .success(let request):
         checkRoundTrip(request, input)
     case .failure(let error):
         checkErrorEncoding(error)
     }
-    _ = ServerMessageParser.parse(input)
+    _ = ServerMessageParser.parse(input.bytes)
     return 0
 }
 
@@ -30,7 +30,7 @@ private func checkRoundTrip(_ request: ClientRequest, _ input: UnsafeRawBufferPo
     case .auth(let id, let token):
         encoded = ClientRequestEncoder.auth(id: id, token: token)
     }
-    let reparsed = encoded.withUnsafeBytes { ClientRequestParser.parse($0) }
+    let reparsed = ClientRequestParser.parse(encoded.span.bytes)
     guard case .success(let again) = reparsed else {
         preconditionFailure("re-encoded request does not parse: \(String(decoding: encoded, as: UTF8.self))")
     }
@@ -49,7 +49,7 @@ private func checkErrorEncoding(_ error: ProtocolError) {
     defer { buffer.deallocate() }
     let written = ServerMessageEncoder.writeErr(for: error, into: buffer)
     precondition(written == length, "err wrote \(String(describing: written)) of \(length) bytes")
-    guard case .success(.err) = ServerMessageParser.parse(UnsafeRawBufferPointer(buffer)) else {
+    guard case .success(.err) = ServerMessageParser.parse(UnsafeRawBufferPointer(buffer).bytes) else {
         preconditionFailure("our own err message does not parse")
     }
 }

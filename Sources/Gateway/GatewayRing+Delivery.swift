@@ -344,38 +344,34 @@ extension GatewayRing {
     /// Once a second: closes lagging connections that are too far behind (a client that stopped
     /// reading ends here), and feeds any whose drain notice did not come.
     func sweepLagging(_ loop: RingLoop) {
-        let maxLagNanoseconds = TrustPolicy.nanoseconds(configuration.maxLagDuration)
+        let policy = SlowReaderPolicy(configuration)
         let now = hub.subjects.now
         // Connections reading from history, and those with a backlog (replies, records from Kafka).
         let behind = Set(subscriptions.laggingSlots).union(backlogs.keys)
         for slot in behind where loop.isOpen(slot: slot) {
-            var behindBytes = loop.queuedBytes(slot: slot) + backlogBytes(slot)
-            var oldest: Int64?
+            var lag = ReaderLag(pendingBytes: loop.queuedBytes(slot: slot) + backlogBytes(slot))
             for (subject, after) in historyPositions(of: slot) {
-                guard let lag = hub.subjects.lag(subject, after: after) else {
-                    dropFellOutOfHistory(loop, slot: slot)
+                guard let subjectLag = hub.subjects.lag(subject, after: after) else {
+                    lag.noteMissedHistory()
                     break
                 }
-                behindBytes += lag.bytes
-                if let at = lag.oldestAt { oldest = min(oldest ?? at, at) }
+                lag.add(bytes: subjectLag.bytes, oldestAt: subjectLag.oldestAt)
             }
-            guard loop.isOpen(slot: slot) else { continue }
-            let behindNanoseconds = oldest.map { now - $0 } ?? 0
-            if behindBytes > configuration.maxLagBytes || behindNanoseconds > maxLagNanoseconds {
-                metrics.count(.slowConsumer)
-                let reason = behindBytes > configuration.maxLagBytes
-                    ? "reading too slowly: \(behindBytes) bytes behind (at most \(configuration.maxLagBytes))"
-                    : "reading too slowly: \(behindNanoseconds / 1_000_000_000) s behind (at most \(maxLagNanoseconds / 1_000_000_000))"
+            switch policy.judge(lag, now: now) {
+            case .drop(let kind, let reason):
+                metrics.count(kind)
                 closeBehind(loop, slot: slot, reason: reason)
-            } else if loop.queuedFrames(slot: slot) <= loop.drainLowWater, sendBacklog(loop, slot: slot) {
-                feedFromHistory(loop, slot: slot)
+            case .keep:
+                if loop.queuedFrames(slot: slot) <= loop.drainLowWater, sendBacklog(loop, slot: slot) {
+                    feedFromHistory(loop, slot: slot)
+                }
             }
         }
     }
 
     func dropFellOutOfHistory(_ loop: RingLoop, slot: UInt32) {
         metrics.count(.fellOutOfHistory)
-        closeBehind(loop, slot: slot, reason: "reading too slowly: missed messages left the history; resubscribe with since")
+        closeBehind(loop, slot: slot, reason: SlowReaderPolicy.fellOutOfHistoryReason)
     }
 
     /// What it has not read is lost to it (it may resume with since); the close frame goes

@@ -95,7 +95,7 @@ final class BotScript: SessionScript {
                 id: Self.subscribeRequestID, subjects: ["/question", "/result/\(name)", "/top/\(name)"], since: since))
     }
 
-    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: UnsafeRawBufferPointer) {
+    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: RawSpan) {
         let local = link.localIndex(of: connection)
         switch message {
         case .ok(let id):
@@ -142,7 +142,7 @@ final class BotScript: SessionScript {
     }
 
     private func question(
-        _ link: SessionLink, local: Int, connection: Int, bytes: UnsafeRawBufferPointer, data: Range<Int>, seq: Int64,
+        _ link: SessionLink, local: Int, connection: Int, bytes: RawSpan, data: Range<Int>, seq: Int64,
         retained: Bool
     ) {
         guard let offer = QuestionOffer(data: bytes, range: data) else { return }
@@ -171,7 +171,7 @@ final class BotScript: SessionScript {
         due.push(DueAnswer(dueUs: dueUs, local: local, question: serial, answer: plan.answer), due: plan.dueMs)
     }
 
-    private func result(_ link: SessionLink, local: Int, connection: Int, bytes: UnsafeRawBufferPointer, data: Range<Int>) {
+    private func result(_ link: SessionLink, local: Int, connection: Int, bytes: RawSpan, data: Range<Int>) {
         guard let notice = ResultNotice(data: bytes, range: data) else { return }
         // A result for a question this ring never saw cannot answer anything this player sent.
         let serial = questionSerials[notice.questionIDJSON] ?? -1

@@ -1,18 +1,12 @@
-// The client side of one ring: adopts connected sockets, performs the WebSocket handshake,
-// reads server frames and hands protocol v1 messages to the mode's script. Ring thread only.
+// The client side of one ring, an adapter: adopts connected sockets, hands each slot's bytes and
+// events to its `ClientSession`, performs the session's actions on the ring (`ClientRingSink`) and
+// passes protocol v1 messages to the mode's script. Ring thread only.
 import Logging
 import RingTLS
 import StadiumProtocol
 import Synchronization
 import UringIO
 import WebSocket
-
-private enum SlotPhase: UInt8 {
-    case free
-    case handshake
-    case open
-    case closing
-}
 
 final class ClientRing: RingLoopHandler, SessionLink {
     let loop: RingLoop
@@ -37,12 +31,9 @@ final class ClientRing: RingLoopHandler, SessionLink {
     /// Stalled handshakes are looked for every 100 ms, not on every (10 ms) tick: the scan visits every slot.
     private var nextStallScanUs: Int64 = 0
 
-    private var phase: [SlotPhase]
+    private var sessions: [ClientSession]
     private var connectionOfSlot: [Int]
-    private var readers: [WebSocketReader]
-    private var handshakeKeys: [String]
-    private var handshakeStartedUs: [Int64]
-    /// Slot of each local connection, or -1.
+    /// Slot of each local connection whose WebSocket is open, or -1: the script sends only there.
     private var slotOfLocal: [Int32]
     /// Per local connection: completed a handshake at least once (reconnects cannot hide one that never did).
     private var everOpened: [Bool]
@@ -68,11 +59,8 @@ final class ClientRing: RingLoopHandler, SessionLink {
         self.logger = logger
         random = SplitMix64(seed: UInt64(Clock.monotonicMicroseconds()) &+ UInt64(ringIndex) &* 0x1234_5678_9ABC)
         let slots = loop.configuration.slots
-        phase = Array(repeating: .free, count: slots)
+        sessions = Array(repeating: ClientSession(), count: slots)
         connectionOfSlot = Array(repeating: -1, count: slots)
-        readers = Array(repeating: WebSocketReader(role: .client, maxMessageBytes: 1 << 20), count: slots)
-        handshakeKeys = Array(repeating: "", count: slots)
-        handshakeStartedUs = Array(repeating: 0, count: slots)
         slotOfLocal = Array(repeating: -1, count: connectionsInRing)
         everOpened = Array(repeating: false, count: connectionsInRing)
     }
@@ -94,14 +82,14 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     func isOpen(connection: Int) -> Bool {
         let slot = slotOfLocal[localIndex(of: connection)]
-        return slot >= 0 && phase[Int(slot)] == .open
+        // A session that closes its connection closes the ring's slot at once.
+        return slot >= 0 && loop.isOpen(slot: UInt32(slot))
     }
 
     @discardableResult
     func sendText(connection: Int, _ payload: [UInt8]) -> Bool {
-        let slot = slotOfLocal[localIndex(of: connection)]
-        guard slot >= 0, phase[Int(slot)] == .open else { return false }
-        return send(slot: UInt32(slot), opcode: .text, payload)
+        guard isOpen(connection: connection) else { return false }
+        return send(slot: UInt32(slotOfLocal[localIndex(of: connection)]), opcode: .text, payload.span.bytes)
     }
 
     // MARK: - Ring events
@@ -133,21 +121,22 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     func connectionOpened(_ loop: RingLoop, slot: UInt32) {
         let index = Int(slot)
-        let connection = adopting
-        phase[index] = .handshake
-        connectionOfSlot[index] = connection
-        slotOfLocal[localIndex(of: connection)] = Int32(slot)
-        readers[index] = WebSocketReader(role: .client, maxMessageBytes: 1 << 20)
+        connectionOfSlot[index] = adopting
         let key = WebSocketHandshake.makeClientKey(using: &random)
-        handshakeKeys[index] = key
-        handshakeStartedUs[index] = Clock.monotonicMicroseconds()
+        sessions[index] = ClientSession(key: key, now: Clock.monotonicMicroseconds())
         let gateway = gateways[adoptingGateway]
-        let request = WebSocketHandshake.clientRequest(host: gateway.hostHeader, path: gateway.path, key: key)
+        let request = sessions[index].upgradeRequest(host: gateway.hostHeader, path: gateway.path)
         if let tls {
             startTLS(slot, serverName: gateway.host, upgrade: request, tls)
             return
         }
         if !sendRaw(slot: slot, request) { loop.close(slot, .now) }
+    }
+
+    /// Runs one event of a slot's session with the sink that performs its actions on this ring.
+    private func withSession<Result>(_ slot: UInt32, _ event: (inout ClientSession, inout ClientRingSink) -> Result) -> Result {
+        var sink = ClientRingSink(ring: self, slot: slot, connection: connectionOfSlot[Int(slot)])
+        return event(&sessions[Int(slot)], &sink)
     }
 
     func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
@@ -160,23 +149,18 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     /// Bytes of the WebSocket connection (after TLS when there is TLS); returns how many were used.
     func receivePlaintext(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
-        switch phase[Int(slot)] {
-        case .handshake:
-            return receiveHandshake(slot: slot, bytes: bytes)
-        case .open:
-            return receiveFrames(slot: slot, bytes: bytes)
-        case .closing, .free:
-            return bytes.count
-        }
+        // Above the ring the bytes are a span: the compiler keeps them from outliving this call.
+        var span = bytes.mutableBytes
+        var sink = ClientRingSink(ring: self, slot: slot, connection: connectionOfSlot[Int(slot)])
+        return sessions[Int(slot)].received(&span, into: &sink)
     }
 
     func connectionClosed(_ loop: RingLoop, slot: UInt32) {
         let index = Int(slot)
         let connection = connectionOfSlot[index]
-        let wasOpen = phase[index] == .open || phase[index] == .closing
-        phase[index] = .free
+        let wasOpen = sessions[index].phase == .open || sessions[index].phase == .closing
+        sessions[index].ended()
         connectionOfSlot[index] = -1
-        handshakeKeys[index] = ""
         if let tls {
             _ = tls.closed(slot)
             upgradeRequests[slot] = nil
@@ -203,28 +187,18 @@ final class ClientRing: RingLoopHandler, SessionLink {
 
     /// A gateway that accepted but never answered the upgrade: drop and reconnect.
     private func closeStalledHandshakes() {
-        let cutoff = Clock.monotonicMicroseconds() - handshakeTimeoutMicroseconds
-        for index in phase.indices where phase[index] == .handshake && handshakeStartedUs[index] < cutoff {
-            counters.add(.handshakeFailures)
-            phase[index] = .closing
-            loop.close(UInt32(index), .now)
+        let now = Clock.monotonicMicroseconds()
+        for index in sessions.indices where sessions[index].phase == .handshake {
+            withSession(UInt32(index)) { session, sink in
+                session.handshakeDeadlinePassed(now: now, timeoutUs: handshakeTimeoutMicroseconds, into: &sink)
+            }
         }
     }
 
     func loopStopping(_ loop: RingLoop) {
         stopping = true
-        for index in phase.indices {
-            switch phase[index] {
-            case .open:
-                phase[index] = .closing
-                _ = send(slot: UInt32(index), opcode: .close, FrameEncoder.closePayload(code: .goingAway, reason: "load generator stopping"))
-                loop.close(UInt32(index), .afterFlush)
-            case .handshake:
-                phase[index] = .closing
-                loop.close(UInt32(index), .now)
-            case .closing, .free:
-                break
-            }
+        for index in sessions.indices {
+            withSession(UInt32(index)) { session, sink in session.stop(into: &sink) }
         }
     }
 
@@ -235,92 +209,51 @@ final class ClientRing: RingLoopHandler, SessionLink {
     /// Connections of this ring that never completed a handshake; call once the ring has stopped.
     var neverConnected: Int { everOpened.lazy.filter { !$0 }.count }
 
-    // MARK: - Handshake
-
-    private func receiveHandshake(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
-        let index = Int(slot)
-        switch HTTPResponseParser.parse(UnsafeRawBufferPointer(bytes)) {
-        case .incomplete:
-            return 0
-        case .tooLarge, .malformed:
-            failHandshake(slot: slot, "the gateway's answer to the upgrade request is not HTTP")
-            return bytes.count
-        case .complete(let head, let consumed):
-            do {
-                try WebSocketHandshake.validateServerResponse(head, key: handshakeKeys[index])
-            } catch {
-                failHandshake(slot: slot, error.description)
-                return bytes.count
-            }
-            phase[index] = .open
-            handshakeKeys[index] = ""
-            counters.add(.handshakes)
-            latency.record(.handshake, microseconds: Clock.monotonicMicroseconds() - handshakeStartedUs[index])
-            let connection = connectionOfSlot[index]
-            everOpened[localIndex(of: connection)] = true
-            connector?.connectionEstablished(connection)
-            script.opened(self, connection: connection)
-            let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
-            guard !rest.isEmpty, phase[index] == .open else { return consumed }
-            return consumed + receiveFrames(slot: slot, bytes: rest)
-        }
-    }
-
     func failHandshake(slot: UInt32, _ reason: String) {
-        counters.add(.handshakeFailures)
-        logger.warning("handshake refused: \(reason)")
-        phase[Int(slot)] = .closing
-        loop.close(slot, .now)
+        withSession(slot) { session, sink in session.transportFailed(reason, into: &sink) }
     }
 
-    // MARK: - Frames
+    // MARK: - Session actions
 
-    private func receiveFrames(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
-        let index = Int(slot)
-        let connection = connectionOfSlot[index]
-        let outcome = readers[index].consume(bytes) { event in
-            switch event {
-            case .text(let payload):
-                switch ServerMessageParser.parse(payload) {
-                case .success(let message):
-                    script.received(self, connection: connection, message: message, bytes: payload)
-                case .failure(let error):
-                    logger.warning("unreadable message from the gateway: \(error)")
-                }
-            case .ping(let payload):
-                _ = send(slot: slot, opcode: .pong, Array(payload))
-            case .close(let code, _):
-                guard phase[index] == .open else { return }
-                phase[index] = .closing
-                _ = send(slot: slot, opcode: .close, FrameEncoder.closePayload(code: code ?? .normalClosure))
-                loop.close(slot, .afterFlush)
-            case .binary, .pong:
-                break
-            }
-        }
-        switch outcome {
-        case .consumed(let count):
-            return count
-        case .fail(let code, let reason):
+    fileprivate func opened(slot: UInt32, connection: Int, handshakeMicroseconds: Int64) {
+        counters.add(.handshakes)
+        latency.record(.handshake, microseconds: handshakeMicroseconds)
+        let local = localIndex(of: connection)
+        slotOfLocal[local] = Int32(slot)
+        everOpened[local] = true
+        connector?.connectionEstablished(connection)
+        script.opened(self, connection: connection)
+    }
+
+    fileprivate func received(connection: Int, _ message: ServerMessage, bytes: RawSpan) {
+        script.received(self, connection: connection, message: message, bytes: bytes)
+    }
+
+    fileprivate func failed(_ failure: ClientSessionFailure) {
+        switch failure {
+        case .handshakeRefused(let reason):
+            counters.add(.handshakeFailures)
+            logger.warning("handshake refused: \(reason)")
+        case .handshakeTimedOut:
+            counters.add(.handshakeFailures)
+        case .protocolViolation(let reason, let inputStart):
             counters.add(.protocolErrors)
             if counters[.protocolErrors] <= 5 {
-                let start = String(decoding: bytes.prefix(40).map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
-                logger.warning("gateway broke the WebSocket protocol: \(reason) (input began '\(start)')")
+                logger.warning("gateway broke the WebSocket protocol: \(reason) (input began '\(inputStart)')")
             }
-            phase[index] = .closing
-            _ = send(slot: slot, opcode: .close, FrameEncoder.closePayload(code: code))
-            loop.close(slot, .afterFlush)
-            return bytes.count
+        case .unreadableMessage(let reason):
+            logger.warning("unreadable message from the gateway: \(reason)")
         }
     }
 
     /// A masked frame (clients must mask) in a pool frame of its own.
-    private func send(slot: UInt32, opcode: WebSocketOpcode, _ payload: [UInt8]) -> Bool {
+    fileprivate func send(slot: UInt32, opcode: WebSocketOpcode, _ payload: RawSpan) -> Bool {
         let maskKey = UInt32(truncatingIfNeeded: random.next())
-        let header = FrameEncoder.headerLength(payloadCount: payload.count, masked: true)
-        return sendFrame(slot: slot, length: header + payload.count) { buffer in
-            FrameEncoder.writeHeader(into: buffer, opcode: opcode, payloadCount: payload.count, maskKey: maskKey)
-            let body = UnsafeMutableRawBufferPointer(rebasing: buffer[header..<(header + payload.count)])
+        let count = payload.byteCount
+        let header = FrameEncoder.headerLength(payloadCount: count, masked: true)
+        return sendFrame(slot: slot, length: header + count) { buffer in
+            FrameEncoder.writeHeader(into: buffer, opcode: opcode, payloadCount: count, maskKey: maskKey)
+            let body = UnsafeMutableRawBufferPointer(rebasing: buffer[header..<(header + count)])
             payload.withUnsafeBytes { body.copyMemory(from: $0) }
             FrameEncoder.mask(body, key: maskKey)
         }
@@ -339,5 +272,34 @@ final class ClientRing: RingLoopHandler, SessionLink {
         let result = loop.send(slot: slot, frame: frame)
         loop.frames.release(frame)
         return result == .queued
+    }
+}
+
+/// Performs one slot's session actions on its ring.
+struct ClientRingSink: ClientSessionSink {
+    let ring: ClientRing
+    let slot: UInt32
+    let connection: Int
+
+    var monotonicMicroseconds: Int64 { Clock.monotonicMicroseconds() }
+
+    func send(_ opcode: WebSocketOpcode, payload: RawSpan) -> Bool {
+        ring.send(slot: slot, opcode: opcode, payload)
+    }
+
+    func close(_ mode: CloseMode) {
+        ring.loop.close(slot, mode)
+    }
+
+    func opened(handshakeMicroseconds: Int64) {
+        ring.opened(slot: slot, connection: connection, handshakeMicroseconds: handshakeMicroseconds)
+    }
+
+    func received(_ message: ServerMessage, bytes: RawSpan) {
+        ring.received(connection: connection, message, bytes: bytes)
+    }
+
+    func failed(_ failure: ClientSessionFailure) {
+        ring.failed(failure)
     }
 }

@@ -83,7 +83,7 @@ final class FanoutScript: SessionScript {
         subscriber.opened(link, connection: connection)
     }
 
-    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: UnsafeRawBufferPointer) {
+    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: RawSpan) {
         switch message {
         case .msg(_, _, let data, let retained) where !retained:
             guard let probe = FanoutProbe(data: bytes, range: data) else {

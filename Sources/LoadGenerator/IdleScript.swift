@@ -25,7 +25,7 @@ final class IdleScript: SessionScript {
         link.sendText(connection: connection, ClientRequestEncoder.sub(id: Self.subscribeRequestID, subjects: subjects(connection)))
     }
 
-    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: UnsafeRawBufferPointer) {
+    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: RawSpan) {
         switch message {
         case .ok(let id) where id == Self.subscribeRequestID:
             counters.add(.subscribed)

@@ -18,7 +18,8 @@ protocol SessionLink: AnyObject {
 /// One instance per ring; keeps per-connection state in arrays indexed by local position.
 protocol SessionScript: AnyObject {
     func opened(_ link: SessionLink, connection: Int)
-    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: UnsafeRawBufferPointer)
+    /// `bytes`: the whole text message the message's ranges point into, borrowed for the call.
+    func received(_ link: SessionLink, connection: Int, message: ServerMessage, bytes: RawSpan)
     func ticked(_ link: SessionLink)
     func closed(_ link: SessionLink, connection: Int)
     /// Adds this ring's loss accounting (fan-out only).

@@ -12,7 +12,7 @@ enum ServerFrame: Equatable, Sendable {
     /// Parses one text frame with the protocol module's parser.
     static func parse(_ bytes: [UInt8]) -> Result<ServerFrame, MalformedServerMessage> {
         bytes.withUnsafeBytes { buffer in
-            ServerMessageParser.parseWithCursor(buffer).flatMap { parsed in
+            ServerMessageParser.parseWithCursor(buffer.bytes).flatMap { parsed in
                 switch parsed.message {
                 case .ok(let id):
                     return .success(.ok(id: id, positions: parsed.positions))

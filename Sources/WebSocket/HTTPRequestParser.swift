@@ -56,9 +56,10 @@ public typealias HTTPParseResult = HTTPHeadParseResult<HTTPRequestHead>
 
 public enum HTTPRequestParser {
     /// Parses the request head at the start of `bytes`. Bytes after the head
-    /// (a pipelined request or early WebSocket frames) are left alone.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxHeaderBytes: Int = 8192) -> HTTPParseResult {
-        HTTPHeadParsing.parse(bytes, limit: maxHeaderBytes, parseHead)
+    /// (a pipelined request or early WebSocket frames) are left alone. The head comes back
+    /// as owned values: nothing of the borrowed `bytes` outlives the call.
+    public static func parse(_ bytes: RawSpan, maxHeaderBytes: Int = 8192) -> HTTPParseResult {
+        bytes.withUnsafeBytes { HTTPHeadParsing.parse($0, limit: maxHeaderBytes, parseHead) }
     }
 
     private static func parseHead(_ bytes: UnsafeRawBufferPointer) throws(HTTPHeadParsing.Failure) -> HTTPRequestHead {

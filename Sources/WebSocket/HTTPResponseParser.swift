@@ -25,9 +25,9 @@ public typealias HTTPResponseParseResult = HTTPHeadParseResult<HTTPResponseHead>
 
 public enum HTTPResponseParser {
     /// Parses the response head at the start of `bytes`; bytes after it (the first
-    /// WebSocket frames) are left alone.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxHeaderBytes: Int = 8192) -> HTTPResponseParseResult {
-        HTTPHeadParsing.parse(bytes, limit: maxHeaderBytes, parseHead)
+    /// WebSocket frames) are left alone. The head comes back as owned values.
+    public static func parse(_ bytes: RawSpan, maxHeaderBytes: Int = 8192) -> HTTPResponseParseResult {
+        bytes.withUnsafeBytes { HTTPHeadParsing.parse($0, limit: maxHeaderBytes, parseHead) }
     }
 
     private static func parseHead(_ bytes: UnsafeRawBufferPointer) throws(HTTPHeadParsing.Failure) -> HTTPResponseHead {

@@ -28,3 +28,22 @@ public enum WebSocketRole: UInt8, Hashable, Sendable {
     /// Reads frames from a server, which must not be masked.
     case client
 }
+
+/// What RFC 6455 requires an endpoint to send back for a control frame it received, in either role.
+public enum ControlFrameAnswer {
+    /// A ping's payload goes back in a pong (5.5.2); valid only during the callback.
+    case pong(UnsafeRawBufferPointer)
+    /// A close is echoed with the peer's code, or 1000 when it gave none (5.5.1).
+    case close(CloseCode)
+}
+
+extension WebSocketEvent {
+    /// The frame owed to the peer for this event; nil for messages and pongs.
+    public var requiredAnswer: ControlFrameAnswer? {
+        switch self {
+        case .ping(let payload): return .pong(payload)
+        case .close(let code, _): return .close(code ?? .normalClosure)
+        case .text, .binary, .pong: return nil
+        }
+    }
+}

@@ -2,8 +2,9 @@ import LoadGenerator
 import Testing
 
 @Suite struct QuizMessagesTests {
-    private func parse<T>(_ json: String, _ make: (UnsafeRawBufferPointer, Range<Int>) -> T?) -> T? {
-        Array(json.utf8).withUnsafeBytes { make($0, 0..<$0.count) }
+    private func parse<T>(_ json: String, _ make: (RawSpan, Range<Int>) -> T?) -> T? {
+        let bytes = Array(json.utf8)
+        return make(bytes.span.bytes, 0..<bytes.count)
     }
 
     @Test func readsAQuestionAsTheProcessorsPublishIt() {

@@ -52,12 +52,12 @@ import Testing
             #"{"op":"ok","id":1,"positions":{"/question":{"0":40}}}"#,
         ]
         for text in texts {
-            let old = try withBytes(text) { try ServerMessageParser.parse($0).get() }
+            let old = try withBytes(text) { try ServerMessageParser.parse($0.bytes).get() }
             #expect(try parse(text).message == old, "\(text)")
         }
-        #expect(try withBytes(texts[1]) { try ServerMessageParser.parse($0).get() } == .gap(subject: "/question", from: 10, to: 41))
+        #expect(try withBytes(texts[1]) { try ServerMessageParser.parse($0.bytes).get() } == .gap(subject: "/question", from: 10, to: 41))
         // A load generator reading only `parse` is not held up by a cursor member it does not use.
-        #expect(try withBytes(#"{"op":"ok","id":1,"positions":[1]}"#) { try ServerMessageParser.parse($0).get() } == .ok(id: 1))
+        #expect(try withBytes(#"{"op":"ok","id":1,"positions":[1]}"#) { try ServerMessageParser.parse($0.bytes).get() } == .ok(id: 1))
     }
 
     @Test(arguments: [
@@ -71,20 +71,20 @@ import Testing
         (#"{"op":"ok","positions":{"/q":{"0":1.5}}}"#, "\"positions\" of \"/q\": offset of partition 0 must be an integer from -1 to 9223372036854775807"),
     ])
     func malformedCursorMembersAreRefusedWithTheReason(_ text: String, _ message: String) {
-        #expect(withBytes(text) { ServerMessageParser.parseWithCursor($0) } == .failure(MalformedServerMessage(message)))
+        #expect(withBytes(text) { ServerMessageParser.parseWithCursor($0.bytes) } == .failure(MalformedServerMessage(message)))
     }
 
     @Test func aSinceCursorIsEncodedBesideSeqsAndAnEmptyOneStaysAnObject() throws {
         let bytes = ClientRequestEncoder.sub(id: 2, subjects: ["/feed", "/question", "/result/al"], since: ["/result/al": 0], cursors: ["/feed": [:], "/question": [1: 3, 0: 40]])
         #expect(String(decoding: bytes, as: UTF8.self)
             == #"{"op":"sub","id":2,"subjects":["/feed","/question","/result/al"],"since":{"/feed":{},"/question":{"0":40,"1":3},"/result/al":0}}"#)
-        #expect(try withBytes(bytes) { ClientRequestParser.parse($0) }.get()
+        #expect(try withBytes(bytes) { ClientRequestParser.parse($0.bytes) }.get()
             == .sub(id: 2, subjects: ["/feed", "/question", "/result/al"], since: ["/result/al": 0], cursors: ["/feed": [:], "/question": [0: 40, 1: 3]]))
         let onlyCursor = ClientRequestEncoder.sub(id: nil, subjects: ["/question"], cursors: ["/question": [0: -1]])
         #expect(String(decoding: onlyCursor, as: UTF8.self) == #"{"op":"sub","subjects":["/question"],"since":{"/question":{"0":-1}}}"#)
     }
 
     private func parse(_ text: String) throws -> ServerMessageWithCursor {
-        try withBytes(text) { try ServerMessageParser.parseWithCursor($0).get() }
+        try withBytes(text) { try ServerMessageParser.parseWithCursor($0.bytes).get() }
     }
 }

@@ -64,7 +64,7 @@ import Testing
 
     @Test func tooManySubjects() {
         let subjects = (0...ClientRequestParser.maximumSubjectsPerRequest).map { "/result/p\($0)" }
-        let result = withBytes(ClientRequestEncoder.sub(id: 8, subjects: subjects)) { ClientRequestParser.parse($0) }
+        let result = withBytes(ClientRequestEncoder.sub(id: 8, subjects: subjects)) { ClientRequestParser.parse($0.bytes) }
         #expect(result == .failure(.badRequest(id: 8, message: "too many subjects: at most 64 per request")))
     }
 

@@ -58,7 +58,7 @@ import Testing
 
     @Test func acceptsExactlyTheSubjectLimit() throws {
         let subjects = (0..<ClientRequestParser.maximumSubjectsPerRequest).map { "/result/p\($0)" }
-        let request = try withBytes(ClientRequestEncoder.sub(id: 9, subjects: subjects)) { ClientRequestParser.parse($0) }.get()
+        let request = try withBytes(ClientRequestEncoder.sub(id: 9, subjects: subjects)) { ClientRequestParser.parse($0.bytes) }.get()
         #expect(request == .sub(id: 9, subjects: subjects, since: [:]))
     }
 }

@@ -8,15 +8,15 @@ import Testing
         let sub = ClientRequestEncoder.sub(id: 1, subjects: ["/question", "/result/alice"], since: ["/question": 41, "/result/alice": 2])
         #expect(String(decoding: sub, as: UTF8.self)
             == #"{"op":"sub","id":1,"subjects":["/question","/result/alice"],"since":{"/question":41,"/result/alice":2}}"#)
-        #expect(try withBytes(sub) { ClientRequestParser.parse($0) }.get()
+        #expect(try withBytes(sub) { ClientRequestParser.parse($0.bytes) }.get()
             == .sub(id: 1, subjects: ["/question", "/result/alice"], since: ["/question": 41, "/result/alice": 2]))
 
         let unsub = ClientRequestEncoder.unsub(id: nil, subjects: ["/result/alice"])
         #expect(String(decoding: unsub, as: UTF8.self) == #"{"op":"unsub","subjects":["/result/alice"]}"#)
-        #expect(try withBytes(unsub) { ClientRequestParser.parse($0) }.get() == .unsub(id: nil, subjects: ["/result/alice"]))
+        #expect(try withBytes(unsub) { ClientRequestParser.parse($0.bytes) }.get() == .unsub(id: nil, subjects: ["/result/alice"]))
 
         let auth = ClientRequestEncoder.auth(id: 4, token: "tok\"en")
-        #expect(try withBytes(auth) { ClientRequestParser.parse($0) }.get() == .auth(id: 4, token: "tok\"en"))
+        #expect(try withBytes(auth) { ClientRequestParser.parse($0.bytes) }.get() == .auth(id: 4, token: "tok\"en"))
         _ = try foundationObject(auth)
     }
 
@@ -29,7 +29,7 @@ import Testing
         }
         #expect(encoded.text == #"{"op":"pub","id":3,"subject":"/answer/alice","data":{"question":"q-17","answer":2}}"#)
         #expect(encoded.shortBufferRefused)
-        guard case .pub(3, "/answer/alice", let range) = try withBytes(encoded.bytes, { ClientRequestParser.parse($0) }).get() else {
+        guard case .pub(3, "/answer/alice", let range) = try withBytes(encoded.bytes, { ClientRequestParser.parse($0.bytes) }).get() else {
             Issue.record("not the pub that was encoded")
             return
         }
@@ -49,7 +49,7 @@ import Testing
     @Test func parsesMsgWithTheDataRange() throws {
         let text = #"{"op":"msg","subject":"/result/alice","seq":41,"data":{"points":[1,{"x":"}"}]},"retained":true}"#
         try withBytes(text) { bytes in
-            guard case .msg(let subject, let seq, let data, let retained) = try ServerMessageParser.parse(bytes).get() else {
+            guard case .msg(let subject, let seq, let data, let retained) = try ServerMessageParser.parse(bytes.bytes).get() else {
                 Issue.record("not a msg")
                 return
             }
@@ -73,7 +73,7 @@ import Testing
             }
         }
         try withBytes(msg.bytes) { bytes in
-            guard case .msg(_, 5, let data, false) = try ServerMessageParser.parse(bytes).get() else {
+            guard case .msg(_, 5, let data, false) = try ServerMessageParser.parse(bytes.bytes).get() else {
                 Issue.record("not the msg that was encoded")
                 return
             }
@@ -94,10 +94,10 @@ import Testing
         ("{\"op\":\"ok\"", "invalid JSON: unexpected end of input at byte 10"),
     ])
     func rejectsMalformedServerMessages(_ text: String, _ message: String) {
-        #expect(withBytes(text) { ServerMessageParser.parse($0) } == .failure(MalformedServerMessage(message)))
+        #expect(withBytes(text) { ServerMessageParser.parse($0.bytes) } == .failure(MalformedServerMessage(message)))
     }
 
     private func parseServer(_ text: String) throws -> ServerMessage {
-        try withBytes(text) { try ServerMessageParser.parse($0).get() }
+        try withBytes(text) { try ServerMessageParser.parse($0.bytes).get() }
     }
 }

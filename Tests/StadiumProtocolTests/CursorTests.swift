@@ -49,7 +49,7 @@ import Testing
         let bytes = ClientRequestEncoder.sub(id: 4, subjects: ["/question", "/top/x"], since: ["/top/x": 9], cursors: ["/question": [2: 5, 0: -1]])
         #expect(String(decoding: bytes, as: UTF8.self)
             == #"{"op":"sub","id":4,"subjects":["/question","/top/x"],"since":{"/question":{"0":-1,"2":5},"/top/x":9}}"#)
-        let request = try withBytes(bytes) { ClientRequestParser.parse($0) }.get()
+        let request = try withBytes(bytes) { ClientRequestParser.parse($0.bytes) }.get()
         #expect(request == .sub(id: 4, subjects: ["/question", "/top/x"], since: ["/top/x": 9], cursors: ["/question": [0: -1, 2: 5]]))
     }
 

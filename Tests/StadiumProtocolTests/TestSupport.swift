@@ -16,7 +16,7 @@ func slice(_ text: String, _ range: Range<Int>) -> String {
 }
 
 func parseRequest(_ text: String) -> Result<ClientRequest, ProtocolError> {
-    withBytes(text) { ClientRequestParser.parse($0) }
+    withBytes(text) { ClientRequestParser.parse($0.bytes) }
 }
 
 /// Encodes with a `...Length`/`write...` pair, checking that both agree and that a buffer

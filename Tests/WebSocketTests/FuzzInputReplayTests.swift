@@ -74,12 +74,12 @@ import WebSocket
         let inputs = Self.inputs("HandshakeFuzz")
         #expect(!inputs.isEmpty, "no seeds found under \(Self.fuzzDirectory.path)")
         for (name, input) in inputs {
-            let parsed = input.withUnsafeBytes { HTTPRequestParser.parse($0, maxHeaderBytes: 1024) }
+            let parsed = HTTPRequestParser.parse(input.span.bytes, maxHeaderBytes: 1024)
             if case .complete(let head, let consumed) = parsed {
                 #expect(consumed <= input.count, "\(name)")
                 if case .upgrade(let response, let subprotocol) = WebSocketHandshake.evaluate(head) {
                     let key = head.header("Sec-WebSocket-Key") ?? ""
-                    guard case .complete(let responseHead, _) = response.withUnsafeBytes({ HTTPResponseParser.parse($0) }) else {
+                    guard case .complete(let responseHead, _) = HTTPResponseParser.parse(response.span.bytes) else {
                         Issue.record("\(name): unparseable 101")
                         continue
                     }
@@ -88,7 +88,7 @@ import WebSocket
                             == subprotocol, "\(name)")
                 }
             }
-            if case .complete(_, let consumed) = input.withUnsafeBytes({ HTTPResponseParser.parse($0, maxHeaderBytes: 1024) }) {
+            if case .complete(_, let consumed) = HTTPResponseParser.parse(input.span.bytes, maxHeaderBytes: 1024) {
                 #expect(consumed <= input.count, "\(name)")
             }
         }

@@ -4,7 +4,7 @@ import Testing
 import WebSocket
 
 func parseRequest(_ text: String, maxHeaderBytes: Int = 8192) -> HTTPParseResult {
-    Array(text.utf8).withUnsafeBytes { HTTPRequestParser.parse($0, maxHeaderBytes: maxHeaderBytes) }
+    HTTPRequestParser.parse(Array(text.utf8).span.bytes, maxHeaderBytes: maxHeaderBytes)
 }
 
 func requestHead(_ text: String) throws -> HTTPRequestHead {
@@ -93,7 +93,7 @@ struct ParseFailure: Error {
 
 @Suite struct HTTPResponseParserTests {
     func parseResponse(_ text: String) -> HTTPResponseParseResult {
-        Array(text.utf8).withUnsafeBytes { HTTPResponseParser.parse($0) }
+        HTTPResponseParser.parse(Array(text.utf8).span.bytes)
     }
 
     @Test func parsesStatusLineAndHeaders() {

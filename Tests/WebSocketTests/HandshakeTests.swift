@@ -99,7 +99,7 @@ import WebSocket
             return
         }
         let frameAfterHead = FrameEncoder.frame(opcode: .text, payload: bytes("hi"))
-        let parsed = (response + frameAfterHead).withUnsafeBytes { HTTPResponseParser.parse($0) }
+        let parsed = HTTPResponseParser.parse((response + frameAfterHead).span.bytes)
         guard case .complete(let responseHead, let consumed) = parsed else {
             Issue.record("client could not parse the 101")
             return

@@ -64,7 +64,7 @@ func registerFrameEncodeBenchmarks() {
         request.withUnsafeBytes { bytes in
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
-                guard case .success(.pub(_, let subject, let data)) = ClientRequestParser.parse(bytes) else {
+                guard case .success(.pub(_, let subject, let data)) = ClientRequestParser.parse(bytes.bytes) else {
                     fatalError("the sample pub did not parse")
                 }
                 blackHole(subject)

@@ -18,8 +18,8 @@ struct CountingSink: SessionSink {
     mutating func count(_ event: SessionCount) {}
     mutating func respond(to head: HTTPRequestHead) -> [UInt8] { [] }
     mutating func publish(id: Int64?, subject: String, data: RawSpan, user: String) { publishes += data.byteCount > 0 ? 1 : 0 }
-    mutating func subscribe(names: [String], limit: Int) -> Bool { true }
-    mutating func startDelivery(since: [String: Int64]) {}
+    mutating func subscribe(names: [String], limit: Int) -> [String: [Int32: Int64]]? { [:] }
+    mutating func startDelivery(since: [String: Int64], cursors: [String: [Int32: Int64]]) {}
     mutating func unsubscribe(names: [String]) {}
 }
 

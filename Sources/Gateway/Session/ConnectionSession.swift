@@ -138,7 +138,7 @@ public struct ConnectionSession {
     private mutating func receiveHTTP<Sink: SessionSink>(
         _ bytes: UnsafeMutableRawBufferPointer, rules: SessionRules, into sink: inout Sink
     ) -> Int {
-        switch HTTPRequestParser.parse(UnsafeRawBufferPointer(bytes), maxHeaderBytes: rules.maxHeaderBytes) {
+        switch HTTPRequestParser.parse(UnsafeRawBufferPointer(bytes).bytes, maxHeaderBytes: rules.maxHeaderBytes) {
         case .incomplete:
             return 0
         case .tooLarge:
@@ -231,24 +231,23 @@ public struct ConnectionSession {
         switch event {
         case .text(let payload):
             sink.count(.frameReceived)
-            handleRequest(payload, rules: rules, into: &sink)
+            handleRequest(payload.bytes, rules: rules, into: &sink)
         case .binary:
             sink.count(.error(.unsupportedData))
             close(code: .unsupportedData, reason: "protocol v1 uses text frames", rules: rules, into: &sink)
-        case .ping(let payload):
-            reply(.pong(payload: payload), rules: rules, into: &sink)
-        case .pong:
-            break
-        case .close(let code, _):
-            // Echo the peer's code (RFC 6455 5.5.1); a close without a code is answered with 1000.
-            close(code: code ?? .normalClosure, reason: "", rules: rules, into: &sink)
+        case .ping, .pong, .close:
+            switch event.requiredAnswer {
+            case .pong(let payload): reply(.pong(payload: payload), rules: rules, into: &sink)
+            case .close(let code): close(code: code, reason: "", rules: rules, into: &sink)
+            case nil: break
+            }
         }
     }
 
     // MARK: - Protocol v1
 
     private mutating func handleRequest<Sink: SessionSink>(
-        _ payload: UnsafeRawBufferPointer, rules: SessionRules, into sink: inout Sink
+        _ payload: RawSpan, rules: SessionRules, into sink: inout Sink
     ) {
         switch ClientRequestParser.parse(payload) {
         case .failure(let error):
@@ -297,7 +296,7 @@ public struct ConnectionSession {
                     replyError(id: id, code: .forbidden, message: "may not publish to \(subject)", rules: rules, into: &sink)
                     return
                 }
-                sink.publish(id: id, subject: subject, data: UnsafeRawBufferPointer(rebasing: payload[data]).bytes, user: identity.user)
+                sink.publish(id: id, subject: subject, data: payload.extracting(data), user: identity.user)
             case .auth(let id, let token):
                 authenticate(id: id, token: token, rules: rules, into: &sink)
             }

@@ -35,6 +35,16 @@ public struct JSONMember: Equatable, Sendable {
 }
 
 extension JSONValueSpan {
+    /// `string(in:)` over a borrowed span (a received message).
+    public func string(in bytes: RawSpan) -> String? {
+        bytes.withUnsafeBytes { string(in: $0) }
+    }
+
+    /// `isString(_:in:)` over a borrowed span (a received message).
+    public func isString(_ text: String, in bytes: RawSpan) -> Bool {
+        bytes.withUnsafeBytes { isString(text, in: $0) }
+    }
+
     /// The decoded text of a string span (escapes resolved), or nil for other kinds.
     public func string(in bytes: UnsafeRawBufferPointer) -> String? {
         kind == .string ? JSONEscapes.decodeString(bytes, self) : nil

@@ -6,7 +6,12 @@ public enum ClientRequestParser {
     /// Most partitions one cursor may name.
     public static let maximumCursorPartitions = 1024
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<ClientRequest, ProtocolError> {
+    /// The request comes back as owned values and ranges of `bytes`: nothing borrowed outlives the call.
+    public static func parse(_ bytes: RawSpan) -> Result<ClientRequest, ProtocolError> {
+        bytes.withUnsafeBytes { parse(buffer: $0) }
+    }
+
+    private static func parse(buffer bytes: UnsafeRawBufferPointer) -> Result<ClientRequest, ProtocolError> {
         var members = RequestMembers()
         var id: Int64?
         var idProblem: String?

@@ -1,7 +1,12 @@
 /// Parses gateway -> client messages (for bots and the load generator) in one validating
 /// scan; unknown members are ignored so newer gateways stay readable.
 public enum ServerMessageParser {
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<ServerMessage, MalformedServerMessage> {
+    /// The message comes back as owned values and ranges of `bytes`: nothing borrowed outlives the call.
+    public static func parse(_ bytes: RawSpan) -> Result<ServerMessage, MalformedServerMessage> {
+        bytes.withUnsafeBytes { parse(buffer: $0) }
+    }
+
+    private static func parse(buffer bytes: UnsafeRawBufferPointer) -> Result<ServerMessage, MalformedServerMessage> {
         scan(bytes).flatMap { members in
             do throws(MalformedServerMessage) {
                 return .success(try message(from: members, in: bytes))
@@ -13,7 +18,11 @@ public enum ServerMessageParser {
 
     /// `parse` plus the members v1 added for cursors (PROTOCOL.md, "Cursors"): the `partition` of
     /// a msg or gap, the `positions` of an ok. A malformed one makes the message malformed.
-    public static func parseWithCursor(_ bytes: UnsafeRawBufferPointer) -> Result<ServerMessageWithCursor, MalformedServerMessage> {
+    public static func parseWithCursor(_ bytes: RawSpan) -> Result<ServerMessageWithCursor, MalformedServerMessage> {
+        bytes.withUnsafeBytes { parseWithCursor(buffer: $0) }
+    }
+
+    private static func parseWithCursor(buffer bytes: UnsafeRawBufferPointer) -> Result<ServerMessageWithCursor, MalformedServerMessage> {
         scan(bytes).flatMap { members in
             do throws(MalformedServerMessage) {
                 let message = try message(from: members, in: bytes)

@@ -42,7 +42,7 @@ enum HTTPTestClient {
     /// The response on an already open connection, read until the gateway closes it.
     static func readResponse(from socket: TestSocket) throws -> HTTPTestResponse {
         let bytes = try socket.receiveUntilClosed()
-        let parsed = bytes.withUnsafeBytes { HTTPResponseParser.parse($0) }
+        let parsed = HTTPResponseParser.parse(bytes.span.bytes)
         switch parsed {
         case .complete(let head, let consumed):
             return HTTPTestResponse(head: head, body: String(decoding: bytes[consumed...], as: UTF8.self))

@@ -59,7 +59,7 @@ final class WebSocketTestClient {
         try socket.send(Self.upgradeRequest(port: port, path: path, key: key, headers: headers))
         let deadline = ContinuousClock.now + timeout
         while true {
-            let parsed = unread.withUnsafeBytes { HTTPResponseParser.parse($0) }
+            let parsed = HTTPResponseParser.parse(unread.span.bytes)
             switch parsed {
             case .complete(let head, let consumed):
                 do {
@@ -205,7 +205,7 @@ struct ReceivedMessage: CustomStringConvertible {
         self.text = text
         let bytes = Array(text.utf8)
         let parsed = bytes.withUnsafeBytes { buffer -> Result<Kind, MalformedServerMessage> in
-            ServerMessageParser.parse(buffer).map { message in
+            ServerMessageParser.parse(buffer.bytes).map { message in
                 switch message {
                 case .ok(let id):
                     return .ok(id: id)
