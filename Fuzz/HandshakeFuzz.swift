@@ -28,7 +28,7 @@ public func handshakeFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CI
 private func checkServerDecision(_ head: HTTPRequestHead) {
     _ = head.query
     switch WebSocketHandshake.evaluate(head) {
-    case .upgrade(let response, let subprotocol):
+    case .upgrade(let response, let subprotocol, _):
         let key = head.header("Sec-WebSocket-Key") ?? ""
         guard case .complete(let responseHead, let consumed) = response.withUnsafeBytes({ HTTPResponseParser.parse($0) }) else {
             preconditionFailure("server wrote an unparseable 101")
