@@ -30,6 +30,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --tls-cert.")
     var tlsKey: String?
 
+    @Option(help: "permessage-deflate (RFC 7692) for clients that offer it, as browsers do: on (each broadcast message is compressed once for all of them; their compressed messages are inflated, --max-message-bytes applying to the inflated size) or off.")
+    var compression: Switch = .on
+
     @Option(help: "Connections to provision for; decides the number of io_uring rings.")
     var maxConnections: Int = 100_000
 
@@ -196,6 +199,7 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         configuration.rings = rings
+        configuration.compression = compression == .on
         if let tlsCert, let tlsKey { configuration.tls = TLSServerFiles(certificateChain: tlsCert, privateKey: tlsKey) }
         do {
             configuration.kafka = try kafkaBridge()
@@ -247,6 +251,11 @@ extension GatewayCommand {
 }
 
 extension GatewayCommand {
+    enum Switch: String, ExpressibleByArgument, CaseIterable {
+        case on
+        case off
+    }
+
     enum AuthChoice: String, ExpressibleByArgument, CaseIterable {
         case none
         case jwt
