@@ -139,6 +139,9 @@ def run(binary, compression, players, rounds, broadcast_only):
         publisher, _ = connect(port, False)
         publisher.setblocking(False)
         selector.register(publisher, selectors.EVENT_READ)
+        # The publisher's oks: it waits for them in batches, as the gateway closes a connection
+        # that lets more than 1,024 replies pile up.
+        acknowledged = {"buffer": b"", "frames": 0}
 
         def pump(until, deadline):
             while not until():
@@ -151,6 +154,8 @@ def run(binary, compression, players, rounds, broadcast_only):
                     except BlockingIOError:
                         continue
                     if key.fileobj is publisher:
+                        count, acknowledged["buffer"] = count_frames(acknowledged["buffer"] + data)
+                        acknowledged["frames"] += count
                         continue
                     entry = state[key.fileobj]
                     entry["bytes"] += len(data)
@@ -164,12 +169,16 @@ def run(binary, compression, players, rounds, broadcast_only):
         started = time.monotonic()
         per_round = 2 if broadcast_only else 3
         for round_number in range(1, rounds + 1):
-            pubs = b"".join(
+            pubs = [
                 text_frame(('{"op":"pub","subject":"%s","data":%s}' % (subject, json.dumps(data, separators=(",", ":")))).encode())
-                for subject, data in messages(round_number, users, broadcast_only))
-            publisher.setblocking(True)
-            publisher.sendall(pubs)
-            publisher.setblocking(False)
+                for subject, data in messages(round_number, users, broadcast_only)]
+            for start in range(0, len(pubs), 256):
+                batch = pubs[start:start + 256]
+                wanted = acknowledged["frames"] + len(batch)
+                publisher.setblocking(True)
+                publisher.sendall(b"".join(batch))
+                publisher.setblocking(False)
+                pump(lambda: acknowledged["frames"] >= wanted, time.monotonic() + 120)
             expected = 1 + per_round * round_number
             pump(lambda: all(s["frames"] >= expected for s in state.values()), time.monotonic() + 120)
         elapsed = time.monotonic() - started
