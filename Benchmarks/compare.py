@@ -5,7 +5,7 @@ For each run, size and server: start the server pinned to one core, run `stadium
 fanout` pinned to another (every connection subscribes, one publishes MESSAGES probes, every
 connection must get every one), and read the server's memory and CPU from /proc around the
 fan-out. Every server gets one core's worth of threads: the C baseline `--threads 1`, the
-SwiftNIO reference one event loop, the gateway `--rings 1` (more only when one ring's
+SwiftNIO reference one event loop, the gateway `--io-threads 1` (one thread; more rings on it only when one ring's
 descriptor table cannot hold the size). Runs are interleaved (run 1 of every server and size,
 then run 2, ...) so that a slow stretch of the machine does not land on one server only.
 
@@ -63,7 +63,7 @@ def server_command(name, port, connections):
         binary = BEFORE_GATEWAY if name == "stadium-before" else os.path.join(ROOT, ".build/release/stadium-gateway")
         # One ring for one core; the gateway adds rings only when one table cannot hold the size.
         return [binary, "--listen", listen,
-                "--max-connections", str(connections + 1000), "--handshake-timeout", "60", "--rings", "1"]
+                "--max-connections", str(connections + 1000), "--handshake-timeout", "60", "--io-threads", "1"]
     if name == "c-baseline":
         return [os.path.join(RUN_DIR, "c-baseline"), "--listen", listen, "--max-connections", str(connections + 1000),
                 "--threads", "1"]

@@ -3,7 +3,7 @@
 every key updated once a second through Kafka with a 512-byte record, for minutes.
 
 Per size (clients) and run: the development broker, a fresh gateway pinned to core 1
-(`--rings 1`: one core's worth of threads) and, on core 0, `stadium-load --mode fanout --keys
+(`--io-threads 1`: one thread) and, on core 0, `stadium-load --mode fanout --keys
 KEYS --external-publisher` holding the clients (client i subscribes to /sustained/k<i % KEYS>)
 and kcat producing the records straight into Kafka (topic `sustained`, key k<i>), paced by
 this script: record n of key i is due at start + n s + i/KEYS s, and carries that due time, so
@@ -36,7 +36,7 @@ from compare import cpu_seconds, rss_kib, spread  # the server's CPU and memory 
 
 def start_gateway(binary, bootstrap, clients, log_path):
     process = start([binary, "--listen", "127.0.0.1:0", "--auth", "none", "--brokers", bootstrap, "--topics", "sustained",
-                     "--rings", "1", "--max-connections", str(clients + 1000), "--handshake-timeout", "60"],
+                     "--io-threads", "1", "--max-connections", str(clients + 1000), "--handshake-timeout", "60"],
                     log_path, GATEWAY_CORE)
     port = listening_port(process, log_path)
     wait_until(lambda: metric(port, "stadium_kafka_up") == 1, 30, "the gateway's Kafka connection")

@@ -261,6 +261,14 @@ int gw_ring_submit(gw_ring *ring) {
     return io_uring_submit(&ring->ring);
 }
 
+int gw_ring_submit_and_get_events(gw_ring *ring) {
+    return io_uring_submit_and_get_events(&ring->ring);
+}
+
+int gw_ring_register_eventfd(gw_ring *ring, int fd) {
+    return io_uring_register_eventfd(&ring->ring, fd);
+}
+
 uint32_t gw_ring_reap(gw_ring *ring, gw_completion *out, uint32_t capacity) {
     uint32_t count = 0;
     unsigned head;

@@ -32,7 +32,7 @@ public final class Gateway: @unchecked Sendable {
         let descriptorLimit = raiseDescriptorLimit()
         plan = RingPlan(
             maxConnections: configuration.maxConnections, descriptorLimit: descriptorLimit,
-            cores: ProcessInfo.processInfo.activeProcessorCount, rings: configuration.rings)
+            cores: ProcessInfo.processInfo.activeProcessorCount, threads: configuration.ioThreads)
         let metrics = GatewayMetrics()
         self.metrics = metrics
         let kafkaMetrics = configuration.kafka.map { kafka in
@@ -91,21 +91,24 @@ public final class Gateway: @unchecked Sendable {
             webRoot: configuration.webRoot,
             health: { [unowned self] in self.health() },
             metricsText: { [unowned self] in self.metricsText() })
-        var ringConfiguration = RingConfiguration(slots: plan.slotsPerRing)
+        var ringConfiguration = RingConfiguration(slots: plan.slotsPerThread, slotsPerRing: plan.slotsPerRing)
         ringConfiguration.sendQueueFrames = configuration.sendQueueFrames
         ringConfiguration.sendQueueBytes = configuration.sendQueueBytes
         ringConfiguration.resolvesPeerAddresses = configuration.maxConnectionsPerAddress != nil
+        // A buffer is held only from a receive's completion to the end of its handling; a thread
+        // running many rings reaps each often, so fewer per ring (4 KiB each, all resident) do.
+        if plan.ringsPerThread > 1 { ringConfiguration.receiveBufferCount = 128 }
         let addressLimiter = configuration.maxConnectionsPerAddress.map { AddressLimiter(limit: $0) }
         // One for all rings: the heap they free handshakes into is the process's.
         let handshakeTrim = HandshakeMemoryTrim()
-        for index in 0..<plan.rings {
+        for index in 0..<plan.threads {
             let loop = try RingLoop(index: index, configuration: ringConfiguration, frames: frames, listener: listener)
             let inbox = RingInbox()
             let tls = try tlsContext.map { context throws(TLSRecordError) in
-                try TLSConnections(context: context, frames: frames, slots: plan.slotsPerRing, trim: handshakeTrim)
+                try TLSConnections(context: context, frames: frames, slots: plan.slotsPerThread, trim: handshakeTrim)
             }
             let handler = GatewayRing(
-                index: index, slots: plan.slotsPerRing, configuration: configuration, hub: hub, inbox: inbox,
+                index: index, slots: plan.slotsPerThread, configuration: configuration, hub: hub, inbox: inbox,
                 route: route, routes: routes, metrics: metrics, addressLimiter: addressLimiter, tls: tls, logger: logger)
             loop.handler = handler
             if tls != nil { loop.sealer = handler }
@@ -123,7 +126,7 @@ public final class Gateway: @unchecked Sendable {
         logger.info(
             "listening",
             metadata: [
-                "address": "\(address)", "tls": "\(isTLS)", "rings": "\(plan.rings)", "slots_per_ring": "\(plan.slotsPerRing)",
+                "address": "\(address)", "tls": "\(isTLS)", "io_threads": "\(plan.threads)", "rings": "\(plan.rings)", "slots_per_ring": "\(plan.slotsPerRing)",
             ])
     }
 
@@ -184,7 +187,7 @@ public final class Gateway: @unchecked Sendable {
     private func health() -> (healthy: Bool, json: String) {
         let kafka = kafkaState
         let healthy = kafka?.up ?? true
-        var json = "{\"status\":\"\(healthy ? "ok" : "degraded")\",\"connections\":\(openConnections),\"rings\":\(plan.rings)"
+        var json = "{\"status\":\"\(healthy ? "ok" : "degraded")\",\"connections\":\(openConnections),\"io_threads\":\(plan.threads),\"rings\":\(plan.rings)"
         if let kafka {
             let detail = kafka.detail.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "\"", with: "\\\"")

@@ -45,8 +45,8 @@ public struct GatewayConfiguration: Sendable {
     public static let defaultMaxIdleSubjects = 16_384
     /// Directory of the web UI served at `/`; nil serves none.
     public var webRoot: String?
-    /// Ring count override (default: max(cores, ceil(maxConnections / slots))).
-    public var rings: Int?
+    /// I/O threads (default: one per core); each runs the rings its share of connections needs.
+    public var ioThreads: Int?
     /// Kafka both ways; nil routes pubs straight to local subscribers.
     public var kafka: KafkaBridgeConfiguration?
     /// Certificate chain and key: every connection on `listen` is TLS (https, wss); nil: plaintext.
@@ -60,24 +60,31 @@ public struct GatewayConfiguration: Sendable {
     }
 }
 
-/// How the connections are spread over rings: a ring's table can hold at most RLIMIT_NOFILE
-/// direct descriptors, so rings = max(cores, ceil(max connections / slots per ring)).
+/// How the connections are spread: one I/O thread per core (or `--io-threads`), each running as
+/// many rings as its share of connections needs, because a ring's file table holds at most
+/// RLIMIT_NOFILE direct descriptors. Threads follow cores, rings follow descriptors.
 public struct RingPlan: Equatable, Sendable {
-    public let rings: Int
+    public let threads: Int
+    public let ringsPerThread: Int
     public let slotsPerRing: Int
 
-    public init(maxConnections: Int, descriptorLimit: Int, cores: Int, rings override: Int? = nil) {
+    public init(maxConnections: Int, descriptorLimit: Int, cores: Int, threads override: Int? = nil) {
         let slotsLimit = max(128, descriptorLimit)
+        let threads = max(1, override ?? cores)
+        let perThread = (max(1, maxConnections) + threads - 1) / threads
         // A ring stops accepting a few slots before its table is full: count on the rest only.
         let usable = slotsLimit - RingPlan.acceptHeadroom
-        let needed = (maxConnections + usable - 1) / usable
-        let rings = max(override ?? max(1, cores), needed)
-        self.rings = rings
-        self.slotsPerRing = min(slotsLimit, (maxConnections + rings - 1) / rings + RingPlan.acceptHeadroom)
+        let ringsPerThread = (perThread + usable - 1) / usable
+        self.threads = threads
+        self.ringsPerThread = ringsPerThread
+        self.slotsPerRing = min(slotsLimit, (perThread + ringsPerThread - 1) / ringsPerThread + RingPlan.acceptHeadroom)
     }
 
     /// More than the ring's own accept reserve, so every ring can take its share of connections.
     static let acceptHeadroom = 64
+
+    public var rings: Int { threads * ringsPerThread }
+    public var slotsPerThread: Int { ringsPerThread * slotsPerRing }
 
     /// Connections the plan can hold for sure.
     public var capacity: Int {

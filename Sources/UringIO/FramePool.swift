@@ -44,36 +44,29 @@ public final class FramePool: @unchecked Sendable {
     public init(capacity: Int = 1 << 16, sendLatencies: SendLatencies? = nil) {
         self.capacity = capacity
         self.sendLatencies = sendLatencies
-        originMilliseconds = .allocate(capacity: capacity)
-        originMilliseconds.initialize(repeating: 0, count: capacity)
-        heldByHistory = .allocate(capacity: capacity)
-        heldByHistory.initialize(repeating: false, count: capacity)
-        compressedForms = .allocate(capacity: capacity)
-        compressedForms.initialize(repeating: 0, count: capacity)
-        storage = .allocate(capacity: capacity)
-        storage.initialize(repeating: nil, count: capacity)
-        lengths = .allocate(capacity: capacity)
-        lengths.initialize(repeating: 0, count: capacity)
-        classes = .allocate(capacity: capacity)
-        classes.initialize(repeating: 0, count: capacity)
-        references = .allocate(capacity: capacity)
-        for index in 0..<capacity {
-            (references + index).initialize(to: Atomic(0))
-        }
+        // Zero pages: a frame's metadata costs memory once the frame is first made.
+        originMilliseconds = ZeroedMemory.allocate(Int64.self, count: capacity)
+        heldByHistory = ZeroedMemory.allocate(Bool.self, count: capacity)
+        compressedForms = ZeroedMemory.allocate(UInt32.self, count: capacity)
+        storage = ZeroedMemory.allocate(UnsafeMutableRawPointer?.self, count: capacity)
+        lengths = ZeroedMemory.allocate(Int.self, count: capacity)
+        classes = ZeroedMemory.allocate(UInt8.self, count: capacity)
+        // An Atomic<Int> of zero is a zero Int in memory.
+        references = ZeroedMemory.allocate(Atomic<Int>.self, count: capacity)
     }
 
     deinit {
-        for index in 0..<capacity {
+        let created = state.withLock { $0.created }
+        for index in 0..<created {
             storage[index]?.deallocate()
         }
-        storage.deallocate()
-        lengths.deallocate()
-        classes.deallocate()
-        originMilliseconds.deallocate()
-        heldByHistory.deallocate()
-        compressedForms.deallocate()
-        references.deinitialize(count: capacity)
-        references.deallocate()
+        ZeroedMemory.free(storage)
+        ZeroedMemory.free(lengths)
+        ZeroedMemory.free(classes)
+        ZeroedMemory.free(originMilliseconds)
+        ZeroedMemory.free(heldByHistory)
+        ZeroedMemory.free(compressedForms)
+        ZeroedMemory.free(references)
     }
 
     /// A frame with room for `bytes`, holding one reference for the caller.

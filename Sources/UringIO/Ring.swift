@@ -8,7 +8,6 @@ import Glibc
 final class Ring {
     private let handle: OpaquePointer
     let features: UInt32
-    private let completions: UnsafeMutableBufferPointer<gw_completion>
 
     init(submissionEntries: UInt32, completionEntries: UInt32, fileSlots: UInt32) throws(SystemError) {
         var error: Int32 = 0
@@ -18,12 +17,10 @@ final class Ring {
         }
         self.handle = handle
         self.features = features
-        completions = .allocate(capacity: Int(completionEntries))
     }
 
     deinit {
         gw_ring_destroy(handle)
-        completions.deallocate()
     }
 
     func setUpBuffers(group: UInt16, count: UInt32, size: UInt32) throws(SystemError) {
@@ -111,10 +108,18 @@ final class Ring {
         _ = gw_ring_submit(handle)
     }
 
-    /// Copies the ready completions out (one CQ advance) and hands them to `body`.
-    func reap(_ body: (UnsafeBufferPointer<gw_completion>) -> Void) {
-        let count = gw_ring_reap(handle, completions.baseAddress!, UInt32(completions.count))
-        body(UnsafeBufferPointer(rebasing: completions[0..<Int(count)]))
+    /// Submits and runs completions deferred to this thread, without waiting.
+    func submitAndGetEvents() {
+        _ = gw_ring_submit_and_get_events(handle)
+    }
+
+    func registerEventDescriptor(_ descriptor: Int32) -> Int32 {
+        gw_ring_register_eventfd(handle, descriptor)
+    }
+
+    /// Copies up to `buffer.count` ready completions into `buffer` (one CQ advance); returns how many.
+    func reap(into buffer: UnsafeMutableBufferPointer<gw_completion>) -> Int {
+        Int(gw_ring_reap(handle, buffer.baseAddress!, UInt32(buffer.count)))
     }
 }
 

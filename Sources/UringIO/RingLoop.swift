@@ -1,5 +1,7 @@
-// One ring on one thread: accepts into direct descriptors, multishot receives from a provided
-// buffer ring, bounded per-connection send queues of shared frames, and orderly closes.
+// One I/O thread and its rings: accepts into direct descriptors, multishot receives from provided
+// buffer rings, bounded per-connection send queues of shared frames, and orderly closes. A ring's
+// file table holds at most RLIMIT_NOFILE descriptors, so a thread with more connections than that
+// runs several rings (`RingConfiguration.slotsPerRing`) and waits on all of them in one place.
 import Foundation
 import Synchronization
 internal import CUring
@@ -46,12 +48,16 @@ public protocol RingFrameSealer: AnyObject {
 }
 
 public struct RingConfiguration: Sendable {
-    /// Direct-descriptor slots, at most RLIMIT_NOFILE.
+    /// Connection slots of the loop, across all its rings.
     public var slots: Int
+    /// Direct-descriptor slots of one ring, at most RLIMIT_NOFILE: the loop runs
+    /// slots / slotsPerRing rings (rounded up) on its one thread.
+    public var slotsPerRing: Int
     /// Frames a connection may have queued before `send` reports `.queueFull`.
     public var sendQueueFrames: Int = 64
     /// Bytes a connection may have queued before `send` reports `.queueFull`.
     public var sendQueueBytes: Int = 1 << 20
+    /// Provided receive buffers per ring (a power of two).
     public var receiveBufferCount: Int = 512
     public var receiveBufferSize: Int = 4096
     public var submissionEntries: Int = 4096
@@ -63,9 +69,13 @@ public struct RingConfiguration: Sendable {
     /// Ask the kernel for each accepted connection's peer address (for per-address limits).
     public var resolvesPeerAddresses = false
 
-    public init(slots: Int) {
+    public init(slots: Int, slotsPerRing: Int? = nil) {
         self.slots = slots
+        self.slotsPerRing = min(slots, slotsPerRing ?? slots)
     }
+
+    /// How many rings the loop runs.
+    public var rings: Int { (slots + slotsPerRing - 1) / slotsPerRing }
 }
 
 public enum SendResult: Equatable {
@@ -109,17 +119,17 @@ public final class RingLoop: @unchecked Sendable {
     public var sealer: RingFrameSealer?
 
     private let listener: Listener?
-    private var ring: Ring!
+    /// The loop's rings; ring 0 also carries the wake-ups, the timer and the others' readiness.
+    private var rings: [LoopRing] = []
     private var slots: ConnectionSlots
     private var leftovers = LeftoverStore()
     private var openCount = 0
     private var drainDeadlines: [(slot: UInt32, generation: UInt8, deadline: ContinuousClock.Instant)] = []
+    /// Completions copied out of a ring, shared by the loop's rings (they are reaped one at a time).
+    private var completions: UnsafeMutableBufferPointer<gw_completion>
 
-    // Accepting: multishot while the table has room for a whole backlog, single accepts near the top.
+    // Accepting: multishot while a ring's table has room for a whole backlog, single accepts near the top.
     private var acceptEnabled = true
-    private var multishotArmed = false
-    private var multishotCancelRequested = false
-    private var singleAcceptsOutstanding = 0
     private let multishotHeadroom: Int
     private let acceptReserve = 4
 
@@ -149,6 +159,7 @@ public final class RingLoop: @unchecked Sendable {
         self.listener = listener
         slots = ConnectionSlots(count: configuration.slots, queueDepth: configuration.sendQueueFrames)
         multishotHeadroom = 4096 + 512
+        completions = .allocate(capacity: 4096)
         let descriptor = gw_eventfd_create()
         try SystemError.check(descriptor, "eventfd")
         wakeDescriptor = descriptor
@@ -163,6 +174,7 @@ public final class RingLoop: @unchecked Sendable {
 
     deinit {
         peerAddressBuffers?.deallocate()
+        completions.deallocate()
         slots.deallocate()
         wakeReadBuffer.deallocate()
         Glibc.close(wakeDescriptor)
@@ -203,15 +215,11 @@ public final class RingLoop: @unchecked Sendable {
 
     private func run() {
         do {
-            let completionEntries = max(4096, Self.powerOfTwo(atLeast: 2 * configuration.slots + 1024))
-            ring = try Ring(
-                submissionEntries: UInt32(configuration.submissionEntries),
-                completionEntries: UInt32(completionEntries),
-                fileSlots: UInt32(configuration.slots))
-            try ring.setUpBuffers(
-                group: Self.bufferGroup, count: UInt32(configuration.receiveBufferCount),
-                size: UInt32(configuration.receiveBufferSize))
+            for member in 0..<configuration.rings {
+                rings.append(try makeRing(member))
+            }
         } catch {
+            rings = []
             startError = error
             started.signal()
             finished.signal()
@@ -220,21 +228,25 @@ public final class RingLoop: @unchecked Sendable {
         started.signal()
         armWake()
         armTick()
+        for member in rings.indices.dropFirst() { armReadiness(member) }
         manageAccepting()
         while true {
+            // The other rings' requests go in now; ring 0's go in as the thread waits on it.
+            for member in rings.indices.dropFirst() { rings[member].ring.submit() }
             do {
-                try ring.submitAndWait()
+                try rings[0].ring.submitAndWait()
             } catch {
                 // Only a broken ring gets here; nothing sensible remains but to stop.
                 FileHandle.standardError.write(Data("ring \(index): \(error)\n".utf8))
                 break
             }
-            ring.reap { batch in
-                for raw in batch {
-                    handle(Completion(raw))
-                }
+            reap(0)
+            for member in rings.indices.dropFirst() where rings[member].ready {
+                rings[member].ready = false
+                rings[member].ring.submitAndGetEvents()
+                reap(member)
             }
-            ring.publishReturnedBuffers()
+            for ring in rings { ring.ring.publishReturnedBuffers() }
             if stopRequested.load(ordering: .acquiring) && !stopping {
                 beginStopping()
             }
@@ -242,24 +254,72 @@ public final class RingLoop: @unchecked Sendable {
                 break
             }
         }
-        ring = nil
+        rings = []
         finished.signal()
+    }
+
+    /// Ring `member` of the loop: its file table holds slots member * slotsPerRing onwards.
+    private func makeRing(_ member: Int) throws(SystemError) -> LoopRing {
+        let base = member * configuration.slotsPerRing
+        let fileSlots = min(configuration.slotsPerRing, configuration.slots - base)
+        // Room for a send completion per slot and a burst of receives; more waits in the
+        // kernel's overflow list (nothing is dropped), and the queue is resident memory.
+        let completionEntries = max(4096, Self.powerOfTwo(atLeast: fileSlots + 1024))
+        let ring = try Ring(
+            submissionEntries: UInt32(configuration.submissionEntries),
+            completionEntries: UInt32(completionEntries),
+            fileSlots: UInt32(fileSlots))
+        try ring.setUpBuffers(
+            group: Self.bufferGroup, count: UInt32(configuration.receiveBufferCount),
+            size: UInt32(configuration.receiveBufferSize))
+        let member = LoopRing(ring: ring, base: UInt32(base), fileSlots: fileSlots)
+        if base > 0 {
+            // Ring 0 waits for this ring's completions through an eventfd it reads.
+            let descriptor = gw_eventfd_create()
+            try SystemError.check(descriptor, "eventfd")
+            member.readinessDescriptor = descriptor
+            try SystemError.check(ring.registerEventDescriptor(descriptor), "io_uring_register_eventfd")
+        }
+        return member
+    }
+
+    /// Handles the completions of ring `member` until none is left.
+    private func reap(_ member: Int) {
+        let ring = rings[member].ring
+        var count = 0
+        repeat {
+            count = ring.reap(into: completions)
+            for raw in completions[0..<count] {
+                handle(Completion(raw), ring: member)
+            }
+        } while count == completions.count
+    }
+
+    /// The ring holding `slot`'s descriptor, and the slot's index in that ring's file table.
+    private func ring(of slot: UInt32) -> (ring: Ring, file: UInt32) {
+        if rings.count == 1 { return (rings[0].ring, slot) }
+        let member = Int(slot) / configuration.slotsPerRing
+        return (rings[member].ring, slot - rings[member].base)
     }
 
     private func beginStopping() {
         stopping = true
         stopDeadline = ContinuousClock.now + configuration.stopTimeout
         acceptEnabled = false
-        if multishotArmed { ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
-        if singleAcceptsOutstanding > 0 { ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept)) }
+        for member in rings {
+            if member.multishotArmed { member.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
+            if member.singleAcceptsOutstanding > 0 {
+                member.ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept))
+            }
+        }
         handler?.loopStopping(self)
     }
 
-    private func handle(_ completion: Completion) {
+    private func handle(_ completion: Completion, ring member: Int) {
         guard let userData = UserData(raw: completion.userData) else { return }
         switch userData.operation {
         case .accept:
-            accepted(completion)
+            accepted(completion, ring: member)
         case .receive:
             received(completion, userData)
         case .send:
@@ -276,6 +336,10 @@ public final class RingLoop: @unchecked Sendable {
             armTick()
         case .peerAddress:
             peerAddressKnown(completion, userData)
+        case .ringReady:
+            let ready = Int(userData.extra)
+            rings[ready].ready = true
+            armReadiness(ready)
         case .cancel, .cancelAccept:
             break
         }
@@ -283,42 +347,48 @@ public final class RingLoop: @unchecked Sendable {
 
     // MARK: - Accepting
 
+    /// One ring accepts at a time, the one with the most free slots: multishot while it has room
+    /// for a whole backlog, then single accepts, never more than it has free slots.
     private func manageAccepting() {
         guard let listener, acceptEnabled else { return }
-        let free = configuration.slots - openCount
-        if free > multishotHeadroom {
-            if !multishotArmed && singleAcceptsOutstanding == 0 {
-                ring.acceptMultishot(listener: listener.descriptor, UserData(.accept, extra: 1))
-                multishotArmed = true
-                multishotCancelRequested = false
+        var best = 0
+        for member in rings.indices where rings[member].free > rings[best].free { best = member }
+        let multishotWanted = rings[best].free > multishotHeadroom
+        for (member, ring) in rings.enumerated() where ring.multishotArmed && !ring.multishotCancelRequested {
+            if member != best || !multishotWanted {
+                ring.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
+                ring.multishotCancelRequested = true
+            }
+        }
+        let target = rings[best]
+        if multishotWanted {
+            if !target.multishotArmed && target.singleAcceptsOutstanding == 0 {
+                target.ring.acceptMultishot(listener: listener.descriptor, UserData(.accept, extra: 1))
+                target.multishotArmed = true
+                target.multishotCancelRequested = false
             }
             return
         }
-        if multishotArmed {
-            if !multishotCancelRequested {
-                ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
-                multishotCancelRequested = true
-            }
-            return
-        }
+        if target.multishotArmed { return }
         // Never more single accepts outstanding than free slots: an accept into a full table drops the peer.
-        let wanted = min(8, free - acceptReserve)
-        while singleAcceptsOutstanding < wanted {
-            ring.acceptOnce(listener: listener.descriptor, UserData(.accept, extra: 0))
-            singleAcceptsOutstanding += 1
+        let wanted = min(8, target.free - acceptReserve)
+        while target.singleAcceptsOutstanding < wanted {
+            target.ring.acceptOnce(listener: listener.descriptor, UserData(.accept, extra: 0))
+            target.singleAcceptsOutstanding += 1
         }
     }
 
-    private func accepted(_ completion: Completion) {
+    private func accepted(_ completion: Completion, ring member: Int) {
+        let ring = rings[member]
         let multishot = UserData(raw: completion.userData)?.extra == 1
         if multishot {
-            if !completion.hasMore { multishotArmed = false }
+            if !completion.hasMore { ring.multishotArmed = false }
         } else {
-            singleAcceptsOutstanding -= 1
+            ring.singleAcceptsOutstanding -= 1
         }
         if completion.result >= 0 {
             RingCounters.add(counters.accepted, 1)
-            opened(slot: UInt32(completion.result))
+            opened(slot: ring.base + UInt32(completion.result))
         } else if completion.result != -ECANCELED {
             RingCounters.add(counters.acceptErrors, 1)
         }
@@ -332,7 +402,8 @@ public final class RingLoop: @unchecked Sendable {
             throw SystemError(call: "adopt (ring \(index) is full)", errno: ENFILE)
         }
         do {
-            try ring.installFile(slot: slot, fd: fd)
+            let (ring, file) = self.ring(of: slot)
+            try ring.installFile(slot: file, fd: fd)
         } catch {
             freeAdoptSlots.append(slot)
             throw error
@@ -349,11 +420,13 @@ public final class RingLoop: @unchecked Sendable {
         slots.headSealed[index] = false
         openCount += 1
         counters.open.store(openCount, ordering: .relaxed)
+        member(of: slot).open += 1
         if let peerAddressBuffers {
             // The address arrives before any request bytes, so limits apply before the upgrade.
             slots.receiving[index] = true
+            let (ring, file) = self.ring(of: slot)
             ring.peerAddressThenReceive(
-                slot: slot, into: peerAddressBuffers + index * peerAddressLength, length: UInt32(peerAddressLength),
+                slot: file, into: peerAddressBuffers + index * peerAddressLength, length: UInt32(peerAddressLength),
                 UserData(.peerAddress, slot: slot, generation: slots.generation[index]), group: Self.bufferGroup,
                 UserData(.receive, slot: slot, generation: slots.generation[index]))
         } else {
@@ -379,8 +452,9 @@ public final class RingLoop: @unchecked Sendable {
     private func armReceive(_ slot: UInt32) {
         let index = Int(slot)
         slots.receiving[index] = true
+        let (ring, file) = self.ring(of: slot)
         ring.receiveMultishot(
-            slot: slot, group: Self.bufferGroup,
+            slot: file, group: Self.bufferGroup,
             UserData(.receive, slot: slot, generation: slots.generation[index]))
     }
 
@@ -388,6 +462,7 @@ public final class RingLoop: @unchecked Sendable {
         let index = Int(userData.slot)
         let current = slots.generation[index] == userData.generation
         if current && !completion.hasMore { slots.receiving[index] = false }
+        let ring = self.ring(of: userData.slot).ring
         defer {
             if let buffer = completion.bufferID { ring.returnBuffer(buffer) }
         }
@@ -416,11 +491,11 @@ public final class RingLoop: @unchecked Sendable {
     /// Offers the connection's unread bytes to the handler, keeping what it did not consume.
     private func deliver(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) {
         let index = Int(slot)
-        let leftover = slots.leftover[index]
+        let leftover = slots.leftover[index] - 1
         if leftover < 0 {
             let consumed = handler?.connectionReceived(self, slot: slot, bytes: bytes) ?? bytes.count
             if consumed < bytes.count && slots.phase[index] == .open {
-                slots.leftover[index] = leftovers.make(from: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+                slots.leftover[index] = leftovers.make(from: UnsafeRawBufferPointer(rebasing: bytes[consumed...])) + 1
             }
             return
         }
@@ -431,7 +506,7 @@ public final class RingLoop: @unchecked Sendable {
         leftovers.removeFirst(leftover, consumed)
         if leftovers.isEmpty(leftover) {
             leftovers.free(leftover)
-            slots.leftover[index] = -1
+            slots.leftover[index] = 0
         }
     }
 
@@ -488,22 +563,22 @@ public final class RingLoop: @unchecked Sendable {
         let bytes = frames.bytes(frame)
         let offset = Int(slots.sentBytes[index])
         slots.sendInFlight[index] = true
+        let (ring, file) = self.ring(of: UInt32(index))
         ring.send(
-            slot: UInt32(index), bytes: bytes.baseAddress! + offset, count: UInt32(bytes.count - offset),
+            slot: file, bytes: bytes.baseAddress! + offset, count: UInt32(bytes.count - offset),
             UserData(.send, slot: UInt32(index), generation: slots.generation[index]))
     }
 
     /// Puts the sealer's frame in place of the queue's head; false when the connection was closed instead.
     private func sealHead(_ index: Int, _ sealer: RingFrameSealer) -> Bool {
-        let position = index * slots.queueDepth + Int(slots.queueHead[index])
-        let frame = FrameHandle(slots.queue[position])
+        let frame = FrameHandle(slots.headFrame(index))
         guard let sealed = sealer.sealFrame(self, slot: UInt32(index), frame: frame) else {
             close(UInt32(index), .now)
             return false
         }
         slots.headSealed[index] = true
         if sealed != frame {
-            slots.queue[position] = sealed.index
+            slots.replaceHead(index, with: sealed.index)
             slots.queuedBytes[index] = slots.queuedBytes[index] - UInt32(frames.bytes(frame).count)
                 + UInt32(frames.bytes(sealed).count)
             frames.release(frame)
@@ -570,7 +645,8 @@ public final class RingLoop: @unchecked Sendable {
             if slots.sendInFlight[index] {
                 // A peer that never reads would hold the send forever; its frame is only free
                 // to reuse after the send completes, so cancel it and close on its completion.
-                ring.cancel(UserData(.send, slot: slot, generation: slots.generation[index]), UserData(.cancel, slot: slot))
+                self.ring(of: slot).ring.cancel(
+                    UserData(.send, slot: slot, generation: slots.generation[index]), UserData(.cancel, slot: slot))
             } else {
                 submitClose(index)
             }
@@ -598,9 +674,7 @@ public final class RingLoop: @unchecked Sendable {
         let keep = keepingHead ? 1 : 0
         while Int(slots.queueCount[index]) > keep {
             // Drop from the tail so an in-flight head stays at the head.
-            let tail = (Int(slots.queueHead[index]) + Int(slots.queueCount[index]) - 1) % slots.queueDepth
-            let frame = FrameHandle(slots.queue[index * slots.queueDepth + tail])
-            slots.queueCount[index] -= 1
+            let frame = FrameHandle(slots.removeLast(index))
             slots.queuedBytes[index] -= UInt32(frames.bytes(frame).count)
             frames.release(frame)
         }
@@ -613,21 +687,23 @@ public final class RingLoop: @unchecked Sendable {
         slots.phase[index] = .closeSubmitted
         let slot = UInt32(index)
         let generation = slots.generation[index]
+        let (ring, file) = self.ring(of: slot)
         ring.cancelAndClose(
-            slot: slot, target: UserData(.receive, slot: slot, generation: generation),
+            slot: file, target: UserData(.receive, slot: slot, generation: generation),
             cancel: UserData(.cancel, slot: slot), close: UserData(.close, slot: slot, generation: generation))
     }
 
     private func closed(_ userData: UserData) {
         let index = Int(userData.slot)
         guard slots.phase[index] == .closeSubmitted, slots.generation[index] == userData.generation else { return }
-        if slots.leftover[index] >= 0 {
-            leftovers.free(slots.leftover[index])
-            slots.leftover[index] = -1
+        if slots.leftover[index] > 0 {
+            leftovers.free(slots.leftover[index] - 1)
+            slots.leftover[index] = 0
         }
         slots.phase[index] = .free
         openCount -= 1
         counters.open.store(openCount, ordering: .relaxed)
+        member(of: userData.slot).open -= 1
         RingCounters.add(counters.closed, 1)
         if listener == nil { freeAdoptSlots.append(userData.slot) }
         handler?.connectionClosed(self, slot: userData.slot)
@@ -652,13 +728,25 @@ public final class RingLoop: @unchecked Sendable {
     // MARK: - Wake-ups and the timer
 
     private func armWake() {
-        ring.read(fd: wakeDescriptor, into: wakeReadBuffer, count: 8, UserData(.wake))
+        rings[0].ring.read(fd: wakeDescriptor, into: wakeReadBuffer, count: 8, UserData(.wake))
+    }
+
+    /// Ring 0 reads ring `member`'s eventfd, so a completion there ends ring 0's wait.
+    private func armReadiness(_ member: Int) {
+        let ring = rings[member]
+        rings[0].ring.read(
+            fd: ring.readinessDescriptor, into: ring.readinessBuffer, count: 8,
+            UserData(.ringReady, extra: UInt32(member)))
+    }
+
+    private func member(of slot: UInt32) -> LoopRing {
+        rings.count == 1 ? rings[0] : rings[Int(slot) / configuration.slotsPerRing]
     }
 
     private func armTick() {
         let nanoseconds = configuration.tickInterval.components.seconds * 1_000_000_000
             + configuration.tickInterval.components.attoseconds / 1_000_000_000
-        ring.timeout(nanoseconds: UInt64(nanoseconds), UserData(.tick))
+        rings[0].ring.timeout(nanoseconds: UInt64(nanoseconds), UserData(.tick))
     }
 
     private static func powerOfTwo(atLeast value: Int) -> Int {
@@ -666,4 +754,34 @@ public final class RingLoop: @unchecked Sendable {
         while result < value { result <<= 1 }
         return result
     }
+}
+
+/// One ring of a loop and what the loop keeps about it.
+private final class LoopRing {
+    let ring: Ring
+    /// The loop's slot of this ring's file index 0.
+    let base: UInt32
+    let fileSlots: Int
+    var open = 0
+    var multishotArmed = false
+    var multishotCancelRequested = false
+    var singleAcceptsOutstanding = 0
+    /// Rings after the first: the eventfd their completions signal, and ring 0's read of it.
+    var readinessDescriptor: Int32 = -1
+    let readinessBuffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    /// Ring 0 saw the eventfd: run this ring's completions.
+    var ready = false
+
+    init(ring: Ring, base: UInt32, fileSlots: Int) {
+        self.ring = ring
+        self.base = base
+        self.fileSlots = fileSlots
+    }
+
+    deinit {
+        readinessBuffer.deallocate()
+        if readinessDescriptor >= 0 { Glibc.close(readinessDescriptor) }
+    }
+
+    var free: Int { fileSlots - open }
 }

@@ -14,6 +14,8 @@ enum Operation: UInt8 {
     case tick
     case cancelAccept
     case peerAddress
+    /// Another ring of the loop has completions (extra: which ring).
+    case ringReady
 }
 
 struct UserData: Equatable {

@@ -93,7 +93,10 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Directory of the web UI served at / (none when not given).")
     var webRoot: String?
 
-    @Option(help: "Number of io_uring rings (default: max(cores, connections / descriptor limit)).")
+    @Option(help: "I/O threads (default: one per core). Each runs as many io_uring rings as its connections need (a ring holds at most the descriptor limit).")
+    var ioThreads: Int?
+
+    @Option(help: .hidden)
     var rings: Int?
 
     @Option(help: "Kafka bootstrap servers, HOST:PORT[,...]. Without it (or --bootstrap-file) pubs go straight to local subscribers.")
@@ -198,7 +201,8 @@ struct GatewayCommand: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode.failure
         }
-        configuration.rings = rings
+        // --rings was the thread count before a thread could run several rings.
+        configuration.ioThreads = ioThreads ?? rings
         configuration.compression = compression == .on
         if let tlsCert, let tlsKey { configuration.tls = TLSServerFiles(certificateChain: tlsCert, privateKey: tlsKey) }
         do {

@@ -76,22 +76,27 @@ import Testing
 }
 
 @Suite struct RingPlanTests {
-    @Test func atLeastOneRingPerCore() {
+    @Test func oneThreadPerCoreWithOneRingWhenTheDescriptorLimitHoldsItsShare() {
         let plan = RingPlan(maxConnections: 1_000, descriptorLimit: 20_000, cores: 2)
-        #expect(plan.rings == 2)
+        #expect(plan.threads == 2)
+        #expect(plan.ringsPerThread == 1)
         #expect(plan.slotsPerRing >= 500)
     }
 
-    @Test func enoughRingsForConnectionsBeyondTheDescriptorLimit() {
+    @Test("a million connections: still one thread per core, each running the rings its half needs")
+    func threadsFollowCoresAndRingsFollowDescriptors() {
         let plan = RingPlan(maxConnections: 1_000_000, descriptorLimit: 20_000, cores: 2)
-        #expect(plan.rings == 51)
+        #expect(plan.threads == 2)
+        #expect(plan.ringsPerThread == 26)
         #expect(plan.slotsPerRing <= 20_000)
         #expect(plan.capacity >= 1_000_000)
     }
 
-    @Test func fiftyThousandConnectionsNeedThreeRingsHere() {
-        let plan = RingPlan(maxConnections: 50_000, descriptorLimit: 20_000, cores: 2)
-        #expect(plan.rings == 3)
+    @Test func ioThreadsOverrideTheCoreCount() {
+        let plan = RingPlan(maxConnections: 50_000, descriptorLimit: 20_000, cores: 2, threads: 1)
+        #expect(plan.threads == 1)
+        #expect(plan.ringsPerThread == 3)
+        #expect(plan.slotsPerThread == 3 * plan.slotsPerRing)
         #expect(plan.capacity >= 50_000)
     }
 }

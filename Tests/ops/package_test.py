@@ -148,7 +148,7 @@ def check_executables(root, version):
 
 def start_gateway(root, before=(), stderr=subprocess.DEVNULL):
     process = subprocess.Popen(
-        [root.file("/usr/bin/stadium-gateway"), *before, "--listen", "127.0.0.1:0", "--rings", "1"],
+        [root.file("/usr/bin/stadium-gateway"), *before, "--listen", "127.0.0.1:0", "--io-threads", "1"],
         stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
     line = process.stdout.readline()
     match = re.search(r"listening on ws://[\d.]+:(\d+)/", line)

@@ -138,7 +138,7 @@ def metric(port, series):
 
 def start_gateway(binary):
     gateway = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--rings", "2", "--max-connections", "4000",
+        [binary, "--listen", "127.0.0.1:0", "--io-threads", "2", "--max-connections", "4000",
          "--socket-send-buffer", str(SOCKET_SEND_BUFFER), "--max-lag-seconds", str(MAX_LAG_SECONDS)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in gateway.stdout:

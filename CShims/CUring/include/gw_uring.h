@@ -68,6 +68,10 @@ int gw_prep_timeout(gw_ring *ring, uint64_t nanoseconds, uint64_t user_data);
 /// Submits what is queued and waits for at least `wait_count` completions.
 int gw_ring_submit_and_wait(gw_ring *ring, uint32_t wait_count);
 int gw_ring_submit(gw_ring *ring);
+// Submits and runs the ring's deferred completions without waiting (a ring another ring waits for).
+int gw_ring_submit_and_get_events(gw_ring *ring);
+// Has every completion posted to this ring also signal `fd` (an eventfd).
+int gw_ring_register_eventfd(gw_ring *ring, int fd);
 
 /// Copies up to `capacity` completions into `out` and advances the queue once.
 uint32_t gw_ring_reap(gw_ring *ring, gw_completion *out, uint32_t capacity);

@@ -21,7 +21,7 @@ final class GatewayProcess {
     /// STADIUM_GATEWAY, when set, is the binary to run.
     init(_ arguments: [String] = [], startTimeout: Duration = .seconds(30)) throws {
         child = try ChildProcess(
-            "stadium-gateway", ["--listen", "127.0.0.1:0", "--rings", "1"] + arguments, pathVariable: "STADIUM_GATEWAY")
+            "stadium-gateway", ["--listen", "127.0.0.1:0", "--io-threads", "1"] + arguments, pathVariable: "STADIUM_GATEWAY")
         let line = try child.line(startingWith: "stadium-gateway: listening on", timeout: startTimeout)
         guard let port = Self.port(inListeningLine: line) else { throw GatewayProcessError.noListeningLine(line: line) }
         self.port = port

@@ -35,7 +35,7 @@ final class Gateway: @unchecked Sendable {
     static func start(_ arguments: [String] = [], port: UInt16 = 0) async throws -> Gateway {
         try await offThePool {
             let child = try ChildProcess(
-                "stadium-gateway", ["--listen", "127.0.0.1:\(port)", "--rings", "1"] + arguments,
+                "stadium-gateway", ["--listen", "127.0.0.1:\(port)", "--io-threads", "1"] + arguments,
                 pathVariable: "STADIUM_GATEWAY")
             let line = try child.line(startingWith: "stadium-gateway: listening on", timeout: .seconds(60))
             guard let range = line.range(of: "listening on ws://127.0.0.1:"),
