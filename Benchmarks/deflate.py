@@ -35,7 +35,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def start_gateway(binary, compression, players):
     gateway = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--rings", "1", "--max-connections", str(players + 100),
+        [binary, "--listen", "127.0.0.1:0", "--io-threads", "1", "--max-connections", str(players + 100),
          "--pub-rate", "0", "--compression", compression],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in gateway.stdout:

@@ -55,7 +55,7 @@ def check(condition, message):
 
 def start_gateway(binary, *options):
     gateway = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--rings", "2", "--max-connections", "1000", *options],
+        [binary, "--listen", "127.0.0.1:0", "--io-threads", "2", "--max-connections", "1000", *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in gateway.stdout:
         if "listening on ws://" in line:
