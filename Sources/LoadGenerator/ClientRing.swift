@@ -48,15 +48,19 @@ final class ClientRing: RingLoopHandler, SessionLink {
     private var everOpened: [Bool]
     /// With --tls, every slot's TLS (ClientRing+TLS.swift); nil for ws://.
     let tls: TLSConnections?
+    /// With --compression: bots offer permessage-deflate and inflate what comes compressed with
+    /// this one inflater (each message whole, on this ring's thread).
+    let inflater: MessageInflater?
     /// With --tls, each handshaking slot's upgrade request, sent once its TLS is up.
     var upgradeRequests: [UInt32: [UInt8]] = [:]
 
     init(
         loop: RingLoop, ringIndex: Int, ringCount: Int, connectionsInRing: Int, gateways: [GatewayURL],
         script: SessionScript, counters: LoadCounters, latency: LatencyRecorder, handshakeTimeoutMicroseconds: Int64,
-        tls: TLSConnections? = nil, logger: Logger
+        tls: TLSConnections? = nil, compression: Bool = false, logger: Logger
     ) {
         self.tls = tls
+        inflater = compression ? MessageInflater(limit: 1 << 20) : nil
         self.handshakeTimeoutMicroseconds = handshakeTimeoutMicroseconds
         self.latency = latency
         self.loop = loop
@@ -142,7 +146,9 @@ final class ClientRing: RingLoopHandler, SessionLink {
         handshakeKeys[index] = key
         handshakeStartedUs[index] = Clock.monotonicMicroseconds()
         let gateway = gateways[adoptingGateway]
-        let request = WebSocketHandshake.clientRequest(host: gateway.hostHeader, path: gateway.path, key: key)
+        let request = WebSocketHandshake.clientRequest(
+            host: gateway.hostHeader, path: gateway.path, key: key,
+            extensions: inflater == nil ? nil : PerMessageDeflate.clientOffer)
         if let tls {
             startTLS(slot, serverName: gateway.host, upgrade: request, tls)
             return
@@ -247,11 +253,14 @@ final class ClientRing: RingLoopHandler, SessionLink {
             return bytes.count
         case .complete(let head, let consumed):
             do {
-                try WebSocketHandshake.validateServerResponse(head, key: handshakeKeys[index])
+                try WebSocketHandshake.validateServerResponse(
+                    head, key: handshakeKeys[index], offeredDeflate: inflater != nil)
             } catch {
                 failHandshake(slot: slot, error.description)
                 return bytes.count
             }
+            readers[index].inflatesMessages =
+                inflater != nil && PerMessageDeflate.clientAccepts(head.headers.values("Sec-WebSocket-Extensions")) == true
             phase[index] = .open
             handshakeKeys[index] = ""
             counters.add(.handshakes)
@@ -278,7 +287,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
     private func receiveFrames(slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
         let index = Int(slot)
         let connection = connectionOfSlot[index]
-        let outcome = readers[index].consume(bytes) { event in
+        let outcome = readers[index].consume(bytes, inflater: inflater) { event in
             switch event {
             case .text(let payload):
                 switch ServerMessageParser.parse(payload) {

@@ -50,6 +50,34 @@ public enum PerMessageDeflate {
         return Agreement(response: response)
     }
 
+    /// What a client offers, as browsers do.
+    public static let clientOffer = "\(name); client_max_window_bits"
+
+    /// A client's reading of the Sec-WebSocket-Extensions of the 101 after it offered
+    /// `clientOffer`: true when permessage-deflate was agreed, false when nothing was. Nil when the
+    /// answer cannot be used (section 7.1: the client then fails the connection): bad syntax,
+    /// another extension, an ill-valued parameter, or a server that keeps its context between
+    /// messages (a client inflating each message on its own could not read it).
+    public static func clientAccepts(_ values: [String]) -> Bool? {
+        guard let answers = ExtensionOffer.parse(values) else { return nil }
+        guard let answer = answers.first else { return false }
+        guard answers.count == 1, answer.name.lowercased() == name else { return nil }
+        var seen: Set<String> = []
+        for parameter in answer.parameters {
+            let parameterName = parameter.name.lowercased()
+            guard seen.insert(parameterName).inserted else { return nil }
+            switch parameterName {
+            case "server_no_context_takeover", "client_no_context_takeover":
+                guard parameter.value == nil else { return nil }
+            case "server_max_window_bits", "client_max_window_bits":
+                guard parameter.value.flatMap(windowBits) != nil else { return nil }
+            default:
+                return nil
+            }
+        }
+        return seen.contains("server_no_context_takeover") ? true : nil
+    }
+
     /// 8 to 15, decimal, without leading zeros (section 7.1.2).
     private static func windowBits(_ text: String) -> Int? {
         guard let bits = Int(text), (8...15).contains(bits), String(bits) == text else { return nil }

@@ -114,6 +114,53 @@ import WebSocket
     }
 }
 
+@Suite struct ClientAgreementTests {
+    @Test func theGatewaysAnswerIsAgreed() {
+        #expect(PerMessageDeflate.clientAccepts([NegotiationTests.answer]) == true)
+        #expect(PerMessageDeflate.clientAccepts([NegotiationTests.answer + "; server_max_window_bits=15"]) == true)
+        #expect(PerMessageDeflate.clientAccepts([]) == false)
+    }
+
+    @Test(arguments: [
+        "permessage-deflate", "permessage-deflate; client_no_context_takeover", "x-webkit-deflate-frame",
+        "permessage-deflate; server_no_context_takeover, permessage-deflate; server_no_context_takeover",
+        "permessage-deflate; server_no_context_takeover; mystery", "permessage-deflate; server_no_context_takeover;",
+        "permessage-deflate; server_no_context_takeover; server_max_window_bits=99",
+    ])
+    func answersAClientCannotUseAreRefused(value: String) {
+        #expect(PerMessageDeflate.clientAccepts([value]) == nil)
+    }
+
+    /// The gateway's 101 for an offer, read back by a client that offered deflate or not.
+    private func response(offered: Bool) throws -> (HTTPResponseHead, String) {
+        let key = WebSocketHandshake.makeClientKey()
+        let request = WebSocketHandshake.clientRequest(
+            host: "localhost", key: key, extensions: offered ? PerMessageDeflate.clientOffer : nil)
+        let head = try requestHead(String(decoding: request, as: UTF8.self))
+        guard case .upgrade(let bytes, _, _) = WebSocketHandshake.evaluate(head, compression: true),
+              case .complete(let response, _) = bytes.withUnsafeBytes({ HTTPResponseParser.parse($0) })
+        else { throw HandshakeFailure() }
+        return (response, key)
+    }
+
+    private struct HandshakeFailure: Error {}
+
+    @Test func aClientThatOfferedDeflateAcceptsTheAnswer() throws {
+        let (head, key) = try response(offered: true)
+        #expect(try WebSocketHandshake.validateServerResponse(head, key: key, offeredDeflate: true) == "stadium.v1")
+        #expect(PerMessageDeflate.clientAccepts(head.headers.values("Sec-WebSocket-Extensions")) == true)
+    }
+
+    @Test func anExtensionTheClientDidNotOfferFailsTheHandshake() throws {
+        let (head, key) = try response(offered: true)
+        #expect(throws: WebSocketClientHandshakeError.unusableExtensions(NegotiationTests.answer)) {
+            try WebSocketHandshake.validateServerResponse(head, key: key, offeredDeflate: false)
+        }
+        let (plain, plainKey) = try response(offered: false)
+        #expect(try WebSocketHandshake.validateServerResponse(plain, key: plainKey, offeredDeflate: true) == "stadium.v1")
+    }
+}
+
 @Suite struct CompressedMessageTests {
     /// A compressed payload as a client sends it (the trailing 00 00 FF FF removed).
     static func deflated(_ message: [UInt8]) -> [UInt8] {

@@ -12,7 +12,9 @@ Starts stadium-gateway (no Kafka: pubs go straight to local subscribers) and che
   4. a decompression bomb (1 MiB that deflates to about 1 KiB) is closed with 1009 and counted
      (inflated_too_big), corrupt deflate data with 1007 (inflate_failed), RSV1 without the
      extension with 1002 (protocol_error); another client keeps working;
-  5. with --compression off the same offer gets no extension.
+  5. `stadium-load --compression` (200 bots offering deflate, 2 KiB probes): every probe reaches
+     every bot, and the gateway writes a fraction of the plain bytes;
+  6. with --compression off the same offer gets no extension.
 
     python3 Tests/deflate/deflate_test.py --bin .build/debug
 
@@ -28,6 +30,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 import zlib
@@ -265,6 +268,28 @@ def check_bad_input(port):
     check(seen == {"ok", "msg"}, "the witness stopped working after the others' bad input: %s" % seen)
 
 
+def check_load(binaries, port):
+    connections, messages, padding = 200, 5, 2000
+    before = metric(port, "stadium_bytes_sent_total")
+    with tempfile.TemporaryDirectory() as directory:
+        report = os.path.join(directory, "report.json")
+        load = subprocess.run(
+            [os.path.join(binaries, "stadium-load"), "--url", "ws://127.0.0.1:%d/" % port, "--mode", "fanout",
+             "--connections", str(connections), "--messages", str(messages), "--interval-ms", "200",
+             "--padding-bytes", str(padding), "--compression", "--report", report],
+            capture_output=True, text=True, timeout=120)
+        check(load.returncode == 0, "stadium-load --compression failed (%d):\n%s%s"
+              % (load.returncode, load.stdout[-2000:], load.stderr[-2000:]))
+        with open(report) as handle:
+            counters = json.load(handle)["counters"]
+    check(counters.get("probes_received") == connections * messages and not counters.get("protocol_errors"),
+          "stadium-load --compression: %s" % counters)
+    sent = metric(port, "stadium_bytes_sent_total") - before
+    plain = connections * messages * padding
+    check(sent < plain / 4, "the gateway wrote %d bytes for %d bytes of plain probes: not compressed" % (sent, plain))
+    return sent, plain
+
+
 async def check_compression_off(port):
     async with connect("ws://127.0.0.1:%d/" % port, subprotocols=["stadium.v1"]) as client:
         check(client.response.headers.get("Sec-WebSocket-Extensions") is None,
@@ -289,6 +314,9 @@ def main():
         print("deflate-test: negotiation, compressed pub, broadcast, retained and resume: ok")
         check_bad_input(port)
         print("deflate-test: bomb 1009, corrupt 1007, RSV1 without extension 1002, all counted: ok")
+        sent, plain = check_load(args.bin, port)
+        print("deflate-test: stadium-load --compression: every probe reached every bot, %d bytes written for %d "
+              "of probes: ok" % (sent, plain))
         off, off_port = start_gateway(binary, "--compression", "off")
         gateways.append(off)
         asyncio.run(check_compression_off(off_port))
