@@ -13,7 +13,7 @@ CLUSTER_BUILD ?= build
 CLUSTER_BIN = $(if $(filter build-debug,$(CLUSTER_BUILD)),.build/debug,.build/release)
 CLUSTER_BOTS ?= 10
 
-.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test wss-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test \
+.PHONY: demo test build build-debug deps deps-test unit-tests js-client-test wss-test deflate-test scale-test slow-reader-test catchup-test failover-test load-test cluster-demo cluster-test deps-cluster script-tests browser-test demo-test \
 	prometheus-test deb package-test fuzz clean
 
 # What `make demo` builds first; the demo test runs `make demo DEMO_BUILD=build-debug`.
@@ -24,7 +24,7 @@ demo: deps $(DEMO_BUILD)
 	@TLS=$(TLS) scripts/stack.sh run
 
 test: deps-test build-debug unit-tests js-client-test scale-test slow-reader-test catchup-test failover-test load-test cluster-test script-tests browser-test demo-test \
-	prometheus-test package-test wss-test
+	prometheus-test package-test wss-test deflate-test
 	@echo "make test: all tests passed"
 
 deps:
@@ -73,6 +73,12 @@ scale-test: build-debug
 wss-test: build-debug
 	timeout 180 python3 Tests/tls/wss_test.py --bin .build/debug
 	timeout 300 python3 Tests/tls/wss_scale_test.py --bin .build/debug --connections 5000
+
+# permessage-deflate against a real gateway with clients that are not ours (Python websockets, and
+# raw sockets with Python's zlib): agreement, compressed pubs and broadcasts byte for byte, retained
+# and resumed messages compressed, a decompression bomb closed with 1009, corrupt data with 1007.
+deflate-test: build-debug
+	timeout 120 python3 Tests/deflate/deflate_test.py --bin .build/debug
 
 # One client stops reading while 1,000 others keep receiving 4 KiB messages: it is dropped
 # with close 1008 and counted; none of the others loses a message.

@@ -45,11 +45,19 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        // zlib for permessage-deflate, seen by the WebSocket module only.
+        .systemLibrary(
+            name: "CZlib",
+            path: "CShims/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
         // Libraries, one job each.
         .target(name: "UringIO", dependencies: ["CUring"]),
         .target(
             name: "WebSocket",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "KafkaClient",

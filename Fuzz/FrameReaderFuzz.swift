@@ -1,6 +1,7 @@
 /// libFuzzer entry point for the frame reader. The first input byte picks the role,
 /// the message limit and how the rest is cut into reads; the reader must never
-/// crash, consume more than it was given, or hand out text that is not UTF-8.
+/// crash, consume more than it was given, or hand out text that is not UTF-8, with
+/// permessage-deflate agreed or not (inflated messages within the limit too).
 /// Built by Fuzz/fuzz.mk together with the WebSocket sources (one module).
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -15,7 +16,9 @@ public func frameReaderFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> 
     let maxMessageBytes = limits[Int(control >> 1) % limits.count]
     let chunk = Int(control >> 4) + 1
     readInChunks(stream, role: role, maxMessageBytes: maxMessageBytes, chunk: chunk)
+    readInChunks(stream, role: role, maxMessageBytes: maxMessageBytes, chunk: chunk, inflates: true)
     checkRoundTrip(stream, fragmentSize: chunk)
+    checkCompressedRoundTrip(stream, fragmentSize: chunk)
     return 0
 }
 
@@ -49,9 +52,40 @@ private func checkRoundTrip(_ message: [UInt8], fragmentSize: Int) {
     precondition(received == [[1, 2, 3], message], "round trip changed the message")
 }
 
+/// The message compressed as a client would, cut into masked fragments (RSV1 on the first);
+/// the reader must inflate it back unchanged.
+private func checkCompressedRoundTrip(_ message: [UInt8], fragmentSize: Int) {
+    guard let compressed = message.withUnsafeBytes({ deflater.compress($0) { Array($0) } }) else { return }
+    var wire: [UInt8] = []
+    var start = 0
+    repeat {
+        let end = min(start + fragmentSize, compressed.count)
+        wire += FrameEncoder.frame(
+            opcode: start == 0 ? .binary : .continuation, payload: Array(compressed[start..<end]),
+            fin: end == compressed.count, compressed: start == 0, maskKey: UInt32(end) &* 0x9E37_79B9)
+        start = end
+    } while start < compressed.count
+    var reader = WebSocketReader(role: .server, maxMessageBytes: 65536)
+    reader.inflatesMessages = true
+    var received: [[UInt8]] = []
+    let outcome = wire.withUnsafeMutableBytes { buffer in
+        reader.consume(buffer, inflater: inflater) { event in
+            guard case .binary(let payload) = event else { preconditionFailure("unexpected event \(event)") }
+            received.append(Array(payload))
+        }
+    }
+    precondition(outcome == .consumed(wire.count), "compressed round trip outcome \(outcome)")
+    precondition(received == [message], "compressed round trip changed the message")
+}
+
+/// One of each for every input: zlib's state is reset per message, as on a ring.
+private let deflater = MessageDeflater()!
+private let inflater = MessageInflater(limit: 65536)!
+
 /// Feeds `stream` like a connection: append a chunk, consume, keep the tail.
-private func readInChunks(_ stream: [UInt8], role: WebSocketRole, maxMessageBytes: Int, chunk: Int) {
+private func readInChunks(_ stream: [UInt8], role: WebSocketRole, maxMessageBytes: Int, chunk: Int, inflates: Bool = false) {
     var reader = WebSocketReader(role: role, maxMessageBytes: maxMessageBytes)
+    reader.inflatesMessages = inflates
     var pending: [UInt8] = []
     var offset = 0
     while offset < stream.count {
@@ -59,7 +93,9 @@ private func readInChunks(_ stream: [UInt8], role: WebSocketRole, maxMessageByte
         pending.append(contentsOf: stream[offset..<end])
         offset = end
         let outcome = pending.withUnsafeMutableBytes { buffer in
-            reader.consume(buffer) { event in check(event, within: UnsafeRawBufferPointer(buffer), maxMessageBytes: maxMessageBytes) }
+            reader.consume(buffer, inflater: inflater) { event in
+                check(event, within: UnsafeRawBufferPointer(buffer), maxMessageBytes: maxMessageBytes)
+            }
         }
         switch outcome {
         case .consumed(let used):

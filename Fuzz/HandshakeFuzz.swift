@@ -27,8 +27,11 @@ public func handshakeFuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CI
 
 private func checkServerDecision(_ head: HTTPRequestHead) {
     _ = head.query
-    switch WebSocketHandshake.evaluate(head) {
-    case .upgrade(let response, let subprotocol):
+    // With compression the Sec-WebSocket-Extensions header is parsed and negotiated too.
+    switch WebSocketHandshake.evaluate(head, compression: true) {
+    case .upgrade(let response, let subprotocol, let deflate):
+        precondition(!deflate || String(decoding: response, as: UTF8.self).contains("permessage-deflate"),
+                     "deflate agreed without saying so")
         let key = head.header("Sec-WebSocket-Key") ?? ""
         guard case .complete(let responseHead, let consumed) = HTTPResponseParser.parse(response.span.bytes) else {
             preconditionFailure("server wrote an unparseable 101")

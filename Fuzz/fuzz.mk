@@ -17,7 +17,8 @@ FUZZ_WEBSOCKET_SOURCES := $(filter-out Sources/WebSocket/WebSocketAccept.swift,$
 	Fuzz/Support/AcceptValueStub.swift
 # StadiumProtocol imports nothing, so its sources compile as they are.
 FUZZ_PROTOCOL_SOURCES := $(shell find Sources/StadiumProtocol -name '*.swift')
-# StadiumTLS finds OpenSSL through its shim's module map, which links libssl and libcrypto.
+# StadiumTLS finds OpenSSL through its shim's module map, which links libssl and libcrypto; WebSocket
+# finds zlib the same way (CShims/CZlib).
 FUZZ_TLS_SOURCES := $(wildcard Sources/StadiumTLS/*.swift)
 
 .PHONY: fuzz fuzz-build
@@ -34,7 +35,7 @@ $(FUZZ_OUT)/TLSRecordFuzz: Fuzz/TLSRecordFuzz.swift $(FUZZ_TLS_SOURCES)
 
 $(FUZZ_OUT)/%: Fuzz/%.swift $(FUZZ_WEBSOCKET_SOURCES)
 	@mkdir -p $(FUZZ_OUT)
-	$(FUZZ_SWIFTC) $(FUZZ_SWIFTC_FLAGS) -module-name WebSocketFuzz $(FUZZ_WEBSOCKET_SOURCES) $< -o $@
+	$(FUZZ_SWIFTC) $(FUZZ_SWIFTC_FLAGS) -module-name WebSocketFuzz -I CShims/CZlib $(FUZZ_WEBSOCKET_SOURCES) $< -o $@
 
 # New inputs go to Fuzz/corpus-work (gitignored); seeds and past crashes are read too.
 fuzz: fuzz-build

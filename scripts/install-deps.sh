@@ -3,7 +3,7 @@
 # needs nothing else. Usage: scripts/install-deps.sh build|test|bench|cluster
 set -euo pipefail
 
-build_packages=(liburing-dev librdkafka-dev libssl-dev pkg-config)
+build_packages=(liburing-dev librdkafka-dev libssl-dev zlib1g-dev pkg-config)
 # openssl (the command): the TLS unit tests and Benchmarks/tls-bench.sh make their certificates with it.
 test_packages=(kcat python3-pip chromium nodejs prometheus haproxy openssl sslscan)
 # scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay; kcat reads

@@ -2,6 +2,7 @@
 // held while frames go out and no ring touches another ring's connections.
 import Synchronization
 import UringIO
+import WebSocket
 
 /// Which connection, on which ring, waits for the answer to which request.
 public struct ReplyAddress: Sendable {
@@ -47,6 +48,12 @@ final class FanoutHub: @unchecked Sendable {
     /// Publishes from several threads (local routing publishes from every ring) reach each inbox
     /// in the order their versions were given, or a ring would see version 6 before 5.
     private let publishing = Mutex(())
+    /// With --compression on: compresses each published message once (under `publishing`), for
+    /// every socket that agreed to permessage-deflate.
+    private let deflater: MessageDeflater?
+    /// Connections that agreed to permessage-deflate, on all rings: while there are none, nothing
+    /// is compressed (a message published then goes plain to anyone who later reads it).
+    private let compressingConnections = Atomic<Int>(0)
 
     var isAccepting: Bool { accepting.load(ordering: .relaxed) }
 
@@ -54,10 +61,11 @@ final class FanoutHub: @unchecked Sendable {
         accepting.store(false, ordering: .relaxed)
     }
 
-    init(subjects: SubjectRegistry, frames: FramePool) {
+    init(subjects: SubjectRegistry, frames: FramePool, compression: Bool = false) {
         self.subjects = subjects
         self.frames = frames
         writer = FrameWriter(frames: frames)
+        deflater = compression ? MessageDeflater() : nil
     }
 
     func attach(_ loop: RingLoop, inbox: RingInbox) {
@@ -71,6 +79,11 @@ final class FanoutHub: @unchecked Sendable {
         _ name: String, seq: Int64, partition: Int32? = nil, keyless: Bool = false, live: FrameHandle, retained: FrameHandle
     ) {
         let rings = publishing.withLock { _ in
+            if let deflater, compressingConnections.load(ordering: .relaxed) > 0 {
+                // Before the frames are shared: the history, retained message and inboxes get both forms.
+                attachCompressedForm(live, deflater)
+                attachCompressedForm(retained, deflater)
+            }
             let (subject, version, rings) = subjects.recordMessage(
                 name, seq: seq, partition: partition, keyless: keyless, live: live, retained: retained)
             for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
@@ -82,6 +95,16 @@ final class FanoutHub: @unchecked Sendable {
         // Wake-ups after the lock: another publisher need not wait for eventfd writes.
         for (index, loop) in loops.enumerated() where rings.includes(ring: index) { loop.wake() }
         frames.release(live)
+    }
+
+    /// A connection agreed to permessage-deflate (`true`), or one that had closed (`false`).
+    func countCompressingConnection(_ opened: Bool) {
+        compressingConnections.wrappingAdd(opened ? 1 : -1, ordering: .relaxed)
+    }
+
+    private func attachCompressedForm(_ frame: FrameHandle, _ deflater: MessageDeflater) {
+        guard let compressed = writer.compressedForm(of: frame, deflater: deflater) else { return }
+        frames.attachCompressed(compressed, to: frame)
     }
 
     /// Hands records read back from Kafka to the ring of the connection that asked; takes over

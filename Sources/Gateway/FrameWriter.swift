@@ -92,6 +92,31 @@ public struct FrameWriter {
         return try result.get()
     }
 
+    /// Payloads shorter than this go uncompressed: deflate gains little on them (RFC 7692 lets
+    /// each message choose).
+    static let minimumCompressedPayload = 64
+
+    /// The permessage-deflate form of a one-frame message `frame` (RSV1 set), or nil when its
+    /// payload is short, does not shrink, or no frame is free: the plain one serves every socket then.
+    func compressedForm(of frame: FrameHandle, deflater: MessageDeflater) -> FrameHandle? {
+        let plain = frames.bytes(frame)
+        guard case .header(let header) = FrameHeader.parse(plain), header.fin, header.reservedBits == 0,
+              header.payloadLength >= UInt64(Self.minimumCompressedPayload)
+        else { return nil }
+        let payload = UnsafeRawBufferPointer(rebasing: plain[header.headerLength...])
+        let built = deflater.compress(payload) { deflated -> FrameHandle? in
+            let headerCount = FrameEncoder.headerLength(payloadCount: deflated.count, masked: false)
+            guard let compressed = try? frames.acquire(bytes: headerCount + deflated.count) else { return nil }
+            let buffer = frames.writableBytes(compressed)
+            FrameEncoder.writeHeader(
+                into: buffer, opcode: header.opcode, fin: true, compressed: true, payloadCount: deflated.count)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[headerCount...]).copyMemory(from: deflated)
+            frames.setLength(compressed, headerCount + deflated.count)
+            return compressed
+        }
+        return built ?? nil
+    }
+
     /// Raw bytes (an HTTP response) as a frame-pool buffer.
     func raw(_ bytes: [UInt8]) throws(WriteError) -> FrameHandle {
         let frame: FrameHandle

@@ -42,7 +42,9 @@ public final class Gateway: @unchecked Sendable {
         let sendLatencies = kafkaMetrics.map { _ in SendLatencies(boundsMilliseconds: KafkaMetrics.latencyBucketsMilliseconds) }
         self.kafkaMetrics = kafkaMetrics
         // Enough frames for a retained message per subject, the histories, and what the queues hold.
-        let historyFrames = configuration.history.messages > 0 ? configuration.history.frames : 0
+        var historyFrames = configuration.history.messages > 0 ? configuration.history.frames : 0
+        // With compression a message kept in history may hold its compressed form too.
+        if configuration.compression { historyFrames *= 2 }
         // With TLS each connection may also hold the sealed copy of the frame it is writing.
         let sealedFrames = configuration.tls == nil ? 0 : configuration.maxConnections
         frames = FramePool(
@@ -51,7 +53,7 @@ public final class Gateway: @unchecked Sendable {
         tlsContext = try configuration.tls.map { files throws(TLSConfigurationError) in try TLSContext.server(files) }
         hub = FanoutHub(
             subjects: SubjectRegistry(frames: frames, history: configuration.history, maxIdleSubjects: configuration.maxIdleSubjects),
-            frames: frames)
+            frames: frames, compression: configuration.compression)
         listener = try Listener(address: configuration.listen, sendBufferBytes: configuration.socketSendBufferBytes)
     }
 

@@ -51,6 +51,9 @@ public struct GatewayConfiguration: Sendable {
     public var kafka: KafkaBridgeConfiguration?
     /// Certificate chain and key: every connection on `listen` is TLS (https, wss); nil: plaintext.
     public var tls: TLSServerFiles?
+    /// permessage-deflate (RFC 7692) for clients that offer it: a broadcast message is compressed
+    /// once for all of them, and their compressed messages are inflated.
+    public var compression = true
 
     public init(listen: SocketAddress) {
         self.listen = listen

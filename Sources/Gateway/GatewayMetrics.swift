@@ -43,6 +43,10 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case tlsHandshake = "tls_handshake"
     /// A record that did not authenticate or parse after the handshake, or one that could not be sealed.
     case tlsRecord = "tls_record"
+    /// A compressed message that would inflate past the message size limit (a decompression bomb).
+    case inflatedTooBig = "inflated_too_big"
+    /// A compressed message that is not valid deflate data.
+    case inflateFailed = "inflate_failed"
 }
 
 public final class GatewayMetrics: Sendable {

@@ -393,7 +393,8 @@ extension GatewayRing {
     /// Moves the backlog into the send queue while it has room; true when none is left.
     func sendBacklog(_ loop: RingLoop, slot: UInt32) -> Bool {
         guard var backlog = backlogs.removeValue(forKey: slot) else { return true }
-        while backlog.head < backlog.frames.count, loop.send(slot: slot, frame: backlog.frames[backlog.head]) == .queued {
+        while backlog.head < backlog.frames.count,
+              loop.send(slot: slot, frame: wireForm(backlog.frames[backlog.head], slot: slot)) == .queued {
             hub.frames.release(backlog.frames[backlog.head])
             backlog.head += 1
         }

@@ -23,6 +23,8 @@ final class GatewayRing: RingLoopHandler {
 
     var sessions: [ConnectionSession]
     var connectionIDs: [UInt32]
+    /// Per slot: permessage-deflate was agreed, so messages go in their compressed form when they have one.
+    var compressedSlots: [Bool]
     private var nextConnectionID: UInt32 = 1
     var subscriptions: SubscriptionTable
     private let addressLimiter: AddressLimiter?
@@ -93,6 +95,7 @@ final class GatewayRing: RingLoopHandler {
         rules = SessionRules(configuration, frames: hub.frames)
         sessions = Array(repeating: ConnectionSession(), count: slots)
         connectionIDs = Array(repeating: 0, count: slots)
+        compressedSlots = Array(repeating: false, count: slots)
         subscriptions = SubscriptionTable(slots: slots)
     }
 
@@ -161,6 +164,10 @@ final class GatewayRing: RingLoopHandler {
         forgetDelivery(slot)
         sessions[Int(slot)].ended()
         connectionIDs[Int(slot)] = 0
+        if compressedSlots[Int(slot)] {
+            compressedSlots[Int(slot)] = false
+            hub.countCompressingConnection(false)
+        }
     }
 
     func loopWoken(_ loop: RingLoop) {
@@ -241,7 +248,7 @@ final class GatewayRing: RingLoopHandler {
     func enqueue(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) {
         guard loop.isOpen(slot: slot) else { return }
         if !hasBacklog(slot) {
-            switch loop.send(slot: slot, frame: frame) {
+            switch loop.send(slot: slot, frame: wireForm(frame, slot: slot)) {
             case .queued, .closed:
                 return
             case .queueFull:
@@ -258,6 +265,14 @@ final class GatewayRing: RingLoopHandler {
         hub.frames.retain(frame)
         backlogs[slot]!.frames.append(frame)
         backlogs[slot]!.replies += 1
+    }
+
+    /// The form of `frame` this connection is sent: its compressed one if it has one and the
+    /// connection agreed to permessage-deflate. Valid while the caller holds `frame`.
+    @inline(__always)
+    func wireForm(_ frame: FrameHandle, slot: UInt32) -> FrameHandle {
+        guard compressedSlots[Int(slot)], let compressed = hub.frames.compressed(frame) else { return frame }
+        return compressed
     }
 
     /// Most rings have no backlog at all: the fan-out loop skips the lookup then.
@@ -293,6 +308,11 @@ struct RingSink: SessionSink {
 
     func close(_ mode: CloseMode) {
         loop.close(slot, mode)
+    }
+
+    func compressionAgreed() {
+        ring.compressedSlots[Int(slot)] = true
+        ring.hub.countCompressingConnection(true)
     }
 
     func count(_ event: SessionCount) {

@@ -39,15 +39,19 @@ final class ClientRing: RingLoopHandler, SessionLink {
     private var everOpened: [Bool]
     /// With --tls, every slot's TLS (ClientRing+TLS.swift); nil for ws://.
     let tls: TLSConnections?
+    /// With --compression: bots offer permessage-deflate and inflate what comes compressed with
+    /// this one inflater (each message whole, on this ring's thread).
+    let inflater: MessageInflater?
     /// With --tls, each handshaking slot's upgrade request, sent once its TLS is up.
     var upgradeRequests: [UInt32: [UInt8]] = [:]
 
     init(
         loop: RingLoop, ringIndex: Int, ringCount: Int, connectionsInRing: Int, gateways: [GatewayURL],
         script: SessionScript, counters: LoadCounters, latency: LatencyRecorder, handshakeTimeoutMicroseconds: Int64,
-        tls: TLSConnections? = nil, logger: Logger
+        tls: TLSConnections? = nil, compression: Bool = false, logger: Logger
     ) {
         self.tls = tls
+        inflater = compression ? MessageInflater(limit: ClientSession.maxMessageBytes) : nil
         self.handshakeTimeoutMicroseconds = handshakeTimeoutMicroseconds
         self.latency = latency
         self.loop = loop
@@ -123,7 +127,7 @@ final class ClientRing: RingLoopHandler, SessionLink {
         let index = Int(slot)
         connectionOfSlot[index] = adopting
         let key = WebSocketHandshake.makeClientKey(using: &random)
-        sessions[index] = ClientSession(key: key, now: Clock.monotonicMicroseconds())
+        sessions[index] = ClientSession(key: key, now: Clock.monotonicMicroseconds(), offersDeflate: inflater != nil)
         let gateway = gateways[adoptingGateway]
         let request = sessions[index].upgradeRequest(host: gateway.hostHeader, path: gateway.path)
         if let tls {
@@ -282,6 +286,7 @@ struct ClientRingSink: ClientSessionSink {
     let connection: Int
 
     var monotonicMicroseconds: Int64 { Clock.monotonicMicroseconds() }
+    var inflater: MessageInflater? { ring.inflater }
 
     func send(_ opcode: WebSocketOpcode, payload: RawSpan) -> Bool {
         ring.send(slot: slot, opcode: opcode, payload)

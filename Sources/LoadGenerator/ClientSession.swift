@@ -11,6 +11,8 @@ import WebSocket
 protocol ClientSessionSink {
     /// Monotonic microseconds, for the handshake's latency.
     var monotonicMicroseconds: Int64 { get }
+    /// With --compression, the ring's inflater for compressed messages; nil: deflate is not offered.
+    var inflater: MessageInflater? { get }
     /// Queues one frame to the gateway (the sink masks it); false when it could not be queued.
     @discardableResult
     mutating func send(_ opcode: WebSocketOpcode, payload: RawSpan) -> Bool
@@ -50,6 +52,8 @@ struct ClientSession {
     private var reader = ClientSession.idleReader
     private var key = ""
     private var handshakeStartedUs: Int64 = 0
+    /// The upgrade request offered permessage-deflate (--compression).
+    private var offersDeflate = false
 
     /// Stands in for a slot's reader while none is needed, or while its own one is reading.
     private static let idleReader = WebSocketReader(role: .client, maxMessageBytes: 0)
@@ -57,16 +61,18 @@ struct ClientSession {
     init() {}
 
     /// A socket connected at `now` (monotonic microseconds); `key` is its Sec-WebSocket-Key.
-    init(key: String, now: Int64) {
+    init(key: String, now: Int64, offersDeflate: Bool = false) {
         phase = .handshake
         reader = WebSocketReader(role: .client, maxMessageBytes: Self.maxMessageBytes)
         self.key = key
         handshakeStartedUs = now
+        self.offersDeflate = offersDeflate
     }
 
     /// The upgrade request this session's key expects an answer to.
     func upgradeRequest(host: String, path: String) -> [UInt8] {
-        WebSocketHandshake.clientRequest(host: host, path: path, key: key)
+        WebSocketHandshake.clientRequest(
+            host: host, path: path, key: key, extensions: offersDeflate ? PerMessageDeflate.clientOffer : nil)
     }
 
     // MARK: - Events
@@ -126,11 +132,13 @@ struct ClientSession {
             return total
         case .complete(let head, let consumed):
             do {
-                try WebSocketHandshake.validateServerResponse(head, key: key)
+                try WebSocketHandshake.validateServerResponse(head, key: key, offeredDeflate: offersDeflate)
             } catch {
                 refuseHandshake(error.description, into: &sink)
                 return total
             }
+            reader.inflatesMessages =
+                offersDeflate && PerMessageDeflate.clientAccepts(head.headers.values("Sec-WebSocket-Extensions")) == true
             phase = .open
             key = ""
             sink.opened(handshakeMicroseconds: sink.monotonicMicroseconds - handshakeStartedUs)
@@ -153,7 +161,7 @@ struct ClientSession {
         var reader = Self.idleReader
         swap(&reader, &self.reader)
         let (outcome, inputStart) = bytes.withUnsafeMutableBytes { buffer in
-            let outcome = reader.consume(buffer) { event in handle(event, into: &sink) }
+            let outcome = reader.consume(buffer, inflater: sink.inflater) { event in handle(event, into: &sink) }
             guard case .fail = outcome else { return (outcome, "") }
             return (outcome, Self.printable(UnsafeRawBufferPointer(buffer).prefix(40)))
         }

@@ -48,6 +48,8 @@ public struct LoadConfiguration: Sendable {
     /// wss://: every connection is TLS, the gateway verified by this client context against the
     /// URL's host (one context, so the CA file is read once); nil: plain ws://.
     public var tls: TLSContext?
+    /// Bots offer permessage-deflate (as browsers do) and inflate compressed messages.
+    public var compression = false
 
     public init(gateway: GatewayURL, mode: LoadMode, connections: Int, rate: Double) {
         self.gateway = gateway

@@ -70,7 +70,7 @@ public final class LoadRun: @unchecked Sendable {
                 loop: loop, ringIndex: index, ringCount: ringCount, connectionsInRing: inRing,
                 gateways: configuration.gateways, script: script,
                 counters: counters, latency: latency, handshakeTimeoutMicroseconds: configuration.handshakeTimeoutMicroseconds,
-                tls: tls, logger: logger)
+                tls: tls, compression: configuration.compression, logger: logger)
             loop.handler = client
             if tls != nil { loop.sealer = client }
             loops.append(loop)

@@ -23,6 +23,9 @@ public final class FramePool: @unchecked Sendable {
     private let originMilliseconds: UnsafeMutablePointer<Int64>
     /// A subject's history holds one reference: the frame's sends are done when only that one is left.
     private let heldByHistory: UnsafeMutablePointer<Bool>
+    /// The frame's compressed form (index + 1, 0 for none): the same message for sockets that
+    /// agreed to permessage-deflate. The frame holds one reference to it.
+    private let compressedForms: UnsafeMutablePointer<UInt32>
     /// Counts the latency of a stamped frame when its last send is done; read by the pool's owner.
     public let sendLatencies: SendLatencies?
     private let state = Mutex(State())
@@ -44,6 +47,7 @@ public final class FramePool: @unchecked Sendable {
         // Zero pages: a frame's metadata costs memory once the frame is first made.
         originMilliseconds = ZeroedMemory.allocate(Int64.self, count: capacity)
         heldByHistory = ZeroedMemory.allocate(Bool.self, count: capacity)
+        compressedForms = ZeroedMemory.allocate(UInt32.self, count: capacity)
         storage = ZeroedMemory.allocate(UnsafeMutableRawPointer?.self, count: capacity)
         lengths = ZeroedMemory.allocate(Int.self, count: capacity)
         classes = ZeroedMemory.allocate(UInt8.self, count: capacity)
@@ -61,6 +65,7 @@ public final class FramePool: @unchecked Sendable {
         ZeroedMemory.free(classes)
         ZeroedMemory.free(originMilliseconds)
         ZeroedMemory.free(heldByHistory)
+        ZeroedMemory.free(compressedForms)
         ZeroedMemory.free(references)
     }
 
@@ -89,6 +94,7 @@ public final class FramePool: @unchecked Sendable {
         lengths[Int(index)] = 0
         originMilliseconds[Int(index)] = 0
         heldByHistory[Int(index)] = false
+        compressedForms[Int(index)] = 0
         references[Int(index)].store(1, ordering: .relaxed)
         return FrameHandle(index)
     }
@@ -113,6 +119,21 @@ public final class FramePool: @unchecked Sendable {
     public func bytes(_ frame: FrameHandle) -> UnsafeRawBufferPointer {
         let index = Int(frame.index)
         return UnsafeRawBufferPointer(start: storage[index], count: lengths[index])
+    }
+
+    /// Gives `frame` its compressed form, taking over the caller's reference to it: whoever holds
+    /// the frame (a history, a retained message, an inbox) can send either. Call before the frame
+    /// is shared with other threads.
+    public func attachCompressed(_ compressed: FrameHandle, to frame: FrameHandle) {
+        precondition(compressedForms[Int(frame.index)] == 0, "frame \(frame.index) already has a compressed form")
+        compressedForms[Int(frame.index)] = compressed.index + 1
+    }
+
+    /// The compressed form of `frame`, if it has one; valid while the caller holds `frame`.
+    @inline(__always)
+    public func compressed(_ frame: FrameHandle) -> FrameHandle? {
+        let form = compressedForms[Int(frame.index)]
+        return form == 0 ? nil : FrameHandle(form - 1)
     }
 
     /// Takes a reference for a subject's history (which keeps it long after its sends): the
@@ -142,6 +163,11 @@ public final class FramePool: @unchecked Sendable {
         }
         if remaining == 0 {
             reportSendsDone(index)
+            let form = compressedForms[index]
+            if form != 0 {
+                compressedForms[index] = 0
+                release(FrameHandle(form - 1))
+            }
             let sizeClass = Int(classes[index])
             state.withLock { $0.freeLists[sizeClass].append(frame.index) }
         }

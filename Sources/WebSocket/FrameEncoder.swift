@@ -20,18 +20,20 @@ public enum FrameEncoder {
     }
 
     /// Writes a header at the start of `buffer` and returns its length. The buffer must
-    /// hold at least `headerLength(payloadCount:masked:)` bytes.
+    /// hold at least `headerLength(payloadCount:masked:)` bytes. `compressed` sets RSV1, which
+    /// marks the first frame of a permessage-deflate message (RFC 7692 section 6).
     @discardableResult
     public static func writeHeader(
         into buffer: UnsafeMutableRawBufferPointer,
         opcode: WebSocketOpcode,
         fin: Bool = true,
+        compressed: Bool = false,
         payloadCount: Int,
         maskKey: UInt32? = nil
     ) -> Int {
         let length = headerLength(payloadCount: payloadCount, masked: maskKey != nil)
         precondition(buffer.count >= length, "buffer of \(buffer.count) bytes cannot hold a \(length)-byte header")
-        buffer[0] = (fin ? 0x80 : 0) | opcode.rawValue
+        buffer[0] = (fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | opcode.rawValue
         let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
         var offset: Int
         switch payloadCount {
@@ -76,12 +78,13 @@ public enum FrameEncoder {
 
     /// One whole frame as an array: for control frames, clients and tests.
     public static func frame(
-        opcode: WebSocketOpcode, payload: [UInt8], fin: Bool = true, maskKey: UInt32? = nil
+        opcode: WebSocketOpcode, payload: [UInt8], fin: Bool = true, compressed: Bool = false, maskKey: UInt32? = nil
     ) -> [UInt8] {
         let header = headerLength(payloadCount: payload.count, masked: maskKey != nil)
         return [UInt8](unsafeUninitializedCapacity: header + payload.count) { storage, initialized in
             let raw = UnsafeMutableRawBufferPointer(storage)
-            writeHeader(into: raw, opcode: opcode, fin: fin, payloadCount: payload.count, maskKey: maskKey)
+            writeHeader(
+                into: raw, opcode: opcode, fin: fin, compressed: compressed, payloadCount: payload.count, maskKey: maskKey)
             let body = UnsafeMutableRawBufferPointer(rebasing: raw[header...])
             payload.withUnsafeBytes { body.copyMemory(from: $0) }
             if let maskKey {

@@ -8,6 +8,8 @@ public enum WebSocketClientHandshakeError: Error, Hashable, Sendable, CustomStri
     case missingConnectionUpgrade
     case acceptMismatch(expected: String, received: String?)
     case unofferedSubprotocol(String)
+    /// A Sec-WebSocket-Extensions answer the client cannot use (see `PerMessageDeflate.clientAccepts`).
+    case unusableExtensions(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum WebSocketClientHandshakeError: Error, Hashable, Sendable, CustomStri
             return "Sec-WebSocket-Accept is \(received ?? "missing"), expected \(expected)"
         case .unofferedSubprotocol(let name):
             return "server chose subprotocol \(name), which the client did not offer"
+        case .unusableExtensions(let value):
+            return "server answered Sec-WebSocket-Extensions: \(value), which the client cannot use"
         }
     }
 }
@@ -37,7 +41,9 @@ extension WebSocketHandshake {
     }
 
     /// The upgrade request a client sends.
-    public static func clientRequest(host: String, path: String = "/", key: String, subprotocol: String? = "stadium.v1") -> [UInt8] {
+    public static func clientRequest(
+        host: String, path: String = "/", key: String, subprotocol: String? = "stadium.v1", extensions: String? = nil
+    ) -> [UInt8] {
         var request = "GET \(path) HTTP/1.1\r\n"
         request += "Host: \(host)\r\n"
         request += "Upgrade: websocket\r\n"
@@ -47,15 +53,19 @@ extension WebSocketHandshake {
         if let subprotocol {
             request += "Sec-WebSocket-Protocol: \(subprotocol)\r\n"
         }
+        if let extensions {
+            request += "Sec-WebSocket-Extensions: \(extensions)\r\n"
+        }
         request += "\r\n"
         return Array(request.utf8)
     }
 
-    /// Checks the server's response to `clientRequest(host:path:key:subprotocol:)` and
-    /// returns the subprotocol the server chose, if any.
+    /// Checks the server's response to `clientRequest(host:path:key:subprotocol:extensions:)` and
+    /// returns the subprotocol the server chose, if any. `offeredDeflate`: the request offered
+    /// `PerMessageDeflate.clientOffer` (whether it was agreed: `PerMessageDeflate.clientAccepts`).
     @discardableResult
     public static func validateServerResponse(
-        _ head: HTTPResponseHead, key: String, offeredSubprotocol: String? = "stadium.v1"
+        _ head: HTTPResponseHead, key: String, offeredSubprotocol: String? = "stadium.v1", offeredDeflate: Bool = false
     ) throws(WebSocketClientHandshakeError) -> String? {
         guard head.status == 101 else {
             throw .unexpectedStatus(head.status, reason: head.reason)
@@ -70,6 +80,11 @@ extension WebSocketHandshake {
         let received = head.header("Sec-WebSocket-Accept")
         guard received == expected else {
             throw .acceptMismatch(expected: expected, received: received)
+        }
+        // A client fails a connection answered with an extension it did not offer (RFC 6455 section 4.1).
+        let extensions = head.headers.values("Sec-WebSocket-Extensions")
+        if !extensions.isEmpty, !offeredDeflate || PerMessageDeflate.clientAccepts(extensions) == nil {
+            throw .unusableExtensions(extensions.joined(separator: ", "))
         }
         guard let chosen = head.header("Sec-WebSocket-Protocol") else { return nil }
         guard chosen == offeredSubprotocol else {

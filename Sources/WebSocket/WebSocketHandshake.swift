@@ -4,8 +4,9 @@
 
 /// What the gateway should do with a request head.
 public enum HandshakeDecision: Hashable, Sendable {
-    /// Send these bytes (101 Switching Protocols), then speak WebSocket frames.
-    case upgrade(response: [UInt8], subprotocol: String?)
+    /// Send these bytes (101 Switching Protocols), then speak WebSocket frames; `deflate` when
+    /// permessage-deflate was agreed (RFC 7692, without context takeover either way).
+    case upgrade(response: [UInt8], subprotocol: String?, deflate: Bool = false)
     /// No Upgrade: websocket header; route the request as plain HTTP.
     case notWebSocket
     /// A broken upgrade request: answer `WebSocketHandshake.rejectionResponse(status:reason:)` and close.
@@ -21,7 +22,10 @@ public enum WebSocketHandshake {
 
     /// Decides how to answer `head`. The response names `subprotocol` only when the
     /// client offered it; a client that offered none (or only others) is still accepted.
-    public static func evaluate(_ head: HTTPRequestHead, subprotocol: String? = "stadium.v1") -> HandshakeDecision {
+    /// With `compression`, an acceptable permessage-deflate offer is agreed to.
+    public static func evaluate(
+        _ head: HTTPRequestHead, subprotocol: String? = "stadium.v1", compression: Bool = false
+    ) -> HandshakeDecision {
         guard head.headers.contains("Upgrade", token: "websocket") else {
             return .notWebSocket
         }
@@ -53,17 +57,29 @@ public enum WebSocketHandshake {
         let chosen = subprotocol.flatMap { wanted in
             head.headers.tokens("Sec-WebSocket-Protocol").contains { $0 == wanted } ? wanted : nil
         }
-        return .upgrade(response: upgradeResponse(key: key, subprotocol: chosen), subprotocol: chosen)
+        var deflate: PerMessageDeflate.Agreement?
+        if compression {
+            // RFC 6455 4.2.1: a head that breaks the rules of its fields is answered 400.
+            guard let offers = ExtensionOffer.parse(head.headers.values("Sec-WebSocket-Extensions")) else {
+                return .reject(status: 400, reason: "malformed Sec-WebSocket-Extensions header")
+            }
+            deflate = PerMessageDeflate.negotiate(offers)
+        }
+        let response = upgradeResponse(key: key, subprotocol: chosen, extensions: deflate?.response)
+        return .upgrade(response: response, subprotocol: chosen, deflate: deflate != nil)
     }
 
     /// The 101 response for a validated key.
-    public static func upgradeResponse(key: String, subprotocol: String?) -> [UInt8] {
+    public static func upgradeResponse(key: String, subprotocol: String?, extensions: String? = nil) -> [UInt8] {
         var response = "HTTP/1.1 101 Switching Protocols\r\n"
         response += "Upgrade: websocket\r\n"
         response += "Connection: Upgrade\r\n"
         response += "Sec-WebSocket-Accept: \(acceptValue(forKey: key))\r\n"
         if let subprotocol {
             response += "Sec-WebSocket-Protocol: \(subprotocol)\r\n"
+        }
+        if let extensions {
+            response += "Sec-WebSocket-Extensions: \(extensions)\r\n"
         }
         response += "\r\n"
         return Array(response.utf8)

@@ -2,7 +2,8 @@
 /// connection's unread bytes into messages and control frames, enforcing RFC 6455
 /// framing rules, message size limits and UTF-8 validity. Unfragmented messages are
 /// unmasked in place and handed out without copies; only a fragmented message in
-/// progress owns a buffer.
+/// progress owns a buffer. With permessage-deflate agreed, a message whose first frame has
+/// RSV1 is inflated whole (by the caller's `MessageInflater`) once its last frame is in.
 public struct WebSocketReader {
     /// The data message being reassembled from fragments.
     private enum Assembly: UInt8 {
@@ -23,6 +24,12 @@ public struct WebSocketReader {
     public let role: WebSocketRole
     private var phase: Phase = .open
     private var assembly: Assembly = .none
+    /// The message being reassembled is compressed: its fragments are deflate data.
+    private var assemblingCompressed = false
+    /// Set once permessage-deflate was agreed: RSV1 on a message's first frame means compressed.
+    public var inflatesMessages = false
+    /// Why the last `.fail` happened, when it was a compressed message that would not inflate.
+    public private(set) var inflateFailure: InflateFailure?
     private var utf8 = IncrementalUTF8Validator()
     /// Allocated only while a fragmented message is in progress.
     private var fragments: [UInt8]?
@@ -35,7 +42,12 @@ public struct WebSocketReader {
 
     /// The input capacity a caller needs so that the largest allowed frame fits whole.
     public var requiredInputCapacity: Int {
-        max(maxMessageBytes, FrameEncoder.maxControlPayload) + FrameEncoder.maxHeaderLength
+        max(compressedLimit, FrameEncoder.maxControlPayload) + FrameEncoder.maxHeaderLength
+    }
+
+    /// Bytes a compressed message may take before it is inflated.
+    private var compressedLimit: Int {
+        inflatesMessages ? PerMessageDeflate.compressedLimit(maxMessageBytes: maxMessageBytes) : maxMessageBytes
     }
 
     /// True while a fragmented message is being reassembled.
@@ -43,9 +55,11 @@ public struct WebSocketReader {
 
     /// Processes every complete frame at the start of `input`, unmasking payloads in
     /// place and calling `onEvent` for each message or control frame. Stops at the
-    /// first incomplete frame; call again with the unconsumed tail plus new bytes.
+    /// first incomplete frame; call again with the unconsumed tail plus new bytes. `inflater`
+    /// inflates compressed messages (needed once `inflatesMessages` is set).
     public mutating func consume(
         _ input: UnsafeMutableRawBufferPointer,
+        inflater: MessageInflater? = nil,
         _ onEvent: (WebSocketEvent) -> Void
     ) -> ReadOutcome {
         switch phase {
@@ -81,7 +95,7 @@ public struct WebSocketReader {
                 FrameEncoder.mask(payload, key: maskKey)
             }
             offset += header.headerLength + payloadCount
-            if let failure = handle(header, UnsafeRawBufferPointer(payload), onEvent) {
+            if let failure = handle(header, UnsafeRawBufferPointer(payload), inflater, onEvent) {
                 phase = .failed
                 return failure
             }
@@ -99,11 +113,15 @@ public struct WebSocketReader {
 
     /// Rules decidable from the header alone, checked before waiting for the payload.
     private func check(_ header: FrameHeader) -> ReadOutcome? {
-        guard header.reservedBits == 0 else {
+        guard header.reservedBits & 0b011 == 0, header.reservedBits == 0 || inflatesMessages else {
             return .fail(.protocolError, reason: "reserved bits set without a negotiated extension")
         }
         guard header.opcode.isDefined else {
             return .fail(.protocolError, reason: "unknown opcode \(header.opcode)")
+        }
+        // RFC 7692 section 6.1: RSV1 only on the first frame of a data message.
+        if header.reservedBits != 0, header.opcode.isControl || header.opcode == .continuation {
+            return .fail(.protocolError, reason: "RSV1 set on a \(header.opcode) frame")
         }
         switch role {
         case .server where !header.isMasked:
@@ -123,18 +141,23 @@ public struct WebSocketReader {
             return nil
         }
         let alreadyBuffered: Int
+        let compressed: Bool
         if header.opcode == .continuation {
             guard assembly != .none else {
                 return .fail(.protocolError, reason: "continuation frame without a message in progress")
             }
             alreadyBuffered = fragments?.count ?? 0
+            compressed = assemblingCompressed
         } else {
             guard assembly == .none else {
                 return .fail(.protocolError, reason: "new \(header.opcode) message while a fragmented one is in progress")
             }
             alreadyBuffered = 0
+            compressed = header.reservedBits != 0
         }
-        guard header.payloadLength <= UInt64(maxMessageBytes - alreadyBuffered) else {
+        // A compressed message is held to the limit again once inflated.
+        let limit = compressed ? compressedLimit : maxMessageBytes
+        guard header.payloadLength <= UInt64(limit - alreadyBuffered) else {
             return .fail(.messageTooBig, reason: "message over \(maxMessageBytes) bytes")
         }
         return nil
@@ -143,11 +166,16 @@ public struct WebSocketReader {
     private mutating func handle(
         _ header: FrameHeader,
         _ payload: UnsafeRawBufferPointer,
+        _ inflater: MessageInflater?,
         _ onEvent: (WebSocketEvent) -> Void
     ) -> ReadOutcome? {
         switch header.opcode {
         case .text, .binary:
             let isText = header.opcode == .text
+            let compressed = header.reservedBits != 0
+            if header.fin && compressed {
+                return deliverCompressed(payload, isText: isText, inflater, onEvent)
+            }
             if header.fin {
                 if isText {
                     guard IncrementalUTF8Validator.isValid(payload) else { return invalidText() }
@@ -158,11 +186,12 @@ public struct WebSocketReader {
                 return nil
             }
             assembly = isText ? .text : .binary
+            assemblingCompressed = compressed
             utf8.reset()
             fragments = []
-            return appendFragment(payload, isFinal: false, onEvent)
+            return appendFragment(payload, isFinal: false, inflater, onEvent)
         case .continuation:
-            return appendFragment(payload, isFinal: header.fin, onEvent)
+            return appendFragment(payload, isFinal: header.fin, inflater, onEvent)
         case .ping:
             onEvent(.ping(payload))
             return nil
@@ -179,21 +208,62 @@ public struct WebSocketReader {
     private mutating func appendFragment(
         _ payload: UnsafeRawBufferPointer,
         isFinal: Bool,
+        _ inflater: MessageInflater?,
         _ onEvent: (WebSocketEvent) -> Void
     ) -> ReadOutcome? {
-        if assembly == .text {
+        // Compressed fragments are deflate data: their text is checked once inflated.
+        if assembly == .text && !assemblingCompressed {
             guard utf8.feed(payload), !isFinal || utf8.isComplete else { return invalidText() }
         }
         fragments!.append(contentsOf: payload)
         guard isFinal else { return nil }
         let message = fragments!
         let kind = assembly
+        let compressed = assemblingCompressed
         fragments = nil
         assembly = .none
+        assemblingCompressed = false
+        if compressed {
+            return message.withUnsafeBytes { deliverCompressed($0, isText: kind == .text, inflater, onEvent) }
+        }
         message.withUnsafeBytes { bytes in
             onEvent(kind == .text ? .text(bytes) : .binary(bytes))
         }
         return nil
+    }
+
+    /// Inflates a whole compressed message and hands it out; the limit applies to what it inflates to.
+    private mutating func deliverCompressed(
+        _ compressed: UnsafeRawBufferPointer,
+        isText: Bool,
+        _ inflater: MessageInflater?,
+        _ onEvent: (WebSocketEvent) -> Void
+    ) -> ReadOutcome? {
+        guard let inflater else {
+            return .fail(.internalError, reason: "no inflater for a compressed message")
+        }
+        precondition(inflater.limit >= maxMessageBytes, "the inflater's limit is below the reader's")
+        switch inflater.inflate(compressed) {
+        case .inflated(let message):
+            guard message.count <= maxMessageBytes else { return inflatedTooBig() }
+            if isText {
+                guard IncrementalUTF8Validator.isValid(message) else { return invalidText() }
+                onEvent(.text(message))
+            } else {
+                onEvent(.binary(message))
+            }
+            return nil
+        case .tooBig:
+            return inflatedTooBig()
+        case .corrupt(let reason):
+            inflateFailure = .corrupt
+            return .fail(.invalidPayloadData, reason: reason)
+        }
+    }
+
+    private mutating func inflatedTooBig() -> ReadOutcome {
+        inflateFailure = .tooBig
+        return .fail(.messageTooBig, reason: "message over \(maxMessageBytes) bytes once inflated")
     }
 
     private func invalidText() -> ReadOutcome {
@@ -224,7 +294,14 @@ public struct WebSocketReader {
         phase = .closeReceived
         fragments = nil
         assembly = .none
+        assemblingCompressed = false
         onEvent(.close(code: code, reason: reason))
         return nil
     }
+}
+
+/// Why a compressed message failed: a decompression bomb (1009), or data zlib cannot inflate (1007).
+public enum InflateFailure: UInt8, Hashable, Sendable {
+    case tooBig
+    case corrupt
 }

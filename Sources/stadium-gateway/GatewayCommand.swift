@@ -30,6 +30,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --tls-cert.")
     var tlsKey: String?
 
+    @Option(help: "permessage-deflate (RFC 7692) for clients that offer it, as browsers do: on (each broadcast message is compressed once for all of them; their compressed messages are inflated, --max-message-bytes applying to the inflated size) or off.")
+    var compression: Switch = .on
+
     @Option(help: "Connections to provision for; decides the number of io_uring rings.")
     var maxConnections: Int = 100_000
 
@@ -200,6 +203,7 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         // --rings was the thread count before a thread could run several rings.
         configuration.ioThreads = ioThreads ?? rings
+        configuration.compression = compression == .on
         if let tlsCert, let tlsKey { configuration.tls = TLSServerFiles(certificateChain: tlsCert, privateKey: tlsKey) }
         do {
             configuration.kafka = try kafkaBridge()
@@ -251,6 +255,11 @@ extension GatewayCommand {
 }
 
 extension GatewayCommand {
+    enum Switch: String, ExpressibleByArgument, CaseIterable {
+        case on
+        case off
+    }
+
     enum AuthChoice: String, ExpressibleByArgument, CaseIterable {
         case none
         case jwt

@@ -47,6 +47,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Flag(help: "TLS to the gateway (wss://; a wss:// URL implies it). The certificate is checked against the URL's host; after a TLS 1.3 handshake a bot keeps only its record keys.")
     var tls = false
 
+    @Flag(help: "Offer permessage-deflate, as browsers do, and inflate what the gateway sends compressed (to measure compression under load).")
+    var compression = false
+
     @Option(help: "With --tls: PEM file of the CA(s) the gateway's certificate must chain to (default: the system's).")
     var ca: String?
 
@@ -187,6 +190,7 @@ struct LoadCommand: AsyncParsableCommand {
         } else if ca != nil {
             throw ValidationError("--ca goes with --tls (or wss:// URLs)")
         }
+        configuration.compression = compression
         configuration.bindSources = bindSources == "auto" ? nil : bindSources == "on"
         configuration.firstSource = IPv4Address(dotted: firstSource)!
         configuration.progressIntervalSeconds = progressEvery

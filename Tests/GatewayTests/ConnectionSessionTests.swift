@@ -19,6 +19,7 @@ private struct RecordingSink: SessionSink {
         case subscribe([String])
         case startDelivery(since: [String: Int64], cursors: [String: [Int32: Int64]] = [:])
         case unsubscribe([String])
+        case compressionAgreed
     }
 
     let frames: FramePool
@@ -43,6 +44,8 @@ private struct RecordingSink: SessionSink {
     }
 
     mutating func count(_ event: SessionCount) { actions.append(.count(event)) }
+
+    mutating func compressionAgreed() { actions.append(.compressionAgreed) }
 
     mutating func respond(to head: HTTPRequestHead) -> [UInt8] {
         actions.append(.respond(path: head.path))
@@ -402,5 +405,70 @@ private struct RecordingSink: SessionSink {
         #expect(upgrading.take() == [.count(.error(.replyDropped)), .close(.now)])
         #expect(upgrading.session.phase == .closing)
         upgrading.sink.frames.release(only)
+    }
+
+    // MARK: - permessage-deflate
+
+    static let deflateUpgrade = upgrade.replacingOccurrences(
+        of: "Sec-WebSocket-Protocol: stadium.v1\r\n",
+        with: "Sec-WebSocket-Protocol: stadium.v1\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")
+
+    /// A compressed text message masked as a client sends it (RSV1, the tail 00 00 FF FF removed).
+    static func compressedFrame(_ payload: [UInt8]) -> [UInt8] {
+        let deflater = MessageDeflater()!
+        let deflated = payload.withUnsafeBytes { deflater.compress($0) { Array($0) } }!
+        return FrameEncoder.frame(opcode: .text, payload: deflated, compressed: true, maskKey: 0x1234_5678)
+    }
+
+    @Test func anOfferedDeflateIsAgreedAndCompressedPubsAreInflated() {
+        var harness = Harness()
+        harness.receive(Self.deflateUpgrade)
+        let actions = harness.take()
+        guard case .http(let response) = actions.first else { Issue.record("no 101: \(actions)"); return }
+        #expect(response.contains("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"))
+        #expect(Array(actions.dropFirst()) == [.compressionAgreed])
+        let data = "{\"question_id\":\"q007-r41\",\"answer\":1,\"padding\":\"\(String(repeating: "x", count: 80))\"}"
+        harness.receive(Self.compressedFrame(Array("{\"op\":\"pub\",\"id\":3,\"subject\":\"/answer/alice\",\"data\":\(data)}".utf8)))
+        #expect(harness.take() == [.count(.frameReceived), .publish(id: 3, subject: "/answer/alice", data: data, user: "anonymous")])
+    }
+
+    @Test func withCompressionOffTheOfferIsIgnored() {
+        var harness = Harness { $0.compression = false }
+        harness.receive(Self.deflateUpgrade)
+        let actions = harness.take()
+        guard case .http(let response) = actions.first else { Issue.record("no 101: \(actions)"); return }
+        #expect(!response.contains("Sec-WebSocket-Extensions"))
+        #expect(actions.count == 1)
+    }
+
+    @Test func aDecompressionBombIsClosedWith1009AndCounted() {
+        var harness = Harness()
+        harness.receive(Self.deflateUpgrade)
+        harness.sink.actions.removeAll()
+        harness.receive(Self.compressedFrame([UInt8](repeating: 0x20, count: 1 << 20)))
+        #expect(harness.take() == [
+            .count(.error(.inflatedTooBig)), .closeFrame(code: 1009, reason: "message over 65536 bytes once inflated"),
+            .close(.afterFlush),
+        ])
+    }
+
+    @Test func corruptDeflateDataIsClosedWith1007AndCounted() {
+        var harness = Harness()
+        harness.receive(Self.deflateUpgrade)
+        harness.sink.actions.removeAll()
+        harness.receive(FrameEncoder.frame(opcode: .text, payload: [0xFF, 0xFF, 0xFF], compressed: true, maskKey: 9))
+        let actions = harness.take()
+        #expect(actions.first == .count(.error(.inflateFailed)))
+        guard case .closeFrame(1007, _) = actions.dropFirst().first else { Issue.record("\(actions)"); return }
+    }
+
+    @Test func rsv1WithoutAgreementIsAProtocolError() {
+        var harness = Harness()
+        harness.open()
+        harness.receive(FrameEncoder.frame(opcode: .text, payload: Array("abc".utf8), compressed: true, maskKey: 9))
+        #expect(harness.take() == [
+            .count(.error(.protocolError)), .closeFrame(code: 1002, reason: "reserved bits set without a negotiated extension"),
+            .close(.afterFlush),
+        ])
     }
 }

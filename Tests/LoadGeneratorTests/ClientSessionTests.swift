@@ -19,6 +19,7 @@ private enum SinkAction: Equatable {
 
 private struct RecordingSink: ClientSessionSink {
     var monotonicMicroseconds: Int64 = 0
+    var inflater: MessageInflater?
     var actions: [SinkAction] = []
 
     mutating func send(_ opcode: WebSocketOpcode, payload: RawSpan) -> Bool {
@@ -87,6 +88,25 @@ private struct RecordingSink: ClientSessionSink {
         #expect(receive(read, &session, &sink) == read.count)
         #expect(session.phase == .open)
         #expect(sink.actions == [.opened(handshakeMicroseconds: 250), .received("ok 1", text: #"{"op":"ok","id":1}"#)])
+    }
+
+    @Test("with --compression the upgrade offers deflate, and a compressed message arrives inflated")
+    func offersDeflateAndInflatesWhatComesCompressed() throws {
+        var session = ClientSession(key: Self.key, now: 1_000, offersDeflate: true)
+        let request = String(decoding: session.upgradeRequest(host: "gw", path: "/"), as: UTF8.self)
+        #expect(request.contains("Sec-WebSocket-Extensions: \(PerMessageDeflate.clientOffer)\r\n"))
+        var sink = RecordingSink(monotonicMicroseconds: 1_250, inflater: MessageInflater(limit: 1 << 20))
+        let agreed = WebSocketHandshake.upgradeResponse(
+            key: Self.key, subprotocol: "stadium.v1",
+            extensions: "permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        receive(agreed, &session, &sink)
+        #expect(session.phase == .open)
+        let json = #"{"op":"msg","subject":"/q","seq":7,"data":""# + String(repeating: "question ", count: 20) + #""}"#
+        let deflater = try #require(MessageDeflater())
+        let compressed = try #require(Array(json.utf8).withUnsafeBytes { payload in deflater.compress(payload) { Array($0) } })
+        sink.actions = []
+        receive(FrameEncoder.frame(opcode: .text, payload: compressed, compressed: true), &session, &sink)
+        #expect(sink.actions == [.received("msg 7", text: json)])
     }
 
     @Test func refusesAnAnswerForAnotherKey() {

@@ -77,7 +77,7 @@ import WebSocket
             let parsed = HTTPRequestParser.parse(input.span.bytes, maxHeaderBytes: 1024)
             if case .complete(let head, let consumed) = parsed {
                 #expect(consumed <= input.count, "\(name)")
-                if case .upgrade(let response, let subprotocol) = WebSocketHandshake.evaluate(head) {
+                if case .upgrade(let response, let subprotocol, _) = WebSocketHandshake.evaluate(head) {
                     let key = head.header("Sec-WebSocket-Key") ?? ""
                     guard case .complete(let responseHead, _) = HTTPResponseParser.parse(response.span.bytes) else {
                         Issue.record("\(name): unparseable 101")

@@ -34,7 +34,7 @@ import WebSocket
     }
 
     @Test func upgradeWithoutSubprotocolIsAccepted() throws {
-        guard case .upgrade(let response, let subprotocol) = try decision(upgradeRequest([])) else {
+        guard case .upgrade(let response, let subprotocol, _) = try decision(upgradeRequest([])) else {
             Issue.record("expected an upgrade")
             return
         }
@@ -94,7 +94,7 @@ import WebSocket
         let clientKey = WebSocketHandshake.makeClientKey(using: &generator)
         let request = WebSocketHandshake.clientRequest(host: "localhost:8080", path: "/ws", key: clientKey)
         let head = try requestHead(String(decoding: request, as: UTF8.self))
-        guard case .upgrade(let response, "stadium.v1") = WebSocketHandshake.evaluate(head) else {
+        guard case .upgrade(let response, "stadium.v1", _) = WebSocketHandshake.evaluate(head) else {
             Issue.record("server refused the client's request")
             return
         }

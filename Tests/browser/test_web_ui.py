@@ -2,7 +2,8 @@
 """Drives the Stadium web UI in headless Chromium over the DevTools protocol.
 
 Plays one round as a real user would: picks a name, answers a question, reads the
-result, opens the leaderboard and finds both a bot and itself there. With --run-dir it
+result, opens the leaderboard and finds both a bot and itself there; the page's WebSockets
+agree to permessage-deflate, so the round is played compressed. With --run-dir it
 also restarts the stack's gateway and waits for the page to reconnect and get a question.
 With an https:// URL and --ca (a stack started with TLS=1) the page plays over https and wss,
 Chromium accepting the gateway's key once Python has checked its certificate against the CA.
@@ -370,6 +371,17 @@ def check_fits_phone(page):
         raise TestFailure(f"the page is {overflow} px wider than a {PHONE_WIDTH} px phone screen")
 
 
+def check_compression(page):
+    """Chromium offers permessage-deflate: a socket from the page gets it from the gateway."""
+    extensions = page.js(
+        "new Promise((resolve, reject) => {"
+        " const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/', 'stadium.v1');"
+        " ws.onopen = () => { resolve(ws.extensions); ws.close(); };"
+        " ws.onerror = () => reject(new Error('the socket did not open')); })")
+    if not str(extensions).startswith("permessage-deflate; server_no_context_takeover"):
+        raise TestFailure(f"the page's WebSocket did not agree to permessage-deflate: {extensions!r}")
+
+
 def check_reachable(url, context):
     try:
         with urllib.request.urlopen(url, timeout=10, context=context) as response:
@@ -414,6 +426,7 @@ def run(arguments):
                       timeout=30)
         if arguments.ca and page.js("window.location.protocol") != "https:":
             raise TestFailure("with --ca the page did not load over https")
+        check_compression(page)
         name = arguments.name or f"webtest-{random.randrange(10000):04d}"
         set_name(page, name)
         check_fits_phone(page)

@@ -3,7 +3,7 @@
 
 Certificates come from a test CA the `openssl` command makes here. Checks:
   1. a Python `ssl` + `websockets` client over wss (TLS 1.3, and one held to TLS 1.2): sub, pub,
-     the ok, and the msg back through Kafka;
+     the ok, and the msg back through Kafka (a large one with permessage-deflate both ways);
   2. `openssl s_client`: -tls1_3 and -tls1_2 connect and verify; -tls1_1 and -tls1 are refused
      by the gateway (counted as tls_version, so the client really offered them); after a
      KeyUpdate that requests the gateway's, a request is still answered; Debian's sslscan finds
@@ -271,10 +271,15 @@ async def scenario(gateway, port, path):
     ca = path("ca.pem")
     held = await subscribe(port, ca, "/feed/held")
     await round_trip(held, 2, "/feed/held", {"n": 1})
+    # websockets offers permessage-deflate: over TLS a message is compressed, then sealed, both ways.
+    agreed = held.response.headers.get("Sec-WebSocket-Extensions", "")
+    if not agreed.startswith("permessage-deflate; server_no_context_takeover"):
+        raise Failure(f"permessage-deflate was not agreed over wss: {agreed!r}")
+    await round_trip(held, 10, "/feed/held", {"n": "deflated", "text": "compressed, then sealed; " * 200})
     tls12 = await subscribe(port, ca, "/feed/old", maximum=ssl.TLSVersion.TLSv1_2)
     await round_trip(tls12, 2, "/feed/old", {"n": "tls1.2"})
     await tls12.close()
-    print("wss-test: sub/pub/msg through Kafka over TLS 1.3 and TLS 1.2")
+    print("wss-test: sub/pub/msg through Kafka over TLS 1.3 (with permessage-deflate) and TLS 1.2")
 
     await asyncio.to_thread(check_openssl_versions, port, ca)
     print("wss-test: s_client -tls1_3 and -tls1_2 verified; -tls1_1 and -tls1 refused and counted")

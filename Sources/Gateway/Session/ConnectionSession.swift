@@ -150,8 +150,8 @@ public struct ConnectionSession {
             respond(HTTPResponse.text(status: 400, reason), rules: rules, into: &sink)
             return bytes.count
         case .complete(let head, let consumed):
-            switch WebSocketHandshake.evaluate(head) {
-            case .upgrade(let response, _):
+            switch WebSocketHandshake.evaluate(head, compression: rules.compression && rules.inflater != nil) {
+            case .upgrade(let response, _, let deflate):
                 if rules.trust.requiresToken, let token = Self.presentedToken(head),
                    case .rejected(let rejection) = trust.authenticate(token: token, unixNow: sink.unixNow, policy: rules.trust) {
                     sink.count(.error(.unauthorized))
@@ -160,6 +160,10 @@ public struct ConnectionSession {
                 }
                 guard sendHTTP(response, rules: rules, into: &sink) else { return bytes.count }
                 phase = .webSocket
+                if deflate {
+                    reader.inflatesMessages = true
+                    sink.compressionAgreed()
+                }
                 let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
                 guard !rest.isEmpty else { return bytes.count }
                 return consumed + receiveFrames(rest, rules: rules, into: &sink)
@@ -203,7 +207,7 @@ public struct ConnectionSession {
         // The reader is taken out while it reads, so that its events may change the rest of the session.
         var reader = Self.idleReader
         swap(&reader, &self.reader)
-        let outcome = reader.consume(bytes) { event in
+        let outcome = reader.consume(bytes, inflater: rules.inflater) { event in
             handle(event, rules: rules, into: &sink)
         }
         swap(&reader, &self.reader)
@@ -211,13 +215,18 @@ public struct ConnectionSession {
         case .consumed(let count):
             return count
         case .fail(let code, let reason):
-            sink.count(.error(Self.errorKind(for: code)))
+            sink.count(.error(Self.errorKind(for: code, inflateFailure: self.reader.inflateFailure)))
             close(code: code, reason: reason, rules: rules, into: &sink)
             return bytes.count
         }
     }
 
-    private static func errorKind(for code: CloseCode) -> ErrorKind {
+    private static func errorKind(for code: CloseCode, inflateFailure: InflateFailure?) -> ErrorKind {
+        switch inflateFailure {
+        case .tooBig: return .inflatedTooBig
+        case .corrupt: return .inflateFailed
+        case nil: break
+        }
         switch code {
         case .messageTooBig: return .messageTooBig
         case .invalidPayloadData: return .invalidUTF8

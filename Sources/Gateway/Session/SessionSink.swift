@@ -19,6 +19,9 @@ public protocol SessionSink {
     /// Queues a frame the session built, taking over its reference; `final` for a close frame.
     mutating func send(_ frame: FrameHandle, final: Bool)
     mutating func close(_ mode: CloseMode)
+    /// permessage-deflate was agreed in the upgrade just sent: from now on the connection may be
+    /// sent the compressed form of a message (`FramePool.compressed`) instead of the plain one.
+    mutating func compressionAgreed()
     mutating func count(_ event: SessionCount)
     /// The response to a plain HTTP request (/healthz, /metrics, the web UI).
     mutating func respond(to head: HTTPRequestHead) -> [UInt8]
@@ -103,9 +106,16 @@ public struct SessionRules {
     let maxMessageBytes: Int
     let maxSubscriptions: Int
     let rateLimitMessage: String
+    /// permessage-deflate is agreed to when a client offers it.
+    let compression: Bool
+    /// The ring's one inflater: a compressed message is inflated whole within one `received`, so
+    /// its sessions never need it at the same time (nil without compression).
+    let inflater: MessageInflater?
 
     public init(_ configuration: GatewayConfiguration, frames: FramePool) {
         writer = FrameWriter(frames: frames)
+        compression = configuration.compression
+        inflater = configuration.compression ? MessageInflater(limit: configuration.maxMessageBytes) : nil
         trust = TrustPolicy(configuration)
         maxHeaderBytes = configuration.maxHeaderBytes
         maxMessageBytes = configuration.maxMessageBytes

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Bytes on the wire per quiz round and gateway CPU per delivery, with and without permessage-deflate.
+
+A gateway without Kafka (pubs go straight to subscribers) and N players on raw sockets, each
+subscribed to /question, /result/<user> and /top/<user>; with `--compression on` the players
+offer permessage-deflate as browsers do. A publisher plays the processors: per round one
+question (the same message to every player), then a result and a top-10 leaderboard per player
+(one message each, compressed for one delivery). Measured per run: bytes the players read (the
+WebSocket bytes; TCP/IP headers not counted), the gateway's stadium_bytes_sent_total, and the
+gateway's CPU time (/proc/PID/stat), divided by rounds, players and deliveries.
+
+    python3 Benchmarks/deflate.py --bin .build/release --players 500 --rounds 20 --report out.json
+
+With --broadcast-only each round is the question and one leaderboard on /top, both to every
+player: the fan-out case, where a message is compressed once for all its deliveries.
+
+The CPU figure includes parsing the publisher's pubs (the same in both runs).
+"""
+
+import argparse
+import base64
+import json
+import os
+import selectors
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def start_gateway(binary, compression, players):
+    gateway = subprocess.Popen(
+        [binary, "--listen", "127.0.0.1:0", "--io-threads", "1", "--max-connections", str(players + 100),
+         "--pub-rate", "0", "--compression", compression],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in gateway.stdout:
+        if "listening on ws://" in line:
+            threading.Thread(target=lambda: [None for _ in gateway.stdout], daemon=True).start()
+            return gateway, int(line.rsplit(":", 1)[1].strip().strip("/"))
+    raise SystemExit("stadium-gateway exited before listening")
+
+
+def metric(port, series):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(series + " "):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def text_frame(payload, mask=b"\x01\x02\x03\x04"):
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, 0x80 | length)
+    else:
+        header = struct.pack("!BBH", 0x81, 0xFE, length)
+    return header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+
+
+def connect(port, deflate):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    request = ("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: stadium.v1\r\n"
+               % base64.b64encode(os.urandom(16)).decode())
+    if deflate:
+        request += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+    sock.sendall((request + "\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    head, rest = head.split(b"\r\n\r\n", 1)
+    if not head.startswith(b"HTTP/1.1 101") or (deflate and b"permessage-deflate" not in head):
+        raise SystemExit("upgrade refused or deflate not agreed: %r" % head)
+    return sock, rest
+
+
+def count_frames(buffer):
+    """Whole text frames at the start of buffer: (count, rest)."""
+    count, offset = 0, 0
+    while len(buffer) - offset >= 2:
+        length, start = buffer[offset + 1] & 0x7F, offset + 2
+        if length == 126:
+            if len(buffer) - offset < 4:
+                break
+            length, start = struct.unpack_from("!H", buffer, offset + 2)[0], offset + 4
+        elif length == 127:
+            if len(buffer) - offset < 10:
+                break
+            length, start = struct.unpack_from("!Q", buffer, offset + 2)[0], offset + 10
+        if len(buffer) < start + length:
+            break
+        if buffer[offset] & 0x0F == 1:
+            count += 1
+        offset = start + length
+    return count, buffer[offset:]
+
+
+def messages(round_number, users, broadcast_only):
+    question = {"id": "q%03d-r%d" % (round_number % 200, round_number), "round": round_number,
+                "question": "Which planet has the shortest year in our solar system? (round %d)" % round_number,
+                "answers": ["Venus", "Mercury", "Mars", "Earth"], "published_ms": 1732400000000 + round_number * 20000,
+                "deadline_ms": 1732400010000 + round_number * 20000, "points": 100}
+    top = [{"name": "bot-%d" % i, "score": 100 * (round_number + 10 - i)} for i in range(10)]
+    yield "/question", question
+    if broadcast_only:
+        yield "/top", {"score": 0, "top": top}
+        return
+    for index, user in enumerate(users):
+        yield "/result/" + user, {"question_id": question["id"], "answer": index % 4, "correct_answer": 1,
+                                  "points": 100 if index % 4 == 1 else 0, "total": 100 * round_number,
+                                  "late": False, "seq": round_number * 1000 + index}
+        yield "/top/" + user, {"score": 100 * round_number, "top": top}
+
+
+def run(binary, compression, players, rounds, broadcast_only):
+    gateway, port = start_gateway(binary, compression, players)
+    try:
+        users = ["player-%05d" % i for i in range(players)]
+        selector = selectors.DefaultSelector()
+        state = {}
+        for user in users:
+            sock, rest = connect(port, compression == "on")
+            subjects = ["/question", "/top"] if broadcast_only else ["/question", "/result/" + user, "/top/" + user]
+            sock.sendall(text_frame(json.dumps({"op": "sub", "id": 1, "subjects": subjects}).encode()))
+            sock.setblocking(False)
+            state[sock] = {"buffer": rest, "frames": 0, "bytes": len(rest)}
+            selector.register(sock, selectors.EVENT_READ)
+        publisher, _ = connect(port, False)
+        publisher.setblocking(False)
+        selector.register(publisher, selectors.EVENT_READ)
+        # The publisher's oks: it waits for them in batches, as the gateway closes a connection
+        # that lets more than 1,024 replies pile up.
+        acknowledged = {"buffer": b"", "frames": 0}
+
+        def pump(until, deadline):
+            while not until():
+                if time.monotonic() > deadline:
+                    raise SystemExit("timed out: %d of %d deliveries" % (
+                        sum(s["frames"] for s in state.values()), players * (1 + (2 if broadcast_only else 3) * rounds)))
+                for key, _ in selector.select(timeout=1):
+                    try:
+                        data = key.fileobj.recv(1 << 20)
+                    except BlockingIOError:
+                        continue
+                    if key.fileobj is publisher:
+                        count, acknowledged["buffer"] = count_frames(acknowledged["buffer"] + data)
+                        acknowledged["frames"] += count
+                        continue
+                    entry = state[key.fileobj]
+                    entry["bytes"] += len(data)
+                    count, entry["buffer"] = count_frames(entry["buffer"] + data)
+                    entry["frames"] += count
+
+        pump(lambda: all(s["frames"] >= 1 for s in state.values()), time.monotonic() + 60)
+        bytes_before = {sock: entry["bytes"] for sock, entry in state.items()}
+        sent_before = metric(port, "stadium_bytes_sent_total")
+        cpu_before = cpu_seconds(gateway.pid)
+        started = time.monotonic()
+        per_round = 2 if broadcast_only else 3
+        for round_number in range(1, rounds + 1):
+            pubs = [
+                text_frame(('{"op":"pub","subject":"%s","data":%s}' % (subject, json.dumps(data, separators=(",", ":")))).encode())
+                for subject, data in messages(round_number, users, broadcast_only)]
+            for start in range(0, len(pubs), 256):
+                batch = pubs[start:start + 256]
+                wanted = acknowledged["frames"] + len(batch)
+                publisher.setblocking(True)
+                publisher.sendall(b"".join(batch))
+                publisher.setblocking(False)
+                pump(lambda: acknowledged["frames"] >= wanted, time.monotonic() + 120)
+            expected = 1 + per_round * round_number
+            pump(lambda: all(s["frames"] >= expected for s in state.values()), time.monotonic() + 120)
+        elapsed = time.monotonic() - started
+        cpu = cpu_seconds(gateway.pid) - cpu_before
+        sent = metric(port, "stadium_bytes_sent_total") - sent_before
+        read = sum(entry["bytes"] - bytes_before[sock] for sock, entry in state.items())
+        deliveries = players * per_round * rounds
+        return {
+            "compression": compression, "broadcast_only": broadcast_only, "players": players, "rounds": rounds, "deliveries": deliveries,
+            "client_bytes_per_round": read / rounds, "client_bytes_per_player_round": read / rounds / players,
+            "gateway_bytes_sent_per_round": sent / rounds,
+            "gateway_cpu_seconds": cpu, "gateway_cpu_us_per_delivery": cpu / deliveries * 1e6,
+            "elapsed_seconds": elapsed,
+        }
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=30)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin", default=".build/release")
+    parser.add_argument("--players", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--broadcast-only", action="store_true", help="every message goes to every player")
+    parser.add_argument("--report", help="write the runs as JSON here")
+    args = parser.parse_args()
+    binary = os.path.join(args.bin, "stadium-gateway")
+    runs = [run(binary, mode, args.players, args.rounds, args.broadcast_only) for mode in ("off", "on")]
+    for result in runs:
+        print("compression %-3s: %8.0f bytes/player/round read, gateway %6.2f us CPU per delivery (%.2f s CPU, %.1f s)"
+              % (result["compression"], result["client_bytes_per_player_round"], result["gateway_cpu_us_per_delivery"],
+                 result["gateway_cpu_seconds"], result["elapsed_seconds"]))
+    off, on = runs
+    print("deflate: %.0f%% of the bytes, %+.2f us CPU per delivery"
+          % (100 * on["client_bytes_per_round"] / off["client_bytes_per_round"],
+             on["gateway_cpu_us_per_delivery"] - off["gateway_cpu_us_per_delivery"]))
+    if args.report:
+        with open(args.report, "w") as report:
+            json.dump({"command": " ".join(sys.argv), "runs": runs}, report, indent=2)
+            report.write("\n")
+
+
+if __name__ == "__main__":
+    main()
