@@ -130,6 +130,8 @@ public final class RingLoop: @unchecked Sendable {
 
     // Accepting: multishot while a ring's table has room for a whole backlog, single accepts near the top.
     private var acceptEnabled = true
+    /// The ring whose file table takes new connections.
+    private var acceptingRing = 0
     private let multishotHeadroom: Int
     private let acceptReserve = 4
 
@@ -365,20 +367,22 @@ public final class RingLoop: @unchecked Sendable {
 
     // MARK: - Accepting
 
-    /// One ring accepts at a time, the one with the most free slots: multishot while it has room
-    /// for a whole backlog, then single accepts, never more than it has free slots.
+    /// One ring accepts at a time: the same one while it has room for a whole backlog, then the
+    /// one with the most free slots. Multishot while the accepting ring has that room, then
+    /// single accepts, never more than it has free slots.
     private func manageAccepting() {
         guard let listener, acceptEnabled else { return }
-        var best = 0
-        for member in rings.indices where rings[member].free > rings[best].free { best = member }
-        let multishotWanted = rings[best].free > multishotHeadroom
+        if rings[acceptingRing].free <= multishotHeadroom {
+            for member in rings.indices where rings[member].free > rings[acceptingRing].free { acceptingRing = member }
+        }
+        let target = rings[acceptingRing]
+        let multishotWanted = target.free > multishotHeadroom
         for (member, ring) in rings.enumerated() where ring.multishotArmed && !ring.multishotCancelRequested {
-            if member != best || !multishotWanted {
+            if member != acceptingRing || !multishotWanted {
                 ring.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
                 ring.multishotCancelRequested = true
             }
         }
-        let target = rings[best]
         if multishotWanted {
             if !target.multishotArmed && target.singleAcceptsOutstanding == 0 {
                 target.ring.acceptMultishot(listener: listener.descriptor, UserData(.accept, extra: 1))

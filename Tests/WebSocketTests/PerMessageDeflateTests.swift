@@ -138,7 +138,7 @@ import WebSocket
             host: "localhost", key: key, extensions: offered ? PerMessageDeflate.clientOffer : nil)
         let head = try requestHead(String(decoding: request, as: UTF8.self))
         guard case .upgrade(let bytes, _, _) = WebSocketHandshake.evaluate(head, compression: true),
-              case .complete(let response, _) = bytes.withUnsafeBytes({ HTTPResponseParser.parse($0) })
+              case .complete(let response, _) = HTTPResponseParser.parse(bytes.span.bytes)
         else { throw HandshakeFailure() }
         return (response, key)
     }
