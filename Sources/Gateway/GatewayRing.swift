@@ -34,6 +34,9 @@ final class GatewayRing: RingLoopHandler {
     private let logger: Logger
     /// Monotonic nanoseconds since `epoch`, refreshed every tick: liveness needs no finer clock.
     var coarseNow: Int64 = 0
+    /// Seconds since 1970 as of the last tick: token expiry is judged in whole seconds, and the
+    /// trust sweep would otherwise read the clock once per connection.
+    var coarseUnixNow = Int64(Date().timeIntervalSince1970)
     private let epoch = ContinuousClock.now
     private var nextTrustSweep: Int64 = 0
     /// Connections still in their HTTP phase, oldest first; the timeout is the same for all.
@@ -197,6 +200,7 @@ final class GatewayRing: RingLoopHandler {
     func loopTicked(_ loop: RingLoop) {
         let now = ContinuousClock.now
         coarseNow = TrustPolicy.nanoseconds(now - epoch)
+        coarseUnixNow = Int64(Date().timeIntervalSince1970)
         while handshakeDeadlinesHead < handshakeDeadlines.count,
               handshakeDeadlines[handshakeDeadlinesHead].deadline <= now {
             let (slot, connection, _) = handshakeDeadlines[handshakeDeadlinesHead]
@@ -287,12 +291,14 @@ final class GatewayRing: RingLoopHandler {
 
 /// What a session's actions mean on this ring, for one slot.
 struct RingSink: SessionSink {
-    let ring: GatewayRing
-    let loop: RingLoop
+    // A sink lives only inside one of the ring's callbacks, which the ring and its loop outlive:
+    // no retain and release per event (the trust sweep makes one per connection each second).
+    unowned(unsafe) let ring: GatewayRing
+    unowned(unsafe) let loop: RingLoop
     let slot: UInt32
 
     var preciseNow: Int64 { ring.preciseNow }
-    var unixNow: Int64 { Int64(Date().timeIntervalSince1970) }
+    var unixNow: Int64 { ring.coarseUnixNow }
     var isOpen: Bool { loop.isOpen(slot: slot) }
     var acceptsPublishes: Bool { ring.hub.isAccepting }
 
