@@ -61,9 +61,11 @@ def server_command(name, port, connections):
     listen = f"127.0.0.1:{port}"
     if name in ("stadium", "stadium-before"):
         binary = BEFORE_GATEWAY if name == "stadium-before" else os.path.join(ROOT, ".build/release/stadium-gateway")
-        # One ring for one core; the gateway adds rings only when one table cannot hold the size.
+        # One I/O thread for one core; it runs more rings only when one table cannot hold the size.
+        # Builds before --io-threads spelled it --rings (then a thread per ring).
+        threads = "--rings" if name == "stadium-before" else "--io-threads"
         return [binary, "--listen", listen,
-                "--max-connections", str(connections + 1000), "--handshake-timeout", "60", "--io-threads", "1"]
+                "--max-connections", str(connections + 1000), "--handshake-timeout", "60", threads, "1"]
     if name == "c-baseline":
         return [os.path.join(RUN_DIR, "c-baseline"), "--listen", listen, "--max-connections", str(connections + 1000),
                 "--threads", "1"]
