@@ -14,27 +14,6 @@ import Glibc
             requestTimeout: timeout)
     }
 
-    /// A blocking client socket connected to `port` (reads give up after 10 s instead of hanging a test).
-    private func connect(_ port: UInt16) throws -> Int32 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var limit = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0)
-        return descriptor
-    }
-
-    private func send(_ descriptor: Int32, _ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-    }
-
     /// Everything the server sends until it closes the connection.
     private func readToEnd(_ descriptor: Int32) -> String {
         var received: [UInt8] = []
@@ -49,8 +28,8 @@ import Glibc
     }
 
     private func request(_ port: UInt16, _ text: String) throws -> String {
-        let descriptor = try connect(port)
-        send(descriptor, text)
+        let descriptor = try BlockingClient.connect(port)
+        BlockingClient.send(descriptor, text)
         return readToEnd(descriptor)
     }
 
@@ -86,7 +65,7 @@ import Glibc
     @Test func aSilentClientDoesNotHoldUpAScrape() throws {
         let server = try listener()
         defer { server.stop() }
-        let silent = try connect(server.address.port)
+        let silent = try BlockingClient.connect(server.address.port)
         defer { close(silent) }
         #expect(try request(server.address.port, "GET /metrics HTTP/1.1\r\n\r\n").hasSuffix("up 1\n"))
     }
@@ -94,7 +73,7 @@ import Glibc
     @Test func aSilentClientIsClosedAtTheRequestTimeout() throws {
         let server = try listener(timeout: .milliseconds(100))
         defer { server.stop() }
-        let silent = try connect(server.address.port)
+        let silent = try BlockingClient.connect(server.address.port)
         let started = ContinuousClock.now
         #expect(readToEnd(silent) == "", "closed without a response")
         #expect(ContinuousClock.now - started < .seconds(5))

@@ -51,27 +51,6 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
 }
 
 @Suite struct RingLoopTests {
-    /// A blocking client socket connected to `port` (reads give up after 10 s instead of hanging a test).
-    private func connect(_ port: UInt16) throws -> Int32 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var limit = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0)
-        return descriptor
-    }
-
-    private func write(_ descriptor: Int32, _ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-    }
-
     /// `count` bytes from the socket (fewer if it closes or 10 s pass).
     private func read(_ descriptor: Int32, count: Int) -> String {
         var buffer = [UInt8](repeating: 0, count: count)
@@ -102,11 +81,11 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
             // A ring keeps 4 slots back from accepting (an accept into a full table drops the
             // peer), so 250 connections need all three rings.
             var clients: [Int32] = []
-            for _ in 0..<250 { clients.append(try connect(listener.address.port)) }
+            for _ in 0..<250 { clients.append(try BlockingClient.connect(listener.address.port)) }
             #expect(handler.wait { handler.open.count == 250 })
             // All write before any reads: each ring has far more than the kernel's batch of
             // deferred completions (20) to hand over at once.
-            for (number, client) in clients.enumerated() { write(client, "round \(round) client \(number)") }
+            for (number, client) in clients.enumerated() { BlockingClient.send(client, "round \(round) client \(number)") }
             for (number, client) in clients.enumerated() {
                 #expect(read(client, count: "round \(round) client \(number)".utf8.count) == "round \(round) client \(number)")
             }
