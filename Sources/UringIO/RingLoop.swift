@@ -71,7 +71,7 @@ public struct RingConfiguration: Sendable {
 
     public init(slots: Int, slotsPerRing: Int? = nil) {
         self.slots = slots
-        self.slotsPerRing = min(slots, slotsPerRing ?? slots)
+        self.slotsPerRing = max(1, min(slots, slotsPerRing ?? slots))
     }
 
     /// How many rings the loop runs.
