@@ -315,9 +315,8 @@ public final class RingLoop: @unchecked Sendable {
 
     /// The ring holding `slot`'s descriptor, and the slot's index in that ring's file table.
     private func ring(of slot: UInt32) -> (ring: Ring, file: UInt32) {
-        if rings.count == 1 { return (rings[0].ring, slot) }
-        let member = Int(slot) / configuration.slotsPerRing
-        return (rings[member].ring, slot - rings[member].base)
+        let member = member(of: slot)
+        return (member.ring, slot - member.base)
     }
 
     private func beginStopping() {
