@@ -28,9 +28,9 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+from bench_processes import metric  # a gateway series from /metrics
+from compare import cpu_seconds  # the server's CPU from /proc
 
 
 def start_gateway(binary, compression, players):
@@ -43,20 +43,6 @@ def start_gateway(binary, compression, players):
             threading.Thread(target=lambda: [None for _ in gateway.stdout], daemon=True).start()
             return gateway, int(line.rsplit(":", 1)[1].strip().strip("/"))
     raise SystemExit("stadium-gateway exited before listening")
-
-
-def metric(port, series):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(series + " "):
-                return float(line.split()[-1])
-    return 0.0
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def text_frame(payload, mask=b"\x01\x02\x03\x04"):
