@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 PORT ?= 8080
-TEST_PORT ?= 18480
-DEMO_TEST_PORT ?= 18481
+# The test stacks' gateways take a port the kernel gives them (0), or with `stable` a free one
+# below the ephemeral range that survives a gateway restart (scripts/stack.sh); no fixed port that
+# some outgoing connection may hold.
+TEST_PORT ?= stable
+DEMO_TEST_PORT ?= 0
 # `make browser-test SCREENSHOTS=docs` refreshes the pictures in the README.
 SCREENSHOTS ?= .run/browser-test/screenshots
 
@@ -117,12 +120,12 @@ cluster-test: build-debug
 # then over https and wss against a stack started with TLS=1.
 browser-test: build-debug
 	@BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-test scripts/stack.sh start
-	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:$(TEST_PORT)/ \
+	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url http://127.0.0.1:$$(cat .run/browser-test/port)/ \
 		--chromium "$$(command -v chromium)" --screenshots $(SCREENSHOTS) --run-dir .run/browser-test || status=$$?; \
 		RUN_DIR=.run/browser-test scripts/stack.sh stop; \
 		((status == 0)) || echo "browser-test: the stack's logs are in .run/browser-test/"; exit $$status
 	@TLS=1 BIN=.build/debug PORT=$(TEST_PORT) ROUND=12 ANSWER_WINDOW=8 RUN_DIR=.run/browser-tls-test scripts/stack.sh start
-	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url https://localhost:$(TEST_PORT)/ \
+	@status=0; timeout 300 python3 Tests/browser/test_web_ui.py --url https://localhost:$$(cat .run/browser-tls-test/port)/ \
 		--ca .run/browser-tls-test/tls/ca.pem --chromium "$$(command -v chromium)" \
 		--screenshots .run/browser-tls-test/screenshots --run-dir .run/browser-tls-test || status=$$?; \
 		RUN_DIR=.run/browser-tls-test scripts/stack.sh stop; \

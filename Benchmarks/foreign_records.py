@@ -38,8 +38,8 @@ def one_run(broker, binary, records, size, run):
         started = time.monotonic()
         clients.produce(broker.bootstrap, "result", [("r%d-p%d" % (run, n), clients.value(n, size)) for n in range(records)])
         clients.wait_until(
-            lambda: gateway.metric('stadium_kafka_records_consumed_total{topic="result"}') - consumed_before >= records,
-            300, "the gateway to consume every record")
+            "the gateway to consume every record", 300,
+            lambda: gateway.metric('stadium_kafka_records_consumed_total{topic="result"}') - consumed_before >= records)
         took = time.monotonic() - started
         cpu = cpu_seconds(gateway.process.pid) - cpu_before
         return {

@@ -4,7 +4,9 @@
 #   scripts/stack.sh run     foreground; Ctrl-C stops everything (make demo)
 #   scripts/stack.sh start   background; prints the URL once the gateway answers (tests)
 #   scripts/stack.sh stop    stops a background stack
-# Settings (environment): BIN (build products dir), PORT (8080), BOTS (10; 0 for none), ROUND (20),
+# Settings (environment): BIN (build products dir), PORT (8080; 0: a port the kernel gives; stable: a
+# free one in STABLE_PORTS, 9500-10199, below the ephemeral range, that a restarted gateway can bind
+# again; the port in use is written to $RUN_DIR/port), BOTS (10; 0 for none), ROUND (20),
 # ANSWER_WINDOW (10), RUN_DIR (.run), STOP_SECONDS (10: then SIGKILL whatever ignores SIGTERM),
 # GATEWAY_ARGS (more stadium-gateway options, e.g. "--history-frames 4096"), PROCESSORS_ARGS (more
 # stadium-processors options, e.g. "--metrics-listen 127.0.0.1:9470"), TLS (0; 1: https and wss with
@@ -23,6 +25,7 @@ PROCESSORS_ARGS=${PROCESSORS_ARGS:-}
 STARTUP_SECONDS=${STARTUP_SECONDS:-60}
 STOP_SECONDS=${STOP_SECONDS:-10}
 TLS=${TLS:-0}
+STABLE_PORTS=${STABLE_PORTS:-9500-10199}
 
 log() { echo "stack: $*" >&2; }
 
@@ -75,7 +78,7 @@ stop_stack() {
     # Clients first, so they close while the broker still answers; the broker last.
     ((${#entries[@]} == 0)) || stop_processes "${entries[@]}"
     ((${#broker[@]} == 0)) || stop_processes "${broker[@]}"
-    rm -f "$RUN_DIR/pids" "$RUN_DIR/bootstrap"
+    rm -f "$RUN_DIR/pids" "$RUN_DIR/bootstrap" "$RUN_DIR/port"
 }
 
 wait_for() {  # wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds or the deadline passes
@@ -125,13 +128,60 @@ make_certificates() {
     cat "$dir/server.pem" "$dir/ca.pem" >"$dir/chain.pem"
 }
 
+# STABLE_PORTS must lie outside net.ipv4.ip_local_port_range, or an outgoing connection of anything
+# on the host may take the port while the gateway is down (tuning/apply.sh sets 10240-65535).
+check_stable_ports() {
+    local first=${STABLE_PORTS%-*} last=${STABLE_PORTS#*-} low high
+    read -r low high </proc/sys/net/ipv4/ip_local_port_range
+    if ((first <= high && last >= low)); then
+        log "STABLE_PORTS $STABLE_PORTS overlaps the ephemeral ports $low-$high (net.ipv4.ip_local_port_range):"
+        log "an outgoing connection could take the port; choose STABLE_PORTS=FIRST-LAST outside $low-$high"
+        exit 1
+    fi
+}
+
+stable_candidates() {  # prints the ports of STABLE_PORTS from a random one on, wrapping around
+    local first=${STABLE_PORTS%-*} last=${STABLE_PORTS#*-} count start i
+    count=$((last - first + 1))
+    start=$((RANDOM % count))
+    for ((i = 0; i < count; i++)); do echo $((first + (start + i) % count)); done
+}
+
+# Starts the gateway on 127.0.0.1:$1 and waits until it listens; false when it ended before that
+# because the port was taken (it is then forgotten), exits on any other end.
+start_gateway_on() {
+    local port=$1 pid deadline=$((SECONDS + STARTUP_SECONDS))
+    shift
+    start_process gateway "$BIN/stadium-gateway" --listen "127.0.0.1:$port" "$@"
+    pid=$(tail -n 1 "$RUN_DIR/pids" | cut -d' ' -f2)
+    until grep -q "listening on" "$RUN_DIR/gateway.out"; do
+        if ! is_ours "$pid"; then
+            if grep -q "Address already in use" "$RUN_DIR/gateway.out" "$RUN_DIR/gateway.log"; then
+                sed -i "/^gateway $pid\$/d" "$RUN_DIR/pids"
+                return 1
+            fi
+            log "the gateway exited; logs are in $RUN_DIR/"
+            tail -n 20 "$RUN_DIR/gateway.log" >&2
+            stop_stack
+            exit 1
+        fi
+        if ((SECONDS >= deadline)); then
+            log "gave up waiting for the gateway after ${STARTUP_SECONDS}s; logs are in $RUN_DIR/"
+            stop_stack
+            exit 1
+        fi
+        sleep 0.2
+    done
+}
+
 start_stack() {
     for binary in stadium-kafka stadium-gateway stadium-processors stadium-load; do
         [[ -x "$BIN/$binary" ]] || { log "$BIN/$binary is missing: build first (make build)"; exit 1; }
     done
+    [[ $PORT != stable ]] || check_stable_ports
     mkdir -p "$RUN_DIR"
     stop_stack
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    if [[ $PORT != 0 && $PORT != stable ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
         log "port $PORT is already in use: stop what runs there or choose another with PORT=..."
         exit 1
     fi
@@ -149,9 +199,22 @@ start_stack() {
         tls_bots=(--ca "$RUN_DIR/tls/ca.pem")
         scheme=wss
     fi
-    start_process gateway "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" \
-        --bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000 "${tls_gateway[@]}" $GATEWAY_ARGS
-    wait_for "the gateway" grep -q "listening on" "$RUN_DIR/gateway.out"
+    local gateway_options=(--bootstrap-file "$RUN_DIR/bootstrap" --web-root web --max-connections 10000
+        "${tls_gateway[@]}" $GATEWAY_ARGS)
+    if [[ $PORT == stable ]]; then
+        local candidate started=0
+        for candidate in $(stable_candidates); do
+            if start_gateway_on "$candidate" "${gateway_options[@]}"; then started=1; break; fi
+        done
+        ((started)) || { log "no port of STABLE_PORTS $STABLE_PORTS is free"; stop_stack; exit 1; }
+    elif ! start_gateway_on "$PORT" "${gateway_options[@]}"; then
+        log "port $PORT is already in use: stop what runs there or choose another with PORT=..."
+        stop_stack
+        exit 1
+    fi
+    # The port it listens on (PORT=0 and stable choose it here).
+    PORT=$(sed -n 's|.*listening on wss\{0,1\}://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$RUN_DIR/gateway.out" | head -n 1)
+    echo "$PORT" >"$RUN_DIR/port"
     if ((BOTS > 0)); then
         start_process bots "$BIN/stadium-load" --url "$scheme://127.0.0.1:$PORT/" "${tls_bots[@]}" --players "$BOTS" --names "bot-{i}"
     fi

@@ -38,14 +38,13 @@ try:
 except ImportError:
     sys.exit("test_web_ui: needs the websocket-client package: pip install websocket-client")
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Failure as TestFailure  # noqa: E402  the tests' shared helpers
+from stadium_test import wait_until  # noqa: E402
+
 PHONE_WIDTH = 360
 PHONE_HEIGHT = 780
-POLL_SECONDS = 0.1
 ANSWER_MARGIN_SECONDS = 3
-
-
-class TestFailure(Exception):
-    """A user-visible expectation that did not hold."""
 
 
 class DevTools:
@@ -147,18 +146,6 @@ class Browser:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.profile, ignore_errors=True)
-
-
-def wait_until(description, timeout, probe):
-    """Polls probe until it returns something truthy; fails with description after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TestFailure(f"timed out after {timeout:.0f} s waiting for {description}")
-        time.sleep(POLL_SECONDS)
 
 
 class Page:

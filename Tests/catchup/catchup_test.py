@@ -28,28 +28,25 @@ Exit status 0 when all hold, 1 on a failed check, 2 when the test could not run.
 """
 
 import argparse
-import base64
 import json
 import os
 import re
 import resource
 import selectors
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 import websocket  # websocket-client, a client that is not ours
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+# The failover and cursor tests and Benchmarks/burst.py take these from here too.
+from stadium_test import Broker, Failure, RawWebSocket, close_code, read_frames, wait_until  # noqa: E402,F401
+from stadium_test import Gateway as GatewayProcess  # noqa: E402
+
 DEADLINE = 240  # seconds any one case may take
-
-
-class Failure(Exception):
-    pass
 
 
 def value(n, size):
@@ -65,69 +62,14 @@ SUBJECT_PATTERN = re.compile(rb'"subject":"([^"]+)"')
 
 # --- processes ---------------------------------------------------------------------------
 
-class Broker:
-    def __init__(self, binary, directory, partitions=1):
-        path = os.path.join(directory, "bootstrap")
-        self.process = subprocess.Popen(
-            [binary, "--partitions", str(partitions), "--topics", "feed,result", "--bootstrap-file", path],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(path):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise Failure("stadium-kafka did not start")
-            time.sleep(0.05)
-        self.bootstrap = open(path).read().strip()
+class Gateway(GatewayProcess):
+    """A gateway on the test's broker, once its consumer is assigned."""
 
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-class Gateway:
     def __init__(self, binary, bootstrap, extra=(), prefix=()):
-        self.process = subprocess.Popen(
-            [*prefix, binary, "--listen", "127.0.0.1:0", "--auth", "none", "--brokers", bootstrap,
-             "--topics", "feed,result", "--max-connections", "12000", "--pub-rate", "0", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.log = []
-        for line in self.process.stdout:
-            self.log.append(line)
-            if "listening on ws://" in line:
-                self.port = int(line.rsplit(":", 1)[1].strip().strip("/"))
-                threading.Thread(target=lambda: [self.log.append(l) for l in self.process.stdout], daemon=True).start()
-                break
-        else:
-            raise Failure("stadium-gateway exited before listening:\n" + "".join(self.log))
+        super().__init__(binary, "--auth", "none", "--brokers", bootstrap, "--topics", "feed,result",
+                         "--max-connections", "12000", "--pub-rate", "0", *extra, prefix=prefix)
         # The consumer must be assigned before records are produced, or it starts after them.
-        wait_until(lambda: self.healthy(), 30, "the gateway's Kafka connection")
-
-    def healthy(self):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.port, timeout=5) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def metric(self, series):
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port, timeout=10) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith(series + " "):
-                    return float(line.split()[-1])
-        return 0.0
-
-    def stop(self):
-        self.process.terminate()
-        status = self.process.wait(timeout=30)
-        if status != 0:
-            raise Failure("stadium-gateway exited with %s:\n%s" % (status, "".join(self.log[-20:])))
-
-
-def wait_until(predicate, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise Failure("timed out waiting for " + what)
-        time.sleep(0.05)
+        wait_until("the gateway's Kafka connection", 30, self.healthy)
 
 
 def produce(bootstrap, topic, records, rate=None, partitioner=None):
@@ -171,15 +113,6 @@ def run_with_binaries(run, name, description):
 
 
 # --- clients -----------------------------------------------------------------------------
-
-def masked(opcode, payload, mask=b"\x11\x22\x33\x44"):
-    length = len(payload)
-    if length < 126:
-        header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
-    else:
-        header = struct.pack("!BBH", 0x80 | opcode, 0xFE, length)
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
 
 def sub_request(subjects, since=None):
     members = ",".join('"%s"' % s for s in subjects)
@@ -225,57 +158,27 @@ class Collector:
 
 
 class Reader(Collector):
-    """One raw-socket subscriber."""
+    """One raw-socket subscriber, read by a `Fleet`."""
 
     def __init__(self, port, subjects, since=None, receive_buffer=None):
         super().__init__()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if receive_buffer:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-        self.sock.settimeout(30)
-        self.sock.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
-        buffer = b""
-        while b"\r\n\r\n" not in buffer:
-            data = self.sock.recv(65536)
-            if not data:
-                raise Failure("upgrade refused")
-            buffer += data
-        head, self.buffer = buffer.split(b"\r\n\r\n", 1)
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise Failure("upgrade refused: %r" % head[:40])
+        self.socket = RawWebSocket(port, receive_buffer=receive_buffer)
+        self.sock = self.socket.sock
+        self.buffer = self.socket.buffer
         self.closed = False
-        self.sock.sendall(masked(1, sub_request(subjects, since)))
+        self.socket.send(sub_request(subjects, since))
         self.sock.setblocking(False)
 
     def feed(self, data):
         if not data:
             self.closed = True
             return
-        self.buffer += data
-        buffer = self.buffer
-        offset = 0
-        while len(buffer) - offset >= 2:
-            opcode, length, start = buffer[offset] & 0x0F, buffer[offset + 1] & 0x7F, offset + 2
-            if length == 126:
-                if len(buffer) - offset < 4:
-                    break
-                length, start = struct.unpack_from("!H", buffer, offset + 2)[0], offset + 4
-            elif length == 127:
-                if len(buffer) - offset < 10:
-                    break
-                length, start = struct.unpack_from("!Q", buffer, offset + 2)[0], offset + 10
-            if len(buffer) < start + length:
-                break
-            payload = buffer[start:start + length]
-            offset = start + length
+        frames, self.buffer = read_frames(self.buffer + data)
+        for opcode, payload, _ in frames:
             if opcode == 1:
                 self.text(payload)
             elif opcode == 8:
-                self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
-        self.buffer = buffer[offset:]
+                self.close_code = close_code(payload)
 
 
 class Fleet:
@@ -313,7 +216,7 @@ class Fleet:
             if self.error:
                 raise self.error
             return predicate()
-        wait_until(done, seconds, what)
+        wait_until(what, seconds, done)
 
     def stop(self):
         self.running = False
@@ -358,7 +261,7 @@ class PythonClient:
             while True:
                 opcode, data = self.ws.recv_data(control_frame=True)
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    self.reader.close_code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1005
+                    self.reader.close_code = close_code(data)
                     return
                 if opcode == websocket.ABNF.OPCODE_TEXT:
                     self.reader.text(data)
@@ -374,7 +277,7 @@ class PythonClient:
             if self.reader.close_code is not None:
                 raise Failure("the Python client was closed with %s while waiting for %s" % (self.reader.close_code, what))
             return predicate()
-        wait_until(done, seconds, what)
+        wait_until(what, seconds, done)
 
     def close(self):
         self.ws.close()
@@ -487,8 +390,8 @@ def case_silent_client(broker, binary):
         gateway = Gateway(binary, broker.bootstrap, ["--max-lag-seconds", "5", "--socket-send-buffer", "16384"])
         with_silent, silent = burst_to_readers(broker, gateway, readers, count, silent=True)
         # The silent client's oldest unread record ages past 5 s; the gateway drops it at its next sweep.
-        wait_until(lambda: gateway.metric('stadium_errors_total{kind="slow_consumer"}') >= 1, 30,
-                   "the silent client to be closed as a slow consumer")
+        wait_until("the silent client to be closed as a slow consumer", 30,
+                   lambda: gateway.metric('stadium_errors_total{kind="slow_consumer"}') >= 1)
         silent.sock.setblocking(True)
         silent.sock.settimeout(30)
         while not silent.closed and silent.close_code is None:

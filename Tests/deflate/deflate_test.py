@@ -23,17 +23,15 @@ Exit status 0 when all hold, 1 on a failed check, 2 when the test could not run.
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
-import urllib.request
 import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Failure, Gateway, RawWebSocket, check  # noqa: E402  the tests' shared helpers
 
 try:
     import websockets
@@ -47,47 +45,8 @@ SUBJECT = "/chat/deflate"
 AGREED = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
 def start_gateway(binary, *options):
-    gateway = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--io-threads", "2", "--max-connections", "1000", *options],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in gateway.stdout:
-        if "listening on ws://" in line:
-            port = int(line.rsplit(":", 1)[1].strip().strip("/"))
-            # Keep reading its output so the gateway never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in gateway.stdout], daemon=True).start()
-            return gateway, port
-    raise Failure("stadium-gateway exited before listening (status %s)" % gateway.wait())
-
-
-def metric(port, series):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=TIMEOUT) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(series + " "):
-                return float(line.split()[-1])
-    return 0.0
-
-
-def client_frame(payload, opcode=1, rsv1=False, mask=b"\x37\xfa\x21\x3d"):
-    """A masked client frame with FIN set."""
-    first = 0x80 | (0x40 if rsv1 else 0) | opcode
-    length = len(payload)
-    if length < 126:
-        header = struct.pack("!BB", first, 0x80 | length)
-    elif length < 65536:
-        header = struct.pack("!BBH", first, 0xFE, length)
-    else:
-        header = struct.pack("!BBQ", first, 0xFF, length)
-    return header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    return Gateway(binary, "--io-threads", "2", "--max-connections", "1000", *options)
 
 
 def deflate(payload):
@@ -102,65 +61,19 @@ def inflate(payload):
     return zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
 
 
-class RawClient:
-    """A WebSocket client on a plain socket, to see RSV1 on the wire and send what no library would."""
+class RawClient(RawWebSocket):
+    """A raw socket client that offers deflate, to see RSV1 on the wire and send what no library would."""
 
     def __init__(self, port, extensions="permessage-deflate; client_max_window_bits"):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        key = base64.b64encode(os.urandom(16)).decode()
-        request = ("GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: stadium.v1\r\n"
-                   % (port, key))
-        if extensions:
-            request += "Sec-WebSocket-Extensions: %s\r\n" % extensions
-        self.sock.sendall((request + "\r\n").encode())
-        self.buffer = b""
-        while b"\r\n\r\n" not in self.buffer:
-            self.buffer += self.receive()
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        lines = head.decode().split("\r\n")
-        check(lines[0].startswith("HTTP/1.1 101"), "raw client's upgrade refused: %s" % lines[0])
-        self.extensions = [line.split(":", 1)[1].strip() for line in lines
-                           if line.lower().startswith("sec-websocket-extensions:")]
-
-    def receive(self):
-        data = self.sock.recv(65536)
-        check(data, "the gateway closed the raw client's connection")
-        return data
-
-    def send(self, payload, rsv1=False):
-        self.sock.sendall(client_frame(payload, rsv1=rsv1))
-
-    def next_frame(self):
-        """(rsv1, opcode, payload) of the next whole frame; server frames are never fragmented here."""
-        while True:
-            if len(self.buffer) >= 2:
-                first, length, offset = self.buffer[0], self.buffer[1] & 0x7F, 2
-                if length == 126 and len(self.buffer) >= 4:
-                    length, offset = struct.unpack("!H", self.buffer[2:4])[0], 4
-                elif length == 127 and len(self.buffer) >= 10:
-                    length, offset = struct.unpack("!Q", self.buffer[2:10])[0], 10
-                if length < 126 or offset > 2:
-                    if len(self.buffer) >= offset + length:
-                        payload = self.buffer[offset:offset + length]
-                        self.buffer = self.buffer[offset + length:]
-                        return bool(first & 0x40), first & 0x0F, payload
-            self.buffer += self.receive()
+        super().__init__(port, extensions=extensions, timeout=TIMEOUT)
 
     def next_message(self):
         """(was compressed, the JSON text) of the next text message."""
         while True:
-            rsv1, opcode, payload = self.next_frame()
+            opcode, payload, rsv1 = self.next_frame()
             if opcode == 1:
                 return rsv1, (inflate(payload) if rsv1 else payload).decode()
             check(opcode in (9, 10), "raw client expected a text frame, got opcode %d" % opcode)
-
-    def close_code(self):
-        """Reads until the gateway's close frame: its code."""
-        while True:
-            _, opcode, payload = self.next_frame()
-            if opcode == 8:
-                return struct.unpack("!H", payload[:2])[0]
 
 
 def big_data(number):
@@ -213,7 +126,7 @@ async def check_negotiation_and_round_trip(port):
               "the message differs between a compressed and a plain client:\n%s\n%s\n%s"
               % (texts["msg"], plain_text, raw_text))
         check('"data":%s' % data in plain_text, "the message does not carry the pub's data byte for byte")
-        raw.sock.close()
+        raw.close()
 
         # The retained message and a resume from history come compressed to a deflate client.
         late = RawClient(port)
@@ -221,41 +134,42 @@ async def check_negotiation_and_round_trip(port):
         check(late.next_message()[1] == '{"op":"ok","id":4}', "resume not acknowledged")
         rsv1, replayed = late.next_message()
         check(rsv1 and replayed == texts["msg"], "the resumed message was not the compressed broadcast: %r %s" % (rsv1, replayed))
-        late.sock.close()
+        late.close()
         fresh = RawClient(port)
         fresh.send(json.dumps({"op": "sub", "id": 5, "subjects": ["/chat/retained"]}).encode())
         check(fresh.next_message()[1] == '{"op":"ok","id":5}', "sub not acknowledged")
         await plain.send('{"op":"pub","id":6,"subject":"/chat/retained","data":%s}' % data)
         check(fresh.next_message()[0], "a live message was not compressed")
-        fresh.sock.close()
+        fresh.close()
         retained_client = RawClient(port)
         retained_client.send(json.dumps({"op": "sub", "id": 7, "subjects": ["/chat/retained"]}).encode())
         check(retained_client.next_message()[1] == '{"op":"ok","id":7}', "sub not acknowledged")
         rsv1, retained = retained_client.next_message()
         check(rsv1 and json.loads(retained).get("retained") is True and '"data":%s' % data in retained,
               "the retained message was not sent compressed: %r %s" % (rsv1, retained[:80]))
-        retained_client.sock.close()
+        retained_client.close()
 
 
-def check_bad_input(port):
+def check_bad_input(gateway):
+    port = gateway.port
     witness = RawClient(port)
     witness.send(json.dumps({"op": "sub", "id": 1, "subjects": ["/chat/witness"]}).encode())
     check(witness.next_message()[1] == '{"op":"ok","id":1}', "witness sub not acknowledged")
 
     bomb = deflate(b" " * (1 << 20))
     check(len(bomb) < 4096, "the bomb is %d bytes compressed" % len(bomb))
-    before = metric(port, 'stadium_errors_total{kind="inflated_too_big"}')
+    before = gateway.metric('stadium_errors_total{kind="inflated_too_big"}')
     client = RawClient(port)
     client.send(bomb, rsv1=True)
     code = client.close_code()
     check(code == 1009, "a decompression bomb was closed with %d, not 1009" % code)
-    check(metric(port, 'stadium_errors_total{kind="inflated_too_big"}') == before + 1, "the bomb was not counted")
+    check(gateway.metric('stadium_errors_total{kind="inflated_too_big"}') == before + 1, "the bomb was not counted")
 
     client = RawClient(port)
     client.send(b"\xff\xff\xff\xff\x00", rsv1=True)
     code = client.close_code()
     check(code == 1007, "corrupt deflate data was closed with %d, not 1007" % code)
-    check(metric(port, 'stadium_errors_total{kind="inflate_failed"}') >= 1, "corrupt deflate data was not counted")
+    check(gateway.metric('stadium_errors_total{kind="inflate_failed"}') >= 1, "corrupt deflate data was not counted")
 
     client = RawClient(port, extensions=None)
     check(client.extensions == [], "an extension was answered to a client that offered none")
@@ -268,9 +182,10 @@ def check_bad_input(port):
     check(seen == {"ok", "msg"}, "the witness stopped working after the others' bad input: %s" % seen)
 
 
-def check_load(binaries, port):
+def check_load(binaries, gateway):
+    port = gateway.port
     connections, messages, padding = 200, 5, 2000
-    before = metric(port, "stadium_bytes_sent_total")
+    before = gateway.metric("stadium_bytes_sent_total")
     with tempfile.TemporaryDirectory() as directory:
         report = os.path.join(directory, "report.json")
         load = subprocess.run(
@@ -284,7 +199,7 @@ def check_load(binaries, port):
             counters = json.load(handle)["counters"]
     check(counters.get("probes_received") == connections * messages and not counters.get("protocol_errors"),
           "stadium-load --compression: %s" % counters)
-    sent = metric(port, "stadium_bytes_sent_total") - before
+    sent = gateway.metric("stadium_bytes_sent_total") - before
     plain = connections * messages * padding
     check(sent < plain / 4, "the gateway wrote %d bytes for %d bytes of plain probes: not compressed" % (sent, plain))
     return sent, plain
@@ -308,26 +223,25 @@ def main():
         return 2
     gateways = []
     try:
-        gateway, port = start_gateway(binary)
+        gateway = start_gateway(binary)
         gateways.append(gateway)
-        asyncio.run(check_negotiation_and_round_trip(port))
+        asyncio.run(check_negotiation_and_round_trip(gateway.port))
         print("deflate-test: negotiation, compressed pub, broadcast, retained and resume: ok")
-        check_bad_input(port)
+        check_bad_input(gateway)
         print("deflate-test: bomb 1009, corrupt 1007, RSV1 without extension 1002, all counted: ok")
-        sent, plain = check_load(args.bin, port)
+        sent, plain = check_load(args.bin, gateway)
         print("deflate-test: stadium-load --compression: every probe reached every bot, %d bytes written for %d "
               "of probes: ok" % (sent, plain))
-        off, off_port = start_gateway(binary, "--compression", "off")
+        off = start_gateway(binary, "--compression", "off")
         gateways.append(off)
-        asyncio.run(check_compression_off(off_port))
+        asyncio.run(check_compression_off(off.port))
         print("deflate-test: --compression off: ok")
     except (Failure, OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as error:
         print("deflate-test: FAILED: %s" % error, file=sys.stderr)
         return 1
     finally:
         for gateway in gateways:
-            gateway.terminate()
-            gateway.wait(timeout=30)
+            gateway.stop()
     print("deflate-test: all checks passed")
     return 0
 

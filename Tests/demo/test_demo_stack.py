@@ -5,10 +5,10 @@ Runs `make demo DEMO_BUILD=build-debug` (the Makefile's own demo recipe, on the 
 in the foreground, waits for the URL it prints, fetches the page, then asks /gettop as a
 client until a bot with points is on the leaderboard. Ends with Ctrl-C (SIGINT to the process
 group, as a terminal sends it) and checks that no process of the stack is left and the port
-is free. With --tls, `make demo TLS=1`: the page over https and the client over wss, both
+is free (by default the gateway takes a port the kernel gives it: PORT=0). With --tls, `make demo TLS=1`: the page over https and the client over wss, both
 checking the gateway's certificate against the CA the demo made.
 
-    python3 Tests/demo/test_demo_stack.py --port 18481 [--tls]
+    python3 Tests/demo/test_demo_stack.py [--port 0] [--tls]
 """
 
 import argparse
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 try:
@@ -29,13 +30,12 @@ try:
 except ImportError:
     sys.exit("test_demo_stack: needs the websocket-client package: pip install websocket-client")
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Failure as TestFailure  # noqa: E402  the tests' shared helpers
+from stadium_test import wait_until  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROBE_NAME = "demo-test-probe"
-POLL_SECONDS = 0.1
-
-
-class TestFailure(Exception):
-    """What a person running `make demo` would have seen go wrong."""
 
 
 class Stack:
@@ -112,18 +112,6 @@ def is_stadium_process(pid):
         return False
 
 
-def wait_until(description, timeout, probe):
-    """Polls probe until it returns something truthy; fails with description after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TestFailure(f"timed out after {timeout:.0f} s waiting for {description}")
-        time.sleep(POLL_SECONDS)
-
-
 def check_page(url, context):
     with urllib.request.urlopen(url, timeout=10, context=context) as response:
         page = response.read().decode(errors="replace")
@@ -186,7 +174,7 @@ def port_is_free(port):
 
 
 def run(arguments):
-    if not port_is_free(arguments.port):
+    if arguments.port and not port_is_free(arguments.port):
         raise TestFailure(f"port {arguments.port} is already in use; choose another with --port")
     with tempfile.TemporaryDirectory(prefix="stadium-demo-test-") as run_dir:
         stack = Stack(arguments, run_dir)
@@ -206,7 +194,8 @@ def run(arguments):
             left = stack.survivors()
             if left:
                 raise TestFailure(f"processes of the stack still run after Ctrl-C: {left}")
-            wait_until(f"port {arguments.port} to be free after Ctrl-C", 10, lambda: port_is_free(arguments.port))
+            port = urllib.parse.urlsplit(url).port
+            wait_until(f"port {port} to be free after Ctrl-C", 10, lambda: port_is_free(port))
         except TestFailure as failure:
             raise TestFailure(f"{failure}\n{stack.log_tails()}") from None
         finally:
@@ -217,7 +206,8 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-target", default="build-debug", help="Makefile target that builds --bin")
     parser.add_argument("--bin", default=".build/debug", help="build products holding the stadium-* executables")
-    parser.add_argument("--port", type=int, default=18481, help="loopback port for the gateway")
+    parser.add_argument("--port", type=int, default=0,
+                        help="loopback port for the gateway (default 0: one the kernel gives it)")
     parser.add_argument("--bots", type=int, default=10)
     parser.add_argument("--round", type=int, default=6, help="seconds between questions")
     parser.add_argument("--answer-window", type=int, default=4, help="seconds to answer")

@@ -18,13 +18,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Stack  # noqa: E402  scripts/stack.sh with a port of its own
+
 ROUND_SECONDS = 6
 ANSWER_WINDOW_SECONDS = 4
 THINK_SECONDS = 3
-
-
-def run_stack(command, environment):
-    subprocess.run(["scripts/stack.sh", command], env=environment, check=True, stdout=subprocess.DEVNULL)
 
 
 def complete_rounds(report):
@@ -67,25 +66,25 @@ def main():
     parser.add_argument("--bin", default=".build/debug", help="directory of the built executables")
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2, help="complete rounds that must pass")
-    parser.add_argument("--port", type=int, default=18490)
+    parser.add_argument("--port", default="0", help="the gateway's port (default: one the kernel gives it)")
     arguments = parser.parse_args()
 
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     run_dir = tempfile.mkdtemp(prefix="stadium-players-")
-    environment = dict(os.environ, BIN=arguments.bin, PORT=str(arguments.port), BOTS="0",
-                       ROUND=str(ROUND_SECONDS), ANSWER_WINDOW=str(ANSWER_WINDOW_SECONDS), RUN_DIR=run_dir)
+    stack = Stack(arguments.bin, run_dir, arguments.port, BOTS=0, ROUND=ROUND_SECONDS,
+                  ANSWER_WINDOW=ANSWER_WINDOW_SECONDS)
     report_path = os.path.join(run_dir, "players.json")
     # First round partial, then the rounds to check, then the open one; plus room to connect.
     duration = ROUND_SECONDS * (arguments.rounds + 2) + 4
-    run_stack("start", environment)
+    stack.start()
     try:
         load = subprocess.run(
-            [os.path.join(arguments.bin, "stadium-load"), "--url", f"ws://127.0.0.1:{arguments.port}/",
+            [os.path.join(arguments.bin, "stadium-load"), "--url", f"ws://127.0.0.1:{stack.port}/",
              "--players", str(arguments.players), "--names", "load-{i}", "--think-seconds", str(THINK_SECONDS),
              "--gettop-every", "0", "--duration", str(duration), "--report", report_path],
             timeout=duration + 120, capture_output=True, text=True)
     finally:
-        run_stack("stop", environment)
+        stack.stop()
     if load.returncode != 0:
         sys.exit(f"players_test: stadium-load exited {load.returncode}:\n{load.stderr[-3000:]}{load.stdout[-3000:]}\n"
                  f"players_test: logs and report in {run_dir}")

@@ -35,6 +35,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Failure as TestFailure  # noqa: E402  the tests' shared helpers
+
 EXECUTABLES = ["stadium-gateway", "stadium-kafka", "stadium-processors", "stadium-load"]
 EXPECTED_FILES = [
     *(f"/usr/bin/{name}" for name in EXECUTABLES),
@@ -57,11 +60,6 @@ EXPECTED_FILES = [
 ]
 # The gateway's drain on SIGTERM: --ack-timeout (10 s) for Kafka, then up to 5 s to close connections.
 GATEWAY_DRAIN_SECONDS = 15
-POLL_SECONDS = 0.1
-
-
-class TestFailure(Exception):
-    """Something the package should do that it did not."""
 
 
 def run(command, **options):
@@ -74,17 +72,6 @@ def checked(command, **options):
     if result.returncode != 0:
         raise TestFailure(f"{shlex.join(command)} exited {result.returncode}: {result.stderr.strip()[-2000:]}")
     return result.stdout
-
-
-def wait_until(description, seconds, probe):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TestFailure(f"timed out after {seconds:.0f} s waiting for {description}")
-        time.sleep(POLL_SECONDS)
 
 
 class ScratchRoot:

@@ -2,7 +2,7 @@
 """Points Debian's prometheus at a running Stadium stack and checks what a dashboard needs.
 
 Starts the stack (scripts/stack.sh start: development broker, processors with
---metrics-listen, gateway, bots) on free ports, starts `prometheus` with deploy/prometheus.yml
+--metrics-listen, gateway, bots) on ports the kernel gives them, starts `prometheus` with deploy/prometheus.yml
 (targets and a 1 s interval put in, storage in a temporary directory), and checks through
 Prometheus's HTTP query API that every series the dashboard needs exists and moves. Then it
 evaluates every panel's PromQL expression of deploy/grafana-dashboard.json and requires
@@ -21,6 +21,7 @@ import base64
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,7 +38,9 @@ try:
 except ImportError as missing:
     sys.exit(f"prometheus_test: {missing}: scripts/install-deps.sh test installs websocket-client and pyyaml")
 
-REPOSITORY = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import REPOSITORY, Stack  # noqa: E402  scripts/stack.sh with a port of its own
+
 PROMETHEUS_CONFIG = os.path.join(REPOSITORY, "deploy", "prometheus.yml")
 GRAFANA_DASHBOARD = os.path.join(REPOSITORY, "deploy", "grafana-dashboard.json")
 POLL_SECONDS = 0.25
@@ -80,52 +83,37 @@ def wait_until(description, deadline, probe, limit=None):
         time.sleep(POLL_SECONDS)
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def http_get(url, timeout=5):
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.status, response.read()
 
 
-class Stack:
-    """scripts/stack.sh start/stop with this test's ports and run directory."""
-
-    def __init__(self, bin_dir, run_dir, port, processors_metrics_port, bots):
-        self.environment = dict(
-            os.environ, BIN=bin_dir, RUN_DIR=run_dir, PORT=str(port), BOTS=str(bots),
-            ROUND=str(ROUND_SECONDS), ANSWER_WINDOW=str(ANSWER_WINDOW_SECONDS),
-            PROCESSORS_ARGS=f"--metrics-listen 127.0.0.1:{processors_metrics_port}",
-            GATEWAY_ARGS=GATEWAY_ARGS)
-        self.started = False
-
-    def start(self, deadline):
-        self.started = True
-        subprocess.run([os.path.join(REPOSITORY, "scripts", "stack.sh"), "start"], env=self.environment,
-                       cwd=REPOSITORY, check=True, timeout=max(1, deadline.left()), stdout=subprocess.DEVNULL)
-
-    def stop(self):
-        if self.started:
-            subprocess.run([os.path.join(REPOSITORY, "scripts", "stack.sh"), "stop"], env=self.environment,
-                           cwd=REPOSITORY, timeout=60)
+def port_in_log(path, pattern, what, deadline):
+    """The port a process that listens on port 0 wrote to its log."""
+    def found():
+        with open(path, errors="replace") as handle:
+            match = re.search(pattern, handle.read())
+        return (int(match.group(1)) if match else None), f"no line matching {pattern!r} in {path}"
+    return wait_until(what, deadline, found)
 
 
 class Prometheus:
-    """Debian's prometheus on a free port, with its own temporary storage directory."""
+    """Debian's prometheus on a port the kernel gives it, with its own temporary storage directory."""
 
-    def __init__(self, binary, config_path, port, log_path):
+    def __init__(self, binary, config_path, log_path):
         self.storage = tempfile.mkdtemp(prefix="stadium-prometheus-")
-        self.url = f"http://127.0.0.1:{port}"
         self.log = open(log_path, "w")
+        self.url = None
         self.process = subprocess.Popen(
             [binary, f"--config.file={config_path}", f"--storage.tsdb.path={self.storage}",
-             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1h"],
+             "--web.listen-address=127.0.0.1:0", "--storage.tsdb.retention.time=1h"],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, deadline):
+        port = port_in_log(self.log.name, r'msg="Listening on" address=127\.0\.0\.1:(\d+)', "prometheus to listen",
+                           deadline)
+        self.url = f"http://127.0.0.1:{port}"
+
         def ready():
             if self.process.poll() is not None:
                 raise TestFailure(f"prometheus exited with {self.process.returncode}; see {self.log.name}")
@@ -400,14 +388,19 @@ def run(arguments):
     if not os.access(prometheus_binary, os.X_OK):
         raise TestFailure(f"no prometheus executable at {arguments.prometheus}: apt-get install prometheus "
                           "(scripts/install-deps.sh test installs it)")
-    gateway_port, processors_port, prometheus_port = free_port(), free_port(), free_port()
-    stack = Stack(os.path.abspath(arguments.bin), run_dir, gateway_port, processors_port, arguments.bots)
+    stack = Stack(os.path.abspath(arguments.bin), run_dir, 0, BOTS=arguments.bots, ROUND=ROUND_SECONDS,
+                  ANSWER_WINDOW=ANSWER_WINDOW_SECONDS, PROCESSORS_ARGS="--metrics-listen 127.0.0.1:0",
+                  GATEWAY_ARGS=GATEWAY_ARGS)
     prometheus = None
     try:
-        stack.start(deadline)
+        stack.start(timeout=max(1, deadline.left()))
+        gateway_port = stack.port
+        processors_port = port_in_log(os.path.join(run_dir, "processors.log"),
+                                      r"metrics at http://127\.0\.0\.1:(\d+)/metrics", "the processors' /metrics",
+                                      deadline)
         config_path = os.path.join(run_dir, "prometheus.yml")
         write_prometheus_config(config_path, gateway_port, processors_port)
-        prometheus = Prometheus(prometheus_binary, config_path, prometheus_port, os.path.join(run_dir, "prometheus.log"))
+        prometheus = Prometheus(prometheus_binary, config_path, os.path.join(run_dir, "prometheus.log"))
         prometheus.wait_ready(deadline)
         wait_for_targets_up(prometheus, deadline)
         # The baseline is what Prometheus held once both targets were scraped; the errors this

@@ -19,17 +19,16 @@ Exit status 0 when all hold, 1 on a failed check, 2 when the test could not run.
 """
 
 import argparse
-import base64
 import json
 import os
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Failure, Gateway, RawWebSocket, close_code, read_frames  # noqa: E402  shared helpers
 
 SUBJECT = "/fanout"
 OTHERS = 1000
@@ -45,128 +44,59 @@ PROBE_INTERVAL_MS = 200
 DEADLINE_SECONDS = 240
 
 
-class Failure(Exception):
-    pass
-
-
-def masked_text_frame(payload, mask=b"\x5a\x11\xc3\x07"):
-    length = len(payload)
-    header = struct.pack("!BB", 0x81, 0x80 | length) if length < 126 else struct.pack("!BBH", 0x81, 0xFE, length)
-    return header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
-
-
-def read_frames(buffer):
-    """Complete server frames at the start of `buffer`: ([(opcode, payload)], rest)."""
-    frames = []
-    while len(buffer) >= 2:
-        opcode, length, offset = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
-        if length == 126:
-            if len(buffer) < 4:
-                break
-            length, offset = struct.unpack("!H", buffer[2:4])[0], 4
-        elif length == 127:
-            if len(buffer) < 10:
-                break
-            length, offset = struct.unpack("!Q", buffer[2:10])[0], 10
-        if len(buffer) < offset + length:
-            break
-        frames.append((opcode, buffer[offset:offset + length]))
-        buffer = buffer[offset + length:]
-    return frames, buffer
-
-
-class SilentClient:
+class SilentClient(RawWebSocket):
     """Subscribes, then reads nothing until told to; its receive window is as small as allowed."""
 
     def __init__(self, port):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.settimeout(30)
-        self.sock.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            ("GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: stadium.v1\r\n\r\n"
-             % (port, key)).encode())
-        buffer = b""
-        while b"\r\n\r\n" not in buffer:
-            buffer += self.receive()
-        head, buffer = buffer.split(b"\r\n\r\n", 1)
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise Failure("the silent client's upgrade was refused: %r" % head.split(b"\r\n")[0])
-        self.sock.sendall(masked_text_frame(b'{"op":"sub","id":1,"subjects":["%s"]}' % SUBJECT.encode()))
+        super().__init__(port, receive_buffer=4096)
+        self.send(b'{"op":"sub","id":1,"subjects":["%s"]}' % SUBJECT.encode())
         while True:
-            frames, buffer = read_frames(buffer)
-            if any(json.loads(payload).get("op") == "ok" for opcode, payload in frames if opcode == 1):
+            opcode, payload, _ = self.next_frame()
+            if opcode == 1 and json.loads(payload).get("op") == "ok":
                 break
-            buffer += self.receive()
-        self.rest = buffer
-
-    def receive(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise Failure("the gateway closed the silent client during its handshake")
-        return data
 
     def drain(self):
         """Reads until the gateway closes: (probes read, close code or None)."""
-        buffer, probes, close_code = self.rest, 0, None
+        frames, buffer, probes, code = self.pending, self.buffer, 0, None
         self.sock.settimeout(30)
         while True:
-            frames, buffer = read_frames(buffer)
-            for opcode, payload in frames:
+            for opcode, payload, _ in frames:
                 if opcode == 1 and json.loads(payload).get("op") == "msg":
                     probes += 1
-                elif opcode == 8 and close_code is None:
-                    close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                elif opcode == 8 and code is None:
+                    code = close_code(payload)
             try:
                 data = self.sock.recv(65536)
             except ConnectionResetError:
                 data = b""
             if not data:
-                return probes, close_code
-            buffer += data
-
-
-def metric(port, series):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(series + " "):
-                return float(line.split()[-1])
-    return 0.0
+                return probes, code
+            frames, buffer = read_frames(buffer + data)
 
 
 def start_gateway(binary):
-    gateway = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--io-threads", "2", "--max-connections", "4000",
-         "--socket-send-buffer", str(SOCKET_SEND_BUFFER), "--max-lag-seconds", str(MAX_LAG_SECONDS)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in gateway.stdout:
-        if "listening on ws://" in line:
-            port = int(line.rsplit(":", 1)[1].strip().strip("/"))
-            # Keep reading its output so the gateway never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in gateway.stdout], daemon=True).start()
-            return gateway, port
-    raise Failure("stadium-gateway exited before listening (status %s)" % gateway.wait())
+    return Gateway(binary, "--io-threads", "2", "--max-connections", "4000",
+                   "--socket-send-buffer", str(SOCKET_SEND_BUFFER), "--max-lag-seconds", str(MAX_LAG_SECONDS))
 
 
-def watch_for_drop(port, silent, outcome):
+def watch_for_drop(gateway, silent, outcome):
     """Once the gateway counts the slow consumer, the silent client reads again (within the
     gateway's 5 s drain time, so the close frame is still there to read)."""
     deadline = time.monotonic() + DEADLINE_SECONDS
     while time.monotonic() < deadline:
-        if metric(port, 'stadium_errors_total{kind="slow_consumer"}') >= 1:
+        if gateway.metric('stadium_errors_total{kind="slow_consumer"}') >= 1:
             outcome["drain"] = silent.drain()
             return
         time.sleep(0.05)
 
 
 def run(binaries):
-    gateway, port = start_gateway(os.path.join(binaries, "stadium-gateway"))
+    gateway = start_gateway(os.path.join(binaries, "stadium-gateway"))
+    port = gateway.port
     try:
         silent = SilentClient(port)
         outcome = {}
-        watcher = threading.Thread(target=watch_for_drop, args=(port, silent, outcome), daemon=True)
+        watcher = threading.Thread(target=watch_for_drop, args=(gateway, silent, outcome), daemon=True)
         watcher.start()
         with tempfile.TemporaryDirectory() as directory:
             report_path = os.path.join(directory, "report.json")
@@ -182,16 +112,12 @@ def run(binaries):
             with open(report_path) as file:
                 report = json.load(file)
         watcher.join(timeout=60)
-        return check(report, outcome, port)
+        return check(report, outcome, gateway)
     finally:
-        gateway.terminate()
-        try:
-            gateway.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
+        gateway.stop(timeout=15, expect_clean=False)
 
 
-def check(report, outcome, port):
+def check(report, outcome, gateway):
     failures = []
     loss, counters, delivery = report["loss"], report["counters"], report["latencies"]["delivery"]
     print("slow-reader-test: %d others got %d of %d probes (%d missing, %d duplicates); delivery p50 %.0f ms,"
@@ -214,11 +140,11 @@ def check(report, outcome, port):
             failures.append("the silent client was closed with %s, wanted 1008" % close_code)
         if probes >= PROBES:
             failures.append("the silent client got every probe: it was never held back")
-    slow = metric(port, 'stadium_errors_total{kind="slow_consumer"}')
+    slow = gateway.metric('stadium_errors_total{kind="slow_consumer"}')
     if slow != 1:
         failures.append("stadium_errors_total{kind=\"slow_consumer\"} is %g, wanted 1" % slow)
-    fresh = SilentClient(port)  # subscribes and gets its ok: the gateway still serves
-    fresh.sock.close()
+    fresh = SilentClient(gateway.port)  # subscribes and gets its ok: the gateway still serves
+    fresh.close()
     return failures
 
 

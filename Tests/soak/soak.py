@@ -25,7 +25,9 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Stack, metric  # noqa: E402  scripts/stack.sh with a port of its own; /metrics
 
 SAMPLE_SECONDS = 10
 WARM_UP_SECONDS = 60
@@ -40,15 +42,6 @@ CHURN_HOLD_SECONDS = 8
 CHURN_THINK_SECONDS = 4
 
 
-def gateway_pid(run_dir):
-    with open(os.path.join(run_dir, "pids")) as file:
-        for line in file:
-            name, pid = line.split()
-            if name == "gateway":
-                return int(pid)
-    raise RuntimeError("no gateway in the stack's pids file")
-
-
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as file:
         for line in file:
@@ -60,13 +53,7 @@ def rss_kib(pid):
 def gateway_metrics(port):
     """The gateway's unlabelled series we read: connections open and accepted, subjects known."""
     wanted = ("stadium_connections", "stadium_connections_accepted_total", "stadium_subjects")
-    values = {}
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            parts = line.split()
-            if len(parts) == 2 and parts[0] in wanted:
-                values[parts[0]] = int(float(parts[1]))
-    return values
+    return {series: int(metric(port, series)) for series in wanted}
 
 
 def growth(samples, key):
@@ -131,7 +118,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("SOAK_SECONDS", "600")))
     parser.add_argument("--players", type=int, default=2000)
     parser.add_argument("--churn", type=int, default=5000, help="players connected and closed per churn cycle")
-    parser.add_argument("--port", type=int, default=18520)
+    parser.add_argument("--port", default="0", help="the gateway's port (default: one the kernel gives it)")
     parser.add_argument("--bin", default=".build/release")
     arguments = parser.parse_args()
     if arguments.seconds <= WARM_UP_SECONDS:
@@ -144,17 +131,17 @@ def main():
         if name.startswith("churn-") and name.endswith(".json"):
             os.remove(os.path.join(run_dir, name))
     open(os.path.join(run_dir, "churn.log"), "w").close()
-    environment = dict(os.environ, BIN=arguments.bin, PORT=str(arguments.port), BOTS="0", ROUND="20",
-                       ANSWER_WINDOW="10", RUN_DIR=run_dir, GATEWAY_ARGS=f"--history-frames {HISTORY_FRAMES}")
-    subprocess.run(["scripts/stack.sh", "start"], env=environment, check=True, stdout=subprocess.DEVNULL)
-    url = f"ws://127.0.0.1:{arguments.port}/"
+    stack = Stack(arguments.bin, run_dir, arguments.port, BOTS=0, ROUND=20, ANSWER_WINDOW=10,
+                  GATEWAY_ARGS=f"--history-frames {HISTORY_FRAMES}").start()
+    port = stack.port
+    url = f"ws://127.0.0.1:{port}/"
     load = os.path.join(arguments.bin, "stadium-load")
     samples, churn_runs = [], []
     players = churn = None
     players_status = None
     try:
-        gateway = gateway_pid(run_dir)
-        before = gateway_metrics(arguments.port)
+        gateway = stack.pid("gateway")
+        before = gateway_metrics(port)
         players = subprocess.Popen(
             [load, "--url", url, "--players", str(arguments.players), "--names", "soak-{i}",
              "--duration", str(arguments.seconds), "--report", os.path.join(run_dir, "players.json")],
@@ -171,7 +158,7 @@ def main():
                 churn, churn_report = start_churn(load, url, cycle, arguments, run_dir)
             now = time.monotonic()
             if now >= next_sample:
-                metrics = gateway_metrics(arguments.port)
+                metrics = gateway_metrics(port)
                 samples.append({"seconds": round(now - started), "rss_kib": rss_kib(gateway),
                                 "subjects": metrics.get("stadium_subjects", 0),
                                 "connections": metrics.get("stadium_connections", 0)})
@@ -185,12 +172,12 @@ def main():
             churn.wait(timeout=120)
             churn_runs.append((churn.returncode, read_report(churn_report)))
         players_status = players.wait(timeout=180)
-        after = gateway_metrics(arguments.port)
+        after = gateway_metrics(port)
     finally:
         for process in (players, churn):
             if process is not None and process.poll() is None:
                 process.kill()
-        subprocess.run(["scripts/stack.sh", "stop"], env=environment, stdout=subprocess.DEVNULL)
+        stack.stop()
 
     with open(os.path.join(run_dir, "rss.tsv"), "w") as file:
         file.write("seconds\trss_kib\tsubjects\tconnections\n")

@@ -18,18 +18,17 @@ import subprocess
 import sys
 import time
 
-from wss_test import Failure, Process, error_counts, run_with_certificates
+from wss_test import Failure, Gateway, error_counts, run_with_certificates
 
 
 def fan_out(binaries, count, messages, path, processes):
     ca = path("ca.pem")
-    gateway = Process(
-        [os.path.join(binaries, "stadium-gateway"), "--listen", "127.0.0.1:0", "--auth", "none",
-         "--pub-rate", "0", "--max-connections", str(count + 1000), "--handshake-timeout", "60",
-         "--tls-cert", path("first.pem"), "--tls-key", path("first.key")],
-        r"listening on wss://127\.0\.0\.1:(\d+)/")
+    gateway = Gateway(
+        os.path.join(binaries, "stadium-gateway"), "--auth", "none", "--pub-rate", "0",
+        "--max-connections", str(count + 1000), "--handshake-timeout", "60",
+        "--tls-cert", path("first.pem"), "--tls-key", path("first.key"), ca=ca)
     processes.append(gateway)
-    port = int(gateway.match.group(1))
+    port = gateway.port
     report = path("report.json")
     started = time.monotonic()
     load = subprocess.run(
@@ -47,7 +46,7 @@ def fan_out(binaries, count, messages, path, processes):
     expected = count * messages
     if counters.get("probes_received") != expected or (result.get("loss") or {}).get("missing", 0):
         raise Failure(f"{counters.get('probes_received')} probes received of {expected}: {result.get('loss')}")
-    errors = {kind: value for kind, value in error_counts(port, ca).items() if kind.startswith("tls_") and value}
+    errors = {kind: value for kind, value in error_counts(gateway).items() if kind.startswith("tls_") and value}
     if errors:
         raise Failure(f"the gateway counted TLS errors: {errors}")
     print(f"wss-scale-test: {count} wss connections, {messages} probes each reached all "

@@ -32,9 +32,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
 import xml.etree.ElementTree as ElementTree
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Broker, Failure, Gateway, Process, wait_until  # noqa: E402  the tests' shared helpers
 
 try:
     import websockets
@@ -43,10 +44,6 @@ except ImportError:
     sys.exit(2)
 
 TIMEOUT = 10
-
-
-class Failure(Exception):
-    pass
 
 
 def run(command, **kwargs):
@@ -68,45 +65,6 @@ def make_certificates(directory):
     return path
 
 
-class Process:
-    def __init__(self, command, ready):
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines = []
-        self.changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.match = self.wait_for(ready, 30) if ready else None
-
-    def _read(self):
-        for line in self.process.stdout:
-            with self.changed:
-                self.lines.append(line)
-                self.changed.notify_all()
-        with self.changed:
-            self.changed.notify_all()
-
-    def wait_for(self, pattern, timeout, start=0):
-        """The first line from `start` on that matches, waiting for it (the log is the signal)."""
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                for line in self.lines[start:]:
-                    match = re.search(pattern, line)
-                    if match:
-                        return match
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.process.poll() is not None:
-                    raise Failure(f"no line matching {pattern!r}:\n" + "".join(self.lines[-20:]))
-                self.changed.wait(remaining)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
 def client_context(ca, maximum=None):
     context = ssl.create_default_context(cafile=ca)
     if maximum:
@@ -114,26 +72,18 @@ def client_context(ca, maximum=None):
     return context
 
 
-def https_get(port, ca, path):
-    with urllib.request.urlopen(f"https://localhost:{port}{path}", context=client_context(ca), timeout=TIMEOUT) as response:
-        return response.status, response.read().decode()
+def error_counts(gateway):
+    """stadium_errors_total by kind, read over https."""
+    prefix = 'stadium_errors_total{kind="'
+    return {series[len(prefix):-2]: value for series, value in gateway.metrics().items() if series.startswith(prefix)}
 
 
-def error_counts(port, ca):
-    _, text = https_get(port, ca, "/metrics")
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r'^stadium_errors_total\{kind="([^"]+)"\} (\S+)$', text, re.M)}
-
-
-def wait_for_counts(port, ca, wanted, timeout=TIMEOUT):
+def wait_for_counts(gateway, wanted, timeout=TIMEOUT):
     """Polls /metrics until every kind reached its count: the gateway counts as it closes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        counts = error_counts(port, ca)
-        if all(counts.get(kind, 0) >= value for kind, value in wanted.items()):
-            return counts
-        if time.monotonic() > deadline:
-            raise Failure(f"stadium_errors_total never reached {wanted}: {counts}")
-        time.sleep(0.1)
+    def reached():
+        counts = error_counts(gateway)
+        return counts if all(counts.get(kind, 0) >= value for kind, value in wanted.items()) else None
+    return wait_until("stadium_errors_total to reach %s" % wanted, timeout, reached, interval=0.1)
 
 
 async def round_trip(ws, request_id, subject, payload):
@@ -169,18 +119,19 @@ def s_client(port, ca, version_flag, extra=()):
     return result.returncode, result.stdout + result.stderr
 
 
-def check_openssl_versions(port, ca):
+def check_openssl_versions(gateway, ca):
+    port = gateway.port
     for flag, name in (("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")):
         status, output = s_client(port, ca, flag)
         if f"Protocol version: {name}" not in output or "Verification: OK" not in output:
             raise Failure(f"openssl s_client {flag} did not connect with a verified {name}:\n{output}")
-    before = error_counts(port, ca).get("tls_version", 0)
+    before = error_counts(gateway).get("tls_version", 0)
     for flag in ("-tls1_1", "-tls1"):
         # SECLEVEL=0 lets this OpenSSL offer the old version, so the gateway is the one refusing it.
         status, output = s_client(port, ca, flag, ["-cipher", "DEFAULT@SECLEVEL=0"])
         if status == 0 or "CONNECTION ESTABLISHED" in output:
             raise Failure(f"openssl s_client {flag} connected:\n{output}")
-    wait_for_counts(port, ca, {"tls_version": before + 2})
+    wait_for_counts(gateway, {"tls_version": before + 2})
 
 
 def check_key_update(port, ca):
@@ -267,8 +218,8 @@ def presented_certificate(port, ca):
             return tls.getpeercert(binary_form=True)
 
 
-async def scenario(gateway, port, path):
-    ca = path("ca.pem")
+async def scenario(gateway, path):
+    ca, port = path("ca.pem"), gateway.port
     held = await subscribe(port, ca, "/feed/held")
     await round_trip(held, 2, "/feed/held", {"n": 1})
     # websockets offers permessage-deflate: over TLS a message is compressed, then sealed, both ways.
@@ -281,18 +232,18 @@ async def scenario(gateway, port, path):
     await tls12.close()
     print("wss-test: sub/pub/msg through Kafka over TLS 1.3 (with permessage-deflate) and TLS 1.2")
 
-    await asyncio.to_thread(check_openssl_versions, port, ca)
+    await asyncio.to_thread(check_openssl_versions, gateway, ca)
     print("wss-test: s_client -tls1_3 and -tls1_2 verified; -tls1_1 and -tls1 refused and counted")
     await asyncio.to_thread(check_key_update, port, ca)
     print("wss-test: a KeyUpdate asking for ours, then a request answered")
 
-    before = error_counts(port, ca)
+    before = error_counts(gateway)
     hello = client_hello()
     await asyncio.to_thread(expect_closed, port, b"\x00\x01garbage that is not TLS at all\r\n\r\n")
     await asyncio.to_thread(expect_closed, port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
     await asyncio.to_thread(expect_closed, port, hello[: len(hello) // 2])
     await asyncio.to_thread(expect_closed, port, hello[: len(hello) // 2], True)
-    wait_for_counts(port, ca, {
+    wait_for_counts(gateway, {
         "tls_not_tls": before.get("tls_not_tls", 0) + 2,
         "tls_truncated": before.get("tls_truncated", 0) + 1,
         "handshake_timeout": before.get("handshake_timeout", 0) + 1,
@@ -342,7 +293,7 @@ def run_with_certificates(name, body):
             return 1
         finally:
             for process in reversed(processes):
-                process.stop()
+                Process.stop(process)  # how they end is not what these tests check
     print(f"{name}: passed")
     return 0
 
@@ -351,33 +302,15 @@ def wss_round_trips(binaries, path, processes):
     # The gateway reads server.*; first.pem stays to compare with what it presents.
     shutil.copyfile(path("first.pem"), path("server.pem"))
     shutil.copyfile(path("first.key"), path("server.key"))
-    broker = Process([os.path.join(binaries, "stadium-kafka"), "--partitions", "1", "--topics", "feed",
-                      "--bootstrap-file", path("bootstrap")], None)
-    processes.append(broker)
-    deadline = time.monotonic() + 30
-    while not os.path.exists(path("bootstrap")):
-        if broker.process.poll() is not None or time.monotonic() > deadline:
-            raise Failure("stadium-kafka did not start")
-        time.sleep(0.05)
-    gateway = Process(
-        [os.path.join(binaries, "stadium-gateway"), "--listen", "127.0.0.1:0", "--auth", "none",
-         "--bootstrap-file", path("bootstrap"), "--topics", "feed", "--pub-rate", "0",
-         "--max-connections", "2000", "--handshake-timeout", "2",
-         "--tls-cert", path("server.pem"), "--tls-key", path("server.key")],
-        r"listening on wss://127\.0\.0\.1:(\d+)/")
+    broker = Broker(os.path.join(binaries, "stadium-kafka"), os.path.dirname(path("ca.pem")), topics="feed")
+    processes.append(broker.process)
+    gateway = Gateway(
+        os.path.join(binaries, "stadium-gateway"), "--auth", "none", "--bootstrap-file", broker.bootstrap_file,
+        "--topics", "feed", "--pub-rate", "0", "--max-connections", "2000", "--handshake-timeout", "2",
+        "--tls-cert", path("server.pem"), "--tls-key", path("server.key"), ca=path("ca.pem"))
     processes.append(gateway)
-    port = int(gateway.match.group(1))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if https_get(port, path("ca.pem"), "/healthz")[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise Failure("the gateway's /healthz over https never said ok (Kafka)")
-        time.sleep(0.1)
-    asyncio.run(scenario(gateway, port, path))
+    wait_until("the gateway's /healthz over https to say ok (Kafka)", 30, gateway.healthy, interval=0.1)
+    asyncio.run(scenario(gateway, path))
 
 
 def main():
