@@ -225,6 +225,13 @@ def commit():
         return None
 
 
+def ephemeral_ports():
+    """net.ipv4.ip_local_port_range: the ports the kernel gives outgoing connections."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as file:
+        low, high = (int(number) for number in file.read().split())
+    return range(low, high + 1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated connection counts")
@@ -233,7 +240,8 @@ def main():
     parser.add_argument("--messages", type=int, default=3)
     parser.add_argument("--interval-ms", type=int, default=30000, help="longer than one fan-out at the largest size")
     parser.add_argument("--rate", type=int, default=6000, help="connects per second")
-    parser.add_argument("--port", type=int, default=18950)
+    parser.add_argument("--port", type=int, default=9300,
+                        help="first server port, one more per run; all below the ephemeral range (checked)")
     parser.add_argument("--server-core", type=int, default=1, help="core every server is pinned to")
     parser.add_argument("--load-core", type=int, default=0, help="core stadium-load is pinned to")
     parser.add_argument("--no-pin", action="store_true", help="let the scheduler place server and load (not a fair set-up)")
@@ -255,6 +263,12 @@ def main():
         arguments.server_core = arguments.load_core = None
     elif shutil.which("taskset") is None or os.cpu_count() < 2 or arguments.server_core == arguments.load_core:
         parser.error("pinning needs taskset and two distinct cores (--server-core, --load-core); --no-pin runs unpinned")
+    ports = range(arguments.port, arguments.port + arguments.runs * len(sizes) * len(servers))
+    ephemeral = ephemeral_ports()
+    if ports.start <= ephemeral.stop - 1 and ephemeral.start <= ports.stop - 1:
+        parser.error(f"--port: ports {ports.start}-{ports.stop - 1} overlap the ephemeral ports {ephemeral.start}-"
+                     f"{ephemeral.stop - 1} (net.ipv4.ip_local_port_range): a load connection could hold one; "
+                     "choose a first port outside them")
     out = arguments.out or os.path.join(
         ROOT, "Benchmarks/reports", f"compare-{'-'.join(str(size) for size in sizes)}-{'-'.join(servers)}.json")
     if not arguments.skip_build:

@@ -5,7 +5,7 @@
 # record -> consumed -> one frame to every subscriber). Prints stadium-load's summary and the
 # gateway's own histogram of Kafka timestamp -> last socket write.
 #   Benchmarks/kafka-fanout.sh CONNECTIONS MESSAGES INTERVAL_MS
-# Settings (environment): BIN (.build/release), PORT (18600), RUN_DIR (.run/kafka-fanout),
+# Settings (environment): BIN (.build/release), PORT (0: a port the kernel gives the gateway), RUN_DIR (.run/kafka-fanout),
 # LOAD_ARGS (more stadium-load options, e.g. "--tolerate-lost 10").
 # Exit status: stadium-load's (non-zero when it lost, duplicated or failed connections), after
 # the gateway's histogram is printed all the same.
@@ -17,7 +17,7 @@ connections=${1:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
 messages=${2:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
 interval_ms=${3:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
 BIN=${BIN:-.build/release}
-PORT=${PORT:-18600}
+PORT=${PORT:-0}
 RUN_DIR=${RUN_DIR:-.run/kafka-fanout}
 LOAD_ARGS=${LOAD_ARGS:-}
 
@@ -40,6 +40,7 @@ poll 30 test -s "$RUN_DIR/bootstrap"
     --topics fanout --max-connections $((connections + 100)) >"$RUN_DIR/gateway.log" 2>&1 &
 pids+=($!)
 poll 30 grep -q "listening on" "$RUN_DIR/gateway.log"
+PORT=$(listening_port "$RUN_DIR/gateway.log")
 
 load_status=0
 # shellcheck disable=SC2086 # LOAD_ARGS is a list of options

@@ -8,3 +8,7 @@ poll() {  # poll SECONDS COMMAND...: until COMMAND succeeds, or fail after SECON
         sleep 0.2
     done
 }
+
+listening_port() {  # listening_port LOG: the port a gateway started with --listen 127.0.0.1:PORT says it took
+    sed -n 's|.*listening on wss\{0,1\}://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$1" | head -n 1
+}

@@ -6,7 +6,7 @@
 # Settings (environment): CONNECTIONS (1000000), RATE (connects/s, 5000), MESSAGES (3),
 # INTERVAL_MS (45000: longer than one fan-out to a million here), ROUND (120), ANSWER_WINDOW (60),
 # ROUNDS (5; a million players need about 90 s per round here), BIN (.build/release),
-# PORT (18800), REPORT_DIR (Benchmarks/reports), PARTITIONS (256: the development broker keeps only
+# PORT (0: a port the kernel gives the gateway), REPORT_DIR (Benchmarks/reports), PARTITIONS (256: the development broker keeps only
 # about 5 MB per partition, and a round at a million produces a million answers),
 # ACK_TIMEOUT (seconds a pub may wait for Kafka, 60: a million answers queue behind each other),
 # LOAD_ARGS (more stadium-load options: a million connects on 2 cores retry some handshakes, so
@@ -26,7 +26,7 @@ ROUND=${ROUND:-120}
 ANSWER_WINDOW=${ANSWER_WINDOW:-60}
 ROUNDS=${ROUNDS:-5}
 BIN=${BIN:-.build/release}
-PORT=${PORT:-18800}
+PORT=${PORT:-0}
 REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
 PARTITIONS=${PARTITIONS:-256}
 ACK_TIMEOUT=${ACK_TIMEOUT:-60}
@@ -64,6 +64,7 @@ start_gateway() {  # start_gateway EXTRA-ARGS...
     gateway=$!
     pids+=("$gateway")
     poll 60 grep -q "listening on" "$RUN_DIR/gateway.log"
+    PORT=$(listening_port "$RUN_DIR/gateway.log")
     trace_gateway "$gateway" "$REPORT_DIR/$name-gateway.tsv" &
 }
 
