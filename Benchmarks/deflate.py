@@ -18,78 +18,37 @@ The CPU figure includes parsing the publisher's pubs (the same in both runs).
 """
 
 import argparse
-import base64
 import json
 import os
 import selectors
-import socket
-import struct
 import subprocess
 import sys
-import threading
 import time
 
-from bench_processes import metric  # a gateway series from /metrics
+from bench_processes import ROOT, metric  # a gateway series from /metrics
 from compare import cpu_seconds  # the server's CPU from /proc
+
+sys.path.insert(0, os.path.join(ROOT, "Tests", "support"))
+from stadium_test import Gateway, RawWebSocket, client_frame, read_frames  # noqa: E402  the tests' gateway and frames
 
 
 def start_gateway(binary, compression, players):
-    gateway = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--io-threads", "1", "--max-connections", str(players + 100),
-         "--pub-rate", "0", "--compression", compression],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in gateway.stdout:
-        if "listening on ws://" in line:
-            threading.Thread(target=lambda: [None for _ in gateway.stdout], daemon=True).start()
-            return gateway, int(line.rsplit(":", 1)[1].strip().strip("/"))
-    raise SystemExit("stadium-gateway exited before listening")
-
-
-def text_frame(payload, mask=b"\x01\x02\x03\x04"):
-    length = len(payload)
-    if length < 126:
-        header = struct.pack("!BB", 0x81, 0x80 | length)
-    else:
-        header = struct.pack("!BBH", 0x81, 0xFE, length)
-    return header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    return Gateway(binary, "--io-threads", "1", "--max-connections", str(players + 100), "--pub-rate", "0",
+                   "--compression", compression)
 
 
 def connect(port, deflate):
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    request = ("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: stadium.v1\r\n"
-               % base64.b64encode(os.urandom(16)).decode())
-    if deflate:
-        request += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
-    sock.sendall((request + "\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(4096)
-    head, rest = head.split(b"\r\n\r\n", 1)
-    if not head.startswith(b"HTTP/1.1 101") or (deflate and b"permessage-deflate" not in head):
-        raise SystemExit("upgrade refused or deflate not agreed: %r" % head)
-    return sock, rest
+    """A subscriber's socket after its upgrade, and what came with the 101."""
+    client = RawWebSocket(port, extensions="permessage-deflate; client_max_window_bits" if deflate else None)
+    if deflate and not any(agreed.startswith("permessage-deflate") for agreed in client.extensions):
+        raise SystemExit("permessage-deflate was not agreed: %s" % client.extensions)
+    return client.sock, client.buffer
 
 
 def count_frames(buffer):
     """Whole text frames at the start of buffer: (count, rest)."""
-    count, offset = 0, 0
-    while len(buffer) - offset >= 2:
-        length, start = buffer[offset + 1] & 0x7F, offset + 2
-        if length == 126:
-            if len(buffer) - offset < 4:
-                break
-            length, start = struct.unpack_from("!H", buffer, offset + 2)[0], offset + 4
-        elif length == 127:
-            if len(buffer) - offset < 10:
-                break
-            length, start = struct.unpack_from("!Q", buffer, offset + 2)[0], offset + 10
-        if len(buffer) < start + length:
-            break
-        if buffer[offset] & 0x0F == 1:
-            count += 1
-        offset = start + length
-    return count, buffer[offset:]
+    frames, rest = read_frames(buffer)
+    return sum(1 for opcode, _, _ in frames if opcode == 1), rest
 
 
 def messages(round_number, users, broadcast_only):
@@ -110,7 +69,8 @@ def messages(round_number, users, broadcast_only):
 
 
 def run(binary, compression, players, rounds, broadcast_only):
-    gateway, port = start_gateway(binary, compression, players)
+    gateway = start_gateway(binary, compression, players)
+    port = gateway.port
     try:
         users = ["player-%05d" % i for i in range(players)]
         selector = selectors.DefaultSelector()
@@ -118,7 +78,7 @@ def run(binary, compression, players, rounds, broadcast_only):
         for user in users:
             sock, rest = connect(port, compression == "on")
             subjects = ["/question", "/top"] if broadcast_only else ["/question", "/result/" + user, "/top/" + user]
-            sock.sendall(text_frame(json.dumps({"op": "sub", "id": 1, "subjects": subjects}).encode()))
+            sock.sendall(client_frame(json.dumps({"op": "sub", "id": 1, "subjects": subjects}).encode()))
             sock.setblocking(False)
             state[sock] = {"buffer": rest, "frames": 0, "bytes": len(rest)}
             selector.register(sock, selectors.EVENT_READ)
@@ -151,12 +111,12 @@ def run(binary, compression, players, rounds, broadcast_only):
         pump(lambda: all(s["frames"] >= 1 for s in state.values()), time.monotonic() + 60)
         bytes_before = {sock: entry["bytes"] for sock, entry in state.items()}
         sent_before = metric(port, "stadium_bytes_sent_total")
-        cpu_before = cpu_seconds(gateway.pid)
+        cpu_before = cpu_seconds(gateway.process.pid)
         started = time.monotonic()
         per_round = 2 if broadcast_only else 3
         for round_number in range(1, rounds + 1):
             pubs = [
-                text_frame(('{"op":"pub","subject":"%s","data":%s}' % (subject, json.dumps(data, separators=(",", ":")))).encode())
+                client_frame(('{"op":"pub","subject":"%s","data":%s}' % (subject, json.dumps(data, separators=(",", ":")))).encode())
                 for subject, data in messages(round_number, users, broadcast_only)]
             for start in range(0, len(pubs), 256):
                 batch = pubs[start:start + 256]
@@ -168,7 +128,7 @@ def run(binary, compression, players, rounds, broadcast_only):
             expected = 1 + per_round * round_number
             pump(lambda: all(s["frames"] >= expected for s in state.values()), time.monotonic() + 120)
         elapsed = time.monotonic() - started
-        cpu = cpu_seconds(gateway.pid) - cpu_before
+        cpu = cpu_seconds(gateway.process.pid) - cpu_before
         sent = metric(port, "stadium_bytes_sent_total") - sent_before
         read = sum(entry["bytes"] - bytes_before[sock] for sock, entry in state.items())
         deliveries = players * per_round * rounds
@@ -180,8 +140,7 @@ def run(binary, compression, players, rounds, broadcast_only):
             "elapsed_seconds": elapsed,
         }
     finally:
-        gateway.terminate()
-        gateway.wait(timeout=30)
+        gateway.stop(expect_clean=False)
 
 
 def main():
@@ -204,7 +163,9 @@ def main():
              on["gateway_cpu_us_per_delivery"] - off["gateway_cpu_us_per_delivery"]))
     if args.report:
         with open(args.report, "w") as report:
-            json.dump({"command": " ".join(sys.argv), "runs": runs}, report, indent=2)
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                    text=True).stdout.strip()
+            json.dump({"command": " ".join(sys.argv), "commit": commit, "runs": runs}, report, indent=2)
             report.write("\n")
 
 

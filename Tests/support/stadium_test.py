@@ -15,6 +15,7 @@ import base64
 import os
 import re
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -110,7 +111,6 @@ class Gateway(Process):
     def get(self, path, timeout=10):
         """(status, body text) of a GET on the gateway's own port."""
         if self.ca:
-            import ssl
             url, context = "https://localhost:%d%s" % (self.port, path), ssl.create_default_context(cafile=self.ca)
         else:
             url, context = "http://127.0.0.1:%d%s" % (self.port, path), None
@@ -202,10 +202,6 @@ class Stack:
                 if entry == name:
                     return int(pid)
         raise Failure("no %s in %s/pids" % (name, self.run_dir))
-
-    def log_text(self, name):
-        with open(os.path.join(self.run_dir, name)) as handle:
-            return handle.read()
 
     def stop(self):
         if self.started:
