@@ -21,7 +21,8 @@ load-1m:
 	swift build -c release
 	Benchmarks/load-1m.sh fanout
 	Benchmarks/load-1m.sh quiz
-	$(MAKE) plots REPORTS="Benchmarks/reports/fanout-1000000.json Benchmarks/reports/quiz-1000000.json"
+	$(MAKE) plots REPORTS="Benchmarks/reports/fanout-1000000-$$(source Benchmarks/lib.sh && commit_id).json \
+		Benchmarks/reports/quiz-1000000-$$(source Benchmarks/lib.sh && commit_id).json"
 
 # What the figures rest on, measured on this host (docs/MEASURING.md): the kernel's cost of a
 # loopback send and receive, and how many descriptors a process and its io_uring rings may hold.

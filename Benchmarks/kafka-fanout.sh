@@ -6,6 +6,8 @@
 # gateway's own histogram of Kafka timestamp -> last socket write.
 #   Benchmarks/kafka-fanout.sh CONNECTIONS MESSAGES INTERVAL_MS
 # Settings (environment): BIN (.build/release), PORT (0: a port the kernel gives the gateway), RUN_DIR (.run/kafka-fanout),
+# REPORT_DIR (Benchmarks/reports: stadium-load's report and the run's command and commit,
+# kafka-fanout-CONNECTIONS-MESSAGES-INTERVAL_MS-COMMIT.json and .txt),
 # LOAD_ARGS (more stadium-load options, e.g. "--tolerate-lost 10").
 # Exit status: stadium-load's (non-zero when it lost, duplicated or failed connections), after
 # the gateway's histogram is printed all the same.
@@ -19,9 +21,13 @@ interval_ms=${3:?usage: $0 CONNECTIONS MESSAGES INTERVAL_MS}
 BIN=${BIN:-.build/release}
 PORT=${PORT:-0}
 RUN_DIR=${RUN_DIR:-.run/kafka-fanout}
+REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
 LOAD_ARGS=${LOAD_ARGS:-}
 
-mkdir -p "$RUN_DIR"
+RUN_COMMAND="LOAD_ARGS='$LOAD_ARGS' Benchmarks/kafka-fanout.sh $connections $messages $interval_ms"
+name="kafka-fanout-$connections-$messages-$interval_ms-$(commit_id)"
+mkdir -p "$RUN_DIR" "$REPORT_DIR"
+write_run_note "$REPORT_DIR/$name.txt"
 rm -f "$RUN_DIR/bootstrap"
 pids=()
 cleanup() {
@@ -46,7 +52,7 @@ load_status=0
 # shellcheck disable=SC2086 # LOAD_ARGS is a list of options
 "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$connections" \
     --subject /fanout --messages "$messages" --interval-ms "$interval_ms" \
-    --report "$RUN_DIR/report-$connections-$messages-$interval_ms.json" $LOAD_ARGS || load_status=$?
+    --report "$REPORT_DIR/$name.json" $LOAD_ARGS || load_status=$?
 
 echo "gateway: Kafka timestamp -> last socket write, per record (stadium_fanout_latency)"
 curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^stadium_fanout_latency|^stadium_kafka_records|^stadium_errors_total|^stadium_connections '

@@ -12,3 +12,14 @@ poll() {  # poll SECONDS COMMAND...: until COMMAND succeeds, or fail after SECON
 listening_port() {  # listening_port LOG: the port a gateway started with --listen 127.0.0.1:PORT says it took
     sed -n 's|.*listening on wss\{0,1\}://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$1" | head -n 1
 }
+
+commit_id() {  # the short commit of the tree the binaries were built from, "+dirty" when it has changes
+    local head
+    head=$(git rev-parse --short HEAD 2>/dev/null) || { echo unknown; return; }
+    if [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then head+="+dirty"; fi
+    echo "$head"
+}
+
+write_run_note() {  # write_run_note PATH: the command line, commit and date of this run, beside its report
+    printf 'command: %s\ncommit: %s\ndate: %s\n' "$RUN_COMMAND" "$(commit_id)" "$(date -u +%FT%TZ)" >"$1"
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The million-connection runs of issue 7 (benchmarks, not CI). Each stage starts what it needs,
-# writes stadium-load's JSON report and a memory/CPU trace of the gateway under REPORT_DIR.
+# writes stadium-load's JSON report, a memory/CPU trace of the gateway and the run's command, commit
+# and settings (STAGE-CONNECTIONS-COMMIT.json, -gateway.tsv, .txt) under REPORT_DIR.
 #   Benchmarks/load-1m.sh fanout   one gateway holds CONNECTIONS; MESSAGES probes reach them all
 #   Benchmarks/load-1m.sh quiz     the whole stack: CONNECTIONS players for ROUNDS rounds
 # Settings (environment): CONNECTIONS (1000000), RATE (connects/s, 5000), MESSAGES (3),
@@ -32,9 +33,14 @@ PARTITIONS=${PARTITIONS:-256}
 ACK_TIMEOUT=${ACK_TIMEOUT:-60}
 LOAD_ARGS=${LOAD_ARGS:-}
 RUN_DIR=.run/load-1m
-name="$stage-$CONNECTIONS"
+RUN_COMMAND="CONNECTIONS=$CONNECTIONS RATE=$RATE MESSAGES=$MESSAGES INTERVAL_MS=$INTERVAL_MS ROUND=$ROUND \
+ANSWER_WINDOW=$ANSWER_WINDOW ROUNDS=$ROUNDS PARTITIONS=$PARTITIONS ACK_TIMEOUT=$ACK_TIMEOUT LOAD_ARGS='$LOAD_ARGS' \
+Benchmarks/load-1m.sh $stage"
+# The commit in the name: a later run does not overwrite the report an earlier figure cites.
+name="$stage-$CONNECTIONS-$(commit_id)"
 
 mkdir -p "$REPORT_DIR" "$RUN_DIR"
+write_run_note "$REPORT_DIR/$name.txt"
 bash tuning/check.sh --connections "$CONNECTIONS" >/dev/null ||
     { echo "load-1m: this host is not tuned for $CONNECTIONS connections: run tuning/check.sh --connections $CONNECTIONS" >&2; exit 1; }
 
