@@ -29,7 +29,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 

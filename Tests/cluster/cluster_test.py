@@ -50,28 +50,15 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from stadium_test import Failure, wait_until  # noqa: E402  the tests' shared helpers
+
 ROUND_SECONDS = 6
 ANSWER_WINDOW_SECONDS = 4
 THINK_SECONDS = 3
 # The killed gateway must have taken this many of the kill round's answers first: mid-round, while
 # answers come in and their results (scored at once) go out, some to players that are away.
 ANSWERS_BEFORE_KILL = 50
-
-
-class Failure(Exception):
-    pass
-
-
-def wait_until(condition, seconds, what):
-    """Polls an observable condition until it holds; fails after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise Failure("gave up after %ds waiting for %s" % (seconds, what))
-        time.sleep(0.05)
 
 
 def metric(url, name):
@@ -164,8 +151,8 @@ class Processors:
 
     def wait_for(self, count, seconds):
         """The first `count` questions, once published."""
-        return wait_until(lambda: (lambda questions: questions if len(questions) >= count else None)(self.questions()),
-                          seconds, "question %d" % count)
+        return wait_until("question %d" % count, seconds,
+                          lambda: (lambda questions: questions if len(questions) >= count else None)(self.questions()))
 
 
 class Players:
@@ -370,7 +357,7 @@ def run(arguments, run_dir, environment):
         def all_subscribed():
             progress = players.latest_progress()
             return progress is not None and progress[0] == arguments.players and progress[1] >= arguments.players
-        wait_until(all_subscribed, 120, "all %d players subscribed" % arguments.players)
+        wait_until("all %d players subscribed" % arguments.players, 120, all_subscribed)
         spread = balancer.servers()
         log("all %d players subscribed; HAProxy spread them %s" % (arguments.players, spread))
         for server, (status, sessions) in spread.items():
@@ -383,9 +370,9 @@ def run(arguments, run_dir, environment):
         round_a, round_b = questions[published_before]["id"], questions[published_before + 1]["id"]
         pubs_at_b = metric(victim_metrics, "stadium_messages_published_total")
         pubs_at_kill = wait_until(
+            "answers to %s on gw1" % round_b, ROUND_SECONDS,
             lambda: (lambda pubs: pubs if pubs >= pubs_at_b + ANSWERS_BEFORE_KILL else None)(
-                metric(victim_metrics, "stadium_messages_published_total")),
-            ROUND_SECONDS, "answers to %s on gw1" % round_b)
+                metric(victim_metrics, "stadium_messages_published_total")))
         replayed_before = metric(survivor_metrics, "stadium_messages_replayed_total")
         victim_sessions = balancer.servers()["gw1"][1]
         os.kill(pids["gw1"], signal.SIGKILL)
@@ -393,11 +380,11 @@ def run(arguments, run_dir, environment):
         # Players come back within a few hundred ms, before anything new is published: hold them
         # back until the next question is out, so each one misses it and needs `since` to get it.
         balancer.set_state("gw2", "drain")
-        wait_until(lambda: not pid_alive(pids["gw1"]), 10, "gw1 to die")
+        wait_until("gw1 to die", 10, lambda: not pid_alive(pids["gw1"]))
         log("killed gw1 (kill -9) during %s, holding %d players, after %d of its answers to it"
             % (round_b, victim_sessions, pubs_at_kill - pubs_at_b))
 
-        wait_until(lambda: balancer.servers()["gw1"][0].startswith("DOWN"), 10, "HAProxy to mark gw1 down")
+        wait_until("HAProxy to mark gw1 down", 10, lambda: balancer.servers()["gw1"][0].startswith("DOWN"))
         log("HAProxy marked gw1 down after %.1f s" % (time.monotonic() - killed_at))
         questions = processors.wait_for(published_before + 3, 2 * ROUND_SECONDS)
         round_c = questions[published_before + 2]["id"]
@@ -409,7 +396,7 @@ def run(arguments, run_dir, environment):
             progress = players.latest_progress()
             return (progress is not None and progress[0] == arguments.players and progress[2] == 0
                     and balancer.servers()["gw2"][1] == arguments.players)
-        wait_until(all_back, 60, "every player back, on gw2")
+        wait_until("every player back, on gw2", 60, all_back)
         # The backoff of players refused while gw2 drained sets this, not HAProxy or the gateway.
         log("all %d players back on gw2 %.1f s after it took connections again"
             % (arguments.players, time.monotonic() - reopened_at))
@@ -419,7 +406,7 @@ def run(arguments, run_dir, environment):
         questions = processors.wait_for(back_at + 3, 4 * ROUND_SECONDS)
         round_d, round_e = questions[back_at]["id"], questions[back_at + 1]["id"]
         also_missed = [question["id"] for question in questions[published_before + 3:back_at]]
-        wait_until(lambda: players.round_line(round_e), 3 * ROUND_SECONDS, "stadium-load to close %s" % round_e)
+        wait_until("stadium-load to close %s" % round_e, 3 * ROUND_SECONDS, lambda: players.round_line(round_e))
         replayed = metric(survivor_metrics, "stadium_messages_replayed_total") - replayed_before
         recovered = metric(survivor_metrics, "stadium_messages_recovered_total")
         log("gw2 replayed %d missed messages to resuming players from its memory, %d read back from Kafka"
@@ -440,21 +427,21 @@ def run(arguments, run_dir, environment):
         round_g = questions[before_kill]["id"]
         scored_at_g = metric(victim["metrics"], "quiz_answers_scored_total")
         scored_at_kill = wait_until(
+            "answers to %s scored by %s" % (round_g, victim["name"]), ROUND_SECONDS,
             lambda: (lambda scored: scored if scored >= scored_at_g + ANSWERS_BEFORE_KILL else None)(
-                metric(victim["metrics"], "quiz_answers_scored_total")),
-            ROUND_SECONDS, "answers to %s scored by %s" % (round_g, victim["name"]))
+                metric(victim["metrics"], "quiz_answers_scored_total")))
         os.kill(pids[victim["name"]], signal.SIGKILL)
         processor_killed_at = time.monotonic()
-        wait_until(lambda: not pid_alive(pids[victim["name"]]), 10, "%s to die" % victim["name"])
+        wait_until("%s to die" % victim["name"], 10, lambda: not pid_alive(pids[victim["name"]]))
         log("killed %s (kill -9, the question generator) during %s, after it scored %d of its answers"
             % (victim["name"], round_g, scored_at_kill - scored_at_g))
-        wait_until(lambda: Processors.generator_turns(survivor["log"])[0] > turns[survivor_host][0], 60,
-                   "%s to take over the questions" % survivor["name"])
+        wait_until("%s to take over the questions" % survivor["name"], 60,
+                   lambda: Processors.generator_turns(survivor["log"])[0] > turns[survivor_host][0])
         log("%s took over the partitions and the questions %.1f s after the kill"
             % (survivor["name"], time.monotonic() - processor_killed_at))
         questions = processors.wait_for(before_kill + 3, 4 * ROUND_SECONDS)
         round_h, round_i = questions[before_kill + 1]["id"], questions[before_kill + 2]["id"]
-        wait_until(lambda: players.round_line(round_i), 3 * ROUND_SECONDS, "stadium-load to close %s" % round_i)
+        wait_until("stadium-load to close %s" % round_i, 3 * ROUND_SECONDS, lambda: players.round_line(round_i))
         replays = metric(survivor["metrics"], "quiz_duplicate_answers_total")
         log("%s recognised %d answers delivered again after the move as already scored" % (survivor["name"], replays))
     finally:
