@@ -105,11 +105,12 @@ failover-test: build-debug
 load-test: build-debug
 	timeout 300 python3 Tests/load/players_test.py --bin .build/debug
 
-# The scripts' verdicts on made-up runs (no stack): the soak fails the soaks it should, and the
-# comparison summarises medians and spreads.
+# The scripts' verdicts on made-up runs (no stack): the soak fails the soaks it should, the
+# comparison summarises medians and spreads, and the Python tests' frames and /metrics reading hold.
 script-tests:
 	python3 Tests/soak/test_soak_verdict.py
 	python3 Benchmarks/test_compare.py
+	python3 Tests/support/test_stadium_test.py
 
 # Two gateways behind HAProxy on hosts of their own, 2,000 players on short rounds; one gateway is
 # killed (kill -9) mid-round: its players resume on the other with nothing lost, no gap, no repeat.
