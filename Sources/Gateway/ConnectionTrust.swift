@@ -93,6 +93,22 @@ struct ConnectionTrust {
         return budget.take(now: now)
     }
 
+    /// Nanoseconds from `now` until `check` may have something to do (a token warning or expiry,
+    /// a ping or the close of a silent connection); nil when nothing is ever due.
+    func nanosecondsUntilCheck(now: Int64, unixNow: Int64, policy: TrustPolicy) -> Int64? {
+        var until: Int64?
+        if let identity, identity.expires != .max {
+            let at = expiryWarned ? identity.expires : identity.expires - policy.expiryWarningSeconds
+            // A token may claim an expiry far beyond any clock: a day ahead is looked at again anyway.
+            until = min(max(0, at - unixNow), 86_400) * 1_000_000_000
+        }
+        if let idle = policy.idleNanoseconds {
+            let silence = max(0, lastHeard + idle - now)
+            until = min(until ?? silence, silence)
+        }
+        return until
+    }
+
     /// The periodic look at an open WebSocket connection.
     mutating func check(now: Int64, unixNow: Int64, policy: TrustPolicy) -> TrustCheck {
         if let identity, identity.expires != .max {

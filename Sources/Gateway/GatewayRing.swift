@@ -39,6 +39,9 @@ final class GatewayRing: RingLoopHandler {
     var coarseUnixNow = Int64(Date().timeIntervalSince1970)
     private let epoch = ContinuousClock.now
     private var nextTrustSweep: Int64 = 0
+    /// Open connections by the second their trust check is next due: a tick looks only at those.
+    fileprivate var trustWheel: DeadlineWheel
+    private var dueForTrust: [UInt32] = []
     /// Connections still in their HTTP phase, oldest first; the timeout is the same for all.
     private var handshakeDeadlines: [(slot: UInt32, connection: UInt32, deadline: ContinuousClock.Instant)] = []
     private var handshakeDeadlinesHead = 0
@@ -100,6 +103,7 @@ final class GatewayRing: RingLoopHandler {
         connectionIDs = Array(repeating: 0, count: slots)
         compressedSlots = Array(repeating: false, count: slots)
         subscriptions = SubscriptionTable(slots: slots)
+        trustWheel = DeadlineWheel(slots: slots, now: 0)
     }
 
     // MARK: - Ring events
@@ -116,6 +120,7 @@ final class GatewayRing: RingLoopHandler {
         connectionIDs[index] = nextConnectionID
         nextConnectionID &+= 1
         handshakeDeadlines.append((slot, connectionIDs[index], .now + configuration.handshakeTimeout))
+        trustWheel.schedule(slot, at: coarseSecond + 1)
         if let tls, !tls.opened(slot) {
             metrics.count(.tlsHandshake)
             loop.close(slot, .now)
@@ -165,6 +170,7 @@ final class GatewayRing: RingLoopHandler {
             admittedAddresses[Int(slot)] = nil
         }
         forgetDelivery(slot)
+        trustWheel.unschedule(slot)
         sessions[Int(slot)].ended()
         connectionIDs[Int(slot)] = 0
         if compressedSlots[Int(slot)] {
@@ -215,12 +221,9 @@ final class GatewayRing: RingLoopHandler {
             var sink = RingSink(ring: self, loop: loop, slot: slot)
             sessions[Int(slot)].handshakeExpired(rules: rules, into: &sink)
         }
+        checkTrustDue(loop)
         if coarseNow >= nextTrustSweep {
             nextTrustSweep = coarseNow + 1_000_000_000
-            for slot in sessions.indices where sessions[slot].phase == .webSocket {
-                var sink = RingSink(ring: self, loop: loop, slot: UInt32(slot))
-                sessions[slot].checkTrust(now: coarseNow, rules: rules, into: &sink)
-            }
             sweepLagging(loop)
             tls?.ticked()
         }
@@ -229,6 +232,34 @@ final class GatewayRing: RingLoopHandler {
             handshakeDeadlinesHead = 0
         }
     }
+
+    /// The trust checks due by now (pings, token warnings, expiries, idle closes); each connection
+    /// is put back at the second its next one is due.
+    private func checkTrustDue(_ loop: RingLoop) {
+        let second = coarseSecond
+        trustWheel.takeDue(through: second, into: &dueForTrust)
+        for slot in dueForTrust where loop.isOpen(slot: slot) {
+            let index = Int(slot)
+            switch sessions[index].phase {
+            case .http:
+                // Not upgraded yet: the handshake timeout watches it; look again next second.
+                trustWheel.schedule(slot, at: second + 1)
+            case .webSocket:
+                var sink = RingSink(ring: self, loop: loop, slot: slot)
+                sessions[index].checkTrust(now: coarseNow, rules: rules, into: &sink)
+                guard loop.isOpen(slot: slot),
+                      let wait = sessions[index].nanosecondsUntilTrustCheck(now: coarseNow, unixNow: coarseUnixNow, rules: rules)
+                else { continue }
+                trustWheel.schedule(slot, at: (coarseNow + wait + 999_999_999) / 1_000_000_000)
+            case .closing, .free:
+                break
+            }
+        }
+        dueForTrust.removeAll(keepingCapacity: true)
+    }
+
+    /// Whole seconds of `coarseNow`: the trust checks' resolution.
+    fileprivate var coarseSecond: Int64 { coarseNow / 1_000_000_000 }
 
     func connectionDrained(_ loop: RingLoop, slot: UInt32) {
         guard loop.isOpen(slot: slot) else { return }
@@ -319,6 +350,10 @@ struct RingSink: SessionSink {
     func compressionAgreed() {
         ring.compressedSlots[Int(slot)] = true
         ring.hub.countCompressingConnection(true)
+    }
+
+    func trustCheckMoved() {
+        ring.trustWheel.schedule(slot, at: ring.coarseSecond + 1)
     }
 
     func count(_ event: SessionCount) {

@@ -141,4 +141,27 @@ struct AuthenticationTests {
         #expect(try client.receiveFrame(timeout: .seconds(15)) == .close(code: 1008, reason: "token expired"))
         try gateway.stop()
     }
+
+    @Test("a renewed token that expires sooner than the first is warned and closed at its own expiry")
+    func renewalToAShorterToken() throws {
+        let tokens = try TestTokens()
+        let gateway = try GatewayProcess(tokens.gatewayArguments + ["--token-expiry-warning", "2", "--idle-timeout", "0"])
+        let client = try WebSocketTestClient(port: gateway.port, headers: [("Authorization", "Bearer \(tokens.player("alice", expiresIn: 3600))")])
+        // The scenario needs the connection's first check (a second after the upgrade) behind it,
+        // so that the gateway has planned the next one by the first token.
+        Thread.sleep(forTimeInterval: 2.5)
+        try client.send(text: #"{"op":"auth","id":1,"token":"\#(tokens.player("alice", expiresIn: 4))"}"#)
+        guard case .ok(id: 1) = try client.receiveMessage(timeout: .seconds(10)).kind else {
+            Issue.record("expected the renewal's ok")
+            return
+        }
+        // The first token's check was planned an hour out; the renewal must bring it forward.
+        let warning = try client.receiveMessage(timeout: .seconds(15))
+        guard case .err(nil, "token_expiring", _) = warning.kind else {
+            Issue.record("expected err token_expiring without id, got \(warning)")
+            return
+        }
+        #expect(try client.receiveFrame(timeout: .seconds(15)) == .close(code: 1008, reason: "token expired"))
+        try gateway.stop()
+    }
 }

@@ -20,6 +20,7 @@ private struct RecordingSink: SessionSink {
         case startDelivery(since: [String: Int64], cursors: [String: [Int32: Int64]] = [:])
         case unsubscribe([String])
         case compressionAgreed
+        case trustCheckMoved
     }
 
     let frames: FramePool
@@ -46,6 +47,7 @@ private struct RecordingSink: SessionSink {
     mutating func count(_ event: SessionCount) { actions.append(.count(event)) }
 
     mutating func compressionAgreed() { actions.append(.compressionAgreed) }
+    mutating func trustCheckMoved() { actions.append(.trustCheckMoved) }
 
     mutating func respond(to head: HTTPRequestHead) -> [UInt8] {
         actions.append(.respond(path: head.path))
@@ -278,7 +280,7 @@ private struct RecordingSink: SessionSink {
         var harness = Harness { $0.auth = .jwt(verifier) }
         harness.open()
         harness.send(#"{"op":"auth","id":1,"token":"\#(TokenVerifierTests.alice)"}"#)
-        #expect(harness.take() == [.count(.frameReceived), .text(#"{"op":"ok","id":1}"#)])
+        #expect(harness.take() == [.count(.frameReceived), .trustCheckMoved, .text(#"{"op":"ok","id":1}"#)])
         #expect(harness.session.identity?.user == "alice")
         harness.send(#"{"op":"sub","id":2,"subjects":["/top/bob"]}"#)
         #expect(harness.take() == [
@@ -367,6 +369,22 @@ private struct RecordingSink: SessionSink {
             .count(.error(.idleTimeout)), .closeFrame(code: 1001, reason: "idle timeout: no answer to ping"),
             .close(.afterFlush),
         ])
+    }
+
+    @Test func theNextTrustCheckIsDueWhenTheSilenceWouldBeTooLong() {
+        let second: Int64 = 1_000_000_000
+        var harness = Harness { $0.idleTimeout = .seconds(10) }
+        #expect(harness.session.nanosecondsUntilTrustCheck(now: 0, unixNow: harness.sink.unixNow, rules: harness.rules) == nil)
+        harness.open()
+        #expect(harness.session.nanosecondsUntilTrustCheck(now: 3 * second, unixNow: harness.sink.unixNow, rules: harness.rules) == 7 * second)
+        harness.session.checkTrust(now: 10 * second, rules: harness.rules, into: &harness.sink)
+        #expect(harness.take() == [.ping])
+        // After the ping, the close is due one idle timeout later.
+        #expect(harness.session.nanosecondsUntilTrustCheck(now: 10 * second, unixNow: harness.sink.unixNow, rules: harness.rules) == 10 * second)
+
+        var never = Harness { $0.idleTimeout = nil }
+        never.open()
+        #expect(never.session.nanosecondsUntilTrustCheck(now: 0, unixNow: never.sink.unixNow, rules: never.rules) == nil)
     }
 
     @Test func refusedAndShutDownByPhase() {

@@ -75,4 +75,23 @@ import UringIO
         let outcome14 = trust.check(now: 0, unixNow: 2_000_000_000, policy: policy)
         #expect(outcome14 == .closeExpired)
     }
+
+    @Test func theNextCheckIsDueAtTheWarningThenAtTheExpiryThenAtTheSilence() {
+        let verifier = TokenVerifier(secret: TokenVerifierTests.secret)
+        let policy = policy(auth: .jwt(verifier), idle: .seconds(600))
+        var trust = ConnectionTrust(policy: policy, now: 0)
+        _ = trust.authenticate(token: TokenVerifierTests.alice, unixNow: 1_999_999_900, policy: policy)
+        // The warning is due 30 s before the token's expiry at 2,000,000,000.
+        #expect(trust.nanosecondsUntilCheck(now: 0, unixNow: 1_999_999_900, policy: policy) == 70 * Self.second)
+        #expect(trust.check(now: 70 * Self.second, unixNow: 1_999_999_970, policy: policy) == .warnExpiry(at: 2_000_000_000))
+        #expect(trust.nanosecondsUntilCheck(now: 70 * Self.second, unixNow: 1_999_999_970, policy: policy) == 30 * Self.second)
+        // Past its expiry a check is due at once.
+        #expect(trust.nanosecondsUntilCheck(now: 0, unixNow: 2_000_000_100, policy: policy) == 0)
+
+        let silence = self.policy(idle: .seconds(10))
+        var quiet = ConnectionTrust(policy: silence, now: 0)
+        quiet.heard(now: 4 * Self.second)
+        #expect(quiet.nanosecondsUntilCheck(now: 5 * Self.second, unixNow: 0, policy: silence) == 9 * Self.second)
+        #expect(ConnectionTrust(policy: self.policy(idle: nil), now: 0).nanosecondsUntilCheck(now: 0, unixNow: 0, policy: self.policy(idle: nil)) == nil)
+    }
 }

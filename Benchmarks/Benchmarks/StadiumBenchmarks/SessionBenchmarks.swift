@@ -16,6 +16,8 @@ struct CountingSink: SessionSink {
     mutating func send(_ frame: FrameHandle, final: Bool) { frames.release(frame) }
     mutating func close(_ mode: CloseMode) { preconditionFailure("the session closed: \(mode)") }
     mutating func count(_ event: SessionCount) {}
+    mutating func compressionAgreed() {}
+    mutating func trustCheckMoved() {}
     mutating func respond(to head: HTTPRequestHead) -> [UInt8] { [] }
     mutating func publish(id: Int64?, subject: String, data: RawSpan, user: String) { publishes += data.byteCount > 0 ? 1 : 0 }
     mutating func subscribe(names: [String], limit: Int) -> [String: [Int32: Int64]]? { [:] }

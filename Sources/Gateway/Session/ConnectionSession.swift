@@ -96,6 +96,13 @@ public struct ConnectionSession {
         }
     }
 
+    /// Nanoseconds from `now` until `checkTrust` may have something to do; nil when it never will
+    /// (not a WebSocket connection, or neither an idle timeout nor an expiring token).
+    public func nanosecondsUntilTrustCheck(now: Int64, unixNow: Int64, rules: SessionRules) -> Int64? {
+        guard phase == .webSocket else { return nil }
+        return trust.nanosecondsUntilCheck(now: now, unixNow: unixNow, policy: rules.trust)
+    }
+
     /// Too many connections from the peer's address: 503 before the upgrade, 1013 after it.
     public mutating func refuse<Sink: SessionSink>(reason: String, rules: SessionRules, into sink: inout Sink) {
         guard sink.isOpen else { return }
@@ -332,6 +339,8 @@ public struct ConnectionSession {
     ) {
         switch trust.authenticate(token: token, unixNow: sink.unixNow, policy: rules.trust) {
         case .accepted:
+            // A fresh token may expire sooner than the one its check was planned for.
+            sink.trustCheckMoved()
             reply(.ok(id: id), rules: rules, into: &sink)
         case .rejected(let rejection):
             sink.count(.error(.unauthorized))

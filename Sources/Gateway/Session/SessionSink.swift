@@ -23,6 +23,8 @@ public protocol SessionSink {
     /// sent the compressed form of a message (`FramePool.compressed`) instead of the plain one.
     mutating func compressionAgreed()
     mutating func count(_ event: SessionCount)
+    /// The connection's next trust check may now be due sooner (a token was renewed): look again soon.
+    mutating func trustCheckMoved()
     /// The response to a plain HTTP request (/healthz, /metrics, the web UI).
     mutating func respond(to head: HTTPRequestHead) -> [UInt8]
     /// `data` is borrowed from the receive buffer: the compiler keeps it from escaping the call.
