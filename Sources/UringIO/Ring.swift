@@ -42,6 +42,9 @@ final class Ring {
     /// Runs `prep` and, when the submission queue is full, submits and tries once more.
     private func prepare(_ prep: () -> Int32) {
         if prep() == -EBUSY {
+            // Receives re-armed after ENOBUFS run in this submit: they must see the buffers
+            // returned so far, or they fail again at once, for ever.
+            gw_ring_buffers_publish(handle)
             _ = gw_ring_submit(handle)
             let result = prep()
             precondition(result == 0, "submission queue still full after a submit")

@@ -309,6 +309,8 @@ public final class RingLoop: @unchecked Sendable {
             for raw in completions[0..<count] {
                 handle(Completion(raw), ring: member)
             }
+            // The buffers this batch returned go back before the next: a long reap must not run dry.
+            ring.publishReturnedBuffers()
         } while count == completions.count
         return total
     }
@@ -376,17 +378,28 @@ public final class RingLoop: @unchecked Sendable {
         }
         let target = rings[acceptingRing]
         let multishotWanted = target.free > multishotHeadroom
-        for (member, ring) in rings.enumerated() where ring.multishotArmed && !ring.multishotCancelRequested {
-            if member != acceptingRing || !multishotWanted {
-                ring.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
-                ring.multishotCancelRequested = true
+        // The listener wakes one waiting accept per new connection. An accept still waiting on a
+        // ring that no longer takes connections swallows wake-ups: once the backlog is full no new
+        // connection comes to wake the accepting ring, and accepting stops for good. So the other
+        // rings' accepts are cancelled, and the accepting ring waits until they have ended.
+        var othersAccepting = false
+        for (member, ring) in rings.enumerated() where member != acceptingRing && ring.isAccepting {
+            othersAccepting = true
+            if !ring.acceptCancelRequested {
+                if ring.multishotArmed { ring.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
+                if ring.singleAcceptsOutstanding > 0 { ring.ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept)) }
+                ring.acceptCancelRequested = true
             }
         }
+        if target.multishotArmed && !multishotWanted && !target.acceptCancelRequested {
+            target.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
+            target.acceptCancelRequested = true
+        }
+        if othersAccepting { return }
         if multishotWanted {
-            if !target.multishotArmed && target.singleAcceptsOutstanding == 0 {
+            if !target.isAccepting {
                 target.ring.acceptMultishot(listener: listener.descriptor, UserData(.accept, extra: 1))
                 target.multishotArmed = true
-                target.multishotCancelRequested = false
             }
             return
         }
@@ -407,6 +420,7 @@ public final class RingLoop: @unchecked Sendable {
         } else {
             ring.singleAcceptsOutstanding -= 1
         }
+        if !ring.isAccepting { ring.acceptCancelRequested = false }
         if completion.result >= 0 {
             RingCounters.add(counters.accepted, 1)
             opened(slot: ring.base + UInt32(completion.result))
@@ -785,8 +799,10 @@ private final class LoopRing {
     let fileSlots: Int
     var open = 0
     var multishotArmed = false
-    var multishotCancelRequested = false
     var singleAcceptsOutstanding = 0
+    /// Its accepts were asked to end; cleared once none is left.
+    var acceptCancelRequested = false
+    var isAccepting: Bool { multishotArmed || singleAcceptsOutstanding > 0 }
     /// Rings after the first: the eventfd their completions signal, and ring 0's read of it.
     var readinessDescriptor: Int32 = -1
     let readinessBuffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)

@@ -9,7 +9,7 @@ import Glibc
 
 /// Echoes every received byte back and records which slots opened and closed.
 private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
-    private let state = Mutex<(open: Set<UInt32>, everOpened: Set<UInt32>, closed: Int)>(([], [], 0))
+    private let state = Mutex<(open: Set<UInt32>, everOpened: Set<UInt32>, closed: Int, received: Int)>(([], [], 0, 0))
     private let changed = DispatchSemaphore(value: 0)
 
     func connectionOpened(_ loop: RingLoop, slot: UInt32) {
@@ -18,6 +18,7 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
     }
 
     func connectionReceived(_ loop: RingLoop, slot: UInt32, bytes: UnsafeMutableRawBufferPointer) -> Int {
+        state.withLock { $0.received += bytes.count }
         guard let frame = try? loop.frames.acquire(bytes: bytes.count) else { return bytes.count }
         loop.frames.writableBytes(frame).copyMemory(from: UnsafeRawBufferPointer(bytes))
         loop.frames.setLength(frame, bytes.count)
@@ -38,6 +39,7 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
     var open: Set<UInt32> { state.withLock { $0.open } }
     var everOpened: Set<UInt32> { state.withLock { $0.everOpened } }
     var closed: Int { state.withLock { $0.closed } }
+    var received: Int { state.withLock { $0.received } }
 
     /// Waits (at most 10 s) until `condition` holds.
     func wait(until condition: () -> Bool) -> Bool {
@@ -96,5 +98,34 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
         // Every ring's table was used (ring r holds slots 100r..<100r+100).
         #expect(Set(handler.everOpened.map { $0 / 100 }) == [0, 1, 2])
         #expect(handler.everOpened.allSatisfy { $0 < 300 })
+    }
+
+    @Test("thousands of connections with bytes waiting and 32 receive buffers: receives short of buffers are re-armed and every byte arrives")
+    func receivesShortOfBuffers() throws {
+        let listener = try Listener(address: SocketAddress(host: "127.0.0.1", port: 0))
+        // Far more connections with bytes waiting than buffers, and a small submission queue, so
+        // receives end with ENOBUFS and are re-armed while the buffers come back.
+        var configuration = RingConfiguration(slots: 5_000, slotsPerRing: 5_000)
+        configuration.receiveBufferCount = 32
+        configuration.submissionEntries = 64
+        let loop = try RingLoop(index: 0, configuration: configuration, frames: FramePool(capacity: 8_192), listener: listener)
+        let handler = EchoHandler()
+        loop.handler = handler
+        try loop.start()
+        defer {
+            loop.stop()
+            loop.join()
+        }
+        let count = 4_500
+        var clients: [Int32] = []
+        for _ in 0..<count { clients.append(try BlockingClient.connect(listener.address.port)) }
+        #expect(handler.wait { handler.open.count == count })
+        let message = String(repeating: "x", count: 200)
+        for client in clients { BlockingClient.send(client, message) }
+        #expect(handler.wait { handler.received == count * message.utf8.count })
+        #expect(loop.counters.receiveBufferShortages.load(ordering: .relaxed) > 0)
+        #expect(read(clients[count - 1], count: message.utf8.count) == message)
+        for client in clients { close(client) }
+        #expect(handler.wait { handler.open.isEmpty })
     }
 }
