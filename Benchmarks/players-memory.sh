@@ -4,7 +4,8 @@
 # Usage: Benchmarks/players-memory.sh PLAYERS PORT DURATION OUT_PREFIX [players|idle] [BIN_DIR]
 # Writes OUT_PREFIX-gateway.tsv and OUT_PREFIX-load.json, and prints RSS at start, with all held,
 # and per connection held. idle: connections that subscribe to /question only, for contrast.
-# IO_THREADS (default 1) and RATE (connects per second, default 6000) from the environment.
+# From the environment: IO_THREADS (default 1), RATE (connects per second, default 6000),
+# MAX_CONNECTIONS (default players + 1%), FIRST_SOURCE (default 127.0.192.2).
 set -eu
 players=$1
 port=$2
@@ -15,9 +16,10 @@ bin=${6:-.build/release}
 first_source=${FIRST_SOURCE:-127.0.192.2}
 
 taskset -c 1 "$bin/stadium-gateway" --listen "127.0.0.1:$port" --io-threads "${IO_THREADS:-1}" \
-    --max-connections $((players + players / 100)) --handshake-timeout 60 --log-level warning &
+    --max-connections "${MAX_CONNECTIONS:-$((players + players / 100))}" --handshake-timeout 60 --log-level warning &
 gateway=$!
-trap 'kill $gateway 2>/dev/null || true' EXIT INT TERM
+# Killed outright: a graceful stop of many connections is not what is measured.
+trap 'kill -9 $gateway 2>/dev/null || true' EXIT INT TERM
 until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
     kill -0 $gateway || exit 1
     sleep 0.2  # polling for the listener, not synchronising a result

@@ -44,6 +44,9 @@ final class SubjectRegistry: @unchecked Sendable {
         var history: SubjectHistory<FrameHandle> { recorded?.history ?? SubjectHistory() }
     }
 
+    /// Bytes of one subject's place in the slab (its stride), for the tests that keep it at 64.
+    static var entryStride: Int { MemoryLayout<Entry?>.stride }
+
     /// What a subject keeps once it has had a message; touched only under the registry's lock.
     private final class Recorded {
         var history = SubjectHistory<FrameHandle>()

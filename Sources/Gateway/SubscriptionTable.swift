@@ -14,6 +14,9 @@ public struct SubscriptionTable {
         var deliveredVersion: UInt64 = 0
     }
 
+    /// Bytes of one subject's value in `bySubject`, for the tests that keep it at 16.
+    static var subscribersStride: Int { MemoryLayout<Subscribers>.stride }
+
     /// What only some subscriptions of a subject need, kept apart while none does.
     private struct Exceptions {
         /// Slots that already got version N as a retained message skip deliveries up to N.

@@ -84,6 +84,13 @@ import UringIO
 }
 
 @Suite struct SubjectRegistryMemoryTests {
+    @Test("a player's own subjects: 64 bytes in the registry's slab, 16 in a ring's table, one slot inline")
+    func theStridesAPlayerPaysForStaySmall() {
+        #expect(SubjectRegistry.entryStride == 64)
+        #expect(SubscriptionTable.subscribersStride == 16)
+        #expect(MemoryLayout<SubscriberSlots>.size == 8)
+    }
+
     @Test func aForgottenSubjectsIDFindsNothingWhenItsPlaceHoldsAnother() throws {
         let pool = FramePool(capacity: 16)
         var noHistory = HistoryLimits()
