@@ -501,6 +501,9 @@ public final class RingLoop: @unchecked Sendable {
         if completion.result == -ENOBUFS {
             // Every provided buffer is in use: re-arm; the buffers come back within this batch.
             RingCounters.add(counters.receiveBufferShortages, 1)
+            // Publish those returned so far first: a full submission queue submits the re-arm at
+            // once, and with nothing published it fails at once, feeding this batch forever.
+            ring.publishReturnedBuffers()
             if !completion.hasMore && phase == .open { armReceive(userData.slot) }
             return
         }
