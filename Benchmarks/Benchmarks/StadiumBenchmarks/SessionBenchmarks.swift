@@ -15,6 +15,7 @@ struct CountingSink: SessionSink {
     var acceptsPublishes: Bool { true }
     mutating func send(_ frame: FrameHandle, final: Bool) { frames.release(frame) }
     mutating func close(_ mode: CloseMode) { preconditionFailure("the session closed: \(mode)") }
+    mutating func compressionAgreed() {}
     mutating func count(_ event: SessionCount) {}
     mutating func respond(to head: HTTPRequestHead) -> [UInt8] { [] }
     mutating func publish(id: Int64?, subject: String, data: RawSpan, user: String) { publishes += data.byteCount > 0 ? 1 : 0 }
