@@ -17,26 +17,49 @@ public struct SubjectID: Hashable, Sendable {
 }
 
 final class SubjectRegistry: @unchecked Sendable {
+    /// 64 bytes: a million players bring two million subjects of their own, most of which never
+    /// get a message while connected, so what only a message needs is allocated with the first.
     private struct Entry {
         let name: String
         var version: UInt64 = 0
-        var retained: FrameHandle?
-        var history = SubjectHistory<FrameHandle>()
         /// Rings that have had a subscriber of this subject (bit ring % 64; never cleared, so a
         /// ring may get a message nobody there wants, but never misses one it does).
         var rings: UInt64 = 0
-        /// The Kafka partition its records came from (the last one seen), when any came.
-        var partition: Int32?
-        /// Subscriptions to it on all rings.
-        var subscribers = 0
         /// When a message or a subscriber last came or went (monotonic nanoseconds).
         var touchedAt: Int64
+        /// Nil until its first message.
+        var recorded: Recorded?
+        /// Subscriptions to it on all rings.
+        var subscribers: UInt32 = 0
+        var retained: FrameHandle?
         /// Whether it waits in the idle queue.
         var queuedAsIdle = false
+
+        init(name: String, touchedAt: Int64) {
+            self.name = name
+            self.touchedAt = touchedAt
+        }
+
+        /// Its history; empty before its first message.
+        var history: SubjectHistory<FrameHandle> { recorded?.history ?? SubjectHistory() }
+    }
+
+    /// Bytes of one subject's place in the slab (its stride), for the tests that keep it at 64.
+    static var entryStride: Int { MemoryLayout<Entry?>.stride }
+
+    /// What a subject keeps once it has had a message; touched only under the registry's lock.
+    private final class Recorded {
+        var history = SubjectHistory<FrameHandle>()
+        /// The Kafka partition its records came from (the last one seen), when any came.
+        var partition: Int32?
         /// The seq of its newest message.
-        var lastSeq: Int64?
+        var lastSeq: Int64
         /// A subject without a key: the offset of its newest message per partition.
         var partitionSeqs: [Int32: Int64] = [:]
+
+        init(lastSeq: Int64) {
+            self.lastSeq = lastSeq
+        }
     }
 
     /// The rings a message must be posted to, as a bit per ring index modulo 64.
@@ -51,8 +74,8 @@ final class SubjectRegistry: @unchecked Sendable {
     private struct State {
         var ids: [String: UInt32] = [:]
         /// By id; ids are never reused, so a message still on its way to a forgotten subject
-        /// can never reach the subscribers of a new one.
-        var entries: [UInt32: Entry] = [:]
+        /// can never reach the subscribers of a new one (the slab reuses places, not ids).
+        var entries = SerialSlab<Entry>()
         var nextID: UInt32 = 0
         /// Subjects that may have no subscribers, oldest first (by when they became so), each once.
         var idle: [UInt32] = []
@@ -92,7 +115,7 @@ final class SubjectRegistry: @unchecked Sendable {
 
     deinit {
         state.withLock { state in
-            for (_, entry) in state.entries { release(entry) }
+            state.entries.forEach { release($0) }
         }
     }
 
@@ -190,12 +213,12 @@ final class SubjectRegistry: @unchecked Sendable {
             state.entries[id] = nil
             state.ids[entry.name] = nil
             state.unsubscribed -= 1
-            if let partition = entry.partition, let lastSeq = entry.lastSeq {
+            if let recorded = entry.recorded, let partition = recorded.partition {
                 let topic = TopicPartition(topic: SubjectMapping.topicAndKey(for: entry.name).topic, partition: partition)
-                state.forgottenThrough[topic] = max(state.forgottenThrough[topic] ?? lastSeq, lastSeq)
+                state.forgottenThrough[topic] = max(state.forgottenThrough[topic] ?? recorded.lastSeq, recorded.lastSeq)
             }
             state.historyFrames -= entry.history.count
-            released += Self.frames(of: entry)
+            released += Self.takeFrames(of: entry)
         }
         if state.idleHead > 1024 && state.idleHead * 2 > state.idle.count {
             state.idle.removeFirst(state.idleHead)
@@ -205,19 +228,17 @@ final class SubjectRegistry: @unchecked Sendable {
     }
 
     /// Drops messages from the front of the global history order: those aged out, and while the
-    /// budget is spent, the oldest of all. `entry` is the subject being recorded (out of the map).
-    private func dropOldestHistory(_ state: inout State, current: UInt32, _ entry: inout Entry, now: Int64) -> [FrameHandle] {
+    /// budget is spent, the oldest of all.
+    private func dropOldestHistory(_ state: inout State, now: Int64) -> [FrameHandle] {
         var released: [FrameHandle] = []
         while state.historyOrderHead < state.historyOrder.count {
             let (id, seq) = state.historyOrder[state.historyOrderHead]
-            let oldest = id == current ? entry.history.oldest : state.entries[id]?.history.oldest
-            guard let oldest, oldest.seq == seq else {
+            guard let recorded = state.entries[id]?.recorded, let oldest = recorded.history.oldest, oldest.seq == seq else {
                 state.historyOrderHead += 1  // it left its history already
                 continue
             }
             guard state.historyFrames >= limits.frames || now - oldest.at > maxAge else { break }
-            let frame = id == current ? entry.history.dropOldestIfAny() : state.entries[id]!.history.dropOldestIfAny()
-            if let frame { released.append(frame) }
+            if let frame = recorded.history.dropOldestIfAny() { released.append(frame) }
             state.historyFrames -= 1
             state.historyOrderHead += 1
         }
@@ -228,15 +249,15 @@ final class SubjectRegistry: @unchecked Sendable {
         return released
     }
 
-    private static func frames(of entry: Entry) -> [FrameHandle] {
-        var entry = entry
+    /// The frames a subject that goes holds, its history emptied.
+    private static func takeFrames(of entry: Entry) -> [FrameHandle] {
         var held: [FrameHandle] = entry.retained.map { [$0] } ?? []
-        while let frame = entry.history.dropOldestIfAny() { held.append(frame) }
+        while let frame = entry.recorded?.history.dropOldestIfAny() { held.append(frame) }
         return held
     }
 
     private func release(_ entry: Entry) {
-        for frame in Self.frames(of: entry) { frames.release(frame) }
+        for frame in Self.takeFrames(of: entry) { frames.release(frame) }
     }
 
     /// Records a new message of `name`: its retained form replaces the old one (taking over the
@@ -254,34 +275,35 @@ final class SubjectRegistry: @unchecked Sendable {
         let (subject, version, rings, released) = state.withLock { state -> (UInt32, UInt64, RingMask, [FrameHandle]) in
             var released = forgetIdle(&state, now: now)
             let id = Self.lookUpOrCreate(name, in: &state, now: now)
-            var entry = state.entries.removeValue(forKey: id)!
+            var entry = state.entries[id]!
             if let previous = entry.retained { released.append(previous) }
-            if let partition { entry.partition = partition }
+            let recorded = entry.recorded ?? Recorded(lastSeq: seq)
+            entry.recorded = recorded
+            if let partition { recorded.partition = partition }
             entry.retained = retained
             entry.version += 1
             entry.touchedAt = now
-            entry.lastSeq = seq
-            if let cursorPartition { entry.partitionSeqs[cursorPartition] = seq }
+            recorded.lastSeq = seq
+            if let cursorPartition { recorded.partitionSeqs[cursorPartition] = seq }
+            state.entries[id] = entry
             if limits.messages > 0 {
-                released += dropOldestHistory(&state, current: id, &entry, now: now)
+                released += dropOldestHistory(&state, now: now)
                 if state.historyFrames < limits.frames {
-                    let evicted = entry.history.append(
+                    let evicted = recorded.history.append(
                         seq: seq, partition: cursorPartition, version: entry.version, frame: live, bytes: frames.bytes(live).count,
                         at: now, limit: limits.messages, maxAge: maxAge)
                     state.historyFrames += 1 - evicted.count
                     state.historyOrder.append((id, seq))
                     released += evicted
                 } else {
-                    entry.history.skip(seq: seq, partition: cursorPartition)
+                    recorded.history.skip(seq: seq, partition: cursorPartition)
                     frames.releaseFromHistory(live)
                 }
             } else {
                 // No history kept: every message is gone at once, so a since before it is a gap.
-                entry.history.skip(seq: seq, partition: cursorPartition)
+                recorded.history.skip(seq: seq, partition: cursorPartition)
             }
-            let result = (id, entry.version, RingMask(bits: entry.rings), released)
-            state.entries[id] = entry
-            return result
+            return (id, entry.version, RingMask(bits: entry.rings), released)
         }
         for frame in released { frames.release(frame) }
         return (SubjectID(rawValue: subject), version, rings)
@@ -320,7 +342,7 @@ final class SubjectRegistry: @unchecked Sendable {
     /// What memory holds of a subject for a client resuming from Kafka: the partition its records
     /// came from (nil: none seen) and the highest seq its history let go of.
     func memoryCoverage(_ subject: SubjectID) -> (partition: Int32?, evictedThrough: Int64?) {
-        withFreshHistory(subject, absent: (nil, nil)) { entry in (entry.partition, entry.history.evictedThrough) }
+        withFreshHistory(subject, absent: (nil, nil)) { entry in (entry.recorded?.partition, entry.history.evictedThrough) }
     }
 
     /// Where a subject without a key stands on each of its topic's `partitions`: the offset after
@@ -344,7 +366,7 @@ final class SubjectRegistry: @unchecked Sendable {
         for partition in 0..<max(partitions, 0) {
             let topicPartition = TopicPartition(topic: topic, partition: partition)
             positions[partition] = max(
-                entry.partitionSeqs[partition] ?? -1, state.forgottenThrough[topicPartition] ?? -1,
+                entry.recorded?.partitionSeqs[partition] ?? -1, state.forgottenThrough[topicPartition] ?? -1,
                 (startOffsets[topicPartition] ?? 0) - 1)
         }
         return positions
@@ -375,8 +397,8 @@ final class SubjectRegistry: @unchecked Sendable {
     ) -> (read: SubjectHistory<FrameHandle>.Read, settled: Bool) {
         let cutoff = now - maxAge
         let (result, released) = state.withLock { state -> ((SubjectHistory<FrameHandle>.Read, Bool), [FrameHandle]) in
-            guard var entry = state.entries.removeValue(forKey: subject.rawValue) else { return ((.outOfHistory, false), []) }
-            let evicted = entry.history.evict(olderThan: cutoff)
+            guard let entry = state.entries[subject.rawValue] else { return ((.outOfHistory, false), []) }
+            let evicted = entry.recorded?.history.evict(olderThan: cutoff) ?? []
             state.historyFrames -= evicted.count
             let read = entry.history.read(
                 after: after, current: entry.version, maxFrames: maxFrames, maxBytes: maxBytes, cursorFloors: cursorFloors)
@@ -392,7 +414,6 @@ final class SubjectRegistry: @unchecked Sendable {
             let partitions = Int32(clamping: (cursorFloors.keys.max() ?? -1) + 1)
             let positions = Self.positions(of: entry, partitions: partitions, state, startOffsets)
             let settled = caughtUp && cursorFloors.allSatisfy { partition, floor in (positions[partition] ?? -1) >= floor }
-            state.entries[subject.rawValue] = entry
             return ((read, settled), evicted)
         }
         for frame in released { frames.release(frame) }
@@ -422,15 +443,13 @@ final class SubjectRegistry: @unchecked Sendable {
 
     /// Runs `body` on a subject under the lock, after dropping what has aged out of its history.
     /// A subject that is gone (forgotten: nobody held it) reads as `absent`.
-    private func withFreshHistory<Result>(_ subject: SubjectID, absent: Result, _ body: (inout Entry) -> Result) -> Result {
+    private func withFreshHistory<Result>(_ subject: SubjectID, absent: Result, _ body: (Entry) -> Result) -> Result {
         let cutoff = now - maxAge
         let (result, released) = state.withLock { state -> (Result, [FrameHandle]) in
-            guard var entry = state.entries.removeValue(forKey: subject.rawValue) else { return (absent, []) }
-            let evicted = entry.history.evict(olderThan: cutoff)
+            guard let entry = state.entries[subject.rawValue] else { return (absent, []) }
+            let evicted = entry.recorded?.history.evict(olderThan: cutoff) ?? []
             state.historyFrames -= evicted.count
-            let result = body(&entry)
-            state.entries[subject.rawValue] = entry
-            return (result, evicted)
+            return (body(entry), evicted)
         }
         for frame in released { frames.release(frame) }
         return result

@@ -6,23 +6,35 @@
 
 /// Public so benchmarks can measure the fan-out loop; each ring owns one.
 public struct SubscriptionTable {
+    /// 16 bytes, so a bucket of `bySubject` is 20 (a player brings two subjects of its own).
     private struct Subscribers {
-        var slots: [UInt32] = []
+        var slots = SubscriberSlots()
         /// Version of the last message delivered to this ring, to spot a retained replay that
         /// overtook a delivery still in the inbox.
         var deliveredVersion: UInt64 = 0
+    }
+
+    /// Bytes of one subject's value in `bySubject`, for the tests that keep it at 16.
+    static var subscribersStride: Int { MemoryLayout<Subscribers>.stride }
+
+    /// What only some subscriptions of a subject need, kept apart while none does.
+    private struct Exceptions {
         /// Slots that already got version N as a retained message skip deliveries up to N.
         var skipUntil: [UInt32: UInt64] = [:]
         /// Slots reading this subject from its history instead of live.
         var lagging: Set<UInt32> = []
+
+        var isEmpty: Bool { skipUntil.isEmpty && lagging.isEmpty }
     }
 
-    /// Per slot: (subject, position of the slot in that subject's list).
-    private var bySlot: [[(subject: UInt32, position: Int)]]
+    /// Per slot: (subject, position of the slot in that subject's list); 8 bytes each.
+    private var bySlot: [[(subject: UInt32, position: UInt32)]]
     /// Only the subjects this ring has subscribers of: subject ids are global, and an array
     /// indexed by them cost every ring 32 bytes per subject of the whole gateway (3 GiB with
     /// 51 rings and two subjects per player at a million players).
     private var bySubject: [UInt32: Subscribers] = [:]
+    /// Only subjects with a skip or a lagging subscriber here.
+    private var exceptions: [UInt32: Exceptions] = [:]
     /// Per lagging slot: the subjects it reads from history and the version it has of each.
     private var positions: [UInt32: [UInt32: UInt64]] = [:]
 
@@ -47,7 +59,7 @@ public struct SubscriptionTable {
     public mutating func add(_ slot: UInt32, to subject: SubjectID) -> Bool {
         if isSubscribed(slot, to: subject) { return false }
         bySubject[subject.rawValue, default: Subscribers()].slots.append(slot)
-        bySlot[Int(slot)].append((subject.rawValue, bySubject[subject.rawValue]!.slots.count - 1))
+        bySlot[Int(slot)].append((subject.rawValue, UInt32(bySubject[subject.rawValue]!.slots.count - 1)))
         return true
     }
 
@@ -55,7 +67,7 @@ public struct SubscriptionTable {
     mutating func noteRetainedSent(_ slot: UInt32, subject: SubjectID, version: UInt64) {
         guard let delivered = bySubject[subject.rawValue]?.deliveredVersion else { return }
         if version > delivered {
-            bySubject[subject.rawValue]!.skipUntil[slot] = version
+            exceptions[subject.rawValue, default: Exceptions()].skipUntil[slot] = version
         }
     }
 
@@ -77,8 +89,8 @@ public struct SubscriptionTable {
     /// From now on `slot` reads `subject` from history, having every version up to `after`.
     mutating func startLagging(_ slot: UInt32, on subject: SubjectID, after: UInt64) {
         guard bySubject[subject.rawValue] != nil else { return }
-        bySubject[subject.rawValue]!.lagging.insert(slot)
-        bySubject[subject.rawValue]!.skipUntil[slot] = nil
+        exceptions[subject.rawValue, default: Exceptions()].lagging.insert(slot)
+        exceptions[subject.rawValue]!.skipUntil[slot] = nil
         positions[slot, default: [:]][subject.rawValue] = after
     }
 
@@ -92,7 +104,9 @@ public struct SubscriptionTable {
     /// deliveries, skipping those up to `version` still on their way.
     mutating func caughtUp(_ slot: UInt32, on subject: SubjectID, version: UInt64) {
         forgetPosition(slot, subject.rawValue)
-        bySubject[subject.rawValue]?.lagging.remove(slot)
+        if exceptions[subject.rawValue]?.lagging.remove(slot) != nil, exceptions[subject.rawValue]!.isEmpty {
+            exceptions[subject.rawValue] = nil
+        }
         noteRetainedSent(slot, subject: subject, version: version)
     }
 
@@ -107,7 +121,7 @@ public struct SubscriptionTable {
         guard let entry = bySlot[Int(slot)].firstIndex(where: { $0.subject == subject.rawValue }) else {
             return false
         }
-        let position = bySlot[Int(slot)][entry].position
+        let position = Int(bySlot[Int(slot)][entry].position)
         bySlot[Int(slot)].remove(at: entry)
         removeFromSubjectList(subject.rawValue, position: position, slot: slot)
         forgetPosition(slot, subject.rawValue)
@@ -122,7 +136,7 @@ public struct SubscriptionTable {
         positions[slot] = nil
         // Each entry's position is exact: removals in one subject's list never move another's.
         for (subject, position) in entries {
-            removeFromSubjectList(subject, position: position, slot: slot)
+            removeFromSubjectList(subject, position: Int(position), slot: slot)
         }
         return entries.map { SubjectID(rawValue: $0.subject) }
     }
@@ -131,17 +145,16 @@ public struct SubscriptionTable {
     /// subscribers here is forgotten, so churn does not grow the table.
     private mutating func removeFromSubjectList(_ subject: UInt32, position: Int, slot: UInt32) {
         guard var subscribers = bySubject.removeValue(forKey: subject) else { return }
-        let last = subscribers.slots.count - 1
-        if position != last {
-            let moved = subscribers.slots[last]
-            subscribers.slots[position] = moved
-            if let entry = bySlot[Int(moved)].firstIndex(where: { $0.subject == subject }) {
-                bySlot[Int(moved)][entry].position = position
-            }
+        if let moved = subscribers.slots.swapRemove(at: position),
+            let entry = bySlot[Int(moved)].firstIndex(where: { $0.subject == subject })
+        {
+            bySlot[Int(moved)][entry].position = UInt32(position)
         }
-        subscribers.slots.removeLast()
-        subscribers.skipUntil[slot] = nil
-        subscribers.lagging.remove(slot)
+        if exceptions[subject] != nil {
+            exceptions[subject]!.skipUntil[slot] = nil
+            exceptions[subject]!.lagging.remove(slot)
+            if subscribers.slots.isEmpty || exceptions[subject]!.isEmpty { exceptions[subject] = nil }
+        }
         if !subscribers.slots.isEmpty { bySubject[subject] = subscribers }
     }
 
@@ -153,18 +166,23 @@ public struct SubscriptionTable {
         guard let subscribers = bySubject[key] else { return }
         bySubject[key]!.deliveredVersion = max(subscribers.deliveredVersion, version)
         var fellBehind: [UInt32] = []
-        if subscribers.skipUntil.isEmpty && subscribers.lagging.isEmpty {
-            for slot in subscribers.slots where !body(slot) { fellBehind.append(slot) }
-        } else if subscribers.lagging.count < subscribers.slots.count {
-            for slot in subscribers.slots {
-                if let until = subscribers.skipUntil[slot], version <= until { continue }
-                if subscribers.lagging.contains(slot) { continue }
+        if let exceptions = exceptions.isEmpty ? nil : exceptions[key] {
+            if exceptions.lagging.count < subscribers.slots.count {
+                subscribers.slots.forEach { slot in
+                    if let until = exceptions.skipUntil[slot], version <= until { return }
+                    if exceptions.lagging.contains(slot) { return }
+                    if !body(slot) { fellBehind.append(slot) }
+                }
+            }
+            if !exceptions.skipUntil.isEmpty {
+                // Optional: a subscriber closed by `body` may have taken the subject with it.
+                self.exceptions[key]?.skipUntil = exceptions.skipUntil.filter { $0.value > version }
+                if self.exceptions[key]?.isEmpty == true { self.exceptions[key] = nil }
+            }
+        } else {
+            subscribers.slots.forEach { slot in
                 if !body(slot) { fellBehind.append(slot) }
             }
-        }
-        if !subscribers.skipUntil.isEmpty {
-            // Optional: a subscriber closed by `body` may have taken the subject with it.
-            bySubject[key]?.skipUntil = subscribers.skipUntil.filter { $0.value > version }
         }
         for slot in fellBehind { startLagging(slot, on: subject, after: version - 1) }
     }

@@ -134,6 +134,8 @@ public final class RingLoop: @unchecked Sendable {
     private var acceptingRing = 0
     private let multishotHeadroom: Int
     private let acceptReserve = 4
+    /// Ticks since the last connection was accepted (see `rearmQuietAccept`).
+    private var ticksWithoutAccept = 0
 
     /// One sockaddr per slot for peer-address requests; only with `resolvesPeerAddresses`.
     private let peerAddressBuffers: UnsafeMutableRawPointer?
@@ -352,6 +354,7 @@ public final class RingLoop: @unchecked Sendable {
         case .tick:
             // A backstop: deferred work the kernel left on a ring without a new signal runs now.
             for ring in rings.dropFirst() { ring.ready = true }
+            rearmQuietAccept()
             closeOverdueDrains()
             handler?.loopTicked(self)
             armTick()
@@ -412,6 +415,20 @@ public final class RingLoop: @unchecked Sendable {
         }
     }
 
+    /// A multishot accept that has waited a second without a connection is cancelled, and re-armed
+    /// when the cancel completes: a re-armed accept takes what the backlog holds at once. Seen
+    /// under a connect storm on a busy core after the accepting ring changed: an accept left
+    /// waiting on a listener whose backlog was full, its wake-up lost, for good.
+    private func rearmQuietAccept() {
+        ticksWithoutAccept += 1
+        guard ticksWithoutAccept >= 10 else { return }
+        ticksWithoutAccept = 0
+        for member in rings where member.multishotArmed && !member.multishotCancelRequested {
+            member.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
+            member.multishotCancelRequested = true
+        }
+    }
+
     private func accepted(_ completion: Completion, ring member: Int) {
         let ring = rings[member]
         let multishot = UserData(raw: completion.userData)?.extra == 1
@@ -422,6 +439,7 @@ public final class RingLoop: @unchecked Sendable {
         }
         if !ring.isAccepting { ring.acceptCancelRequested = false }
         if completion.result >= 0 {
+            ticksWithoutAccept = 0
             RingCounters.add(counters.accepted, 1)
             opened(slot: ring.base + UInt32(completion.result))
         } else if completion.result != -ECANCELED {
@@ -515,6 +533,9 @@ public final class RingLoop: @unchecked Sendable {
         if completion.result == -ENOBUFS {
             // Every provided buffer is in use: re-arm; the buffers come back within this batch.
             RingCounters.add(counters.receiveBufferShortages, 1)
+            // Publish those returned so far first: a full submission queue submits the re-arm at
+            // once, and with nothing published it fails at once, feeding this batch forever.
+            ring.publishReturnedBuffers()
             if !completion.hasMore && phase == .open { armReceive(userData.slot) }
             return
         }

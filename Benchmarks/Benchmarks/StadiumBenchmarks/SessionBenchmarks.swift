@@ -15,6 +15,7 @@ struct CountingSink: SessionSink {
     var acceptsPublishes: Bool { true }
     mutating func send(_ frame: FrameHandle, final: Bool) { frames.release(frame) }
     mutating func close(_ mode: CloseMode) { preconditionFailure("the session closed: \(mode)") }
+    mutating func compressionAgreed() {}
     mutating func count(_ event: SessionCount) {}
     mutating func compressionAgreed() {}
     mutating func trustCheckMoved() {}

@@ -1,0 +1,66 @@
+// Elements by a serial number that is never reused, stored in a flat array whose freed places are
+// reused: a dictionary from serial to element would cost each element twice its stride or more
+// (its buckets stay between three eighths and three quarters full), the slab costs it once plus
+// eight bytes per bucket of the serial-to-place map.
+
+struct SerialSlab<Element> {
+    private var elements: [Element?] = []
+    /// Places freed by removals, reused before the array grows.
+    private var freePlaces: [UInt32] = []
+    private var placeBySerial: [UInt32: UInt32] = [:]
+
+    var count: Int { placeBySerial.count }
+
+    /// The element of `serial`; assigning nil removes it, assigning to an absent serial inserts it.
+    /// Mutations through the subscript happen in place.
+    subscript(serial: UInt32) -> Element? {
+        get {
+            guard let place = placeBySerial[serial] else { return nil }
+            return elements[Int(place)]
+        }
+        _modify {
+            if let place = placeBySerial[serial] {
+                yield &elements[Int(place)]
+                if elements[Int(place)] == nil {
+                    placeBySerial[serial] = nil
+                    freePlaces.append(place)
+                }
+            } else {
+                var inserted: Element?
+                yield &inserted
+                if let inserted { insert(inserted, serial: serial) }
+            }
+        }
+        set {
+            if let place = placeBySerial[serial] {
+                elements[Int(place)] = newValue
+                if newValue == nil {
+                    placeBySerial[serial] = nil
+                    freePlaces.append(place)
+                }
+            } else if let newValue {
+                insert(newValue, serial: serial)
+            }
+        }
+    }
+
+    private mutating func insert(_ element: Element, serial: UInt32) {
+        if let place = freePlaces.popLast() {
+            elements[Int(place)] = element
+            placeBySerial[serial] = place
+        } else {
+            placeBySerial[serial] = UInt32(elements.count)
+            elements.append(element)
+        }
+    }
+
+    /// Every element held, in no particular order.
+    func forEach(_ body: (Element) -> Void) {
+        for element in elements {
+            if let element { body(element) }
+        }
+    }
+
+    /// Places the array holds, used or free (what its memory is proportional to).
+    var places: Int { elements.count }
+}

@@ -1,0 +1,125 @@
+import KafkaClient
+import Testing
+import UringIO
+@testable import Gateway
+
+@Suite struct SerialSlabTests {
+    @Test func aRemovedPlaceIsReusedButItsSerialFindsNothing() {
+        var slab = SerialSlab<String>()
+        slab[10] = "/result/alice"
+        slab[11] = "/top/alice"
+        slab[10] = nil
+        slab[12] = "/result/bob"
+        #expect(slab.places == 2, "bob took alice's freed place")
+        #expect(slab[10] == nil, "alice's serial no longer finds anything, though her place is bob's")
+        #expect(slab[12] == "/result/bob")
+        #expect(slab[11] == "/top/alice")
+        #expect(slab.count == 2)
+    }
+
+    @Test func mutationsThroughTheSubscriptHappenInPlace() {
+        var slab = SerialSlab<[Int]>()
+        slab[1] = [1]
+        slab[1]!.append(2)
+        slab[2]?.append(3)  // absent: nothing inserted
+        #expect(slab[1] == [1, 2])
+        #expect(slab[2] == nil)
+        #expect(slab.count == 1)
+    }
+
+    @Test func forEachVisitsEveryElementHeldOnce() {
+        var slab = SerialSlab<UInt32>()
+        for serial: UInt32 in 0..<100 { slab[serial] = serial }
+        for serial: UInt32 in stride(from: 0, to: 100, by: 3) { slab[serial] = nil }
+        for serial: UInt32 in 100..<110 { slab[serial] = serial }
+        var seen: [UInt32] = []
+        slab.forEach { seen.append($0) }
+        let expected = (0..<110).filter { $0 >= 100 || $0 % 3 != 0 }
+        #expect(seen.sorted() == expected.map(UInt32.init))
+        #expect(slab.count == expected.count)
+        #expect(slab.places == 100, "the ten new ones filled freed places")
+    }
+}
+
+@Suite struct SubscriberSlotsTests {
+    private func slots(_ list: SubscriberSlots) -> [UInt32] {
+        var all: [UInt32] = []
+        list.forEach { all.append($0) }
+        return all
+    }
+
+    @Test func oneSubscriberThenMoreThenBackToOne() {
+        var list = SubscriberSlots()
+        #expect(list.isEmpty)
+        list.append(7)
+        #expect(slots(list) == [7])
+        list.append(8)
+        list.append(9)
+        #expect(slots(list) == [7, 8, 9])
+        #expect(list[1] == 8)
+        #expect(list.swapRemove(at: 0) == 9, "the last moves into the gap")
+        #expect(slots(list) == [9, 8])
+        #expect(list.swapRemove(at: 1) == nil, "the last removed: nothing moves")
+        #expect(slots(list) == [9])
+        #expect(list.count == 1)
+        #expect(list.swapRemove(at: 0) == nil)
+        #expect(list.isEmpty)
+        #expect(slots(list) == [])
+    }
+
+    @Test func aLongListKeepsEverySlotThroughRemovals() {
+        var list = SubscriberSlots()
+        for slot: UInt32 in 0..<1_000 { list.append(slot) }
+        var held = Array(UInt32(0)..<1_000)
+        for position in [0, 500, 997, 3] {
+            let moved = list.swapRemove(at: position)
+            let last = held.removeLast()
+            if position < held.count {
+                held[position] = last
+                #expect(moved == last)
+            }
+        }
+        #expect(slots(list) == held)
+    }
+}
+
+@Suite struct SubjectRegistryMemoryTests {
+    @Test("a player's own subjects: 64 bytes in the registry's slab, 16 in a ring's table, one slot inline")
+    func theStridesAPlayerPaysForStaySmall() {
+        #expect(SubjectRegistry.entryStride == 64)
+        #expect(SubscriptionTable.subscribersStride == 16)
+        #expect(MemoryLayout<SubscriberSlots>.size == 8)
+    }
+
+    @Test func aForgottenSubjectsIDFindsNothingWhenItsPlaceHoldsAnother() throws {
+        let pool = FramePool(capacity: 16)
+        var noHistory = HistoryLimits()
+        noHistory.messages = 0
+        let registry = SubjectRegistry(frames: pool, history: noHistory, maxIdleSubjects: 0)
+        let old = registry.join("/result/alice", ring: 0)
+        let retained = try pool.acquire(bytes: 10)
+        let live = try pool.acquire(bytes: 10)
+        _ = registry.recordMessage("/result/alice", seq: 5, partition: 0, live: live, retained: retained)
+        pool.release(live)
+        registry.leave(old)
+        // Joining another subject forgets alice (over the idle budget of 0) and may take her place.
+        let new = registry.join("/result/bob", ring: 0)
+        #expect(registry.existingID(for: "/result/alice") == nil)
+        #expect(new != old)
+        #expect(registry.name(of: old) == nil)
+        #expect(registry.retained(old) == nil, "a message on its way to alice reaches nobody")
+        #expect(registry.name(of: new) == "/result/bob")
+        #expect(registry.count == 1)
+        #expect(registry.forgottenThrough(.init(topic: "result", partition: 0)) == 5, "her newest seq is remembered")
+    }
+
+    @Test func aSubjectWithoutMessagesHasAnEmptyHistory() {
+        let pool = FramePool(capacity: 16)
+        let registry = SubjectRegistry(frames: pool)
+        let subject = registry.join("/top/carol", ring: 0)
+        #expect(registry.retained(subject) == nil)
+        #expect(registry.lag(subject, after: 0) == .init(bytes: 0, oldestAt: nil))
+        #expect(registry.memoryCoverage(subject) == (nil, nil))
+        #expect(registry.resumePoint(subject, afterSeq: 3) == (nil, 0))
+    }
+}
