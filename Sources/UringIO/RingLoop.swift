@@ -415,17 +415,16 @@ public final class RingLoop: @unchecked Sendable {
         }
     }
 
-    /// A multishot accept that has waited a second without a connection is cancelled, and re-armed
-    /// when the cancel completes: a re-armed accept takes what the backlog holds at once. Seen
-    /// under a connect storm on a busy core after the accepting ring changed: an accept left
-    /// waiting on a listener whose backlog was full, its wake-up lost, for good.
+    /// A backstop for a lost wake-up (see `manageAccepting`): a multishot accept that has waited a
+    /// second without a connection is cancelled, and re-armed when the cancel completes; a
+    /// re-armed accept takes what the backlog holds at once.
     private func rearmQuietAccept() {
         ticksWithoutAccept += 1
         guard ticksWithoutAccept >= 10 else { return }
         ticksWithoutAccept = 0
-        for member in rings where member.multishotArmed && !member.multishotCancelRequested {
+        for member in rings where member.multishotArmed && !member.acceptCancelRequested {
             member.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
-            member.multishotCancelRequested = true
+            member.acceptCancelRequested = true
         }
     }
 
@@ -533,9 +532,6 @@ public final class RingLoop: @unchecked Sendable {
         if completion.result == -ENOBUFS {
             // Every provided buffer is in use: re-arm; the buffers come back within this batch.
             RingCounters.add(counters.receiveBufferShortages, 1)
-            // Publish those returned so far first: a full submission queue submits the re-arm at
-            // once, and with nothing published it fails at once, feeding this batch forever.
-            ring.publishReturnedBuffers()
             if !completion.hasMore && phase == .open { armReceive(userData.slot) }
             return
         }
