@@ -53,6 +53,16 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
 }
 
 @Suite struct RingLoopTests {
+    /// A started loop that echoes, on a listener of its own; the caller stops and joins it.
+    private func startEchoLoop(_ configuration: RingConfiguration, frames: Int) throws -> (RingLoop, Listener, EchoHandler) {
+        let listener = try Listener(address: SocketAddress(host: "127.0.0.1", port: 0))
+        let loop = try RingLoop(index: 0, configuration: configuration, frames: FramePool(capacity: frames), listener: listener)
+        let handler = EchoHandler()
+        loop.handler = handler
+        try loop.start()
+        return (loop, listener, handler)
+    }
+
     /// `count` bytes from the socket (fewer if it closes or 10 s pass).
     private func read(_ descriptor: Int32, count: Int) -> String {
         var buffer = [UInt8](repeating: 0, count: count)
@@ -67,14 +77,10 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
 
     @Test("one thread runs several rings: connections land in every ring's table, are served and their slots reused")
     func severalRingsOnOneThread() throws {
-        let listener = try Listener(address: SocketAddress(host: "127.0.0.1", port: 0))
         // 300 slots, 100 per ring: three rings on the loop's one thread.
         let configuration = RingConfiguration(slots: 300, slotsPerRing: 100)
         #expect(configuration.rings == 3)
-        let loop = try RingLoop(index: 0, configuration: configuration, frames: FramePool(capacity: 256), listener: listener)
-        let handler = EchoHandler()
-        loop.handler = handler
-        try loop.start()
+        let (loop, listener, handler) = try startEchoLoop(configuration, frames: 256)
         defer {
             loop.stop()
             loop.join()
@@ -102,16 +108,12 @@ private final class EchoHandler: RingLoopHandler, @unchecked Sendable {
 
     @Test("thousands of connections with bytes waiting and 32 receive buffers: receives short of buffers are re-armed and every byte arrives")
     func receivesShortOfBuffers() throws {
-        let listener = try Listener(address: SocketAddress(host: "127.0.0.1", port: 0))
         // Far more connections with bytes waiting than buffers, and a small submission queue, so
         // receives end with ENOBUFS and are re-armed while the buffers come back.
         var configuration = RingConfiguration(slots: 5_000, slotsPerRing: 5_000)
         configuration.receiveBufferCount = 32
         configuration.submissionEntries = 64
-        let loop = try RingLoop(index: 0, configuration: configuration, frames: FramePool(capacity: 8_192), listener: listener)
-        let handler = EchoHandler()
-        loop.handler = handler
-        try loop.start()
+        let (loop, listener, handler) = try startEchoLoop(configuration, frames: 8_192)
         defer {
             loop.stop()
             loop.join()
