@@ -2,7 +2,8 @@
 """wss:// at the gateway: memory per idle TLS connection, TLS 1.3 handshakes per core, TLS fan-out.
 
 For each run and server (runs interleaved, as compare.py does), the server is pinned to one core
-and `stadium-load --mode fanout` to another: N connections open at --rate and subscribe to
+and `stadium-load --mode fanout` to another: N connections open at --rate (--tls-rate over TLS,
+where the load's own handshakes bound it) and subscribe to
 /question, then --messages probes go to all of them, --interval-ms apart. Measured per run:
 
 - whole RSS per connection: the server's VmRSS with every connection open, divided by them, read
@@ -186,7 +187,7 @@ def run_one(name, connections, run, arguments, port, path):
             load = subprocess.Popen(
                 pinned(arguments.load_core, [
                     os.path.join(BINARIES, "stadium-load"), "--url", url, "--mode", "fanout", "--connections", str(connections),
-                    "--rate", str(arguments.rate), "--subject", "/question", "--messages", str(arguments.messages),
+                    "--rate", str(arguments.tls_rate if url.startswith("wss") else arguments.rate), "--subject", "/question", "--messages", str(arguments.messages),
                     "--interval-ms", str(arguments.interval_ms), "--handshake-timeout", "60",
                     "--report", report_path] + (["--ca", path("ca.pem")] if url.startswith("wss") else [])
                     + arguments.load_args),
@@ -277,7 +278,10 @@ def main():
     parser.add_argument("--messages", type=int, default=3)
     parser.add_argument("--interval-ms", type=int, default=12000, help="longer than --settle-seconds and one fan-out")
     parser.add_argument("--settle-seconds", type=float, default=8, help="after the ramp, when the settled RSS is read")
-    parser.add_argument("--rate", type=int, default=2000, help="connects per second (below a core's TLS handshake rate)")
+    parser.add_argument("--rate", type=int, default=2000, help="connects per second to plain ws")
+    parser.add_argument("--tls-rate", type=int, default=300,
+                        help="connects per second over TLS: at most what the load's core can verify (its client "
+                             "handshakes), or the probes start before every connection is open")
     parser.add_argument("--port", type=int, default=18700)
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--load-core", type=int, default=0)
