@@ -288,6 +288,9 @@ def main():
     parser.add_argument("--load-args", default="", help="more stadium-load options")
     parser.add_argument("--out", help="JSON report (default: Benchmarks/reports/wss-SIZES-COMMIT.json)")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--first-run", type=int, default=1, help="number of the first run (when adding runs to --also)")
+    parser.add_argument("--also", action="append", default=[],
+                        help="an earlier report of this script whose runs join the summary (runs added later)")
     parser.add_argument("--bin", help="directory of stadium-gateway and stadium-load (default .build/release; implies --skip-build)")
     arguments = parser.parse_args()
     servers = arguments.servers.split(",")
@@ -317,12 +320,19 @@ def main():
         haproxy_version = subprocess.run(["haproxy", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
     openssl_version = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
     rows = []
+    earlier = []
+    for report in arguments.also:
+        with open(report) as file:
+            previous = json.load(file)
+        rows += previous["runs"]
+        earlier.append({"report": os.path.relpath(os.path.abspath(report), ROOT), "command": previous["command"],
+                        "commit": previous["commit"]})
     with tempfile.TemporaryDirectory(prefix="stadium-wss-bench-") as directory:
         path = make_certificates(directory)
-        for run in range(1, arguments.runs + 1):
+        for run in range(arguments.first_run, arguments.first_run + arguments.runs):
             for size in sizes:
                 for name in servers:
-                    print(f"wss: run {run} of {arguments.runs}: {name} with {size:,} connections ...", flush=True)
+                    print(f"wss: run {run}: {name} with {size:,} connections ...", flush=True)
                     rows.append(run_one(name, size, run, arguments, arguments.port, path))
                     row = rows[-1]
                     print(f"wss:   {row['rss_bytes_per_connection']} B per connection settled "
@@ -346,7 +356,7 @@ def main():
                      "haproxy": haproxy_version},
             "pinning": {"server_core": arguments.server_core, "load_core": arguments.load_core},
             "haproxy_config": haproxy_config(arguments.port, arguments.port + 500, max(sizes)) if haproxy_version else None,
-            "summary": summary, "runs": rows,
+            "earlier_reports": earlier, "summary": summary, "runs": rows,
         }, file, indent=1)
     print(f"wss: wrote {os.path.relpath(out, ROOT)}")
     return 0 if all(row["passed"] for row in rows) else 1
