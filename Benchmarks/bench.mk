@@ -44,6 +44,15 @@ COMPARE_RUNS ?= 3
 compare:
 	python3 Benchmarks/compare.py --sizes $(COMPARE_SIZES) --servers $(COMPARE_SERVERS) --runs $(COMPARE_RUNS)
 
+# wss:// at the gateway: plain ws, TLS in the gateway and HAProxy terminating TLS in front of a
+# plain gateway, server on core 1 and load on core 0, WSS_RUNS runs of each (median and spread);
+# prints the table and writes Benchmarks/reports/wss-CONNECTIONS-COMMIT.json. Needs openssl and haproxy.
+WSS_CONNECTIONS ?= 100000
+WSS_RUNS ?= 3
+.PHONY: wss-bench
+wss-bench:
+	python3 Benchmarks/wss.py --connections $(WSS_CONNECTIONS) --runs $(WSS_RUNS)
+
 # The peers' benchmark shape through Kafka: SUSTAINED_CLIENTS clients over 10,000 keys, each key
 # updated once a second with 512 bytes for SUSTAINED_SECONDS, gateway pinned to core 1; writes
 # Benchmarks/reports/sustained-<commit>.json.

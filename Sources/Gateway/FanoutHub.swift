@@ -48,12 +48,13 @@ final class FanoutHub: @unchecked Sendable {
     /// Publishes from several threads (local routing publishes from every ring) reach each inbox
     /// in the order their versions were given, or a ring would see version 6 before 5.
     private let publishing = Mutex(())
-    /// With --compression on: compresses each published message once (under `publishing`), for
-    /// every socket that agreed to permessage-deflate.
-    private let deflater: MessageDeflater?
-    /// Connections that agreed to permessage-deflate, on all rings: while there are none, nothing
-    /// is compressed (a message published then goes plain to anyone who later reads it).
-    private let compressingConnections = Atomic<Int>(0)
+    /// With --compression on: compresses a message the first time a socket that agreed to
+    /// permessage-deflate is sent it, for every such socket of every ring (the lock makes it once).
+    private let deflater: Mutex<MessageDeflater?>
+    /// A deflater was made: published messages are marked compressible.
+    private let compresses: Bool
+    /// Compressed forms settled (for tests): at most one per message.
+    private let compressions = Atomic<Int>(0)
 
     var isAccepting: Bool { accepting.load(ordering: .relaxed) }
 
@@ -65,7 +66,9 @@ final class FanoutHub: @unchecked Sendable {
         self.subjects = subjects
         self.frames = frames
         writer = FrameWriter(frames: frames)
-        deflater = compression ? MessageDeflater() : nil
+        let made = compression ? MessageDeflater() : nil
+        compresses = made != nil
+        deflater = Mutex(made)
     }
 
     func attach(_ loop: RingLoop, inbox: RingInbox) {
@@ -78,12 +81,12 @@ final class FanoutHub: @unchecked Sendable {
     func publish(
         _ name: String, seq: Int64, partition: Int32? = nil, keyless: Bool = false, live: FrameHandle, retained: FrameHandle
     ) {
+        if compresses {
+            // Messages only (not replies or control frames), before they are shared.
+            frames.markCompressible(live)
+            frames.markCompressible(retained)
+        }
         let rings = publishing.withLock { _ in
-            if let deflater, compressingConnections.load(ordering: .relaxed) > 0 {
-                // Before the frames are shared: the history, retained message and inboxes get both forms.
-                attachCompressedForm(live, deflater)
-                attachCompressedForm(retained, deflater)
-            }
             let (subject, version, rings) = subjects.recordMessage(
                 name, seq: seq, partition: partition, keyless: keyless, live: live, retained: retained)
             for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
@@ -97,15 +100,32 @@ final class FanoutHub: @unchecked Sendable {
         frames.release(live)
     }
 
-    /// A connection agreed to permessage-deflate (`true`), or one that had closed (`false`).
-    func countCompressingConnection(_ opened: Bool) {
-        compressingConnections.wrappingAdd(opened ? 1 : -1, ordering: .relaxed)
+    /// The permessage-deflate form of `frame` (held by the caller) for a socket that agreed to
+    /// it, made now if no socket needed it before; nil when the plain frame serves (compression
+    /// off, short, does not shrink). A message nobody who deflates is sent is never compressed.
+    func compressedForm(of frame: FrameHandle) -> FrameHandle? {
+        switch frames.compressedForm(frame) {
+        case .frame(let compressed): return compressed
+        case .none: return nil
+        case .unsettled: break
+        }
+        return deflater.withLock { deflater in
+            guard let deflater else { return nil }
+            // Another ring may have settled it while this one waited for the lock.
+            switch frames.compressedForm(frame) {
+            case .frame(let compressed): return compressed
+            case .none: return nil
+            case .unsettled: break
+            }
+            let made = writer.compressedForm(of: frame, deflater: deflater)
+            frames.settleCompressed(made, for: frame)
+            compressions.wrappingAdd(1, ordering: .relaxed)
+            return made
+        }
     }
 
-    private func attachCompressedForm(_ frame: FrameHandle, _ deflater: MessageDeflater) {
-        guard let compressed = writer.compressedForm(of: frame, deflater: deflater) else { return }
-        frames.attachCompressed(compressed, to: frame)
-    }
+    /// How many frames have had their compressed form settled (made or found not worth it).
+    var compressionsSettled: Int { compressions.load(ordering: .relaxed) }
 
     /// Hands records read back from Kafka to the ring of the connection that asked; takes over
     /// the delivery's frame references.

@@ -51,8 +51,8 @@ public struct GatewayConfiguration: Sendable {
     public var kafka: KafkaBridgeConfiguration?
     /// Certificate chain and key: every connection on `listen` is TLS (https, wss); nil: plaintext.
     public var tls: TLSServerFiles?
-    /// permessage-deflate (RFC 7692) for clients that offer it: a broadcast message is compressed
-    /// once for all of them, and their compressed messages are inflated.
+    /// permessage-deflate (RFC 7692) for clients that offer it: a message is compressed once, when
+    /// the first of them is sent it, for all of them; their compressed messages are inflated.
     public var compression = true
 
     public init(listen: SocketAddress) {

@@ -173,10 +173,7 @@ final class GatewayRing: RingLoopHandler {
         trustWheel.unschedule(slot)
         sessions[Int(slot)].ended()
         connectionIDs[Int(slot)] = 0
-        if compressedSlots[Int(slot)] {
-            compressedSlots[Int(slot)] = false
-            hub.countCompressingConnection(false)
-        }
+        compressedSlots[Int(slot)] = false
     }
 
     func loopWoken(_ loop: RingLoop) {
@@ -302,11 +299,12 @@ final class GatewayRing: RingLoopHandler {
         backlogs[slot]!.replies += 1
     }
 
-    /// The form of `frame` this connection is sent: its compressed one if it has one and the
-    /// connection agreed to permessage-deflate. Valid while the caller holds `frame`.
+    /// The form of `frame` this connection is sent: its compressed one (made by the first such
+    /// connection of any ring) if the connection agreed to permessage-deflate and the message
+    /// gains from it. Valid while the caller holds `frame`.
     @inline(__always)
     func wireForm(_ frame: FrameHandle, slot: UInt32) -> FrameHandle {
-        guard compressedSlots[Int(slot)], let compressed = hub.frames.compressed(frame) else { return frame }
+        guard compressedSlots[Int(slot)], let compressed = hub.compressedForm(of: frame) else { return frame }
         return compressed
     }
 
@@ -349,7 +347,6 @@ struct RingSink: SessionSink {
 
     func compressionAgreed() {
         ring.compressedSlots[Int(slot)] = true
-        ring.hub.countCompressingConnection(true)
     }
 
     func trustCheckMoved() {

@@ -23,9 +23,10 @@ public final class FramePool: @unchecked Sendable {
     private let originMilliseconds: UnsafeMutablePointer<Int64>
     /// A subject's history holds one reference: the frame's sends are done when only that one is left.
     private let heldByHistory: UnsafeMutablePointer<Bool>
-    /// The frame's compressed form (index + 1, 0 for none): the same message for sockets that
-    /// agreed to permessage-deflate. The frame holds one reference to it.
-    private let compressedForms: UnsafeMutablePointer<UInt32>
+    /// The frame's compressed form: the same message for sockets that agreed to
+    /// permessage-deflate, made the first time one needs it (`CompressedForm.encoded`). The frame
+    /// holds one reference to it. Atomic: any ring may settle it while others read it.
+    private let compressedForms: UnsafeMutablePointer<Atomic<UInt32>>
     /// Counts the latency of a stamped frame when its last send is done; read by the pool's owner.
     public let sendLatencies: SendLatencies?
     private let state = Mutex(State())
@@ -47,7 +48,8 @@ public final class FramePool: @unchecked Sendable {
         // Zero pages: a frame's metadata costs memory once the frame is first made.
         originMilliseconds = ZeroedMemory.allocate(Int64.self, count: capacity)
         heldByHistory = ZeroedMemory.allocate(Bool.self, count: capacity)
-        compressedForms = ZeroedMemory.allocate(UInt32.self, count: capacity)
+        // An Atomic<UInt32> of zero is `CompressedForm.none` in memory.
+        compressedForms = ZeroedMemory.allocate(Atomic<UInt32>.self, count: capacity)
         storage = ZeroedMemory.allocate(UnsafeMutableRawPointer?.self, count: capacity)
         lengths = ZeroedMemory.allocate(Int.self, count: capacity)
         classes = ZeroedMemory.allocate(UInt8.self, count: capacity)
@@ -94,7 +96,7 @@ public final class FramePool: @unchecked Sendable {
         lengths[Int(index)] = 0
         originMilliseconds[Int(index)] = 0
         heldByHistory[Int(index)] = false
-        compressedForms[Int(index)] = 0
+        compressedForms[Int(index)].store(CompressedForm.none.encoded, ordering: .relaxed)
         references[Int(index)].store(1, ordering: .relaxed)
         return FrameHandle(index)
     }
@@ -121,19 +123,35 @@ public final class FramePool: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: storage[index], count: lengths[index])
     }
 
-    /// Gives `frame` its compressed form, taking over the caller's reference to it: whoever holds
-    /// the frame (a history, a retained message, an inbox) can send either. Call before the frame
-    /// is shared with other threads.
-    public func attachCompressed(_ compressed: FrameHandle, to frame: FrameHandle) {
-        precondition(compressedForms[Int(frame.index)] == 0, "frame \(frame.index) already has a compressed form")
-        compressedForms[Int(frame.index)] = compressed.index + 1
+    /// Makes `frame` (a message, not a reply or control frame) one that may be compressed, once a
+    /// socket that agreed to permessage-deflate needs it. Call before the frame is shared.
+    public func markCompressible(_ frame: FrameHandle) {
+        compressedForms[Int(frame.index)].store(CompressedForm.unsettled.encoded, ordering: .relaxed)
     }
 
-    /// The compressed form of `frame`, if it has one; valid while the caller holds `frame`.
+    /// Whether `frame` has a compressed form; valid while the caller holds `frame`. Once settled
+    /// it stays so until the frame returns to the pool.
+    @inline(__always)
+    public func compressedForm(_ frame: FrameHandle) -> CompressedForm {
+        // Acquiring: a form settled on another thread is read with the bytes written before it.
+        CompressedForm(encoded: compressedForms[Int(frame.index)].load(ordering: .acquiring))
+    }
+
+    /// The compressed form of `frame` if it has one (nil while unsettled, or without one).
     @inline(__always)
     public func compressed(_ frame: FrameHandle) -> FrameHandle? {
-        let form = compressedForms[Int(frame.index)]
-        return form == 0 ? nil : FrameHandle(form - 1)
+        if case .frame(let compressed) = compressedForm(frame) { return compressed }
+        return nil
+    }
+
+    /// Settles the compressed form of a frame marked compressible, once: `compressed` (whose
+    /// reference the frame takes over), or nil when it has none (too short, does not shrink). The
+    /// caller holds `frame` and makes sure only one thread settles it (the hub's deflater lock).
+    public func settleCompressed(_ compressed: FrameHandle?, for frame: FrameHandle) {
+        let form: CompressedForm = compressed.map { .frame($0) } ?? .none
+        let (exchanged, _) = compressedForms[Int(frame.index)].compareExchange(
+            expected: CompressedForm.unsettled.encoded, desired: form.encoded, ordering: .releasing)
+        precondition(exchanged, "frame \(frame.index) already has its compressed form settled")
     }
 
     /// Takes a reference for a subject's history (which keeps it long after its sends): the
@@ -163,10 +181,10 @@ public final class FramePool: @unchecked Sendable {
         }
         if remaining == 0 {
             reportSendsDone(index)
-            let form = compressedForms[index]
-            if form != 0 {
-                compressedForms[index] = 0
-                release(FrameHandle(form - 1))
+            // The last reference: no thread can be settling the form now.
+            let form = compressedForms[index].exchange(CompressedForm.none.encoded, ordering: .acquiring)
+            if case .frame(let compressed) = CompressedForm(encoded: form) {
+                release(compressed)
             }
             let sizeClass = Int(classes[index])
             state.withLock { $0.freeLists[sizeClass].append(frame.index) }
@@ -184,4 +202,30 @@ public final class FramePool: @unchecked Sendable {
 
     /// Frames created so far (for metrics and the malloc-free steady-state benchmark).
     public var framesCreated: Int { state.withLock { $0.created } }
+}
+
+/// A frame's permessage-deflate form: none (the plain frame serves every socket: replies, control
+/// frames, messages that would not shrink), not made yet for a message that may be compressed, or
+/// a pooled frame.
+public enum CompressedForm: Equatable, Sendable {
+    case none
+    case unsettled
+    case frame(FrameHandle)
+
+    /// 0 none, UInt32.max unsettled, otherwise the compressed frame's index + 1.
+    var encoded: UInt32 {
+        switch self {
+        case .none: 0
+        case .unsettled: UInt32.max
+        case .frame(let frame): frame.index + 1
+        }
+    }
+
+    init(encoded: UInt32) {
+        switch encoded {
+        case 0: self = .none
+        case UInt32.max: self = .unsettled
+        default: self = .frame(FrameHandle(encoded - 1))
+        }
+    }
 }

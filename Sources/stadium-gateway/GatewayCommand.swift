@@ -30,7 +30,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --tls-cert.")
     var tlsKey: String?
 
-    @Option(help: "permessage-deflate (RFC 7692) for clients that offer it, as browsers do: on (each broadcast message is compressed once for all of them; their compressed messages are inflated, --max-message-bytes applying to the inflated size) or off.")
+    @Option(help: "permessage-deflate (RFC 7692) for clients that offer it, as browsers do: on (a message is compressed once, when the first of them is sent it, for all of them; their compressed messages are inflated, --max-message-bytes applying to the inflated size) or off.")
     var compression: Switch = .on
 
     @Option(help: "Connections to provision for; decides the number of io_uring rings.")

@@ -20,7 +20,7 @@ public protocol SessionSink {
     mutating func send(_ frame: FrameHandle, final: Bool)
     mutating func close(_ mode: CloseMode)
     /// permessage-deflate was agreed in the upgrade just sent: from now on the connection may be
-    /// sent the compressed form of a message (`FramePool.compressed`) instead of the plain one.
+    /// sent the compressed form of a message (`FanoutHub.compressedForm`) instead of the plain one.
     mutating func compressionAgreed()
     mutating func count(_ event: SessionCount)
     /// The connection's next trust check may now be due sooner (a token was renewed): look again soon.
