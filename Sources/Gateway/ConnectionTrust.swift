@@ -99,8 +99,9 @@ struct ConnectionTrust {
         var until: Int64?
         if let identity, identity.expires != .max {
             let at = expiryWarned ? identity.expires : identity.expires - policy.expiryWarningSeconds
-            // A token may claim an expiry far beyond any clock: a day ahead is looked at again anyway.
-            until = min(max(0, at - unixNow), 86_400) * 1_000_000_000
+            // Expiry is wall-clock time and the wait is monotonic: looking again every 10 s bounds
+            // how late a clock step (NTP, a resumed VM) can make a warning or close.
+            until = min(max(0, at - unixNow), 10) * 1_000_000_000
         }
         if let idle = policy.idleNanoseconds {
             let silence = max(0, lastHeard + idle - now)

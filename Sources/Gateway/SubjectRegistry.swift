@@ -172,6 +172,8 @@ final class SubjectRegistry: @unchecked Sendable {
 
     private static func lookUpOrCreate(_ name: String, in state: inout State, now: Int64) -> UInt32 {
         if let id = state.ids[name] { return id }
+        // Ids are 32 bits: after 4 billion subjects they come round, and one still held is skipped.
+        while state.entries[state.nextID] != nil { state.nextID &+= 1 }
         let id = state.nextID
         state.nextID &+= 1
         state.ids[name] = id

@@ -376,8 +376,12 @@ public final class RingLoop: @unchecked Sendable {
     /// single accepts, never more than it has free slots.
     private func manageAccepting() {
         guard let listener, acceptEnabled else { return }
-        if rings[acceptingRing].free <= multishotHeadroom {
-            for member in rings.indices where rings[member].free > rings[acceptingRing].free { acceptingRing = member }
+        let current = rings[acceptingRing]
+        if current.free <= multishotHeadroom {
+            var best = acceptingRing
+            for member in rings.indices where rings[member].free > rings[best].free { best = member }
+            // A move costs a cancel round trip: only to a ring with clearly more room, or off a full one.
+            if current.free <= acceptReserve || rings[best].free >= current.free + multishotHeadroom / 4 { acceptingRing = best }
         }
         let target = rings[acceptingRing]
         let multishotWanted = target.free > multishotHeadroom
@@ -412,18 +416,21 @@ public final class RingLoop: @unchecked Sendable {
         while target.singleAcceptsOutstanding < wanted {
             target.ring.acceptOnce(listener: listener.descriptor, UserData(.accept, extra: 0))
             target.singleAcceptsOutstanding += 1
+            // A cancel already asked for does not reach these: a later move must ask again.
+            target.acceptCancelRequested = false
         }
     }
 
-    /// A backstop for a lost wake-up (see `manageAccepting`): a multishot accept that has waited a
-    /// second without a connection is cancelled, and re-armed when the cancel completes; a
-    /// re-armed accept takes what the backlog holds at once.
+    /// A backstop for a lost wake-up (see `manageAccepting`): accepts that have waited a second
+    /// without a connection are cancelled, and armed again when the cancel completes; a new
+    /// accept takes what the backlog holds at once.
     private func rearmQuietAccept() {
         ticksWithoutAccept += 1
         guard ticksWithoutAccept >= 10 else { return }
         ticksWithoutAccept = 0
-        for member in rings where member.multishotArmed && !member.acceptCancelRequested {
-            member.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
+        for member in rings where member.isAccepting && !member.acceptCancelRequested {
+            if member.multishotArmed { member.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
+            if member.singleAcceptsOutstanding > 0 { member.ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept)) }
             member.acceptCancelRequested = true
         }
     }
