@@ -122,7 +122,7 @@ import Testing
     }
 
     @Test func messagesThatAgedOutAreLetGoOf() {
-        var (history, _) = history((0..<200).map { Int64($0) })
+        var (history, _) = history((0..<200).map { Int64($0) }, maxAge: 100 * Self.minute)
         #expect(history.evict(olderThan: 1000 * Self.second).count == 200)
         #expect(history.storedEntries == 0)
     }
