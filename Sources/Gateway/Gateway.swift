@@ -175,7 +175,7 @@ public final class Gateway: @unchecked Sendable {
         if let kafkaFanout, let kafkaMetrics {
             kafkaMetrics.refresh(lag: kafkaFanout.lag(), kafkaUp: kafkaState?.up ?? false)
         }
-        var text = metrics.render(loops: loops, subjectCount: hub.subjects.count)
+        var text = metrics.render(loops: loops, subjectCount: hub.subjects.count, frames: frames)
         if let latencies = frames.sendLatencies { KafkaMetrics.emitFanoutLatency(latencies.snapshot, into: &text) }
         return text
     }

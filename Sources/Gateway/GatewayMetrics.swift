@@ -69,6 +69,8 @@ public final class GatewayMetrics: Sendable {
     private let bytesReceived: Counter
     private let sendErrors: Counter
     private let subjects: Gauge
+    private let framesCreated: Gauge
+    private let framesInUse: Gauge
     private let folded = Mutex([String: Int]())
 
     public init() {
@@ -94,6 +96,8 @@ public final class GatewayMetrics: Sendable {
         bytesReceived = registry.makeCounter(descriptor: .init(metricName: "stadium_bytes_received_total", unitName: "", helpText: "Bytes read from sockets"))
         sendErrors = registry.makeCounter(descriptor: .init(metricName: "stadium_send_errors_total", unitName: "", helpText: "Socket writes that failed"))
         subjects = registry.makeGauge(descriptor: .init(metricName: "stadium_subjects", unitName: "", helpText: "Subjects known"))
+        framesCreated = registry.makeGauge(descriptor: .init(metricName: "stadium_frame_pool_frames", unitName: "", helpText: "Frames the frame pool has made (each keeps its buffer)"))
+        framesInUse = registry.makeGauge(descriptor: .init(metricName: "stadium_frame_pool_frames_in_use", unitName: "", helpText: "Frames held (queued, retained, in histories or inboxes), not on a free list"))
     }
 
     func count(_ kind: ErrorKind) {
@@ -101,7 +105,7 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// Brings ring counters into the registry and renders the Prometheus text format.
-    func render(loops: [RingLoop], subjectCount: Int) -> [UInt8] {
+    func render(loops: [RingLoop], subjectCount: Int, frames: FramePool) -> [UInt8] {
         folded.withLock { last in
             func fold(_ name: String, _ counter: Counter, _ total: Int) {
                 let delta = total - (last[name] ?? 0)
@@ -116,6 +120,8 @@ public final class GatewayMetrics: Sendable {
             fold("bytesReceived", bytesReceived, sum { $0.bytesReceived.load(ordering: .relaxed) })
             fold("sendErrors", sendErrors, sum { $0.sendErrors.load(ordering: .relaxed) })
             subjects.set(Double(subjectCount))
+            framesCreated.set(Double(frames.framesCreated))
+            framesInUse.set(Double(frames.framesInUse))
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

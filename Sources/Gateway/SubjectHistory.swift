@@ -67,7 +67,10 @@ struct SubjectHistory<Frame> {
 
     /// Drops the oldest message (the global history budget is spent); nil when none is held.
     mutating func dropOldestIfAny() -> Frame? {
-        count > 0 ? dropOldest() : nil
+        guard count > 0 else { return nil }
+        let frame = dropOldest()
+        compact()
+        return frame
     }
 
     /// Notes a message that was not kept at all.
@@ -80,6 +83,7 @@ struct SubjectHistory<Frame> {
     mutating func evict(olderThan cutoff: Int64) -> [Frame] {
         var evicted: [Frame] = []
         while count > 0 && entries[head].at < cutoff { evicted.append(dropOldest()) }
+        compact()
         return evicted
     }
 
@@ -188,12 +192,26 @@ struct SubjectHistory<Frame> {
         return entry.frame
     }
 
+    /// Lets go of the entries dropped from the front, and of the storage they took: most subjects
+    /// hold nothing most of the time (the global budget took it), and a dead prefix or a capacity
+    /// left from a burst, kept per subject, grew the gateway by kilobytes per subject.
     private mutating func compact() {
-        if head > 64 && head * 2 > entries.count {
-            entries.removeFirst(head)
+        if head == entries.count {
+            if entries.capacity > 0 { entries = [] }
+            head = 0
+        } else if head >= Self.compactionSlack && head * 2 > entries.count {
+            // A fresh array of the live entries: removeFirst would keep the old capacity.
+            entries = Array(entries[head...])
             head = 0
         }
     }
+
+    /// Dropped entries kept at most before they are let go of while others are still held
+    /// (copying the live ones then costs no more than the drops that made room).
+    static var compactionSlack: Int { 16 }
+
+    /// Entries stored: those held and the dropped ones not yet let go of.
+    var storedEntries: Int { entries.count }
 }
 
 extension SubjectHistory.Read: Equatable where Frame: Equatable {}

@@ -202,6 +202,12 @@ public final class FramePool: @unchecked Sendable {
 
     /// Frames created so far (for metrics and the malloc-free steady-state benchmark).
     public var framesCreated: Int { state.withLock { $0.created } }
+
+    /// Frames created and not on a free list: queued, retained, in a history or in an inbox.
+    /// One that climbs while the load stays the same is a frame somebody never released.
+    public var framesInUse: Int {
+        state.withLock { state in state.created - state.freeLists.reduce(0) { $0 + $1.count } }
+    }
 }
 
 /// A frame's permessage-deflate form: none (the plain frame serves every socket: replies, control

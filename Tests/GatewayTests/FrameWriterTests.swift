@@ -61,6 +61,22 @@ import WebSocket
         #expect(pool.framesCreated == 1, "a released frame is reused, not reallocated")
     }
 
+    @Test func framesInUseAreThoseNotBackOnAFreeList() throws {
+        let pool = FramePool(capacity: 8)
+        let writer = FrameWriter(frames: pool)
+        let held = try (0..<3).map { try writer.ok(id: Int64($0)) }
+        #expect(pool.framesInUse == 3)
+        pool.retain(held[0])
+        pool.release(held[0])
+        #expect(pool.framesInUse == 3, "a frame with a reference left is still in use")
+        pool.release(held[0])
+        pool.release(held[1])
+        #expect(pool.framesInUse == 1)
+        #expect(pool.framesCreated == 3)
+        pool.release(held[2])
+        #expect(pool.framesInUse == 0)
+    }
+
     @Test func aFullPoolIsAnErrorNotACrash() throws {
         let pool = FramePool(capacity: 1)
         let writer = FrameWriter(frames: pool)

@@ -91,6 +91,42 @@ import Testing
         #expect(history.resumePoint(afterSeq: 2, current: 3).gap == 3...3)
     }
 
+    @Test func aHistoryTheBudgetEmptiesAfterEachMessageStoresNothing() {
+        // The soak's shape: a player's subject gets a message now and then, and the global
+        // history budget takes it soon after; a thousand such messages must not pile up.
+        var history = SubjectHistory<Int64>()
+        for seq in Int64(0)..<1000 {
+            #expect(history.append(
+                seq: seq, version: UInt64(seq + 1), frame: seq, bytes: 100, at: seq * Self.second,
+                limit: 1000, maxAge: 100 * Self.minute).isEmpty)
+            #expect(history.dropOldestIfAny() == seq)
+            #expect(history.count == 0)
+            #expect(history.storedEntries == 0)
+        }
+        #expect(history.dropOldestIfAny() == nil)
+        #expect(history.resumePoint(afterSeq: 997, current: 1000).gap == 998...999)
+    }
+
+    @Test func droppedMessagesAreLetGoOfWhileNewerOnesAreHeld() {
+        var history = SubjectHistory<Int64>()
+        for seq in Int64(0)..<1000 {
+            _ = history.append(
+                seq: seq, version: UInt64(seq + 1), frame: seq, bytes: 100, at: seq * Self.second,
+                limit: 1000, maxAge: 100 * Self.minute)
+            // The budget keeps the newest four of this subject.
+            if history.count > 4 { #expect(history.dropOldestIfAny() == seq - 4) }
+            #expect(history.storedEntries <= history.count + SubjectHistory<Int64>.compactionSlack)
+        }
+        #expect(history.read(after: 996, current: 1000, maxFrames: 10, maxBytes: 1 << 20) == .frames([996, 997, 998, 999], through: 1000, caughtUp: true))
+        #expect(history.read(after: 995, current: 1000, maxFrames: 10, maxBytes: 1 << 20) == .outOfHistory)
+    }
+
+    @Test func messagesThatAgedOutAreLetGoOf() {
+        var (history, _) = history((0..<200).map { Int64($0) }, maxAge: 100 * Self.minute)
+        #expect(history.evict(olderThan: 1000 * Self.second).count == 200)
+        #expect(history.storedEntries == 0)
+    }
+
     @Test func aLongHistoryIsReadInFullWithoutLosingItsPlace() {
         let seqs = (0..<5000).map { Int64($0) }
         let (history, _) = history(seqs, limit: 10_000, maxAge: 100 * Self.minute)

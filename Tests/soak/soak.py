@@ -51,8 +51,10 @@ def rss_kib(pid):
 
 
 def gateway_metrics(port):
-    """The gateway's unlabelled series we read: connections open and accepted, subjects known."""
-    wanted = ("stadium_connections", "stadium_connections_accepted_total", "stadium_subjects")
+    """The gateway's unlabelled series we read: connections open and accepted, subjects known,
+    frames held (a frame never released shows as frames in use climbing)."""
+    wanted = ("stadium_connections", "stadium_connections_accepted_total", "stadium_subjects",
+              "stadium_frame_pool_frames_in_use")
     return {series: int(metric(port, series)) for series in wanted}
 
 
@@ -161,9 +163,11 @@ def main():
                 metrics = gateway_metrics(port)
                 samples.append({"seconds": round(now - started), "rss_kib": rss_kib(gateway),
                                 "subjects": metrics.get("stadium_subjects", 0),
-                                "connections": metrics.get("stadium_connections", 0)})
+                                "connections": metrics.get("stadium_connections", 0),
+                                "frames_in_use": metrics.get("stadium_frame_pool_frames_in_use", 0)})
                 print(f"soak: t={samples[-1]['seconds']}s gateway RSS {samples[-1]['rss_kib'] / 1024:.1f} MiB, "
-                      f"{samples[-1]['subjects']} subjects, {samples[-1]['connections']} connections, churn cycle {cycle}",
+                      f"{samples[-1]['subjects']} subjects, {samples[-1]['connections']} connections, "
+                      f"{samples[-1]['frames_in_use']} frames in use, churn cycle {cycle}",
                       flush=True)
                 next_sample += SAMPLE_SECONDS
             # Polling the churn process and the sample clock, not waiting for an event.
@@ -180,9 +184,10 @@ def main():
         stack.stop()
 
     with open(os.path.join(run_dir, "rss.tsv"), "w") as file:
-        file.write("seconds\trss_kib\tsubjects\tconnections\n")
+        file.write("seconds\trss_kib\tsubjects\tconnections\tframes_in_use\n")
         for sample in samples:
-            file.write(f"{sample['seconds']}\t{sample['rss_kib']}\t{sample['subjects']}\t{sample['connections']}\n")
+            file.write(f"{sample['seconds']}\t{sample['rss_kib']}\t{sample['subjects']}\t{sample['connections']}\t"
+                       f"{sample['frames_in_use']}\n")
     opened = sum(report["counters"].get("handshakes", 0) for status, report in churn_runs if report)
     accepted = after["stadium_connections_accepted_total"] - before["stadium_connections_accepted_total"]
     # Everything accepted during the soak and no longer open was closed (the metrics scrapes included).
