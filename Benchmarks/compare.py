@@ -172,7 +172,7 @@ SUMMARISED = ("max_ms", "p50_ms", "p99_ms", "rss_bytes_per_connection", "growth_
               "cpu_s_per_million")
 
 
-def summarise(rows):
+def summarise(rows, figures=SUMMARISED):
     """One entry per (size, server): each figure's median and spread over the runs."""
     groups = {}
     for row in rows:
@@ -182,7 +182,7 @@ def summarise(rows):
         entry = {"connections": connections, "server": server, "runs": len(runs),
                  "missing": sum(run["missing"] for run in runs), "duplicates": sum(run["duplicates"] for run in runs),
                  "all_passed": all(run["passed"] for run in runs)}
-        for key in SUMMARISED:
+        for key in figures:
             entry[key] = spread([run[key] for run in runs])
         summary.append(entry)
     return summary

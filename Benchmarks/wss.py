@@ -41,8 +41,8 @@ import sys
 import tempfile
 import time
 
-from bench_processes import Failure, wait_until
-from compare import cell, commit, cpu_seconds, log_says, pinned, rss_kib, spread
+from bench_processes import Failure, stop_all, wait_until
+from compare import cell, commit, cpu_seconds, log_says, pinned, rss_kib, summarise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_DIR = os.path.join(ROOT, ".run", "wss")
@@ -151,22 +151,10 @@ def start_server(name, port, connections, path, arguments, tag):
         processes = [proxy, gateway]
         wait_until(lambda: port_accepts(port) or proxy.poll() is not None, 60, "HAProxy to listen")
         if proxy.poll() is not None or gateway.poll() is not None:
-            stop(processes)
+            stop_all(processes)
             raise Failure(f"haproxy or its gateway exited: {open(proxy_log.name).read()[-2000:]}")
         return processes, f"wss://127.0.0.1:{port}/"
     raise ValueError(name)
-
-
-def stop(processes):
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def total(reader, processes):
@@ -207,7 +195,7 @@ def run_one(name, connections, run, arguments, port, path):
         load_status = load.wait(timeout=3600)
         cpu_end = total(cpu_seconds, processes)
     finally:
-        stop(processes)
+        stop_all(processes)
     load_after = os.getloadavg()
     with open(report_path) as file:
         report = json.load(file)
@@ -236,21 +224,6 @@ def run_one(name, connections, run, arguments, port, path):
 
 SUMMARISED = ("rss_bytes_per_connection", "rss_bytes_per_connection_open", "growth_bytes_per_connection", "connections_per_cpu_second",
               "connect_seconds", "max_ms", "p50_ms", "p99_ms", "cpu_s_per_million")
-
-
-def summarise(rows):
-    groups = {}
-    for row in rows:
-        groups.setdefault((row["connections"], row["server"]), []).append(row)
-    summary = []
-    for (connections, server), runs in groups.items():
-        entry = {"connections": connections, "server": server, "runs": len(runs),
-                 "missing": sum(run["missing"] for run in runs), "duplicates": sum(run["duplicates"] for run in runs),
-                 "all_passed": all(run["passed"] for run in runs)}
-        for key in SUMMARISED:
-            entry[key] = spread([run[key] for run in runs])
-        summary.append(entry)
-    return summary
 
 
 def table(summary):
@@ -287,7 +260,7 @@ def write_report(out, arguments, revision, versions, sizes, earlier, rows, skipp
             "host": dict(cores=os.cpu_count(), kernel=platform.release(), **versions),
             "pinning": {"server_core": arguments.server_core, "load_core": arguments.load_core},
             "haproxy_config": haproxy_config(arguments.port, arguments.port + 500, max(sizes)) if versions["haproxy"] else None,
-            "earlier_reports": earlier, "skipped": skipped, "summary": summarise(rows), "runs": rows,
+            "earlier_reports": earlier, "skipped": skipped, "summary": summarise(rows, SUMMARISED), "runs": rows,
         }, file, indent=1)
 
 
@@ -377,7 +350,7 @@ def main():
                     # After every run: an interrupted set keeps what it measured.
                     write_report(out, arguments, revision, versions, sizes, earlier, rows, skipped)
     write_report(out, arguments, revision, versions, sizes, earlier, rows, skipped)
-    print(table(summarise(rows)))
+    print(table(summarise(rows, SUMMARISED)))
     for note in skipped:
         print(f"wss: skipped {note}")
     for row in rows:
