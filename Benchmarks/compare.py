@@ -197,6 +197,13 @@ def cell(figure, digits=0):
     return text
 
 
+def last_ratio(entry, base):
+    """The median time to the last subscriber against the base's, as "1.23x"; "-" without both."""
+    if base and base["max_ms"] and entry["max_ms"] and base["max_ms"]["median"]:
+        return f"{entry['max_ms']['median'] / base['max_ms']['median']:.2f}x"
+    return "-"
+
+
 def table(summary):
     baseline = {entry["connections"]: entry for entry in summary if entry["server"] == "c-baseline"}
     lines = ["| connections | server | runs | last, ms | last vs C | p99, ms | whole RSS per connection, B | growth per "
@@ -204,9 +211,7 @@ def table(summary):
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for entry in sorted(summary, key=lambda entry: (entry["connections"], entry["server"])):
         base = baseline.get(entry["connections"])
-        ratio = "-"
-        if base and base["max_ms"] and entry["max_ms"] and base["max_ms"]["median"]:
-            ratio = f"{entry['max_ms']['median'] / base['max_ms']['median']:.2f}x"
+        ratio = last_ratio(entry, base)
         lines.append(
             f"| {entry['connections']:,} | {entry['server']} | {entry['runs']} | {cell(entry['max_ms'])} | {ratio} | "
             f"{cell(entry['p99_ms'])} | {cell(entry['rss_bytes_per_connection'])} | "

@@ -42,7 +42,7 @@ import tempfile
 import time
 
 from bench_processes import Failure, stop_all, wait_until
-from compare import cell, commit, cpu_seconds, log_says, pinned, rss_kib, summarise
+from compare import cell, commit, cpu_seconds, last_ratio, log_says, pinned, rss_kib, summarise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_DIR = os.path.join(ROOT, ".run", "wss")
@@ -233,9 +233,7 @@ def table(summary):
              "verdict |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for entry in sorted(summary, key=lambda entry: (entry["connections"], entry["server"])):
         base = plain.get(entry["connections"])
-        ratio = "-"
-        if base and base["max_ms"] and entry["max_ms"] and base["max_ms"]["median"]:
-            ratio = f"{entry['max_ms']['median'] / base['max_ms']['median']:.2f}x"
+        ratio = last_ratio(entry, base)
         lines.append(
             f"| {entry['connections']:,} | {entry['server']} | {entry['runs']} | {cell(entry['rss_bytes_per_connection'])} | "
             f"{cell(entry['rss_bytes_per_connection_open'])} | {cell(entry['growth_bytes_per_connection'])} | "
