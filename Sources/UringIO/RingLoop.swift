@@ -327,12 +327,7 @@ public final class RingLoop: @unchecked Sendable {
         stopping = true
         stopDeadline = ContinuousClock.now + configuration.stopTimeout
         acceptEnabled = false
-        for member in rings {
-            if member.multishotArmed { member.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
-            if member.singleAcceptsOutstanding > 0 {
-                member.ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept))
-            }
-        }
+        for member in rings { member.cancelAccepts() }
         handler?.loopStopping(self)
     }
 
@@ -392,11 +387,7 @@ public final class RingLoop: @unchecked Sendable {
         var othersAccepting = false
         for (member, ring) in rings.enumerated() where member != acceptingRing && ring.isAccepting {
             othersAccepting = true
-            if !ring.acceptCancelRequested {
-                if ring.multishotArmed { ring.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
-                if ring.singleAcceptsOutstanding > 0 { ring.ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept)) }
-                ring.acceptCancelRequested = true
-            }
+            ring.cancelAccepts()
         }
         if target.multishotArmed && !multishotWanted && !target.acceptCancelRequested {
             target.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept))
@@ -428,11 +419,7 @@ public final class RingLoop: @unchecked Sendable {
         ticksWithoutAccept += 1
         guard ticksWithoutAccept >= 10 else { return }
         ticksWithoutAccept = 0
-        for member in rings where member.isAccepting && !member.acceptCancelRequested {
-            if member.multishotArmed { member.ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
-            if member.singleAcceptsOutstanding > 0 { member.ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept)) }
-            member.acceptCancelRequested = true
-        }
+        for member in rings { member.cancelAccepts() }
     }
 
     private func accepted(_ completion: Completion, ring member: Int) {
@@ -827,6 +814,14 @@ private final class LoopRing {
     /// Its accepts were asked to end; cleared once none is left.
     var acceptCancelRequested = false
     var isAccepting: Bool { multishotArmed || singleAcceptsOutstanding > 0 }
+
+    /// Asks every accept of this ring to end, once until they have (a cancel reaches all of a kind).
+    func cancelAccepts() {
+        guard isAccepting, !acceptCancelRequested else { return }
+        if multishotArmed { ring.cancel(UserData(.accept, extra: 1), UserData(.cancelAccept)) }
+        if singleAcceptsOutstanding > 0 { ring.cancel(UserData(.accept, extra: 0), UserData(.cancelAccept)) }
+        acceptCancelRequested = true
+    }
     /// Rings after the first: the eventfd their completions signal, and ring 0's read of it.
     var readinessDescriptor: Int32 = -1
     let readinessBuffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
