@@ -37,7 +37,9 @@ RUN_COMMAND="CONNECTIONS=$CONNECTIONS RATE=$RATE MESSAGES=$MESSAGES INTERVAL_MS=
 ANSWER_WINDOW=$ANSWER_WINDOW ROUNDS=$ROUNDS PARTITIONS=$PARTITIONS ACK_TIMEOUT=$ACK_TIMEOUT LOAD_ARGS='$LOAD_ARGS' \
 Benchmarks/load-1m.sh $stage"
 # The commit in the name: a later run does not overwrite the report an earlier figure cites.
+# A quiz run's round length too: the search for the shortest round runs several on one commit.
 name="$stage-$CONNECTIONS-$(commit_id)"
+[[ $stage == quiz ]] && name="$stage-$CONNECTIONS-${ROUND}s-$(commit_id)"
 
 mkdir -p "$REPORT_DIR" "$RUN_DIR"
 write_run_note "$REPORT_DIR/$name.txt"
