@@ -46,7 +46,7 @@ public final class KafkaRangeReader: @unchecked Sendable {
 
     /// Serves the callbacks librdkafka queued while no read ran (a statistics event every
     /// interval, errors), without blocking. An owner that reads rarely calls this while idle:
-    /// unserved, they pile up for good (about 9 KiB a second of the gateway's memory). From any
+    /// unserved, they pile up for good (about 8 KiB a second of the gateway's memory). From any
     /// thread; returns at once while a read runs (the read serves them).
     public func serveEvents() {
         serving.withLockIfAvailable { _ in

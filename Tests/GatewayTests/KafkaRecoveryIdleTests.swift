@@ -8,7 +8,7 @@ import UringIO
 /// librdkafka queues a statistics event every interval on the recovery reader's handle and keeps
 /// it until the queue is served. The recovery thread used to serve it only during a read, so a
 /// gateway whose clients never resumed past its memory grew by every event, for good (issue 15:
-/// the churn soak's steady rise, about 9 KiB a second).
+/// the churn soak's steady rise, about 8 KiB a second).
 @Suite struct KafkaRecoveryIdleTests {
     @Test func anIdleRecoveryThreadServesItsReadersEvents() throws {
         let cluster = try DevelopmentCluster(partitions: 1, topics: ["result"])
