@@ -178,7 +178,12 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "StadiumProtocolTests", dependencies: ["StadiumProtocol"]),
         .testTarget(name: "StadiumTLSTests", dependencies: ["StadiumTLS", "COpenSSL", "StadiumTestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "WebSocket", "UringIO", "StadiumTLS", "RingTLS", "StadiumTestSupport"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "WebSocket", "UringIO", "StadiumTLS", "RingTLS", "StadiumTestSupport", "KafkaClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
         .testTarget(name: "QuizRecordsTests", dependencies: ["QuizRecords"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz", "QuizRecords"]),

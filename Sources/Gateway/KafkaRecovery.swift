@@ -132,6 +132,9 @@ final class KafkaRecovery: @unchecked Sendable {
     /// Records of one subject handed to one client per resume at most, as frames waiting in its backlog.
     static let maxFramesPerRequest = 10_000
     private let wakeup = DispatchSemaphore(value: 0)
+    /// How often an idle recovery thread serves the reader's events: librdkafka's statistics
+    /// interval, so at most one or two wait.
+    static let idleServeInterval = DispatchTimeInterval.seconds(1)
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let started = Atomic<Bool>(false)
@@ -155,7 +158,9 @@ final class KafkaRecovery: @unchecked Sendable {
         started.store(true, ordering: .releasing)
         let thread = Thread { [self] in
             while !stopping.load(ordering: .acquiring) {
-                wakeup.wait()
+                // Woken by a request, or after a while idle to serve the reader's queued events.
+                _ = wakeup.wait(timeout: .now() + Self.idleServeInterval)
+                reader.serveEvents()
                 while let group = takeGroup() { serve(group) }
             }
             finished.signal()
@@ -170,6 +175,12 @@ final class KafkaRecovery: @unchecked Sendable {
         wakeup.signal()
         finished.wait()
     }
+
+    /// Events the reader has waiting (statistics, errors): bounded while the recovery thread runs.
+    var queuedReaderEvents: Int { reader.queuedEvents }
+
+    /// Up once the reader's statistics were served and showed a broker connection.
+    var readerConnectivity: BrokerConnectivity { reader.connectivity }
 
     func submit(_ request: Request) {
         pending.withLock { $0.append(request) }

@@ -105,6 +105,10 @@ final class ConsumerSession: @unchecked Sendable {
         rd_kafka_consume_queue(queue, timeoutMilliseconds)
     }
 
+    /// Events (statistics, errors) and records waiting in the consumer queue. librdkafka queues a
+    /// statistics event per interval and keeps it until the queue is served, however long that takes.
+    var queuedEvents: Int { Int(rd_kafka_queue_length(queue)) }
+
     private func recordPositions(of records: [ConsumedRecord]) {
         positions.withLock { positions in
             for record in records {

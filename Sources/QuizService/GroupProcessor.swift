@@ -188,6 +188,8 @@ public final class GroupProcessor: @unchecked Sendable {
             }
             produce(records)
             checkpoint(force: false)
+            // The restore reader reads only on assignment: its statistics are served here meanwhile.
+            kafkaReads.reader.serveEvents()
             // The clock thread wakes every 50 ms: the next question and the next checkpoint are never later than that.
             Thread.sleep(forTimeInterval: 0.05)
         }
