@@ -269,8 +269,12 @@ final class SubjectRegistry: @unchecked Sendable {
     /// a million).
     /// `keyless`: the subject has no key, so its history and positions are kept per partition.
     func recordMessage(
-        _ name: String, seq: Int64, partition: Int32?, keyless: Bool = false, live: FrameHandle, retained: FrameHandle
+        _ name: String, seq: Int64, partition: Int32?, keyless: Bool = false,
+        live liveFrame: borrowing OwnedFrame, retained retainedFrame: consuming OwnedFrame
     ) -> (subject: SubjectID, version: UInt64, rings: RingMask) {
+        // Entries and histories hold raw handles, each owning one reference the registry releases.
+        let live = liveFrame.handle
+        let retained = retainedFrame.handOver()
         let cursorPartition = keyless ? partition : nil
         let now = self.now
         if limits.messages > 0 { frames.retainForHistory(live) }

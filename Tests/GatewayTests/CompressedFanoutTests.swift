@@ -29,13 +29,13 @@ import WebSocket
             let writer = FrameWriter(frames: pool)
             let subject = Array("/question".utf8)
             let data = Array(value.utf8).withUnsafeBytes { MessageData(recordValue: $0) }
-            let (live, retained) = try subject.withUnsafeBytes { name in
-                (try writer.message(subject: name, seq: 41, data: data, retained: false),
-                 try writer.message(subject: name, seq: 41, data: data, retained: true))
-            }
             _ = registry.join("/question", ring: 0)
             _ = registry.join("/question", ring: 1)
-            hub.publish("/question", seq: 41, live: live, retained: retained)
+            try subject.withUnsafeBytes { name in
+                let live = try writer.message(subject: name, seq: 41, data: data, retained: false)
+                let retained = try writer.message(subject: name, seq: 41, data: data, retained: true)
+                hub.publish("/question", seq: 41, live: live, retained: retained)
+            }
             return inboxes.compactMap { inbox in
                 var batch: [InboxMessage] = []
                 inbox.drain(into: &batch)
@@ -158,7 +158,7 @@ import WebSocket
         let frame = try pool.acquire(bytes: 100)
         let compressed = try pool.acquire(bytes: 50)
         pool.markCompressible(frame)
-        pool.settleCompressed(compressed, for: frame)
+        pool.settleCompressed(OwnedFrame(adopting: compressed, from: pool), for: frame)
         pool.retain(compressed)  // a socket's send queue holds the compressed form
         pool.release(frame)
         let reused = try pool.acquire(bytes: 10)
@@ -195,8 +195,8 @@ import WebSocket
         let fanout = try Fanout(compression: true)
         let writer = FrameWriter(frames: fanout.pool)
         let long = Array(repeating: UInt8(ascii: "a"), count: 100)
-        let pong = try long.withUnsafeBytes { try writer.control(.pong, payload: $0) }
-        let error = try writer.error(id: 1, code: .badRequest, message: String(repeating: "x", count: 100))
+        let pong = try long.withUnsafeBytes { try writer.control(.pong, payload: $0).handOver() }
+        let error = try writer.error(id: 1, code: .badRequest, message: String(repeating: "x", count: 100)).handOver()
         #expect(fanout.hub.compressedForm(of: pong) == nil)
         #expect(fanout.hub.compressedForm(of: error) == nil)
         #expect(fanout.hub.compressionsSettled == 0)

@@ -97,10 +97,9 @@ import UringIO
         noHistory.messages = 0
         let registry = SubjectRegistry(frames: pool, history: noHistory, maxIdleSubjects: 0)
         let old = registry.join("/result/alice", ring: 0)
-        let retained = try pool.acquire(bytes: 10)
-        let live = try pool.acquire(bytes: 10)
+        let retained = try pool.acquireOwned(bytes: 10)
+        let live = try pool.acquireOwned(bytes: 10)
         _ = registry.recordMessage("/result/alice", seq: 5, partition: 0, live: live, retained: retained)
-        pool.release(live)
         registry.leave(old)
         // Joining another subject forgets alice (over the idle budget of 0) and may take her place.
         let new = registry.join("/result/bob", ring: 0)
