@@ -62,15 +62,15 @@ extension GatewayRing {
                 resuming = true
                 continue
             }
-            guard let (held, version) = hub.subjects.retained(subject) else { continue }
-            let frame = OwnedFrame(adopting: held, from: hub.frames)
+            guard let retained = hub.subjects.retained(subject) else { continue }
+            let version = retained.version
             if let positionsAt, version > positionsAt, hub.subjects.seq(subject, atVersion: positionsAt + 1) != nil {
                 // Messages came after the ok's positions were taken: they follow from history, the
                 // newest among them too, so it is not also sent as the retained message (twice).
                 subscriptions.startLagging(slot, on: subject, after: positionsAt)
                 resuming = true
             } else {
-                enqueue(loop, slot: slot, frame)
+                enqueue(loop, slot: slot, retained.frame)
                 subscriptions.noteRetainedSent(slot, subject: subject, version: version)
             }
         }

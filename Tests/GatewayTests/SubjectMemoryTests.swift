@@ -106,7 +106,8 @@ import UringIO
         #expect(registry.existingID(for: "/result/alice") == nil)
         #expect(new != old)
         #expect(registry.name(of: old) == nil)
-        #expect(registry.retained(old) == nil, "a message on its way to alice reaches nobody")
+        let gone = registry.retained(old) == nil
+        #expect(gone, "a message on its way to alice reaches nobody")
         #expect(registry.name(of: new) == "/result/bob")
         #expect(registry.count == 1)
         #expect(registry.forgottenThrough(.init(topic: "result", partition: 0)) == 5, "her newest seq is remembered")
@@ -116,7 +117,8 @@ import UringIO
         let pool = FramePool(capacity: 16)
         let registry = SubjectRegistry(frames: pool)
         let subject = registry.join("/top/carol", ring: 0)
-        #expect(registry.retained(subject) == nil)
+        let none = registry.retained(subject) == nil
+        #expect(none)
         #expect(registry.lag(subject, after: 0) == .init(bytes: 0, oldestAt: nil))
         #expect(registry.memoryCoverage(subject) == (nil, nil))
         #expect(registry.resumePoint(subject, afterSeq: 3) == (nil, 0))
