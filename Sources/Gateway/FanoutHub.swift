@@ -1,5 +1,6 @@
 // Hands encoded frames to every ring: each ring looks up its own subscribers, so no lock is
 // held while frames go out and no ring touches another ring's connections.
+import Logging
 import Synchronization
 import UringIO
 import WebSocket
@@ -14,6 +15,8 @@ public struct ReplyAddress: Sendable {
 }
 
 enum InboxMessage {
+    // Raw handles: an inbox is a container at the ring's edge; the posting side hands its
+    // reference over (`OwnedFrame.handOver`) and the ring adopts it back.
     case deliver(SubjectID, FrameHandle, version: UInt64)
     case reply(slot: UInt32, connection: UInt32, FrameHandle)
     /// A reply to this connection could not be built: it is closed rather than left waiting.
@@ -55,6 +58,11 @@ final class FanoutHub: @unchecked Sendable {
     private let compresses: Bool
     /// Compressed forms settled (for tests): at most one per message.
     private let compressions = Atomic<Int>(0)
+    /// Counts frames that could not be built for subscribers (nil in tests that do not count).
+    private let metrics: GatewayMetrics?
+    private let logger: Logger
+    /// A spent pool fails every message: the first failure is logged, the rest only counted.
+    private let loggedNotEncoded = Atomic<Bool>(false)
 
     var isAccepting: Bool { accepting.load(ordering: .relaxed) }
 
@@ -62,9 +70,14 @@ final class FanoutHub: @unchecked Sendable {
         accepting.store(false, ordering: .relaxed)
     }
 
-    init(subjects: SubjectRegistry, frames: FramePool, compression: Bool = false) {
+    init(
+        subjects: SubjectRegistry, frames: FramePool, compression: Bool = false, metrics: GatewayMetrics? = nil,
+        logger: Logger = Logger(label: "stadium.gateway")
+    ) {
         self.subjects = subjects
         self.frames = frames
+        self.metrics = metrics
+        self.logger = logger
         writer = FrameWriter(frames: frames)
         let made = compression ? MessageDeflater() : nil
         compresses = made != nil
@@ -77,27 +90,38 @@ final class FanoutHub: @unchecked Sendable {
     }
 
     /// Publishes one message of subject `name`: `live` goes to current subscribers, `retained`
-    /// becomes the subject's latest message. Takes over the caller's reference to both frames.
+    /// becomes the subject's latest message. Takes both frames over.
     func publish(
-        _ name: String, seq: Int64, partition: Int32? = nil, keyless: Bool = false, live: FrameHandle, retained: FrameHandle
+        _ name: String, seq: Int64, partition: Int32? = nil, keyless: Bool = false,
+        live: consuming OwnedFrame, retained: consuming OwnedFrame
     ) {
         if compresses {
             // Messages only (not replies or control frames), before they are shared.
-            frames.markCompressible(live)
-            frames.markCompressible(retained)
+            frames.markCompressible(live.handle)
+            frames.markCompressible(retained.handle)
         }
+        // The registry keeps the retained frame; handed over here, since the lock's closure cannot consume it.
+        let kept = retained.handOver()
         let rings = publishing.withLock { _ in
             let (subject, version, rings) = subjects.recordMessage(
-                name, seq: seq, partition: partition, keyless: keyless, live: live, retained: retained)
+                name, seq: seq, partition: partition, keyless: keyless, live: live,
+                retained: OwnedFrame(adopting: kept, from: frames))
             for (index, inbox) in inboxes.enumerated() where rings.includes(ring: index) {
-                frames.retain(live)
-                inbox.post(.deliver(subject, live, version: version))
+                inbox.post(.deliver(subject, live.retained().handOver(), version: version))
             }
             return rings
         }
         // Wake-ups after the lock: another publisher need not wait for eventfd writes.
         for (index, loop) in loops.enumerated() where rings.includes(ring: index) { loop.wake() }
-        frames.release(live)
+    }
+
+    /// A message for subscribers that could not be built: counted each time, logged the first.
+    func messageNotEncoded(subject: String, seq: Int64, _ error: any Error) {
+        metrics?.count(.messageNotEncoded)
+        guard !loggedNotEncoded.exchange(true, ordering: .relaxed) else { return }
+        logger.error(
+            "a message could not be encoded for its subscribers (later ones only counted in stadium_errors_total{kind=\"message_not_encoded\"})",
+            metadata: ["subject": "\(subject)", "seq": "\(seq)", "error": "\(error)"])
     }
 
     /// The permessage-deflate form of `frame` (held by the caller) for a socket that agreed to
@@ -117,10 +141,21 @@ final class FanoutHub: @unchecked Sendable {
             case .none: return nil
             case .unsettled: break
             }
-            let made = writer.compressedForm(of: frame, deflater: deflater)
-            frames.settleCompressed(made, for: frame)
             compressions.wrappingAdd(1, ordering: .relaxed)
-            return made
+            do {
+                guard let made = try writer.compressedForm(of: frame, deflater: deflater) else {
+                    frames.settleCompressed(nil, for: frame)
+                    return nil
+                }
+                let compressed = made.handle
+                frames.settleCompressed(made, for: frame)
+                return compressed
+            } catch {
+                // The plain frame serves this socket and every other: nothing is lost but the saving.
+                metrics?.count(.compressionNotEncoded)
+                frames.settleCompressed(nil, for: frame)
+                return nil
+            }
         }
     }
 
@@ -139,7 +174,7 @@ final class FanoutHub: @unchecked Sendable {
     func reply(_ address: ReplyAddress, _ reply: Reply) {
         let message: InboxMessage
         do {
-            message = .reply(slot: address.slot, connection: address.connection, try writer.encode(reply))
+            message = .reply(slot: address.slot, connection: address.connection, try writer.encode(reply).handOver())
         } catch {
             message = .replyLost(slot: address.slot, connection: address.connection)
         }

@@ -53,7 +53,7 @@ public final class Gateway: @unchecked Sendable {
         tlsContext = try configuration.tls.map { files throws(TLSConfigurationError) in try TLSContext.server(files) }
         hub = FanoutHub(
             subjects: SubjectRegistry(frames: frames, history: configuration.history, maxIdleSubjects: configuration.maxIdleSubjects),
-            frames: frames, compression: configuration.compression)
+            frames: frames, compression: configuration.compression, metrics: metrics, logger: logger)
         listener = try Listener(address: configuration.listen, sendBufferBytes: configuration.socketSendBufferBytes)
     }
 

@@ -33,6 +33,11 @@ public enum ErrorKind: String, CaseIterable, Sendable {
     case internalError = "internal"
     /// A reply (ok, err, pong, close, HTTP response) could not be built, so the connection was closed.
     case replyDropped = "reply_dropped"
+    /// A message for subscribers (live, or read back from Kafka) could not be built (frame pool
+    /// spent, too large): its subscribers miss it (a gap for a replay). Logged the first time.
+    case messageNotEncoded = "message_not_encoded"
+    /// A message's compressed form could not be built (frame pool spent): it went uncompressed.
+    case compressionNotEncoded = "compression_not_encoded"
     /// On a TLS listener: bytes that are not TLS (plain HTTP, garbage).
     case tlsNotTLS = "tls_not_tls"
     /// A client offering only TLS 1.1 or older.

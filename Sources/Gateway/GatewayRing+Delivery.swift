@@ -62,16 +62,15 @@ extension GatewayRing {
                 resuming = true
                 continue
             }
-            guard let (frame, version) = hub.subjects.retained(subject) else { continue }
+            guard let retained = hub.subjects.retained(subject) else { continue }
+            let version = retained.version
             if let positionsAt, version > positionsAt, hub.subjects.seq(subject, atVersion: positionsAt + 1) != nil {
                 // Messages came after the ok's positions were taken: they follow from history, the
                 // newest among them too, so it is not also sent as the retained message (twice).
-                hub.frames.release(frame)
                 subscriptions.startLagging(slot, on: subject, after: positionsAt)
                 resuming = true
             } else {
-                enqueue(loop, slot: slot, frame)
-                hub.frames.release(frame)
+                enqueue(loop, slot: slot, retained.frame)
                 subscriptions.noteRetainedSent(slot, subject: subject, version: version)
             }
         }
@@ -116,7 +115,6 @@ extension GatewayRing {
             guard let frame = encodeOrClose(loop, slot: slot, .gap(subject: name, from: gap.lowerBound, to: gap.upperBound))
             else { return }
             enqueue(loop, slot: slot, frame)
-            hub.frames.release(frame)
         }
         subscriptions.startLagging(slot, on: subject, after: after)
         // This gateway has not read as far as the client has: what comes up to its since is not news.
@@ -231,7 +229,7 @@ extension GatewayRing {
         }
         let name = hub.subjects.name(of: delivery.subject) ?? ""
         if let gap = delivery.gap { appendGap(loop, slot: slot, subject: name, partition: cursor.map { _ in delivery.partition }, gap) }
-        for frame in delivery.frames { appendToBacklog(slot, frame) }
+        for frame in delivery.frames { appendToBacklog(slot, OwnedFrame(adopting: frame, from: hub.frames)) }
         metrics.messagesReplayed.increment(by: Int64(delivery.frames.count))
         if cursor != nil {
             guard readsLeft == 0 else { return }
@@ -258,9 +256,9 @@ extension GatewayRing {
         appendToBacklog(slot, frame)
     }
 
-    /// Puts a frame at the end of the connection's backlog, taking over the caller's reference.
-    func appendToBacklog(_ slot: UInt32, _ frame: FrameHandle) {
-        backlogs[slot, default: Backlog()].frames.append(frame)
+    /// Puts a frame at the end of the connection's backlog, which releases it once sent or dropped.
+    func appendToBacklog(_ slot: UInt32, _ frame: consuming OwnedFrame) {
+        backlogs[slot, default: Backlog()].frames.append(frame.handOver())
     }
 
     // MARK: - Lagging subscriptions
@@ -271,7 +269,7 @@ extension GatewayRing {
 
     /// Queues a live message, or returns false when the connection's share of its queue is
     /// taken: the subscription then reads on from the subject's history as the socket drains.
-    func offerLive(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) -> Bool {
+    func offerLive(_ loop: RingLoop, slot: UInt32, _ frame: borrowing OwnedFrame) -> Bool {
         guard loop.isOpen(slot: slot) else { return true }
         if loop.queuedFrames(slot: slot) >= liveQueueFrames || loop.queuedBytes(slot: slot) >= liveQueueBytes
             || hasBacklog(slot) {
@@ -312,9 +310,8 @@ extension GatewayRing {
                 return
             case .frames(let frames, let through, let caughtUp):
                 metrics.messagesReplayed.increment(by: Int64(frames.count))
-                for frame in frames {
-                    enqueue(loop, slot: slot, frame)
-                    hub.frames.release(frame)
+                for held in frames {
+                    enqueue(loop, slot: slot, OwnedFrame(adopting: held, from: hub.frames))
                 }
                 var pastFloor = settled
                 if let floor {
@@ -383,7 +380,7 @@ extension GatewayRing {
     }
 
     /// A frame `encode` builds for this connection, or nil when it could not be (and the connection is closed).
-    func encodeOrClose(_ loop: RingLoop, slot: UInt32, _ reply: Reply) -> FrameHandle? {
+    func encodeOrClose(_ loop: RingLoop, slot: UInt32, _ reply: Reply) -> OwnedFrame? {
         var sink = RingSink(ring: self, loop: loop, slot: slot)
         return sink.encodeOrClose(reply, writer: rules.writer)
     }

@@ -14,20 +14,20 @@ extension GatewayRing: RingFrameSealer {
             metrics.count(ErrorKind(error))
             // The alert is the next thing the peer reads: what was queued unsent goes.
             loop.discardQueued(slot: slot)
-            if let alert = received.flight {
+            if let made = received.flight {
+                let alert = OwnedFrame(adopting: made, from: hub.frames)
                 tls.noteWireFrame(slot)
-                _ = loop.send(slot: slot, frame: alert, final: true)
-                hub.frames.release(alert)
+                _ = loop.send(slot: slot, frame: alert.handle, final: true)
                 loop.close(slot, .afterFlush)
             } else {
                 loop.close(slot, .now)
             }
             return
         }
-        if let flight = received.flight {
+        if let made = received.flight {
+            let flight = OwnedFrame(adopting: made, from: hub.frames)
             tls.noteWireFrame(slot)
-            _ = loop.send(slot: slot, frame: flight)
-            hub.frames.release(flight)
+            _ = loop.send(slot: slot, frame: flight.handle)
         }
         tls.consumePlaintext(slot) { plaintext in
             var sink = RingSink(ring: self, loop: loop, slot: slot)

@@ -180,14 +180,14 @@ final class GatewayRing: RingLoopHandler {
         inbox.drain(into: &inboxBatch)
         for message in inboxBatch {
             switch message {
-            case .deliver(let subject, let frame, let version):
+            case .deliver(let subject, let posted, let version):
+                let frame = OwnedFrame(adopting: posted, from: hub.frames)
                 subscriptions.forEachSubscriber(of: subject, version: version) { slot in
                     offerLive(loop, slot: slot, frame)
                 }
-                hub.frames.release(frame)
-            case .reply(let slot, let connection, let frame):
+            case .reply(let slot, let connection, let posted):
+                let frame = OwnedFrame(adopting: posted, from: hub.frames)
                 if connectionIDs[Int(slot)] == connection { enqueue(loop, slot: slot, frame) }
-                hub.frames.release(frame)
             case .replyLost(let slot, let connection):
                 guard connectionIDs[Int(slot)] == connection else { continue }
                 metrics.count(.replyDropped)
@@ -277,10 +277,10 @@ final class GatewayRing: RingLoopHandler {
 
     /// Queues a frame, behind any backlog already waiting; a client that lets its replies pile
     /// up is not reading and is disconnected (1008).
-    func enqueue(_ loop: RingLoop, slot: UInt32, _ frame: FrameHandle) {
+    func enqueue(_ loop: RingLoop, slot: UInt32, _ frame: borrowing OwnedFrame) {
         guard loop.isOpen(slot: slot) else { return }
         if !hasBacklog(slot) {
-            switch loop.send(slot: slot, frame: wireForm(frame, slot: slot)) {
+            switch loop.send(slot: slot, frame: wireForm(frame.handle, slot: slot)) {
             case .queued, .closed:
                 return
             case .queueFull:
@@ -294,8 +294,7 @@ final class GatewayRing: RingLoopHandler {
             closeBehind(loop, slot: slot, reason: "send queue full: replies not read")
             return
         }
-        hub.frames.retain(frame)
-        backlogs[slot]!.frames.append(frame)
+        backlogs[slot]!.frames.append(frame.retained().handOver())
         backlogs[slot]!.replies += 1
     }
 
@@ -331,14 +330,13 @@ struct RingSink: SessionSink {
     var isOpen: Bool { loop.isOpen(slot: slot) }
     var acceptsPublishes: Bool { ring.hub.isAccepting }
 
-    func send(_ frame: FrameHandle, final: Bool) {
+    func send(_ frame: consuming OwnedFrame, final: Bool) {
         if final {
             // A close frame goes past any backlog: it may use the queue entry kept free for it.
-            _ = loop.send(slot: slot, frame: frame, final: true)
+            _ = loop.send(slot: slot, frame: frame.handle, final: true)
         } else {
             ring.enqueue(loop, slot: slot, frame)
         }
-        ring.hub.frames.release(frame)
     }
 
     func close(_ mode: CloseMode) {

@@ -61,22 +61,16 @@ final class KafkaFanout: @unchecked Sendable {
         // A subject without a key spans the topic's partitions: its messages say which one.
         let partition = key == nil ? record.partition : nil
         var subjectName = name
-        let encoded = subjectName.withUTF8 { bytes -> (FrameHandle, FrameHandle)? in
+        subjectName.withUTF8 { bytes in
             let subjectBytes = UnsafeRawBufferPointer(bytes)
-            guard let live = try? writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: false) else {
-                return nil
+            do {
+                let live = try writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: false)
+                let retained = try writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: true)
+                if let timestamp = record.timestampMilliseconds { live.stamp(originMilliseconds: timestamp) }
+                hub.publish(name, seq: record.offset, partition: record.partition, keyless: key == nil, live: live, retained: retained)
+            } catch {
+                hub.messageNotEncoded(subject: name, seq: record.offset, error)
             }
-            guard let retained = try? writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: true) else {
-                hub.frames.release(live)
-                return nil
-            }
-            return (live, retained)
         }
-        guard let (live, retained) = encoded else {
-            metrics.count(.internalError)
-            return
-        }
-        if let timestamp = record.timestampMilliseconds { hub.frames.stamp(live, originMilliseconds: timestamp) }
-        hub.publish(name, seq: record.offset, partition: record.partition, keyless: key == nil, live: live, retained: retained)
     }
 }

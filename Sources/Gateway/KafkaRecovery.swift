@@ -246,20 +246,23 @@ final class KafkaRecovery: @unchecked Sendable {
         let partition = request.plan.key == nil ? request.plan.partition.partition : nil
         subject.withUTF8 { subjectBytes in
             for record in records {
-                let frame = record.value.withUnsafeBytes { value in
-                    try? writer.message(
-                        subject: UnsafeRawBufferPointer(subjectBytes), seq: record.offset, partition: partition,
-                        data: MessageData(recordValue: value), retained: false)
-                }
-                guard let frame else {
+                do {
+                    let frame = try record.value.withUnsafeBytes { value in
+                        try writer.message(
+                            subject: UnsafeRawBufferPointer(subjectBytes), seq: record.offset, partition: partition,
+                            data: MessageData(recordValue: value), retained: false
+                        ).handOver()
+                    }
+                    // The delivery holds raw handles until its ring adopts them into a backlog.
+                    frames.append(frame)
+                } catch {
                     // The frame pool is spent: what could not be encoded becomes a gap.
                     for frame in frames { hub.frames.release(frame) }
                     frames = []
-                    metrics.count(.internalError)
+                    hub.messageNotEncoded(subject: request.subjectName, seq: record.offset, error)
                     gap = request.plan.offsets.lowerBound...(request.plan.offsets.upperBound - 1)
                     return
                 }
-                frames.append(frame)
             }
         }
         metrics.messagesRecovered.increment(by: Int64(frames.count))

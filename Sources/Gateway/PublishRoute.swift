@@ -24,22 +24,23 @@ final class LocalRoute: PublishRoute, @unchecked Sendable {
         let seq = hub.subjects.nextLocalSeq()
         let messageData = MessageData(recordValue: data)
         var name = subject
-        let frames = name.withUTF8 { subjectBytes -> (FrameHandle, FrameHandle)? in
+        let published = name.withUTF8 { subjectBytes -> Bool in
             let bytes = UnsafeRawBufferPointer(subjectBytes)
-            guard let live = try? writer.message(subject: bytes, seq: seq, data: messageData, retained: false) else {
-                return nil
+            do {
+                let live = try writer.message(subject: bytes, seq: seq, data: messageData, retained: false)
+                let retained = try writer.message(subject: bytes, seq: seq, data: messageData, retained: true)
+                hub.publish(subject, seq: seq, live: live, retained: retained)
+                return true
+            } catch {
+                hub.messageNotEncoded(subject: subject, seq: seq, error)
+                return false
             }
-            guard let retained = try? writer.message(subject: bytes, seq: seq, data: messageData, retained: true) else {
-                hub.frames.release(live)
-                return nil
-            }
-            return (live, retained)
         }
-        guard let (live, retained) = frames else {
+        guard published else {
+            // The publisher is told (the reply is small enough to build even when the message is not).
             hub.reply(replyTo, .error(id: replyTo.requestID, code: .internal, message: "message too large to deliver"))
             return
         }
-        hub.publish(subject, seq: seq, live: live, retained: retained)
         metrics.messagesPublished.increment()
         hub.reply(replyTo, .ok(id: replyTo.requestID))
     }

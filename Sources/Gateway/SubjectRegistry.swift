@@ -269,8 +269,12 @@ final class SubjectRegistry: @unchecked Sendable {
     /// a million).
     /// `keyless`: the subject has no key, so its history and positions are kept per partition.
     func recordMessage(
-        _ name: String, seq: Int64, partition: Int32?, keyless: Bool = false, live: FrameHandle, retained: FrameHandle
+        _ name: String, seq: Int64, partition: Int32?, keyless: Bool = false,
+        live liveFrame: borrowing OwnedFrame, retained retainedFrame: consuming OwnedFrame
     ) -> (subject: SubjectID, version: UInt64, rings: RingMask) {
+        // Entries and histories hold raw handles, each owning one reference the registry releases.
+        let live = liveFrame.handle
+        let retained = retainedFrame.handOver()
         let cursorPartition = keyless ? partition : nil
         let now = self.now
         if limits.messages > 0 { frames.retainForHistory(live) }
@@ -457,14 +461,22 @@ final class SubjectRegistry: @unchecked Sendable {
         return result
     }
 
-    /// The retained message and its version, with a reference for the caller to release.
-    func retained(_ subject: SubjectID) -> (frame: FrameHandle, version: UInt64)? {
-        state.withLock { state in
+    /// The retained message and its version; the caller owns a reference to it.
+    func retained(_ subject: SubjectID) -> RetainedMessage? {
+        let found = state.withLock { state -> (FrameHandle, UInt64)? in
             guard let entry = state.entries[subject.rawValue], let frame = entry.retained else { return nil }
             frames.retain(frame)
             return (frame, entry.version)
         }
+        guard let (frame, version) = found else { return nil }
+        return RetainedMessage(frame: OwnedFrame(adopting: frame, from: frames), version: version)
     }
+}
+
+/// A subject's retained message as a subscriber gets it: one reference, released with it.
+struct RetainedMessage: ~Copyable {
+    let frame: OwnedFrame
+    let version: UInt64
 }
 
 /// How much each subject's history holds for reconnecting clients.

@@ -8,6 +8,50 @@ public struct FrameHandle: Hashable, Sendable {
     init(_ index: UInt32) { self.index = index }
 }
 
+/// One reference to a pooled frame that gives itself back: it cannot be copied, so it is released
+/// exactly once, when its owner lets it go (`deinit`) or hands it to a raw holder at the I/O edge
+/// (`handOver`: a socket's send queue, a subject's history), which then releases it.
+public struct OwnedFrame: ~Copyable {
+    // The pool outlives its frames (the gateway keeps it until the rings are gone): holding it
+    // unretained keeps a frame two words with no reference count of its own.
+    private unowned(unsafe) let pool: FramePool
+    public let handle: FrameHandle
+
+    /// Takes over a reference the caller holds (from `FramePool.acquire` or a raw holder).
+    public init(adopting handle: FrameHandle, from pool: FramePool) {
+        self.handle = handle
+        self.pool = pool
+    }
+
+    deinit { pool.release(handle) }
+
+    /// A second owner of the same frame (one more reference).
+    public borrowing func retained() -> OwnedFrame {
+        pool.retain(handle)
+        return OwnedFrame(adopting: handle, from: pool)
+    }
+
+    /// Gives this reference to a raw holder without releasing it; the holder must release it once.
+    public consuming func handOver() -> FrameHandle {
+        let handle = handle
+        discard self
+        return handle
+    }
+
+    /// The encoded bytes; valid while this frame is owned.
+    public var bytes: UnsafeRawBufferPointer { pool.bytes(handle) }
+
+    /// The whole writable capacity; fill it, then call `setLength`.
+    public var writableBytes: UnsafeMutableRawBufferPointer { pool.writableBytes(handle) }
+
+    public func setLength(_ length: Int) { pool.setLength(handle, length) }
+
+    /// Marks when the frame's message was born, so its last send reports the latency.
+    public func stamp(originMilliseconds milliseconds: Int64) {
+        pool.stamp(handle, originMilliseconds: milliseconds)
+    }
+}
+
 public final class FramePool: @unchecked Sendable {
     /// Capacities of the size classes; a frame larger than the last cannot be built.
     public static let sizeClasses: [Int] = [512, 2_048, 4_096, 32_768, 262_144, 1_114_112]
@@ -101,6 +145,11 @@ public final class FramePool: @unchecked Sendable {
         return FrameHandle(index)
     }
 
+    /// `acquire` as a frame that releases itself.
+    public func acquireOwned(bytes: Int) throws(PoolError) -> OwnedFrame {
+        OwnedFrame(adopting: try acquire(bytes: bytes), from: self)
+    }
+
     /// The whole writable capacity of a frame; fill it, then call `setLength`.
     public func writableBytes(_ frame: FrameHandle) -> UnsafeMutableRawBufferPointer {
         let index = Int(frame.index)
@@ -147,8 +196,12 @@ public final class FramePool: @unchecked Sendable {
     /// Settles the compressed form of a frame marked compressible, once: `compressed` (whose
     /// reference the frame takes over), or nil when it has none (too short, does not shrink). The
     /// caller holds `frame` and makes sure only one thread settles it (the hub's deflater lock).
-    public func settleCompressed(_ compressed: FrameHandle?, for frame: FrameHandle) {
-        let form: CompressedForm = compressed.map { .frame($0) } ?? .none
+    public func settleCompressed(_ compressed: consuming OwnedFrame?, for frame: FrameHandle) {
+        let form: CompressedForm
+        switch consume compressed {
+        case .some(let made): form = .frame(made.handOver())
+        case .none: form = .none
+        }
         let (exchanged, _) = compressedForms[Int(frame.index)].compareExchange(
             expected: CompressedForm.unsettled.encoded, desired: form.encoded, ordering: .releasing)
         precondition(exchanged, "frame \(frame.index) already has its compressed form settled")

@@ -29,13 +29,13 @@ import WebSocket
             let writer = FrameWriter(frames: pool)
             let subject = Array("/question".utf8)
             let data = Array(value.utf8).withUnsafeBytes { MessageData(recordValue: $0) }
-            let (live, retained) = try subject.withUnsafeBytes { name in
-                (try writer.message(subject: name, seq: 41, data: data, retained: false),
-                 try writer.message(subject: name, seq: 41, data: data, retained: true))
-            }
             _ = registry.join("/question", ring: 0)
             _ = registry.join("/question", ring: 1)
-            hub.publish("/question", seq: 41, live: live, retained: retained)
+            try subject.withUnsafeBytes { name in
+                let live = try writer.message(subject: name, seq: 41, data: data, retained: false)
+                let retained = try writer.message(subject: name, seq: 41, data: data, retained: true)
+                hub.publish("/question", seq: 41, live: live, retained: retained)
+            }
             return inboxes.compactMap { inbox in
                 var batch: [InboxMessage] = []
                 inbox.drain(into: &batch)
@@ -44,12 +44,15 @@ import WebSocket
             }
         }
 
-        /// The subject's retained frame, with a reference for the caller.
-        func retained() throws -> FrameHandle {
+        /// The subject's retained frame, as a subscriber is given it.
+        func retained() throws -> OwnedFrame {
             let subject = registry.join("/question", ring: 0)
             defer { registry.leave(subject) }
-            return try #require(registry.retained(subject)).frame
+            guard let held = registry.retained(subject) else { throw MissingRetained() }
+            return held.frame.retained()
         }
+
+        struct MissingRetained: Error {}
     }
 
     /// The payload of a server frame, inflated when RSV1 says it is compressed.
@@ -76,8 +79,7 @@ import WebSocket
         #expect(fanout.hub.compressionsSettled == 0)
         #expect(fanout.pool.compressedForm(delivered[0]) == .unsettled)
         let retained = try fanout.retained()
-        #expect(fanout.pool.compressedForm(retained) == .unsettled)
-        fanout.pool.release(retained)
+        #expect(fanout.pool.compressedForm(retained.handle) == .unsettled)
         for frame in delivered { fanout.pool.release(frame) }
     }
 
@@ -96,8 +98,7 @@ import WebSocket
         #expect(fanout.pool.bytes(compressed).count < fanout.pool.bytes(delivered[0]).count)
         // The retained form is still plain: no new deflating subscriber asked for it.
         let retained = try fanout.retained()
-        #expect(fanout.pool.compressedForm(retained) == .unsettled)
-        fanout.pool.release(retained)
+        #expect(fanout.pool.compressedForm(retained.handle) == .unsettled)
         for frame in delivered { fanout.pool.release(frame) }
     }
 
@@ -105,17 +106,16 @@ import WebSocket
         let fanout = try Fanout(compression: true)
         for frame in try fanout.publish(Self.question) { fanout.pool.release(frame) }
         let first = try fanout.retained()
-        let compressed = try #require(fanout.hub.compressedForm(of: first))
+        let compressed = try #require(fanout.hub.compressedForm(of: first.handle))
         let text = try #require(Self.payload(fanout.pool.bytes(compressed)))
         #expect(text.compressed && text.text.contains(#""retained":true"#))
-        #expect(text.text == Self.payload(fanout.pool.bytes(first))?.text)
-        fanout.pool.release(first)
+        #expect(text.text == Self.payload(first.bytes)?.text)
+        _ = consume first
         // The next subscriber that deflates finds it made.
         let second = try fanout.retained()
-        #expect(fanout.pool.compressed(second) == compressed)
-        #expect(fanout.hub.compressedForm(of: second) == compressed)
+        #expect(fanout.pool.compressed(second.handle) == compressed)
+        #expect(fanout.hub.compressedForm(of: second.handle) == compressed)
         #expect(fanout.hub.compressionsSettled == 1)
-        fanout.pool.release(second)
     }
 
     @Test func shortMessagesAreSettledPlainOnceAndCompressionOffMakesNothing() throws {
@@ -158,7 +158,7 @@ import WebSocket
         let frame = try pool.acquire(bytes: 100)
         let compressed = try pool.acquire(bytes: 50)
         pool.markCompressible(frame)
-        pool.settleCompressed(compressed, for: frame)
+        pool.settleCompressed(OwnedFrame(adopting: compressed, from: pool), for: frame)
         pool.retain(compressed)  // a socket's send queue holds the compressed form
         pool.release(frame)
         let reused = try pool.acquire(bytes: 10)
@@ -195,8 +195,8 @@ import WebSocket
         let fanout = try Fanout(compression: true)
         let writer = FrameWriter(frames: fanout.pool)
         let long = Array(repeating: UInt8(ascii: "a"), count: 100)
-        let pong = try long.withUnsafeBytes { try writer.control(.pong, payload: $0) }
-        let error = try writer.error(id: 1, code: .badRequest, message: String(repeating: "x", count: 100))
+        let pong = try long.withUnsafeBytes { try writer.control(.pong, payload: $0).handOver() }
+        let error = try writer.error(id: 1, code: .badRequest, message: String(repeating: "x", count: 100)).handOver()
         #expect(fanout.hub.compressedForm(of: pong) == nil)
         #expect(fanout.hub.compressedForm(of: error) == nil)
         #expect(fanout.hub.compressionsSettled == 0)

@@ -34,9 +34,8 @@ private struct RecordingSink: SessionSink {
     /// The positions `subscribe` reports for the ok.
     var positions: [String: [Int32: Int64]] = [:]
 
-    mutating func send(_ frame: FrameHandle, final: Bool) {
-        actions.append(Self.decode(Array(frames.bytes(frame))))
-        frames.release(frame)
+    mutating func send(_ frame: consuming OwnedFrame, final: Bool) {
+        actions.append(Self.decode(Array(frame.bytes)))
     }
 
     mutating func close(_ mode: CloseMode) {
@@ -407,14 +406,17 @@ private struct RecordingSink: SessionSink {
     @Test func aReplyThatCannotBeBuiltClosesTheConnection() throws {
         var harness = Harness(poolCapacity: 2)
         harness.open()  // the 101 used one frame; it went back to the pool
-        let held = [try harness.rules.writer.ok(id: 0), try harness.rules.writer.ok(id: 0)]
+        let first = try harness.rules.writer.ok(id: 0)
+        let second = try harness.rules.writer.ok(id: 0)
         harness.send(#"{"op":"unsub","id":1,"subjects":["/a"]}"#)
         #expect(harness.take() == [
             .count(.frameReceived), .unsubscribe(["/a"]),
             .count(.error(.replyDropped)), .count(.error(.replyDropped)), .close(.now),
         ])
         #expect(harness.session.phase == .closing)
-        for frame in held { harness.sink.frames.release(frame) }
+        _ = consume first
+        _ = consume second
+        #expect(harness.sink.frames.framesInUse == 0, "every frame went back to the pool with its owner")
 
         // Before the upgrade there is no WebSocket to say why: the connection just closes.
         var upgrading = Harness(poolCapacity: 1)
@@ -422,7 +424,8 @@ private struct RecordingSink: SessionSink {
         upgrading.receive(Self.upgrade)
         #expect(upgrading.take() == [.count(.error(.replyDropped)), .close(.now)])
         #expect(upgrading.session.phase == .closing)
-        upgrading.sink.frames.release(only)
+        _ = consume only
+        #expect(upgrading.sink.frames.framesInUse == 0)
     }
 
     // MARK: - permessage-deflate

@@ -11,10 +11,9 @@ import UringIO
     ]
 
     private func record(_ registry: SubjectRegistry, _ pool: FramePool, partition: Int32, seq: Int64) throws {
-        let live = try pool.acquire(bytes: 10)
-        let retained = try pool.acquire(bytes: 10)
+        let live = try pool.acquireOwned(bytes: 10)
+        let retained = try pool.acquireOwned(bytes: 10)
         _ = registry.recordMessage("/question", seq: seq, partition: partition, keyless: true, live: live, retained: retained)
-        pool.release(live)
     }
 
     @Test func positionsAreTheNewestOffsetPerPartitionElseWhereTheConsumerStarted() throws {

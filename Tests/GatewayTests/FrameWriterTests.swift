@@ -7,8 +7,8 @@ import WebSocket
 
 @Suite struct FrameWriterTests {
     /// Decodes a server frame the way a client would and returns its text.
-    private func clientText(_ pool: FramePool, _ frame: FrameHandle) -> String? {
-        var bytes = Array(pool.bytes(frame))
+    private func clientText(_ frame: borrowing OwnedFrame) -> String? {
+        var bytes = Array(frame.bytes)
         var reader = WebSocketReader(role: .client, maxMessageBytes: 1 << 20)
         var text: String?
         let outcome = bytes.withUnsafeMutableBytes { buffer in
@@ -24,13 +24,13 @@ import WebSocket
         let pool = FramePool(capacity: 8)
         let writer = FrameWriter(frames: pool)
         let value = Array(#"{"id":7,"answers":["a","b"]}"#.utf8)
-        let frame = try value.withUnsafeBytes { bytes in
+        let text = try value.withUnsafeBytes { bytes in
             try Array("/question".utf8).withUnsafeBytes { subject in
-                try writer.message(subject: subject, seq: 41, data: MessageData(recordValue: bytes), retained: true)
+                clientText(try writer.message(subject: subject, seq: 41, data: MessageData(recordValue: bytes), retained: true))
             }
         }
-        #expect(clientText(pool, frame) == #"{"op":"msg","subject":"/question","seq":41,"data":{"id":7,"answers":["a","b"]},"retained":true}"#)
-        pool.release(frame)
+        #expect(text == #"{"op":"msg","subject":"/question","seq":41,"data":{"id":7,"answers":["a","b"]},"retained":true}"#)
+        #expect(pool.framesInUse == 0, "the frame went back to the pool with its last owner")
     }
 
     @Test func largePayloadsUseTheLongerLengthForms() throws {
@@ -38,13 +38,12 @@ import WebSocket
         let writer = FrameWriter(frames: pool)
         let text = String(repeating: "x", count: 70_000)
         let value = Array("\"\(text)\"".utf8)
-        let frame = try value.withUnsafeBytes { bytes in
+        let decoded = try value.withUnsafeBytes { bytes in
             try Array("/big".utf8).withUnsafeBytes { subject in
-                try writer.message(subject: subject, seq: 1, data: MessageData(recordValue: bytes), retained: false)
+                clientText(try writer.message(subject: subject, seq: 1, data: MessageData(recordValue: bytes), retained: false))
             }
         }
-        #expect(clientText(pool, frame)?.contains(text) == true)
-        pool.release(frame)
+        #expect(decoded?.contains(text) == true)
     }
 
     @Test func framesReturnToThePoolAndAreReused() throws {
@@ -52,11 +51,14 @@ import WebSocket
         let writer = FrameWriter(frames: pool)
         for _ in 0..<100 {
             let frame = try writer.ok(id: 3)
-            #expect(clientText(pool, frame) == #"{"op":"ok","id":3}"#)
-            pool.retain(frame, count: 2)
-            pool.release(frame)
-            pool.release(frame)
-            pool.release(frame)
+            #expect(clientText(frame) == #"{"op":"ok","id":3}"#)
+            let second = frame.retained()
+            let third = second.retained()
+            _ = consume frame
+            _ = consume second
+            #expect(pool.framesInUse == 1, "the third owner still holds it")
+            _ = consume third
+            #expect(pool.framesInUse == 0)
         }
         #expect(pool.framesCreated == 1, "a released frame is reused, not reallocated")
     }
@@ -64,16 +66,17 @@ import WebSocket
     @Test func framesInUseAreThoseNotBackOnAFreeList() throws {
         let pool = FramePool(capacity: 8)
         let writer = FrameWriter(frames: pool)
-        let held = try (0..<3).map { try writer.ok(id: Int64($0)) }
+        let first = try writer.ok(id: 0)
+        let second = try writer.ok(id: 1)
+        let third = try writer.ok(id: 2)
         #expect(pool.framesInUse == 3)
-        pool.retain(held[0])
-        pool.release(held[0])
+        _ = first.retained()
         #expect(pool.framesInUse == 3, "a frame with a reference left is still in use")
-        pool.release(held[0])
-        pool.release(held[1])
+        _ = consume first
+        _ = consume second
         #expect(pool.framesInUse == 1)
         #expect(pool.framesCreated == 3)
-        pool.release(held[2])
+        _ = consume third
         #expect(pool.framesInUse == 0)
     }
 
@@ -81,8 +84,9 @@ import WebSocket
         let pool = FramePool(capacity: 1)
         let writer = FrameWriter(frames: pool)
         let first = try writer.ok(id: 1)
-        #expect(throws: FrameWriter.WriteError.self) { try writer.ok(id: 2) }
-        pool.release(first)
+        #expect(throws: FrameWriter.WriteError.self) { _ = try writer.ok(id: 2) }
+        _ = consume first
+        #expect(pool.framesInUse == 0)
     }
 }
 
@@ -99,31 +103,37 @@ import WebSocket
         let (pool, registry) = registryWithoutHistory(capacity: 4)
         let subject = registry.join("/question", ring: 0)
         #expect(registry.existingID(for: "/question") == subject)
-        #expect(registry.retained(subject) == nil)
-        let live = try pool.acquire(bytes: 10)
-        defer { pool.release(live) }
-        let first = try pool.acquire(bytes: 10)
+        let noneYet = registry.retained(subject) == nil
+        #expect(noneYet)
+        let live = try pool.acquireOwned(bytes: 10)
+        let first = try pool.acquireOwned(bytes: 10)
+        let firstHandle = first.handle
         #expect(registry.recordMessage("/question", seq: 0, partition: nil, live: live, retained: first).version == 1)
-        let second = try pool.acquire(bytes: 10)
+        let second = try pool.acquireOwned(bytes: 10)
+        let secondHandle = second.handle
         #expect(registry.recordMessage("/question", seq: 1, partition: nil, live: live, retained: second).version == 2)
         // The first frame went back to the pool: acquiring again reuses it.
-        let reused = try pool.acquire(bytes: 10)
-        #expect(reused == first)
-        let held = try #require(registry.retained(subject))
-        #expect(held.frame == second && held.version == 2)
-        pool.release(held.frame)
-        pool.release(reused)
+        let reused = try pool.acquireOwned(bytes: 10)
+        #expect(reused.handle == firstHandle)
+        guard let held = registry.retained(subject) else {
+            Issue.record("the retained message is gone")
+            return
+        }
+        #expect(held.frame.handle == secondHandle && held.version == 2)
+        _ = consume held
+        _ = consume reused
+        _ = consume live
+        #expect(pool.framesInUse == 1, "only the registry's reference to the retained message is left")
     }
 
     @Test func aMessageGoesOnlyToRingsThatHadASubscriber() throws {
         let (pool, registry) = registryWithoutHistory(capacity: 8)
-        let live = try pool.acquire(bytes: 10)
-        defer { pool.release(live) }
-        let nobody = registry.recordMessage("/result/alice", seq: 0, partition: nil, live: live, retained: try pool.acquire(bytes: 10)).rings
+        let live = try pool.acquireOwned(bytes: 10)
+        let nobody = registry.recordMessage("/result/alice", seq: 0, partition: nil, live: live, retained: try pool.acquireOwned(bytes: 10)).rings
         #expect((0..<51).allSatisfy { !nobody.includes(ring: $0) })
 
         _ = registry.join("/result/alice", ring: 3)
-        let one = registry.recordMessage("/result/alice", seq: 1, partition: nil, live: live, retained: try pool.acquire(bytes: 10)).rings
+        let one = registry.recordMessage("/result/alice", seq: 1, partition: nil, live: live, retained: try pool.acquireOwned(bytes: 10)).rings
         #expect((0..<51).filter { one.includes(ring: $0) } == [3])
         // Past 64 rings a bit stands for several: more rings get it, none that wants it misses it.
         #expect(one.includes(ring: 67))
@@ -134,9 +144,8 @@ import WebSocket
     /// One retained frame per subject; at most `maxIdle` subjects without subscribers.
     private func publish(_ registry: SubjectRegistry, _ pool: FramePool, _ names: [String]) throws {
         for (seq, name) in names.enumerated() {
-            let live = try pool.acquire(bytes: 10)
-            _ = registry.recordMessage(name, seq: Int64(seq), partition: nil, live: live, retained: try pool.acquire(bytes: 10))
-            pool.release(live)
+            let live = try pool.acquireOwned(bytes: 10)
+            _ = registry.recordMessage(name, seq: Int64(seq), partition: nil, live: live, retained: try pool.acquireOwned(bytes: 10))
         }
     }
 
@@ -160,7 +169,8 @@ import WebSocket
         let held = registry.join("/result/alice", ring: 0)
         try publish(registry, pool, ["/result/alice"] + (0..<300).map { "/result/p\($0)" })
         #expect(registry.existingID(for: "/result/alice") == held)
-        #expect(registry.retained(held) != nil)
+        let kept = registry.retained(held) != nil
+        #expect(kept)
         registry.leave(held)
         try publish(registry, pool, (300..<600).map { "/result/p\($0)" })
         #expect(registry.existingID(for: "/result/alice") == nil, "once left, it ages out like the rest")
@@ -244,9 +254,8 @@ import WebSocket
         let registry = SubjectRegistry(frames: pool, history: limits)
         let question = registry.join("/question", ring: 0)
         func record(_ name: String, seq: Int64) throws {
-            let live = try pool.acquire(bytes: 10)
-            _ = registry.recordMessage(name, seq: seq, partition: nil, live: live, retained: try pool.acquire(bytes: 10))
-            pool.release(live)
+            let live = try pool.acquireOwned(bytes: 10)
+            _ = registry.recordMessage(name, seq: seq, partition: nil, live: live, retained: try pool.acquireOwned(bytes: 10))
         }
         try record("/question", seq: 1)
         try record("/question", seq: 2)

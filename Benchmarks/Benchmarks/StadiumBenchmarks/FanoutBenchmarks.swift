@@ -32,17 +32,19 @@ final class FanoutFixture {
     /// Encodes one message and queues it on every subscriber; returns how many took it.
     func deliverOne() -> Int {
         let frame = encode.encodeMessage()
+        let handle = frame.handle
         version += 1
         let connections = connections
         let frames = encode.frames
         let byteLimit = byteLimit
         var queued = 0
         table.forEachSubscriber(of: subject, version: version) { slot in
-            guard connections.enqueue(Int(slot), frame: frame, frames: frames, byteLimit: byteLimit) else { return false }
+            guard connections.enqueue(Int(slot), frame: handle, frames: frames, byteLimit: byteLimit) else { return false }
             queued += 1
             return true
         }
-        frames.release(frame)
+        // The send queues hold their own references; the encoder's goes with `frame`.
+        _ = consume frame
         return queued
     }
 

@@ -13,11 +13,10 @@ struct CountingSink: SessionSink {
     var unixNow: Int64 { 0 }
     var isOpen: Bool { true }
     var acceptsPublishes: Bool { true }
-    mutating func send(_ frame: FrameHandle, final: Bool) { frames.release(frame) }
+    mutating func send(_ frame: consuming OwnedFrame, final: Bool) {}
     mutating func close(_ mode: CloseMode) { preconditionFailure("the session closed: \(mode)") }
     mutating func compressionAgreed() {}
     mutating func count(_ event: SessionCount) {}
-    mutating func compressionAgreed() {}
     mutating func trustCheckMoved() {}
     mutating func respond(to head: HTTPRequestHead) -> [UInt8] { [] }
     mutating func publish(id: Int64?, subject: String, data: RawSpan, user: String) { publishes += data.byteCount > 0 ? 1 : 0 }

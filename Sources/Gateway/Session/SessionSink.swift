@@ -16,8 +16,8 @@ public protocol SessionSink {
     var isOpen: Bool { get }
     /// False while the gateway shuts down: pubs are refused.
     var acceptsPublishes: Bool { get }
-    /// Queues a frame the session built, taking over its reference; `final` for a close frame.
-    mutating func send(_ frame: FrameHandle, final: Bool)
+    /// Queues a frame the session built, taking it over; `final` for a close frame.
+    mutating func send(_ frame: consuming OwnedFrame, final: Bool)
     mutating func close(_ mode: CloseMode)
     /// permessage-deflate was agreed in the upgrade just sent: from now on the connection may be
     /// sent the compressed form of a message (`FanoutHub.compressedForm`) instead of the plain one.
@@ -54,7 +54,7 @@ enum Reply {
 }
 
 extension FrameWriter {
-    func encode(_ reply: Reply) throws(WriteError) -> FrameHandle {
+    func encode(_ reply: Reply) throws(WriteError) -> OwnedFrame {
         switch reply {
         case .ok(let id): return try ok(id: id)
         case .error(let id, let code, let message): return try error(id: id, code: code, message: message)
@@ -77,7 +77,7 @@ public enum SessionCount: Equatable, Sendable {
 extension SessionSink {
     /// The frame of `reply`; one that cannot be built is counted and the connection closed
     /// (1011), since the client would otherwise wait for it forever.
-    mutating func encodeOrClose(_ reply: Reply, writer: FrameWriter) -> FrameHandle? {
+    mutating func encodeOrClose(_ reply: Reply, writer: FrameWriter) -> OwnedFrame? {
         do {
             return try writer.encode(reply)
         } catch {
