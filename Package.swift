@@ -184,7 +184,7 @@ let package = Package(
                 "Gateway", "WebSocket", "UringIO", "StadiumTLS", "RingTLS", "StadiumTestSupport", "KafkaClient",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
+        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "StadiumTestSupport"]),
         .testTarget(name: "QuizRecordsTests", dependencies: ["QuizRecords"]),
         .testTarget(name: "QuizTests", dependencies: ["Quiz", "QuizRecords"]),
         .testTarget(name: "QuizServiceTests", dependencies: ["QuizService", "Quiz"]),

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaClient
 import Logging
+import StadiumTestSupport
 import Testing
 import UringIO
 @testable import Gateway
@@ -23,11 +24,7 @@ import UringIO
         defer { recovery.stop() }
 
         // No request comes: only the idle serving can hand the statistics to their callback.
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !recovery.readerConnectivity.isUp {
-            try #require(ContinuousClock.now < deadline, "the reader's statistics were never served")
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        try waitUntil("the reader's statistics served", timeout: .seconds(20)) { recovery.readerConnectivity.isUp }
         // Served about once a statistics interval (1 s): a few at most wait, not one per second of uptime.
         #expect(recovery.queuedReaderEvents <= 3)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KafkaClient
+import StadiumTestSupport
 import Testing
 
 @Suite struct BrokerOutageTests {

@@ -1,4 +1,5 @@
 import KafkaClient
+import StadiumTestSupport
 import Testing
 
 /// A range reader reads rarely; librdkafka queues its statistics events meanwhile and keeps each

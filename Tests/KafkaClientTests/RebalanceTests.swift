@@ -1,4 +1,5 @@
 import KafkaClient
+import StadiumTestSupport
 import Synchronization
 import Testing
 

@@ -1,4 +1,5 @@
 import KafkaClient
+import StadiumTestSupport
 import Testing
 
 @Suite struct RoundTripTests {

@@ -53,20 +53,4 @@ final class DeliveryCollector: Sendable {
     var count: Int { reports.withLock { $0.count } }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Polls `condition` until it holds or `timeout` passes; the wait is bounded, never a synchronisation sleep.
-func waitUntil(
-    _ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool
-) throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        if ContinuousClock.now >= deadline { throw TimedOut(what: what) }
-        Thread.sleep(forTimeInterval: 0.01)
-    }
-}
-
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

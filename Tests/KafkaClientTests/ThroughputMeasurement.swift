@@ -1,5 +1,6 @@
 import Foundation
 import KafkaClient
+import StadiumTestSupport
 import Synchronization
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import StadiumTestSupport
 import Testing
 
 /// stadium-processors against stadium-kafka, seen only through Kafka topics.

@@ -132,18 +132,4 @@ struct OutputRecord: Sendable {
     func bool(_ field: String) -> Bool? { (object[field] as? NSNumber)?.boolValue }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Polls `condition` until it holds or `timeout` passes.
-func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () throws -> Bool) throws {
-    let deadline = ContinuousClock.now + timeout
-    while try !condition() {
-        if ContinuousClock.now >= deadline { throw TimedOut(what: what) }
-        Thread.sleep(forTimeInterval: 0.02)
-    }
-}
-
 func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
