@@ -11,7 +11,8 @@
 # about 5 MB per partition, and a round at a million produces a million answers),
 # ACK_TIMEOUT (seconds a pub may wait for Kafka, 60: a million answers queue behind each other),
 # LOAD_ARGS (more stadium-load options: a million connects on 2 cores retry some handshakes, so
-# e.g. "--tolerate-connect-failures 100000" to judge the deliveries alone).
+# e.g. "--tolerate-connect-failures 100000" to judge the deliveries alone), TLS (fanout only: 1
+# serves wss:// from the gateway with a throwaway P-256 certificate that stadium-load verifies).
 # Exit status: stadium-load's (non-zero when it lost, duplicated or failed connections); the
 # report and the trace are written either way.
 set -euo pipefail
@@ -32,14 +33,16 @@ REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
 PARTITIONS=${PARTITIONS:-256}
 ACK_TIMEOUT=${ACK_TIMEOUT:-60}
 LOAD_ARGS=${LOAD_ARGS:-}
+TLS=${TLS:-0}
 RUN_DIR=.run/load-1m
 RUN_COMMAND="CONNECTIONS=$CONNECTIONS RATE=$RATE MESSAGES=$MESSAGES INTERVAL_MS=$INTERVAL_MS ROUND=$ROUND \
 ANSWER_WINDOW=$ANSWER_WINDOW ROUNDS=$ROUNDS PARTITIONS=$PARTITIONS ACK_TIMEOUT=$ACK_TIMEOUT LOAD_ARGS='$LOAD_ARGS' \
-Benchmarks/load-1m.sh $stage"
+TLS=$TLS Benchmarks/load-1m.sh $stage"
 # The commit in the name: a later run does not overwrite the report an earlier figure cites.
 # A quiz run's round length too: the search for the shortest round runs several on one commit.
 name="$stage-$CONNECTIONS-$(commit_id)"
 [[ $stage == quiz ]] && name="$stage-$CONNECTIONS-${ROUND}s-$(commit_id)"
+[[ $TLS == 1 ]] && name="$stage-wss-$CONNECTIONS-$(commit_id)"
 
 mkdir -p "$REPORT_DIR" "$RUN_DIR"
 write_run_note "$REPORT_DIR/$name.txt"
@@ -76,16 +79,37 @@ start_gateway() {  # start_gateway EXTRA-ARGS...
     trace_gateway "$gateway" "$REPORT_DIR/$name-gateway.tsv" &
 }
 
+make_certificates() {  # a throwaway CA and a P-256 certificate it signs for 127.0.0.1, in $RUN_DIR/tls
+    local dir=$RUN_DIR/tls
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" \
+        -out "$dir/ca.pem" -days 2 -subj "/CN=Stadium benchmark CA" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" \
+        -out "$dir/server.csr" -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+        -out "$dir/server.pem" -days 2 -extfile "$dir/server.ext" 2>/dev/null
+    cat "$dir/server.pem" "$dir/ca.pem" >"$dir/chain.pem"
+}
+
 load_status=0
 case "$stage" in
 fanout)
-    start_gateway
+    scheme=ws tls_gateway=() tls_load=()
+    if [[ $TLS == 1 ]]; then
+        make_certificates
+        scheme=wss
+        tls_gateway=(--tls-cert "$RUN_DIR/tls/chain.pem" --tls-key "$RUN_DIR/tls/server.key")
+        tls_load=(--ca "$RUN_DIR/tls/ca.pem" --handshake-timeout 60)
+    fi
+    start_gateway "${tls_gateway[@]}"
     # shellcheck disable=SC2086 # LOAD_ARGS is a list of options
-    "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$CONNECTIONS" --rate "$RATE" \
+    "$BIN/stadium-load" --url "$scheme://127.0.0.1:$PORT/" "${tls_load[@]}" --mode fanout --connections "$CONNECTIONS" --rate "$RATE" \
         --subject /question --messages "$MESSAGES" --interval-ms "$INTERVAL_MS" --report "$REPORT_DIR/$name.json" \
         $LOAD_ARGS || load_status=$?
     ;;
 quiz)
+    [[ $TLS == 1 ]] && { echo "load-1m: TLS=1 goes with the fanout stage" >&2; exit 2; }
     "$BIN/stadium-kafka" --partitions "$PARTITIONS" --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
     pids+=($!)
     poll 60 test -s "$RUN_DIR/bootstrap"
