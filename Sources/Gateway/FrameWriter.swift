@@ -94,7 +94,7 @@ public struct FrameWriter {
     /// no frame is free for it (the plain one serves then too, but the caller counts it).
     func compressedForm(of frame: FrameHandle, deflater: MessageDeflater) throws(WriteError) -> OwnedFrame? {
         let plain = frames.bytes(frame)
-        guard case .header(let header) = FrameHeader.parse(plain), header.fin, header.reservedBits == 0,
+        guard case .header(let header) = FrameHeader.parse(plain.bytes), header.fin, header.reservedBits == 0,
               header.payloadLength >= UInt64(Self.minimumCompressedPayload)
         else { return nil }
         let payload = UnsafeRawBufferPointer(rebasing: plain[header.headerLength...])

@@ -57,7 +57,8 @@ final class KafkaFanout: @unchecked Sendable {
             metrics.count(.badSubject)
             return
         }
-        let data = MessageData(recordValue: record.value)
+        let value = record.value
+        let data = MessageData(recordValue: value.bytes)
         // A subject without a key spans the topic's partitions: its messages say which one.
         let partition = key == nil ? record.partition : nil
         var subjectName = name

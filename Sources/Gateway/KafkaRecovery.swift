@@ -250,7 +250,7 @@ final class KafkaRecovery: @unchecked Sendable {
                     let frame = try record.value.withUnsafeBytes { value in
                         try writer.message(
                             subject: UnsafeRawBufferPointer(subjectBytes), seq: record.offset, partition: partition,
-                            data: MessageData(recordValue: value), retained: false
+                            data: MessageData(recordValue: value.bytes), retained: false
                         ).handOver()
                     }
                     // The delivery holds raw handles until its ring adopts them into a backlog.

@@ -51,7 +51,7 @@ public struct TopRecord: Equatable, Sendable {
     }
 
     /// Reads `range` of `bytes`; other fields are ignored.
-    public init(json bytes: UnsafeRawBufferPointer, range: Range<Int>) throws(QuizRecordError) {
+    public init(json bytes: RawSpan, range: Range<Int>) throws(QuizRecordError) {
         var score: Int64?
         var top: [Entry]?
         self = try decodeRecord(bytes, range: range) { member in
@@ -67,7 +67,7 @@ public struct TopRecord: Equatable, Sendable {
     }
 
     /// The rows of a `top` array; nil unless every element is `{"name": string, "score": integer}`.
-    private static func entries(_ span: JSONValueSpan, in bytes: UnsafeRawBufferPointer) -> [Entry]? {
+    private static func entries(_ span: JSONValueSpan, in bytes: RawSpan) -> [Entry]? {
         var entries: [Entry] = []
         var allEntries = true
         let isArray = span.forEachElement(in: bytes) { element in

@@ -37,6 +37,6 @@ public enum SubjectMapping {
         }
         guard let length = writer.writtenCount else { return nil }
         let written = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
-        return SubjectSyntax.violation(in: written) == nil ? length : nil
+        return SubjectSyntax.violation(buffer: written) == nil ? length : nil
     }
 }

@@ -21,7 +21,7 @@ import Testing
         let value = Array("[1]".utf8)
         let msg = subject.withUnsafeBytes { subject in
             value.withUnsafeBytes { value in
-                let data = MessageData(recordValue: value)
+                let data = MessageData(recordValue: value.bytes)
                 return encode(length: ServerMessageEncoder.msgLength(subject: subject, seq: 9, partition: 2147483647, data: data, retained: false)) {
                     ServerMessageEncoder.writeMsg(subject: subject, seq: 9, partition: 2147483647, data: data, retained: false, into: $0)
                 }

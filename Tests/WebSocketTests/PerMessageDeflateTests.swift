@@ -294,7 +294,7 @@ import WebSocket
         defer { withExtendedLifetime(inflater) {} }
         for text in [String(repeating: "first message, ", count: 5), String(repeating: "the second is not like the first; ", count: 3)] {
             let compressed = Self.deflated(bytes(text))
-            guard case .inflated(let out) = compressed.withUnsafeBytes({ inflater.inflate($0) }) else {
+            guard case .inflated(let out) = inflater.inflate(compressed.span.bytes) else {
                 Issue.record("expected \(text) to inflate")
                 continue
             }
