@@ -36,7 +36,7 @@ public struct FrameWriter {
 
     /// `partition`: the record's, for a subject without a key (see `ServerMessageEncoder.msgLength`).
     public func message(
-        subject: UnsafeRawBufferPointer, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool
+        subject: RawSpan, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool
     ) throws(WriteError) -> OwnedFrame {
         let count = ServerMessageEncoder.msgLength(subject: subject, seq: seq, partition: partition, data: data, retained: retained)
         return try frame(opcode: .text, payloadCount: count) {

@@ -62,8 +62,9 @@ final class KafkaFanout: @unchecked Sendable {
         // A subject without a key spans the topic's partitions: its messages say which one.
         let partition = key == nil ? record.partition : nil
         var subjectName = name
-        subjectName.withUTF8 { bytes in
-            let subjectBytes = UnsafeRawBufferPointer(bytes)
+        subjectName.withUTF8 { utf8 in
+            let subjectBuffer = UnsafeRawBufferPointer(utf8)
+            let subjectBytes = subjectBuffer.bytes
             do {
                 let live = try writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: false)
                 let retained = try writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: true)

@@ -249,7 +249,7 @@ final class KafkaRecovery: @unchecked Sendable {
                 do {
                     let frame = try record.value.withUnsafeBytes { value in
                         try writer.message(
-                            subject: UnsafeRawBufferPointer(subjectBytes), seq: record.offset, partition: partition,
+                            subject: UnsafeRawBufferPointer(subjectBytes).bytes, seq: record.offset, partition: partition,
                             data: MessageData(recordValue: value.bytes), retained: false
                         ).handOver()
                     }

@@ -24,8 +24,9 @@ final class LocalRoute: PublishRoute, @unchecked Sendable {
         let seq = hub.subjects.nextLocalSeq()
         let messageData = MessageData(recordValue: data)
         var name = subject
-        let published = name.withUTF8 { subjectBytes -> Bool in
-            let bytes = UnsafeRawBufferPointer(subjectBytes)
+        let published = name.withUTF8 { utf8 -> Bool in
+            let subjectBuffer = UnsafeRawBufferPointer(utf8)
+            let bytes = subjectBuffer.bytes
             do {
                 let live = try writer.message(subject: bytes, seq: seq, data: messageData, retained: false)
                 let retained = try writer.message(subject: bytes, seq: seq, data: messageData, retained: true)

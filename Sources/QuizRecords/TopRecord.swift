@@ -27,7 +27,7 @@ public struct TopRecord: Equatable, Sendable {
             writer.append("{\"score\":")
             writer.append(score)
             writer.append(",\"top\":")
-            encodedTop.withUnsafeBytes { writer.append($0) }
+            writer.append(encodedTop.span.bytes)
             writer.append(UInt8(ascii: "}"))
         }
         return json
@@ -40,7 +40,7 @@ public struct TopRecord: Equatable, Sendable {
             writer.append(UInt8(ascii: "["))
             for (position, row) in rows.enumerated() {
                 writer.append(position > 0 ? ",{\"name\":" : "{\"name\":")
-                row.0.withUnsafeBytes { writer.appendString($0) }
+                writer.appendString(row.0.span.bytes)
                 writer.append(",\"score\":")
                 writer.append(row.1)
                 writer.append(UInt8(ascii: "}"))

@@ -33,8 +33,8 @@ import WebSocket
             _ = registry.join("/question", ring: 0)
             _ = registry.join("/question", ring: 1)
             try subject.withUnsafeBytes { name in
-                let live = try writer.message(subject: name, seq: 41, data: data, retained: false)
-                let retained = try writer.message(subject: name, seq: 41, data: data, retained: true)
+                let live = try writer.message(subject: name.bytes, seq: 41, data: data, retained: false)
+                let retained = try writer.message(subject: name.bytes, seq: 41, data: data, retained: true)
                 hub.publish("/question", seq: 41, live: live, retained: retained)
             }
             return inboxes.compactMap { inbox in

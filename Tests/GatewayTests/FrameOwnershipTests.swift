@@ -81,8 +81,8 @@ import WebSocket
         try Array("/question".utf8).withUnsafeBytes { name in
             try value.withUnsafeBytes { bytes in
                 let data = MessageData(recordValue: bytes.bytes)
-                let live = try writer.message(subject: name, seq: 1, data: data, retained: false)
-                let retained = try writer.message(subject: name, seq: 1, data: data, retained: true)
+                let live = try writer.message(subject: name.bytes, seq: 1, data: data, retained: false)
+                let retained = try writer.message(subject: name.bytes, seq: 1, data: data, retained: true)
                 ring.hub.publish("/question", seq: 1, live: live, retained: retained)
             }
         }

@@ -22,8 +22,8 @@ import Testing
         let msg = subject.withUnsafeBytes { subject in
             value.withUnsafeBytes { value in
                 let data = MessageData(recordValue: value.bytes)
-                return encode(length: ServerMessageEncoder.msgLength(subject: subject, seq: 9, partition: 2147483647, data: data, retained: false)) {
-                    ServerMessageEncoder.writeMsg(subject: subject, seq: 9, partition: 2147483647, data: data, retained: false, into: $0)
+                return encode(length: ServerMessageEncoder.msgLength(subject: subject.bytes, seq: 9, partition: 2147483647, data: data, retained: false)) {
+                    ServerMessageEncoder.writeMsg(subject: subject.bytes, seq: 9, partition: 2147483647, data: data, retained: false, into: $0)
                 }
             }
         }

@@ -22,7 +22,7 @@ import Testing
 
     @Test func pubWrittenIntoABufferCarriesTheDataVerbatim() throws {
         let data = #"{"question":"q-17","answer":2}"#
-        let encoded = withBytes(data) { data in
+        let encoded = withSpan(data) { data in
             encode(length: ClientRequestEncoder.pubLength(id: 3, subject: "/answer/alice", data: data)) {
                 ClientRequestEncoder.writePub(id: 3, subject: "/answer/alice", data: data, into: $0)
             }

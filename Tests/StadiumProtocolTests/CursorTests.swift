@@ -59,8 +59,8 @@ import Testing
         let encoded = subject.withUnsafeBytes { subject in
             value.withUnsafeBytes { value in
                 let data = MessageData(recordValue: value.bytes)
-                return encode(length: ServerMessageEncoder.msgLength(subject: subject, seq: 41, partition: 2, data: data, retained: true)) {
-                    ServerMessageEncoder.writeMsg(subject: subject, seq: 41, partition: 2, data: data, retained: true, into: $0)
+                return encode(length: ServerMessageEncoder.msgLength(subject: subject.bytes, seq: 41, partition: 2, data: data, retained: true)) {
+                    ServerMessageEncoder.writeMsg(subject: subject.bytes, seq: 41, partition: 2, data: data, retained: true, into: $0)
                 }
             }
         }

@@ -106,8 +106,8 @@ import Testing
     @Test func msgFromSubjectBytesAndExtremeSeq() {
         let encoded = withBytes("/result/alice") { subject in
             let data = MessageData(recordValue: subject.bytes)
-            return encode(length: ServerMessageEncoder.msgLength(subject: subject, seq: Int64.max, data: data, retained: false)) {
-                ServerMessageEncoder.writeMsg(subject: subject, seq: Int64.max, data: data, retained: false, into: $0)
+            return encode(length: ServerMessageEncoder.msgLength(subject: subject.bytes, seq: Int64.max, data: data, retained: false)) {
+                ServerMessageEncoder.writeMsg(subject: subject.bytes, seq: Int64.max, data: data, retained: false, into: $0)
             }
         }
         #expect(encoded.text == #"{"op":"msg","subject":"/result/alice","seq":9223372036854775807,"data":"/result/alice"}"#)

@@ -36,7 +36,7 @@ final class EncodeFixture {
         let value = UnsafeRawBufferPointer(record)
         let data = MessageData(recordValue: value.bytes)
         do {
-            return try writer.message(subject: UnsafeRawBufferPointer(subject), seq: seq, data: data, retained: false)
+            return try writer.message(subject: UnsafeRawBufferPointer(subject).bytes, seq: seq, data: data, retained: false)
         } catch {
             fatalError("encoding failed: \(error)")
         }
