@@ -129,11 +129,13 @@ private func check(_ event: WebSocketEvent, within input: UnsafeRawBufferPointer
 /// whole and when cut in two.
 private func checkValidatorAgainstStandardLibrary(_ bytes: [UInt8]) {
     let expected = String(decoding: bytes, as: UTF8.self).utf8.elementsEqual(bytes)
-    let whole = bytes.withUnsafeBytes { IncrementalUTF8Validator.isValid($0) }
+    let whole = IncrementalUTF8Validator.isValid(bytes.span.bytes)
     precondition(whole == expected, "validator says \(whole), standard library \(expected)")
     let cut = bytes.count / 2
     var validator = IncrementalUTF8Validator()
-    let first = bytes[..<cut].withUnsafeBytes { validator.feed($0) }
-    let second = bytes[cut...].withUnsafeBytes { validator.feed($0) }
+    let head = bytes[..<cut]
+    let tail = bytes[cut...]
+    let first = validator.feed(head.span.bytes)
+    let second = validator.feed(tail.span.bytes)
     precondition((first && second && validator.isComplete) == expected, "chunked validation disagrees")
 }
