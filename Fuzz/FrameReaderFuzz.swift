@@ -55,7 +55,7 @@ private func checkRoundTrip(_ message: [UInt8], fragmentSize: Int) {
 /// The message compressed as a client would, cut into masked fragments (RSV1 on the first);
 /// the reader must inflate it back unchanged.
 private func checkCompressedRoundTrip(_ message: [UInt8], fragmentSize: Int) {
-    guard let compressed = message.withUnsafeBytes({ deflater.compress($0) { Array($0) } }) else { return }
+    guard let compressed = deflater.compress(message.span.bytes, { $0.withUnsafeBytes { Array($0) } }) else { return }
     var wire: [UInt8] = []
     var start = 0
     repeat {

@@ -98,19 +98,19 @@ public struct FrameWriter {
               header.payloadLength >= UInt64(Self.minimumCompressedPayload)
         else { return nil }
         let payload = UnsafeRawBufferPointer(rebasing: plain[header.headerLength...])
-        let built = deflater.compress(payload) { deflated -> Result<FrameHandle, FramePool.PoolError> in
-            let headerCount = FrameEncoder.headerLength(payloadCount: deflated.count, masked: false)
+        let built = deflater.compress(payload.bytes) { deflated -> Result<FrameHandle, FramePool.PoolError> in
+            let headerCount = FrameEncoder.headerLength(payloadCount: deflated.byteCount, masked: false)
             let compressed: FrameHandle
             do throws(FramePool.PoolError) {
-                compressed = try frames.acquire(bytes: headerCount + deflated.count)
+                compressed = try frames.acquire(bytes: headerCount + deflated.byteCount)
             } catch {
                 return .failure(error)
             }
             let buffer = frames.writableBytes(compressed)
             FrameEncoder.writeHeader(
-                into: buffer, opcode: header.opcode, fin: true, compressed: true, payloadCount: deflated.count)
-            UnsafeMutableRawBufferPointer(rebasing: buffer[headerCount...]).copyMemory(from: deflated)
-            frames.setLength(compressed, headerCount + deflated.count)
+                into: buffer, opcode: header.opcode, fin: true, compressed: true, payloadCount: deflated.byteCount)
+            deflated.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[headerCount...]).copyMemory(from: $0) }
+            frames.setLength(compressed, headerCount + deflated.byteCount)
             return .success(compressed)
         }
         switch built {
