@@ -73,7 +73,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "StadiumProtocol"),
+        // `Lifetimes` lets the JSON scanner and `MessageData` be ~Escapable: they cannot outlive the span they read.
+        .target(name: "StadiumProtocol", swiftSettings: [.enableExperimentalFeature("Lifetimes")]),
         // The client library for Swift apps and bots: its own WebSocket transport (SwiftNIO), so
         // it runs wherever NIO does, not only on io_uring.
         .target(

@@ -55,7 +55,7 @@ private func checkRoundTrip(_ message: [UInt8], fragmentSize: Int) {
 /// The message compressed as a client would, cut into masked fragments (RSV1 on the first);
 /// the reader must inflate it back unchanged.
 private func checkCompressedRoundTrip(_ message: [UInt8], fragmentSize: Int) {
-    guard let compressed = message.withUnsafeBytes({ deflater.compress($0) { Array($0) } }) else { return }
+    guard let compressed = deflater.compress(message.span.bytes, { $0.withUnsafeBytes { Array($0) } }) else { return }
     var wire: [UInt8] = []
     var start = 0
     repeat {
@@ -129,11 +129,13 @@ private func check(_ event: WebSocketEvent, within input: UnsafeRawBufferPointer
 /// whole and when cut in two.
 private func checkValidatorAgainstStandardLibrary(_ bytes: [UInt8]) {
     let expected = String(decoding: bytes, as: UTF8.self).utf8.elementsEqual(bytes)
-    let whole = bytes.withUnsafeBytes { IncrementalUTF8Validator.isValid($0) }
+    let whole = IncrementalUTF8Validator.isValid(bytes.span.bytes)
     precondition(whole == expected, "validator says \(whole), standard library \(expected)")
     let cut = bytes.count / 2
     var validator = IncrementalUTF8Validator()
-    let first = bytes[..<cut].withUnsafeBytes { validator.feed($0) }
-    let second = bytes[cut...].withUnsafeBytes { validator.feed($0) }
+    let head = bytes[..<cut]
+    let tail = bytes[cut...]
+    let first = validator.feed(head.span.bytes)
+    let second = validator.feed(tail.span.bytes)
     precondition((first && second && validator.isComplete) == expected, "chunked validation disagrees")
 }

@@ -36,7 +36,7 @@ public struct FrameWriter {
 
     /// `partition`: the record's, for a subject without a key (see `ServerMessageEncoder.msgLength`).
     public func message(
-        subject: UnsafeRawBufferPointer, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool
+        subject: RawSpan, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool
     ) throws(WriteError) -> OwnedFrame {
         let count = ServerMessageEncoder.msgLength(subject: subject, seq: seq, partition: partition, data: data, retained: retained)
         return try frame(opcode: .text, payloadCount: count) {
@@ -94,23 +94,23 @@ public struct FrameWriter {
     /// no frame is free for it (the plain one serves then too, but the caller counts it).
     func compressedForm(of frame: FrameHandle, deflater: MessageDeflater) throws(WriteError) -> OwnedFrame? {
         let plain = frames.bytes(frame)
-        guard case .header(let header) = FrameHeader.parse(plain), header.fin, header.reservedBits == 0,
+        guard case .header(let header) = FrameHeader.parse(plain.bytes), header.fin, header.reservedBits == 0,
               header.payloadLength >= UInt64(Self.minimumCompressedPayload)
         else { return nil }
         let payload = UnsafeRawBufferPointer(rebasing: plain[header.headerLength...])
-        let built = deflater.compress(payload) { deflated -> Result<FrameHandle, FramePool.PoolError> in
-            let headerCount = FrameEncoder.headerLength(payloadCount: deflated.count, masked: false)
+        let built = deflater.compress(payload.bytes) { deflated -> Result<FrameHandle, FramePool.PoolError> in
+            let headerCount = FrameEncoder.headerLength(payloadCount: deflated.byteCount, masked: false)
             let compressed: FrameHandle
             do throws(FramePool.PoolError) {
-                compressed = try frames.acquire(bytes: headerCount + deflated.count)
+                compressed = try frames.acquire(bytes: headerCount + deflated.byteCount)
             } catch {
                 return .failure(error)
             }
             let buffer = frames.writableBytes(compressed)
             FrameEncoder.writeHeader(
-                into: buffer, opcode: header.opcode, fin: true, compressed: true, payloadCount: deflated.count)
-            UnsafeMutableRawBufferPointer(rebasing: buffer[headerCount...]).copyMemory(from: deflated)
-            frames.setLength(compressed, headerCount + deflated.count)
+                into: buffer, opcode: header.opcode, fin: true, compressed: true, payloadCount: deflated.byteCount)
+            deflated.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[headerCount...]).copyMemory(from: $0) }
+            frames.setLength(compressed, headerCount + deflated.byteCount)
             return .success(compressed)
         }
         switch built {

@@ -366,7 +366,7 @@ struct RingSink: SessionSink {
     func publish(id: Int64?, subject: String, data: RawSpan, user: String) {
         let address = ReplyAddress(
             ring: ring.index, slot: slot, connection: ring.connectionIDs[Int(slot)], requestID: id)
-        data.withUnsafeBytes { ring.route.publish(subject: subject, data: $0, user: user, replyTo: address) }
+        ring.route.publish(subject: subject, data: data, user: user, replyTo: address)
     }
 
     func subscribe(names: [String], limit: Int) -> [String: [Int32: Int64]]? {

@@ -57,12 +57,14 @@ final class KafkaFanout: @unchecked Sendable {
             metrics.count(.badSubject)
             return
         }
-        let data = MessageData(recordValue: record.value)
+        let value = record.value
+        let data = MessageData(recordValue: value.bytes)
         // A subject without a key spans the topic's partitions: its messages say which one.
         let partition = key == nil ? record.partition : nil
         var subjectName = name
-        subjectName.withUTF8 { bytes in
-            let subjectBytes = UnsafeRawBufferPointer(bytes)
+        subjectName.withUTF8 { utf8 in
+            let subjectBuffer = UnsafeRawBufferPointer(utf8)
+            let subjectBytes = subjectBuffer.bytes
             do {
                 let live = try writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: false)
                 let retained = try writer.message(subject: subjectBytes, seq: record.offset, partition: partition, data: data, retained: true)

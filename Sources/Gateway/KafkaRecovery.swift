@@ -249,8 +249,8 @@ final class KafkaRecovery: @unchecked Sendable {
                 do {
                     let frame = try record.value.withUnsafeBytes { value in
                         try writer.message(
-                            subject: UnsafeRawBufferPointer(subjectBytes), seq: record.offset, partition: partition,
-                            data: MessageData(recordValue: value), retained: false
+                            subject: UnsafeRawBufferPointer(subjectBytes).bytes, seq: record.offset, partition: partition,
+                            data: MessageData(recordValue: value.bytes), retained: false
                         ).handOver()
                     }
                     // The delivery holds raw handles until its ring adopts them into a backlog.

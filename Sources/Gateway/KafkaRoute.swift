@@ -40,7 +40,7 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
 
     var connectivity: BrokerConnectivity { producer.connectivity }
 
-    func publish(subject: String, data: UnsafeRawBufferPointer, user: String?, replyTo: ReplyAddress) {
+    func publish(subject: String, data: RawSpan, user: String?, replyTo: ReplyAddress) {
         let (topic, key) = SubjectMapping.topicAndKey(for: subject)
         let shard = UInt64(replyTo.ring % Self.shardCount)
         let serial = nextToken.wrappingAdd(1, ordering: .relaxed).oldValue & (1 << Self.shardShift - 1)
@@ -52,12 +52,15 @@ final class KafkaRoute: PublishRoute, @unchecked Sendable {
         ]
         do {
             var keyText = key
-            if keyText == nil {
-                try producer.produce(topic: topic, key: nil, value: data, headers: headers, token: token)
-            } else {
-                try keyText!.withUTF8 { keyBytes in
-                    try producer.produce(
-                        topic: topic, key: UnsafeRawBufferPointer(keyBytes), value: data, headers: headers, token: token)
+            // librdkafka copies the value: the raw pointer does not outlive this call.
+            try data.withUnsafeBytes { value in
+                if keyText == nil {
+                    try producer.produce(topic: topic, key: nil, value: value, headers: headers, token: token)
+                } else {
+                    try keyText!.withUTF8 { keyBytes in
+                        try producer.produce(
+                            topic: topic, key: UnsafeRawBufferPointer(keyBytes), value: value, headers: headers, token: token)
+                    }
                 }
             }
         } catch {

@@ -5,7 +5,7 @@ import UringIO
 protocol PublishRoute: AnyObject, Sendable {
     /// Publishes `data` (one JSON value, verbatim) on `subject`; answers `ok` or `err` through
     /// the hub once the message is safe (for Kafka: acknowledged).
-    func publish(subject: String, data: UnsafeRawBufferPointer, user: String?, replyTo: ReplyAddress)
+    func publish(subject: String, data: RawSpan, user: String?, replyTo: ReplyAddress)
 }
 
 /// Without Kafka: a pub goes to the subject's subscribers at once, encoded once for all.
@@ -20,12 +20,13 @@ final class LocalRoute: PublishRoute, @unchecked Sendable {
         self.metrics = metrics
     }
 
-    func publish(subject: String, data: UnsafeRawBufferPointer, user: String?, replyTo: ReplyAddress) {
+    func publish(subject: String, data: RawSpan, user: String?, replyTo: ReplyAddress) {
         let seq = hub.subjects.nextLocalSeq()
         let messageData = MessageData(recordValue: data)
         var name = subject
-        let published = name.withUTF8 { subjectBytes -> Bool in
-            let bytes = UnsafeRawBufferPointer(subjectBytes)
+        let published = name.withUTF8 { utf8 -> Bool in
+            let subjectBuffer = UnsafeRawBufferPointer(utf8)
+            let bytes = subjectBuffer.bytes
             do {
                 let live = try writer.message(subject: bytes, seq: seq, data: messageData, retained: false)
                 let retained = try writer.message(subject: bytes, seq: seq, data: messageData, retained: true)

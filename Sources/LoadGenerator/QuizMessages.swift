@@ -27,7 +27,7 @@ public struct QuestionOffer: Equatable, Sendable {
 
     /// Nil when the data is not a question record with answers.
     public init?(data bytes: RawSpan, range: Range<Int>) {
-        let record = bytes.withUnsafeBytes { try? QuestionRecord(json: $0, range: range) }
+        let record = try? QuestionRecord(json: bytes, range: range)
         guard let record, !record.answers.isEmpty else { return nil }
         self.init(
             idJSON: jsonString(record.id), text: record.question, answerCount: record.answers.count,
@@ -52,7 +52,7 @@ public struct ResultNotice: Equatable, Sendable {
     }
 
     public init?(data bytes: RawSpan, range: Range<Int>) {
-        guard let record = bytes.withUnsafeBytes({ try? ResultRecord(json: $0, range: range) }) else { return nil }
+        guard let record = try? ResultRecord(json: bytes, range: range) else { return nil }
         self.init(
             questionIDJSON: jsonString(record.questionID), answer: Int64(record.answer),
             correctAnswer: Int64(record.correctAnswer), points: record.points, total: record.total)
@@ -75,16 +75,14 @@ public struct FanoutProbe: Equatable, Sendable {
         self.sentMs = sentMs
     }
 
-    public init?(data: RawSpan, range: Range<Int>) {
+    public init?(data bytes: RawSpan, range: Range<Int>) {
         var index: Int64?
         var scheduled: Int64?
         var sent: Int64?
-        let isObject = data.withUnsafeBytes { bytes in
-            JSONScanner.forEachMember(of: bytes, range: range) { member in
-                if member.name.isString("n", in: bytes) { index = member.value.int64(in: bytes) }
-                else if member.name.isString("scheduled_ms", in: bytes) { scheduled = member.value.int64(in: bytes) }
-                else if member.name.isString("sent_ms", in: bytes) { sent = member.value.int64(in: bytes) }
-            }
+        let isObject = JSONScanner.forEachMember(of: bytes, range: range) { member in
+            if member.name.isString("n", in: bytes) { index = member.value.int64(in: bytes) }
+            else if member.name.isString("scheduled_ms", in: bytes) { scheduled = member.value.int64(in: bytes) }
+            else if member.name.isString("sent_ms", in: bytes) { sent = member.value.int64(in: bytes) }
         }
         guard isObject, let index, index >= 0, let scheduled, let sent else { return nil }
         self.init(index: Int(index), scheduledMs: scheduled, sentMs: sent)

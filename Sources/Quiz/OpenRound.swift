@@ -36,7 +36,7 @@ struct OpenRound {
     }
 
     /// The answer index named by an answer's `answer` value: an index or an answer's exact text.
-    func answerIndex(_ value: JSONValueSpan, in bytes: UnsafeRawBufferPointer) -> Int? {
+    func answerIndex(_ value: JSONValueSpan, in bytes: RawSpan) -> Int? {
         switch value.kind {
         case .number:
             guard let index = value.int64(in: bytes) else { return nil }

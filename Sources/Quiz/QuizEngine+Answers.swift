@@ -30,12 +30,12 @@ extension QuizEngine {
         }
         let slot: Int
         let answerIndex: Int
-        switch value.withUnsafeBytes({ parseAnswer($0, deferLaterRounds: deferLaterRounds) }) {
+        switch parseAnswer(value.span.bytes, deferLaterRounds: deferLaterRounds) {
         case .rejected(let reason): return rejectAnswer(reason, value: value, atMs: kafkaTimestampMs)
         case .laterRound(let named): return .laterRound(named)
         case .valid(let openSlot, let index): (slot, answerIndex) = (openSlot, index)
         }
-        guard let user = users.intern(key, admit: { $0.withUnsafeBytes(UTF8Sequence.isValid) }) else {
+        guard let user = users.intern(key, admit: { UTF8Sequence.isValid($0.span.bytes) }) else {
             return rejectAnswer(.invalidKey, value: value, atMs: kafkaTimestampMs)
         }
         guard openRounds[slot].answered.insert(user) else {
@@ -66,10 +66,10 @@ extension QuizEngine {
     }
 
     /// Which open round an answer value names and which answer it gives.
-    private func parseAnswer(_ bytes: UnsafeRawBufferPointer, deferLaterRounds: Bool) -> ParsedAnswer {
+    private func parseAnswer(_ bytes: RawSpan, deferLaterRounds: Bool) -> ParsedAnswer {
         var questionID: JSONValueSpan?
         var answer: JSONValueSpan?
-        let isObject = JSONScanner.forEachMember(of: bytes, range: 0..<bytes.count) { member in
+        let isObject = JSONScanner.forEachMember(of: bytes, range: 0..<bytes.byteCount) { member in
             if member.name.isString("question_id", in: bytes) {
                 if member.value.kind == .string { questionID = member.value }
             } else if member.name.isString("answer", in: bytes) {

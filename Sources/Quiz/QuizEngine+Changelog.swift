@@ -50,7 +50,7 @@ extension QuizEngine {
     /// here are not kept. Returns the record's `result_offset`.
     @discardableResult
     public mutating func restore(changelogKey key: [UInt8]?, value: [UInt8]) throws(QuizRestoreError) -> Int64 {
-        guard let key, !key.isEmpty, key.withUnsafeBytes(UTF8Sequence.isValid) else {
+        guard let key, !key.isEmpty, UTF8Sequence.isValid(key.span.bytes) else {
             throw .missingField(topic: .scores, field: "key")
         }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(value))) as? [String: Any] else {

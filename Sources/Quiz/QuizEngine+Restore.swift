@@ -77,7 +77,7 @@ extension QuizEngine {
     /// Merges one `result` record written before the restart: the user's total and the
     /// fact that they answered that question.
     public mutating func restore(resultKey key: [UInt8]?, value: [UInt8]) throws(QuizRestoreError) {
-        guard let key, !key.isEmpty, key.withUnsafeBytes(UTF8Sequence.isValid) else {
+        guard let key, !key.isEmpty, UTF8Sequence.isValid(key.span.bytes) else {
             throw .missingField(topic: .result, field: "key")
         }
         let record: ResultRecord

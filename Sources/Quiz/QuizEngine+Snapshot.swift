@@ -25,7 +25,8 @@ extension QuizEngine {
             }
             chunk.appendJSON { writer in
                 writer.append(UInt8(ascii: "["))
-                users.names[user].withUnsafeBytes { writer.appendString($0) }
+                let name = users.names[user]
+                writer.appendString(name.span.bytes)
                 writer.append(UInt8(ascii: ","))
                 writer.append(leaderboard.total(of: user))
                 writer.append(UInt8(ascii: ","))
@@ -73,7 +74,7 @@ extension QuizEngine {
                     writer.append(UInt8(ascii: "}"))
                 }
                 writer.append("],\"users\":[")
-                users.withUnsafeBytes { writer.append($0) }
+                writer.append(users.span.bytes)
                 writer.append("]}")
             }
             return QuizRecord(topic: .quizState, key: Self.snapshotKey, value: json)

@@ -25,15 +25,14 @@ public struct QuizSnapshotHeader: Sendable, Equatable {
         var parts: Int64?
         var takenAt: Int64?
         var version: Int64?
-        let isObject = value.withUnsafeBytes { bytes in
-            JSONScanner.forEachMember(of: bytes, range: 0..<bytes.count) { member in
-                guard let number = member.value.int64(in: bytes) else { return }
-                if member.name.isString("v", in: bytes) { version = number }
-                else if member.name.isString("round", in: bytes) { round = number }
-                else if member.name.isString("part", in: bytes) { part = number }
-                else if member.name.isString("parts", in: bytes) { parts = number }
-                else if member.name.isString("taken_at_ms", in: bytes) { takenAt = number }
-            }
+        let bytes = value.span.bytes
+        let isObject = JSONScanner.forEachMember(of: bytes, range: 0..<bytes.byteCount) { member in
+            guard let number = member.value.int64(in: bytes) else { return }
+            if member.name.isString("v", in: bytes) { version = number }
+            else if member.name.isString("round", in: bytes) { round = number }
+            else if member.name.isString("part", in: bytes) { part = number }
+            else if member.name.isString("parts", in: bytes) { parts = number }
+            else if member.name.isString("taken_at_ms", in: bytes) { takenAt = number }
         }
         guard isObject else { return nil }
         guard version == Self.version, let round, let part, let parts, let takenAt else { return nil }

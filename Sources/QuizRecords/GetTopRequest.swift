@@ -17,7 +17,7 @@ public struct GetTopRequest: Equatable, Sendable {
     }
 
     /// Reads `range` of `bytes`; an empty `user_id` counts as missing.
-    public init(json bytes: UnsafeRawBufferPointer, range: Range<Int>) throws(QuizRecordError) {
+    public init(json bytes: RawSpan, range: Range<Int>) throws(QuizRecordError) {
         var userID: String?
         self = try decodeRecord(bytes, range: range) { member in
             if member.name.names("user_id", in: bytes) { userID = member.value.string(in: bytes) }

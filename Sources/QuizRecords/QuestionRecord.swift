@@ -52,7 +52,7 @@ public struct QuestionRecord: Equatable, Sendable {
     }
 
     /// Reads `range` of `bytes`; other fields are ignored.
-    public init(json bytes: UnsafeRawBufferPointer, range: Range<Int>) throws(QuizRecordError) {
+    public init(json bytes: RawSpan, range: Range<Int>) throws(QuizRecordError) {
         let fields = try Fields(json: bytes, range: range)
         self.init(
             id: try required(fields.id, "id"), round: Int(clamping: try required(fields.round, "round")),
@@ -76,7 +76,7 @@ public struct QuestionRecord: Equatable, Sendable {
         public var deadlineMs: Int64?
         public var points: Int64?
 
-        public init(json bytes: UnsafeRawBufferPointer, range: Range<Int>) throws(QuizRecordError) {
+        public init(json bytes: RawSpan, range: Range<Int>) throws(QuizRecordError) {
             var fields = Fields()
             guard JSONScanner.forEachMember(of: bytes, range: range, { member in
                 let value = member.value
@@ -98,7 +98,7 @@ public struct QuestionRecord: Equatable, Sendable {
         private init() {}
 
         /// An array of strings; nil when it is not one.
-        private static func strings(_ span: JSONValueSpan, in bytes: UnsafeRawBufferPointer) -> [String]? {
+        private static func strings(_ span: JSONValueSpan, in bytes: RawSpan) -> [String]? {
             var strings: [String] = []
             var allStrings = true
             let isArray = span.forEachElement(in: bytes) { element in

@@ -3,14 +3,14 @@ import StadiumProtocol
 
 extension JSONValueSpan {
     /// Whether this member name is `name` (record field names are plain ASCII).
-    func names(_ name: String, in bytes: UnsafeRawBufferPointer) -> Bool {
+    func names(_ name: String, in bytes: RawSpan) -> Bool {
         isString(name, in: bytes)
     }
 }
 
 /// Reads one record's object; `member` sees each member, `build` then checks what it kept.
 func decodeRecord<Record>(
-    _ bytes: UnsafeRawBufferPointer, range: Range<Int>, member: (JSONMember) -> Void,
+    _ bytes: RawSpan, range: Range<Int>, member: (JSONMember) -> Void,
     build: () throws(QuizRecordError) -> Record
 ) throws(QuizRecordError) -> Record {
     guard JSONScanner.forEachMember(of: bytes, range: range, member) else { throw .notJSON }
@@ -26,11 +26,9 @@ func required<Value>(_ value: Value?, _ field: String) throws(QuizRecordError) -
 extension Array where Element == UInt8 {
     /// Decodes a whole value with `decode` (records arrive as Kafka values or in a msg's data).
     func decodeRecord<Record>(
-        _ decode: (UnsafeRawBufferPointer, Range<Int>) throws(QuizRecordError) -> Record
+        _ decode: (RawSpan, Range<Int>) throws(QuizRecordError) -> Record
     ) throws(QuizRecordError) -> Record {
-        // withUnsafeBytes rethrows untyped errors: the result carries the typed one out.
-        try withUnsafeBytes { bytes in
-            Result { () throws(QuizRecordError) -> Record in try decode(bytes, 0..<bytes.count) }
-        }.get()
+        let bytes = span.bytes
+        return try decode(bytes, 0..<bytes.byteCount)
     }
 }

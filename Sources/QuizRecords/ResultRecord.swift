@@ -49,7 +49,7 @@ public struct ResultRecord: Equatable, Sendable {
     }
 
     /// Reads `range` of `bytes`; other fields are ignored.
-    public init(json bytes: UnsafeRawBufferPointer, range: Range<Int>) throws(QuizRecordError) {
+    public init(json bytes: RawSpan, range: Range<Int>) throws(QuizRecordError) {
         var questionID: String?
         var answer: Int64?
         var correctAnswer: Int64?

@@ -27,7 +27,7 @@ public struct TopRecord: Equatable, Sendable {
             writer.append("{\"score\":")
             writer.append(score)
             writer.append(",\"top\":")
-            encodedTop.withUnsafeBytes { writer.append($0) }
+            writer.append(encodedTop.span.bytes)
             writer.append(UInt8(ascii: "}"))
         }
         return json
@@ -40,7 +40,7 @@ public struct TopRecord: Equatable, Sendable {
             writer.append(UInt8(ascii: "["))
             for (position, row) in rows.enumerated() {
                 writer.append(position > 0 ? ",{\"name\":" : "{\"name\":")
-                row.0.withUnsafeBytes { writer.appendString($0) }
+                writer.appendString(row.0.span.bytes)
                 writer.append(",\"score\":")
                 writer.append(row.1)
                 writer.append(UInt8(ascii: "}"))
@@ -51,7 +51,7 @@ public struct TopRecord: Equatable, Sendable {
     }
 
     /// Reads `range` of `bytes`; other fields are ignored.
-    public init(json bytes: UnsafeRawBufferPointer, range: Range<Int>) throws(QuizRecordError) {
+    public init(json bytes: RawSpan, range: Range<Int>) throws(QuizRecordError) {
         var score: Int64?
         var top: [Entry]?
         self = try decodeRecord(bytes, range: range) { member in
@@ -67,7 +67,7 @@ public struct TopRecord: Equatable, Sendable {
     }
 
     /// The rows of a `top` array; nil unless every element is `{"name": string, "score": integer}`.
-    private static func entries(_ span: JSONValueSpan, in bytes: UnsafeRawBufferPointer) -> [Entry]? {
+    private static func entries(_ span: JSONValueSpan, in bytes: RawSpan) -> [Entry]? {
         var entries: [Entry] = []
         var allEntries = true
         let isArray = span.forEachElement(in: bytes) { element in

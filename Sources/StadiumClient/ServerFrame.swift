@@ -19,7 +19,7 @@ enum ServerFrame: Equatable, Sendable {
                 case .err(let id, let code, let text):
                     return .success(.err(id: id, code: StadiumError.Code(code), message: text))
                 case .msg(let subjectSpan, let seq, let data, let retained):
-                    guard let subject = subjectSpan.string(in: buffer) else {
+                    guard let subject = subjectSpan.string(in: buffer.bytes) else {
                         return .failure(MalformedServerMessage("msg subject is not a string"))
                     }
                     return .success(.msg(StadiumMessage(

@@ -25,9 +25,9 @@ public enum SubjectMapping {
     /// Writes the subject of a Kafka record into `buffer` without allocating; returns
     /// its length, or nil when it is not a valid subject or does not fit.
     public static func writeSubject(
-        topic: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?, into buffer: UnsafeMutableRawBufferPointer
+        topic: RawSpan, key: RawSpan?, into buffer: UnsafeMutableRawBufferPointer
     ) -> Int? {
-        guard !topic.contains(UInt8(ascii: "/")) else { return nil }
+        guard !topic.withUnsafeBytes({ $0.contains(UInt8(ascii: "/")) }) else { return nil }
         var writer = JSONWriter(into: buffer)
         writer.append(UInt8(ascii: "/"))
         writer.append(topic)
@@ -37,6 +37,6 @@ public enum SubjectMapping {
         }
         guard let length = writer.writtenCount else { return nil }
         let written = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
-        return SubjectSyntax.violation(in: written) == nil ? length : nil
+        return SubjectSyntax.violation(buffer: written) == nil ? length : nil
     }
 }

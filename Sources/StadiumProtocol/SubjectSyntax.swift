@@ -13,7 +13,7 @@ public enum SubjectSyntax {
     /// Why `subject` is invalid, or nil when it is valid.
     public static func violation(in subject: String) -> SubjectSyntaxError? {
         var subject = subject
-        return subject.withUTF8 { violation(in: UnsafeRawBufferPointer($0)) }
+        return subject.withUTF8 { violation(buffer: UnsafeRawBufferPointer($0)) }
     }
 
     public static func isValid(_ subject: String) -> Bool {
@@ -21,7 +21,11 @@ public enum SubjectSyntax {
     }
 
     /// Why the UTF-8 bytes `subject` are not a valid subject, or nil when they are.
-    public static func violation(in subject: UnsafeRawBufferPointer) -> SubjectSyntaxError? {
+    public static func violation(in subject: RawSpan) -> SubjectSyntaxError? {
+        subject.withUnsafeBytes { violation(buffer: $0) }
+    }
+
+    static func violation(buffer subject: UnsafeRawBufferPointer) -> SubjectSyntaxError? {
         guard !subject.isEmpty else { return .empty }
         guard subject.count <= maximumLength else { return .tooLong(length: subject.count) }
         guard subject[0] == UInt8(ascii: "/") else { return .missingLeadingSlash }

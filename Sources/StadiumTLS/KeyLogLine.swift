@@ -54,7 +54,11 @@ public enum ALPN {
 
     /// The offset and length of `wanted` within the client's list; nil when it is absent or the
     /// list is malformed.
-    public static func select(_ wanted: String, from offered: UnsafeRawBufferPointer) -> (offset: Int, count: Int)? {
+    public static func select(_ wanted: String, from offered: RawSpan) -> (offset: Int, count: Int)? {
+        offered.withUnsafeBytes { select(wanted, buffer: $0) }
+    }
+
+    private static func select(_ wanted: String, buffer offered: UnsafeRawBufferPointer) -> (offset: Int, count: Int)? {
         let target = Array(wanted.utf8)
         var index = 0
         var found: (Int, Int)? = nil

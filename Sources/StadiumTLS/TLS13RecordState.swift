@@ -161,7 +161,7 @@ public struct TLS13RecordState: Sendable {
         record: UnsafeMutableRawBufferPointer, crypto: TLSRecordCrypto
     ) throws(TLSRecordError) -> TLS13OpenedRecord {
         guard !peerClosed else { throw .closed }
-        guard case .complete(let type, let length) = try TLSRecordHeader.parse(UnsafeRawBufferPointer(record)),
+        guard case .complete(let type, let length) = try TLSRecordHeader.parse(buffer: UnsafeRawBufferPointer(record)),
             length == record.count
         else { throw .decodeError("open needs exactly one whole record") }
         // After the handshake every record is protected (a middlebox-compatibility

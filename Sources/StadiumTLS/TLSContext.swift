@@ -125,7 +125,7 @@ private let alpnSelectCallback:
         UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
     ) -> Int32 = { _, out, outLength, offered, offeredLength, _ in
         guard let out, let outLength, let offered,
-            let chosen = ALPN.select(ALPN.http11, from: UnsafeRawBufferPointer(start: offered, count: Int(offeredLength)))
+            let chosen = ALPN.select(ALPN.http11, from: UnsafeRawBufferPointer(start: offered, count: Int(offeredLength)).bytes)
         else { return SSL_TLSEXT_ERR_ALERT_FATAL }
         out.pointee = offered + chosen.offset
         outLength.pointee = UInt8(chosen.count)

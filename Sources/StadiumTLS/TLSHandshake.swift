@@ -127,14 +127,14 @@ public final class TLSHandshake {
 
     /// Feeds `received` (may be empty, to start a client) and runs the handshake as far as it
     /// goes; bytes to send are appended to `output`, also when it throws (the alert).
-    public func advance(received: UnsafeRawBufferPointer, output: inout [UInt8]) throws(TLSHandshakeError)
+    public func advance(received: RawSpan, output: inout [UInt8]) throws(TLSHandshakeError)
         -> TLSHandshakeStatus
     {
         guard let ssl else { throw .failed("handshake already finished") }
         ERR_clear_error()
-        if received.count > 0 {
-            // A memory BIO takes everything it is given.
-            _ = BIO_write(readBIO, received.baseAddress, Int32(received.count))
+        if received.byteCount > 0 {
+            // A memory BIO takes everything it is given (a copy).
+            _ = received.withUnsafeBytes { BIO_write(readBIO, $0.baseAddress, Int32($0.count)) }
         }
         let result = SSL_do_handshake(ssl)
         drain(into: &output)

@@ -19,9 +19,7 @@ public struct TLSRecordAssembler: Sendable {
             partial = nil
             // Complete the held record first: at most its header's length from this read.
             while true {
-                let parsed = try held.withUnsafeBytes { bytes in
-                    Result { () throws(TLSRecordError) in try TLSRecordHeader.parse(bytes) }
-                }.get()
+                let parsed = try TLSRecordHeader.parse(held.span.bytes)
                 switch parsed {
                 case .complete(_, let length):
                     try held.withUnsafeMutableBytes { bytes in
@@ -44,7 +42,7 @@ public struct TLSRecordAssembler: Sendable {
         }
         while offset < received.count {
             let rest = UnsafeMutableRawBufferPointer(rebasing: received[offset...])
-            switch try TLSRecordHeader.parse(UnsafeRawBufferPointer(rest)) {
+            switch try TLSRecordHeader.parse(buffer: UnsafeRawBufferPointer(rest)) {
             case .complete(_, let length):
                 try record(UnsafeMutableRawBufferPointer(rebasing: rest[..<length]))
                 offset += length

@@ -21,7 +21,11 @@ public enum TLSRecordHeader {
     }
 
     /// Frames the record at the start of `bytes`; throws when they cannot be a TLS record.
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(TLSRecordError) -> Parsed {
+    public static func parse(_ bytes: RawSpan) throws(TLSRecordError) -> Parsed {
+        try bytes.withUnsafeBytes { buffer throws(TLSRecordError) in try parse(buffer: buffer) }
+    }
+
+    static func parse(buffer bytes: UnsafeRawBufferPointer) throws(TLSRecordError) -> Parsed {
         guard let type = bytes.first else { return .incomplete(needed: length) }
         // Checked before the length is known, so plain HTTP fails at its first byte.
         guard TLSContentType(rawValue: type) != nil else { throw .notTLS }

@@ -63,7 +63,7 @@ public struct TLSStage {
         case .handshaking(let handshake):
             let status: TLSHandshakeStatus
             do {
-                status = try handshake.advance(received: UnsafeRawBufferPointer(bytes), output: &send)
+                status = try handshake.advance(received: UnsafeRawBufferPointer(bytes).bytes, output: &send)
             } catch {
                 throw .handshake(error)
             }

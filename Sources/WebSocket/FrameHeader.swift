@@ -35,7 +35,11 @@ public struct FrameHeader: Hashable, Sendable {
     }
 
     /// Parses the header at the start of `bytes`, reading nothing past it.
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> ParseResult {
+    public static func parse(_ bytes: RawSpan) -> ParseResult {
+        bytes.withUnsafeBytes { parse(buffer: $0) }
+    }
+
+    static func parse(buffer bytes: UnsafeRawBufferPointer) -> ParseResult {
         guard bytes.count >= 2 else { return .incomplete }
         let first = bytes[0]
         let second = bytes[1]

@@ -34,7 +34,13 @@ public struct IncrementalUTF8Validator: Hashable, Sendable {
     /// invalid; an unfinished sequence at the end of the chunk is not an error yet.
     @inlinable
     @discardableResult
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public mutating func feed(_ bytes: RawSpan) -> Bool {
+        bytes.withUnsafeBytes { feed(buffer: $0) }
+    }
+
+    @inlinable
+    @discardableResult
+    mutating func feed(buffer bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         let count = bytes.count
         var current = state
@@ -60,9 +66,13 @@ public struct IncrementalUTF8Validator: Hashable, Sendable {
     }
 
     /// Validates one complete text in one go.
-    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public static func isValid(_ bytes: RawSpan) -> Bool {
+        bytes.withUnsafeBytes { isValid(buffer: $0) }
+    }
+
+    static func isValid(buffer bytes: UnsafeRawBufferPointer) -> Bool {
         var validator = IncrementalUTF8Validator()
-        return validator.feed(bytes) && validator.isComplete
+        return validator.feed(buffer: bytes) && validator.isComplete
     }
 
     @inlinable

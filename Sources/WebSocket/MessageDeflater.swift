@@ -32,7 +32,13 @@ public final class MessageDeflater {
     /// call); nil, without calling it, when it would not be smaller than `payload` (the message
     /// then goes uncompressed).
     public func compress<Result>(
-        _ payload: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Result
+        _ payload: RawSpan, _ body: (RawSpan) throws -> Result
+    ) rethrows -> Result? {
+        try payload.withUnsafeBytes { payload in try compress(buffer: payload, body) }
+    }
+
+    private func compress<Result>(
+        buffer payload: UnsafeRawBufferPointer, _ body: (RawSpan) throws -> Result
     ) rethrows -> Result? {
         guard !payload.isEmpty else { return nil }
         deflateReset(stream)
@@ -53,6 +59,7 @@ public final class MessageDeflater {
         }
         let count = written - 4
         guard count < payload.count else { return nil }
-        return try body(UnsafeRawBufferPointer(rebasing: scratch[..<count]))
+        let deflated = UnsafeRawBufferPointer(rebasing: scratch[..<count])
+        return try body(deflated.bytes)
     }
 }

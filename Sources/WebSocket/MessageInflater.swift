@@ -44,7 +44,11 @@ public final class MessageInflater {
     private static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
     /// Inflates one whole message (its frames' payloads joined), with a fresh context.
-    public func inflate(_ compressed: UnsafeRawBufferPointer) -> Outcome {
+    public func inflate(_ compressed: RawSpan) -> Outcome {
+        compressed.withUnsafeBytes { inflate(buffer: $0) }
+    }
+
+    func inflate(buffer compressed: UnsafeRawBufferPointer) -> Outcome {
         inflateReset(stream)
         var produced = 0
         if let ended = feed(compressed, produced: &produced) { return ended }

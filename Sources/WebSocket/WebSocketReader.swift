@@ -71,7 +71,7 @@ public struct WebSocketReader {
         while offset < input.count {
             let unread = UnsafeMutableRawBufferPointer(rebasing: input[offset...])
             let header: FrameHeader
-            switch FrameHeader.parse(UnsafeRawBufferPointer(unread)) {
+            switch FrameHeader.parse(buffer: UnsafeRawBufferPointer(unread)) {
             case .incomplete:
                 return .consumed(offset)
             case .invalid(let reason):
@@ -178,7 +178,7 @@ public struct WebSocketReader {
             }
             if header.fin {
                 if isText {
-                    guard IncrementalUTF8Validator.isValid(payload) else { return invalidText() }
+                    guard IncrementalUTF8Validator.isValid(buffer: payload) else { return invalidText() }
                     onEvent(.text(payload))
                 } else {
                     onEvent(.binary(payload))
@@ -213,7 +213,7 @@ public struct WebSocketReader {
     ) -> ReadOutcome? {
         // Compressed fragments are deflate data: their text is checked once inflated.
         if assembly == .text && !assemblingCompressed {
-            guard utf8.feed(payload), !isFinal || utf8.isComplete else { return invalidText() }
+            guard utf8.feed(buffer: payload), !isFinal || utf8.isComplete else { return invalidText() }
         }
         fragments!.append(contentsOf: payload)
         guard isFinal else { return nil }
@@ -243,11 +243,11 @@ public struct WebSocketReader {
             return .fail(.internalError, reason: "no inflater for a compressed message")
         }
         precondition(inflater.limit >= maxMessageBytes, "the inflater's limit is below the reader's")
-        switch inflater.inflate(compressed) {
+        switch inflater.inflate(buffer: compressed) {
         case .inflated(let message):
             guard message.count <= maxMessageBytes else { return inflatedTooBig() }
             if isText {
-                guard IncrementalUTF8Validator.isValid(message) else { return invalidText() }
+                guard IncrementalUTF8Validator.isValid(buffer: message) else { return invalidText() }
                 onEvent(.text(message))
             } else {
                 onEvent(.binary(message))
@@ -285,7 +285,7 @@ public struct WebSocketReader {
                 return .fail(.protocolError, reason: "close code \(received) is not allowed on the wire")
             }
             let reasonBytes = UnsafeRawBufferPointer(rebasing: payload[2...])
-            guard IncrementalUTF8Validator.isValid(reasonBytes) else {
+            guard IncrementalUTF8Validator.isValid(buffer: reasonBytes) else {
                 return .fail(.invalidPayloadData, reason: "close reason is not valid UTF-8")
             }
             code = received

@@ -28,12 +28,13 @@ import WebSocket
         func publish(_ value: String) throws -> [FrameHandle] {
             let writer = FrameWriter(frames: pool)
             let subject = Array("/question".utf8)
-            let data = Array(value.utf8).withUnsafeBytes { MessageData(recordValue: $0) }
+            let value = Array(value.utf8)
+            let data = MessageData(recordValue: value.span.bytes)
             _ = registry.join("/question", ring: 0)
             _ = registry.join("/question", ring: 1)
             try subject.withUnsafeBytes { name in
-                let live = try writer.message(subject: name, seq: 41, data: data, retained: false)
-                let retained = try writer.message(subject: name, seq: 41, data: data, retained: true)
+                let live = try writer.message(subject: name.bytes, seq: 41, data: data, retained: false)
+                let retained = try writer.message(subject: name.bytes, seq: 41, data: data, retained: true)
                 hub.publish("/question", seq: 41, live: live, retained: retained)
             }
             return inboxes.compactMap { inbox in
@@ -57,12 +58,12 @@ import WebSocket
 
     /// The payload of a server frame, inflated when RSV1 says it is compressed.
     private static func payload(_ bytes: UnsafeRawBufferPointer) -> (compressed: Bool, text: String)? {
-        guard case .header(let header) = FrameHeader.parse(bytes) else { return nil }
+        guard case .header(let header) = FrameHeader.parse(bytes.bytes) else { return nil }
         let body = UnsafeRawBufferPointer(rebasing: bytes[header.headerLength...])
         guard header.reservedBits != 0 else { return (false, String(decoding: body, as: UTF8.self)) }
         let inflater = MessageInflater(limit: 1 << 16)!
         return withExtendedLifetime(inflater) {
-            guard case .inflated(let text) = inflater.inflate(body) else { return nil }
+            guard case .inflated(let text) = inflater.inflate(body.bytes) else { return nil }
             return (true, String(decoding: text, as: UTF8.self))
         }
     }

@@ -437,7 +437,7 @@ private struct RecordingSink: SessionSink {
     /// A compressed text message masked as a client sends it (RSV1, the tail 00 00 FF FF removed).
     static func compressedFrame(_ payload: [UInt8]) -> [UInt8] {
         let deflater = MessageDeflater()!
-        let deflated = payload.withUnsafeBytes { deflater.compress($0) { Array($0) } }!
+        let deflated = deflater.compress(payload.span.bytes) { $0.withUnsafeBytes { Array($0) } }!
         return FrameEncoder.frame(opcode: .text, payload: deflated, compressed: true, maskKey: 0x1234_5678)
     }
 

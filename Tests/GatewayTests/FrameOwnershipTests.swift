@@ -56,7 +56,7 @@ import WebSocket
         let route = LocalRoute(hub: ring.hub, metrics: ring.metrics)
         _ = ring.hub.subjects.join("/question", ring: 0)
         let address = ReplyAddress(ring: 0, slot: 1, connection: 9, requestID: 4)
-        Array(#"{"q":1}"#.utf8).withUnsafeBytes { route.publish(subject: "/question", data: $0, user: nil, replyTo: address) }
+        route.publish(subject: "/question", data: Array(#"{"q":1}"#.utf8).span.bytes, user: nil, replyTo: address)
         #expect(Self.errorCount(ring.metrics, .messageNotEncoded, ring.pool) == 1)
         let batch = ring.drain()
         #expect(batch.count == 1, "nothing delivered, only the answer")
@@ -80,9 +80,9 @@ import WebSocket
         let value = Array(#"{"text":"\#(String(repeating: "which planet is red? ", count: 8))"}"#.utf8)
         try Array("/question".utf8).withUnsafeBytes { name in
             try value.withUnsafeBytes { bytes in
-                let data = MessageData(recordValue: bytes)
-                let live = try writer.message(subject: name, seq: 1, data: data, retained: false)
-                let retained = try writer.message(subject: name, seq: 1, data: data, retained: true)
+                let data = MessageData(recordValue: bytes.bytes)
+                let live = try writer.message(subject: name.bytes, seq: 1, data: data, retained: false)
+                let retained = try writer.message(subject: name.bytes, seq: 1, data: data, retained: true)
                 ring.hub.publish("/question", seq: 1, live: live, retained: retained)
             }
         }

@@ -26,7 +26,7 @@ import WebSocket
         let value = Array(#"{"id":7,"answers":["a","b"]}"#.utf8)
         let text = try value.withUnsafeBytes { bytes in
             try Array("/question".utf8).withUnsafeBytes { subject in
-                clientText(try writer.message(subject: subject, seq: 41, data: MessageData(recordValue: bytes), retained: true))
+                clientText(try writer.message(subject: subject.bytes, seq: 41, data: MessageData(recordValue: bytes.bytes), retained: true))
             }
         }
         #expect(text == #"{"op":"msg","subject":"/question","seq":41,"data":{"id":7,"answers":["a","b"]},"retained":true}"#)
@@ -40,7 +40,7 @@ import WebSocket
         let value = Array("\"\(text)\"".utf8)
         let decoded = try value.withUnsafeBytes { bytes in
             try Array("/big".utf8).withUnsafeBytes { subject in
-                clientText(try writer.message(subject: subject, seq: 1, data: MessageData(recordValue: bytes), retained: false))
+                clientText(try writer.message(subject: subject.bytes, seq: 1, data: MessageData(recordValue: bytes.bytes), retained: false))
             }
         }
         #expect(decoded?.contains(text) == true)

@@ -103,7 +103,8 @@ private struct RecordingSink: ClientSessionSink {
         #expect(session.phase == .open)
         let json = #"{"op":"msg","subject":"/q","seq":7,"data":""# + String(repeating: "question ", count: 20) + #""}"#
         let deflater = try #require(MessageDeflater())
-        let compressed = try #require(Array(json.utf8).withUnsafeBytes { payload in deflater.compress(payload) { Array($0) } })
+        let payload = Array(json.utf8)
+        let compressed = try #require(deflater.compress(payload.span.bytes) { $0.withUnsafeBytes { Array($0) } })
         sink.actions = []
         receive(FrameEncoder.frame(opcode: .text, payload: compressed, compressed: true), &session, &sink)
         #expect(sink.actions == [.received("msg 7", text: json)])

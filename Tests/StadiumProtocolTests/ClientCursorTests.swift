@@ -21,9 +21,9 @@ import Testing
         let value = Array("[1]".utf8)
         let msg = subject.withUnsafeBytes { subject in
             value.withUnsafeBytes { value in
-                let data = MessageData(recordValue: value)
-                return encode(length: ServerMessageEncoder.msgLength(subject: subject, seq: 9, partition: 2147483647, data: data, retained: false)) {
-                    ServerMessageEncoder.writeMsg(subject: subject, seq: 9, partition: 2147483647, data: data, retained: false, into: $0)
+                let data = MessageData(recordValue: value.bytes)
+                return encode(length: ServerMessageEncoder.msgLength(subject: subject.bytes, seq: 9, partition: 2147483647, data: data, retained: false)) {
+                    ServerMessageEncoder.writeMsg(subject: subject.bytes, seq: 9, partition: 2147483647, data: data, retained: false, into: $0)
                 }
             }
         }

@@ -58,9 +58,9 @@ import Testing
         let value = Array(#"{"round":1}"#.utf8)
         let encoded = subject.withUnsafeBytes { subject in
             value.withUnsafeBytes { value in
-                let data = MessageData(recordValue: value)
-                return encode(length: ServerMessageEncoder.msgLength(subject: subject, seq: 41, partition: 2, data: data, retained: true)) {
-                    ServerMessageEncoder.writeMsg(subject: subject, seq: 41, partition: 2, data: data, retained: true, into: $0)
+                let data = MessageData(recordValue: value.bytes)
+                return encode(length: ServerMessageEncoder.msgLength(subject: subject.bytes, seq: 41, partition: 2, data: data, retained: true)) {
+                    ServerMessageEncoder.writeMsg(subject: subject.bytes, seq: 41, partition: 2, data: data, retained: true, into: $0)
                 }
             }
         }

@@ -4,13 +4,12 @@ import StadiumProtocol
 @Suite struct JSONRecordAccessTests {
     private func members(_ json: String) -> [String: String]? {
         let bytes = Array(json.utf8)
-        return bytes.withUnsafeBytes { buffer in
-            var found: [String: String] = [:]
-            let isObject = JSONScanner.forEachMember(of: buffer, range: 0..<buffer.count) { member in
-                found[member.name.string(in: buffer)!] = String(decoding: buffer[member.value.range], as: UTF8.self)
-            }
-            return isObject ? found : nil
+        let span = bytes.span.bytes
+        var found: [String: String] = [:]
+        let isObject = JSONScanner.forEachMember(of: span, range: 0..<span.byteCount) { member in
+            found[member.name.string(in: span)!] = String(decoding: bytes[member.value.range], as: UTF8.self)
         }
+        return isObject ? found : nil
     }
 
     @Test func membersOfExactlyOneObject() {
@@ -23,15 +22,14 @@ import StadiumProtocol
 
     @Test func typedValues() {
         let bytes = Array(#"[7,-9223372036854775808,1.5,9223372036854775808,true,false,"x"]"#.utf8)
-        bytes.withUnsafeBytes { buffer in
-            var spans: [JSONValueSpan] = []
-            var scanner = JSONScanner(buffer)
-            let whole = try! scanner.scanValue()
-            #expect(whole.forEachElement(in: buffer) { spans.append($0) })
-            #expect(spans.map { $0.int64(in: buffer) } == [7, Int64.min, nil, nil, nil, nil, nil])
-            #expect(spans.map { $0.bool(in: buffer) } == [nil, nil, nil, nil, true, false, nil])
-            #expect(!spans[6].forEachElement(in: buffer) { _ in })
-        }
+        let span = bytes.span.bytes
+        var spans: [JSONValueSpan] = []
+        var scanner = JSONScanner(span)
+        let whole = try! scanner.scanValue()
+        #expect(whole.forEachElement(in: span) { spans.append($0) })
+        #expect(spans.map { $0.int64(in: span) } == [7, Int64.min, nil, nil, nil, nil, nil])
+        #expect(spans.map { $0.bool(in: span) } == [nil, nil, nil, nil, true, false, nil])
+        #expect(!spans[6].forEachElement(in: span) { _ in })
     }
 
     @Test func appendJSONWritesWhatTheWriterWrites() {
@@ -52,7 +50,7 @@ import StadiumProtocol
             ([0xED, 0xA0, 0x80], false), ([0xC0, 0x80], false), ([0xF4, 0x90, 0x80, 0x80], false),
         ]
         for (bytes, valid) in cases {
-            #expect(bytes.withUnsafeBytes(UTF8Sequence.isValid) == valid, "\(bytes)")
+            #expect(UTF8Sequence.isValid(bytes.span.bytes) == valid, "\(bytes)")
         }
     }
 }

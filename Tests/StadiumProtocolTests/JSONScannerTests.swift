@@ -9,7 +9,7 @@ import Testing
         "\"caf\u{E9} \u{1F600}\"", "[[[[]]]]", "-123456789012345678901234567890",
     ])
     func acceptsValidJSON(_ text: String) throws {
-        let span = try withBytes(text) { try JSONScanner.validateDocument($0) }
+        let span = try withSpan(text) { try JSONScanner.validateDocument($0) }
         #expect(slice(text, span.range) == text.trimmingCharacters(in: .whitespaces))
     }
 
@@ -41,7 +41,7 @@ import Testing
         ("\"tab\there\"", .controlCharacterInString),
     ])
     func rejectsInvalidJSON(_ text: String, _ reason: JSONSyntaxError.Reason) {
-        let error = withBytes(text) { bytes -> JSONSyntaxError? in
+        let error = withSpan(text) { bytes -> JSONSyntaxError? in
             do throws(JSONSyntaxError) {
                 _ = try JSONScanner.validateDocument(bytes)
                 return nil
@@ -60,7 +60,7 @@ import Testing
         [0x22, 0xFF, 0x22],
     ])
     func rejectsInvalidUTF8InStrings(_ bytes: [UInt8]) {
-        let error = withBytes(bytes) { bytes -> JSONSyntaxError? in
+        let error = withSpan(bytes) { bytes -> JSONSyntaxError? in
             do throws(JSONSyntaxError) {
                 _ = try JSONScanner.validateDocument(bytes)
                 return nil
@@ -73,10 +73,10 @@ import Testing
 
     @Test func limitsNestingDepth() throws {
         let deepest = String(repeating: "[", count: JSONScanner.maximumDepth) + String(repeating: "]", count: JSONScanner.maximumDepth)
-        _ = try withBytes(deepest) { try JSONScanner.validateDocument($0) }
+        _ = try withSpan(deepest) { try JSONScanner.validateDocument($0) }
         let tooDeep = "[" + deepest + "]"
         #expect(throws: JSONSyntaxError(offset: JSONScanner.maximumDepth, reason: .nestingTooDeep(limit: 64))) {
-            try withBytes(tooDeep) { try JSONScanner.validateDocument($0) }
+            try withSpan(tooDeep) { try JSONScanner.validateDocument($0) }
         }
     }
 
@@ -88,7 +88,7 @@ import Testing
     @Test func iteratesMembersWithExactValueRanges() throws {
         let text = #"{"a": {"x": [1, "}"]}, "b\u0041" : "q\"\\" , "c":-1.5e3}"#
         var found: [(String, String)] = []
-        try withBytes(text) { bytes in
+        try withSpan(text) { bytes in
             var scanner = JSONScanner(bytes)
             #expect(try scanner.beginObject())
             while let member = try scanner.nextMember() {
@@ -102,7 +102,7 @@ import Testing
 
     @Test func decodesEscapesIncludingSurrogatePairs() throws {
         let text = #""a\"b\\c\/d\b\f\n\r\t\u00e9\u20AC\uD83D\uDE00""#
-        let decoded = try withBytes(text) { bytes in
+        let decoded = try withSpan(text) { bytes in
             try JSONScanner.validateDocument(bytes).string(in: bytes)
         }
         #expect(decoded == "a\"b\\c/d\u{08}\u{0C}\n\r\t\u{E9}\u{20AC}\u{1F600}")

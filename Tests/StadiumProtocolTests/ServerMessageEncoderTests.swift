@@ -44,8 +44,9 @@ import Testing
     ])
     func msgForwardsJSONValuesVerbatim(_ value: String) throws {
         let encoded = withBytes(value) { record in
-            let data = MessageData(recordValue: record)
-            #expect(data.isVerbatimJSON)
+            let data = MessageData(recordValue: record.bytes)
+            let isVerbatim = data.isVerbatimJSON
+            #expect(isVerbatim)
             return encode(length: ServerMessageEncoder.msgLength(subject: "/question", seq: 41, data: data, retained: false)) {
                 ServerMessageEncoder.writeMsg(subject: "/question", seq: 41, data: data, retained: false, into: $0)
             }
@@ -58,7 +59,7 @@ import Testing
 
     @Test func msgDropsWhitespaceAroundTheValue() {
         let encoded = withBytes(" \n{\"a\": 1}\r\n") { record in
-            let data = MessageData(recordValue: record)
+            let data = MessageData(recordValue: record.bytes)
             return encode(length: ServerMessageEncoder.msgLength(subject: "/top/bob", seq: 0, data: data, retained: true)) {
                 ServerMessageEncoder.writeMsg(subject: "/top/bob", seq: 0, data: data, retained: true, into: $0)
             }
@@ -98,14 +99,15 @@ import Testing
             ServerMessageEncoder.writeMsg(subject: "/question", seq: 9, data: data, retained: false, into: $0)
         }
         #expect(encoded.text == #"{"op":"msg","subject":"/question","seq":9,"data":null}"#)
-        #expect(!data.isVerbatimJSON)
+        let isVerbatim = data.isVerbatimJSON
+        #expect(!isVerbatim)
     }
 
     @Test func msgFromSubjectBytesAndExtremeSeq() {
         let encoded = withBytes("/result/alice") { subject in
-            let data = MessageData(recordValue: subject)
-            return encode(length: ServerMessageEncoder.msgLength(subject: subject, seq: Int64.max, data: data, retained: false)) {
-                ServerMessageEncoder.writeMsg(subject: subject, seq: Int64.max, data: data, retained: false, into: $0)
+            let data = MessageData(recordValue: subject.bytes)
+            return encode(length: ServerMessageEncoder.msgLength(subject: subject.bytes, seq: Int64.max, data: data, retained: false)) {
+                ServerMessageEncoder.writeMsg(subject: subject.bytes, seq: Int64.max, data: data, retained: false, into: $0)
             }
         }
         #expect(encoded.text == #"{"op":"msg","subject":"/result/alice","seq":9223372036854775807,"data":"/result/alice"}"#)
@@ -122,8 +124,9 @@ import Testing
 
     private func encodeMsg(record: [UInt8]) -> (text: String, bytes: [UInt8], shortBufferRefused: Bool) {
         withBytes(record) { record in
-            let data = MessageData(recordValue: record)
-            #expect(!data.isVerbatimJSON)
+            let data = MessageData(recordValue: record.bytes)
+            let isVerbatim = data.isVerbatimJSON
+            #expect(!isVerbatim)
             return encode(length: ServerMessageEncoder.msgLength(subject: "/question", seq: 1, data: data, retained: false)) {
                 ServerMessageEncoder.writeMsg(subject: "/question", seq: 1, data: data, retained: false, into: $0)
             }

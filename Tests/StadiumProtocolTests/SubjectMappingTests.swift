@@ -17,11 +17,11 @@ import Testing
         #expect(mapped.topic == topic)
         #expect(mapped.key == key)
         #expect(SubjectMapping.subject(topic: topic, key: key) == subject)
-        let written = withBytes(topic) { topicBytes in
+        let written = withSpan(topic) { topicBytes in
             var buffer = [UInt8](repeating: 0, count: SubjectSyntax.maximumLength)
             let count = buffer.withUnsafeMutableBytes { output in
                 if let key {
-                    return withBytes(key) { SubjectMapping.writeSubject(topic: topicBytes, key: $0, into: output) }
+                    return withSpan(key) { SubjectMapping.writeSubject(topic: topicBytes, key: $0, into: output) }
                 }
                 return SubjectMapping.writeSubject(topic: topicBytes, key: nil, into: output)
             }
@@ -39,8 +39,8 @@ import Testing
     ] as [(String, String)])
     func recordsNoClientCanSubscribeToHaveNoSubject(_ topic: String, _ key: String) {
         #expect(SubjectMapping.subject(topic: topic, key: key) == nil)
-        let count = withBytes(topic) { topicBytes in
-            withBytes(key) { keyBytes in
+        let count = withSpan(topic) { topicBytes in
+            withSpan(key) { keyBytes in
                 var buffer = [UInt8](repeating: 0, count: 64)
                 return buffer.withUnsafeMutableBytes { SubjectMapping.writeSubject(topic: topicBytes, key: keyBytes, into: $0) }
             }
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func writeSubjectRefusesAShortBuffer() {
-        let count = withBytes("question") { topic in
+        let count = withSpan("question") { topic in
             var buffer = [UInt8](repeating: 0, count: 5)
             return buffer.withUnsafeMutableBytes { SubjectMapping.writeSubject(topic: topic, key: nil, into: $0) }
         }

@@ -10,6 +10,15 @@ func withBytes<Result>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws
     try bytes.withUnsafeBytes { try body($0) }
 }
 
+/// Runs `body` over the UTF-8 bytes of `text` as a borrowed span, as received bytes reach parsers.
+func withSpan<Result>(_ text: String, _ body: (RawSpan) throws -> Result) rethrows -> Result {
+    try withSpan(Array(text.utf8), body)
+}
+
+func withSpan<Result>(_ bytes: [UInt8], _ body: (RawSpan) throws -> Result) rethrows -> Result {
+    try body(bytes.span.bytes)
+}
+
 /// The text of `range` within `text`'s UTF-8 bytes.
 func slice(_ text: String, _ range: Range<Int>) -> String {
     String(decoding: Array(text.utf8)[range], as: UTF8.self)

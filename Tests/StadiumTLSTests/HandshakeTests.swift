@@ -18,14 +18,14 @@ func handshake(_ client: TLSHandshake, _ server: TLSHandshake) throws -> (client
         if clientDone == nil {
             let input = toClient
             toClient = []
-            if case .established(let done) = try input.withUnsafeBytes({ try client.advance(received: $0, output: &toServer) }) {
+            if case .established(let done) = try client.advance(received: input.span.bytes, output: &toServer) {
                 clientDone = done
             }
         }
         if serverDone == nil {
             let input = toServer
             toServer = []
-            if case .established(let done) = try input.withUnsafeBytes({ try server.advance(received: $0, output: &toClient) }) {
+            if case .established(let done) = try server.advance(received: input.span.bytes, output: &toClient) {
                 serverDone = done
             }
         }
@@ -87,16 +87,16 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
         let serverHandshake = try TLSHandshake(context: server)
         var toServer: [UInt8] = []
         var toClient: [UInt8] = []
-        _ = try clientHandshake.advance(received: UnsafeRawBufferPointer(start: nil, count: 0), output: &toServer)
-        #expect(try toServer.withUnsafeBytes { try serverHandshake.advance(received: $0, output: &toClient) }.needsInput)
+        _ = try clientHandshake.advance(received: [UInt8]().span.bytes, output: &toServer)
+        #expect(try serverHandshake.advance(received: toServer.span.bytes, output: &toClient).needsInput)
         toServer = []
-        guard case .established(let clientEnd) = try toClient.withUnsafeBytes({ try clientHandshake.advance(received: $0, output: &toServer) })
+        guard case .established(let clientEnd) = try clientHandshake.advance(received: toClient.span.bytes, output: &toServer)
         else { throw TLSHandshakeError.failed("client did not finish") }
         var clientState = try tls13(clientEnd)
         // The upgrade request leaves in the same write as the client's Finished.
         toServer += try seal(&clientState, Array("upgrade".utf8), crypto)
         var ignored: [UInt8] = []
-        guard case .established(let serverEnd) = try toServer.withUnsafeBytes({ try serverHandshake.advance(received: $0, output: &ignored) })
+        guard case .established(let serverEnd) = try serverHandshake.advance(received: toServer.span.bytes, output: &ignored)
         else { throw TLSHandshakeError.failed("server did not finish") }
         #expect(ignored.isEmpty)
         var serverState = try tls13(serverEnd)
@@ -152,11 +152,11 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
         }
         let serverHandshake = try TLSHandshake(context: server)
         var hello: [UInt8] = []
-        #expect(try clientHandshake.advance(received: UnsafeRawBufferPointer(start: nil, count: 0), output: &hello).needsInput)
+        #expect(try clientHandshake.advance(received: [UInt8]().span.bytes, output: &hello).needsInput)
         #expect(hello.count > 5 && hello[0] == 22)
         var alert: [UInt8] = []
         let error = #expect(throws: TLSHandshakeError.self) {
-            _ = try hello.withUnsafeBytes { try serverHandshake.advance(received: $0, output: &alert) }
+            _ = try serverHandshake.advance(received: hello.span.bytes, output: &alert)
         }
         guard case .protocolVersion = error else {
             Issue.record("expected protocolVersion, got \(String(describing: error))")
@@ -166,7 +166,7 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
         #expect(alert.count == 7 && alert[0] == 21 && alert[5] == 2 && alert[6] == TLSAlert.protocolVersion.rawValue)
         var nothing: [UInt8] = []
         let clientError = #expect(throws: TLSHandshakeError.self) {
-            _ = try alert.withUnsafeBytes { try clientHandshake.advance(received: $0, output: &nothing) }
+            _ = try clientHandshake.advance(received: alert.span.bytes, output: &nothing)
         }
         // The client reads the alert as what it is: a refused version.
         #expect(clientError.map { if case .protocolVersion = $0 { true } else { false } } == true, "\(String(describing: clientError))")
@@ -176,9 +176,8 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
         let serverHandshake = try TLSHandshake(context: server)
         var output: [UInt8] = []
         let error = #expect(throws: TLSHandshakeError.self) {
-            _ = try Array("GET /v1 HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8).withUnsafeBytes {
-                try serverHandshake.advance(received: $0, output: &output)
-            }
+            _ = try serverHandshake.advance(
+                received: Array("GET /v1 HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8).span.bytes, output: &output)
         }
         guard case .notTLS(let why) = error else {
             Issue.record("expected notTLS, got \(String(describing: error))")
@@ -193,7 +192,7 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
         // A handshake record whose body is not a ClientHello.
         let garbage: [UInt8] = [22, 3, 1, 0, 8, 1, 0, 0, 4, 0xFF, 0xFF, 0xFF, 0xFF]
         let error = #expect(throws: TLSHandshakeError.self) {
-            _ = try garbage.withUnsafeBytes { try serverHandshake.advance(received: $0, output: &output) }
+            _ = try serverHandshake.advance(received: garbage.span.bytes, output: &output)
         }
         #expect(error != nil)
         // Whatever the cause, the peer is told with a fatal alert record.
@@ -203,11 +202,11 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
     @Test func truncatedClientHelloEndsWithAClearError() throws {
         let clientHandshake = try TLSHandshake(context: client, serverName: "localhost")
         var hello: [UInt8] = []
-        _ = try clientHandshake.advance(received: UnsafeRawBufferPointer(start: nil, count: 0), output: &hello)
+        _ = try clientHandshake.advance(received: [UInt8]().span.bytes, output: &hello)
         let serverHandshake = try TLSHandshake(context: server)
         var output: [UInt8] = []
         let half = Array(hello[..<(hello.count / 2)])
-        #expect(try half.withUnsafeBytes { try serverHandshake.advance(received: $0, output: &output) }.needsInput)
+        #expect(try serverHandshake.advance(received: half.span.bytes, output: &output).needsInput)
         #expect(output.isEmpty)
         guard case .truncated(let why) = serverHandshake.inputEnded(output: &output) else {
             Issue.record("expected truncated")
@@ -221,11 +220,11 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
         let h2 = ALPN.wire(["h2"])
         _ = clientHandshake.withSSL { SSL_set_alpn_protos($0, h2, UInt32(h2.count)) }
         var hello: [UInt8] = []
-        _ = try clientHandshake.advance(received: UnsafeRawBufferPointer(start: nil, count: 0), output: &hello)
+        _ = try clientHandshake.advance(received: [UInt8]().span.bytes, output: &hello)
         let serverHandshake = try TLSHandshake(context: server)
         var alert: [UInt8] = []
         let error = #expect(throws: TLSHandshakeError.self) {
-            _ = try hello.withUnsafeBytes { try serverHandshake.advance(received: $0, output: &alert) }
+            _ = try serverHandshake.advance(received: hello.span.bytes, output: &alert)
         }
         #expect(error.map { "\($0)".contains("no application protocol") } == true, "\(String(describing: error))")
         // A plaintext fatal no_application_protocol alert: the ServerHello was never sent.
@@ -256,16 +255,16 @@ func tls13(_ established: TLSEstablished) throws -> TLS13RecordState {
         let early = try TLSHandshake(context: client, serverName: "localhost")
         let earlyServer = try TLSHandshake(context: reloading)
         var hello: [UInt8] = []
-        _ = try early.advance(received: UnsafeRawBufferPointer(start: nil, count: 0), output: &hello)
+        _ = try early.advance(received: [UInt8]().span.bytes, output: &hello)
         var reply: [UInt8] = []
-        _ = try hello.withUnsafeBytes { try earlyServer.advance(received: $0, output: &reply) }
+        _ = try earlyServer.advance(received: hello.span.bytes, output: &reply)
 
         try overwrite(files.certificateChain, from: other.chainFile)
         try overwrite(files.privateKey, from: other.keyFile)
         try reloading.reload()
         // The one under way finishes with the old certificate, trusted by the old CA.
         var finished: [UInt8] = []
-        guard case .established = try reply.withUnsafeBytes({ try early.advance(received: $0, output: &finished) }) else {
+        guard case .established = try early.advance(received: reply.span.bytes, output: &finished) else {
             Issue.record("handshake under way did not finish")
             return
         }

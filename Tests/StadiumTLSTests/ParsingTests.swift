@@ -19,12 +19,21 @@ import Testing
     @Test func alpnPicksHTTP11FromTheClientList() {
         let offered = ALPN.wire(["h2", "http/1.1"])
         #expect(offered == [2] + Array("h2".utf8) + [8] + Array("http/1.1".utf8))
-        let chosen = offered.withUnsafeBytes { ALPN.select("http/1.1", from: $0) }
+        let chosen = selectHTTP11(from: offered)
         #expect(chosen?.offset == 4 && chosen?.count == 8)
-        #expect(ALPN.wire(["h2"]).withUnsafeBytes { ALPN.select("http/1.1", from: $0) } == nil)
+        #expect(selectHTTP11(from: ALPN.wire(["h2"])) == nil)
         // A length running past the end, or a zero length, makes the whole list malformed.
-        #expect(([9] + Array("http/1.1".utf8)).withUnsafeBytes { ALPN.select("http/1.1", from: $0) } == nil)
-        #expect(([0, 8] + Array("http/1.1".utf8)).withUnsafeBytes { ALPN.select("http/1.1", from: $0) } == nil)
+        #expect(selectHTTP11(from: [9] + Array("http/1.1".utf8)) == nil)
+        #expect(selectHTTP11(from: [0, 8] + Array("http/1.1".utf8)) == nil)
+    }
+
+    /// Outside `#expect`, which cannot capture a span.
+    private func selectHTTP11(from offered: [UInt8]) -> (offset: Int, count: Int)? {
+        ALPN.select("http/1.1", from: offered.span.bytes)
+    }
+
+    private func header(_ bytes: [UInt8]) throws(TLSRecordError) -> TLSRecordHeader.Parsed {
+        try TLSRecordHeader.parse(bytes.span.bytes)
     }
 
     @Test func hkdfLabelMatchesRFC8448Info() {
@@ -35,9 +44,9 @@ import Testing
 
     @Test func headerFraming() throws {
         let record: [UInt8] = [23, 3, 3, 0, 2, 9, 9, 23]
-        #expect(try record.withUnsafeBytes { try TLSRecordHeader.parse($0) } == .complete(type: 23, length: 7))
-        #expect(try record[..<3].withUnsafeBytes { try TLSRecordHeader.parse($0) } == .incomplete(needed: 5))
-        #expect(try record[..<6].withUnsafeBytes { try TLSRecordHeader.parse($0) } == .incomplete(needed: 7))
-        #expect(throws: TLSRecordError.notTLS) { try Array("G".utf8).withUnsafeBytes { try TLSRecordHeader.parse($0) } }
+        #expect(try header(record) == .complete(type: 23, length: 7))
+        #expect(try header(Array(record[..<3])) == .incomplete(needed: 5))
+        #expect(try header(Array(record[..<6])) == .incomplete(needed: 7))
+        #expect(throws: TLSRecordError.notTLS) { try header(Array("G".utf8)) }
     }
 }

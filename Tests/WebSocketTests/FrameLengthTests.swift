@@ -23,17 +23,17 @@ import WebSocket
         let written = buffer.withUnsafeMutableBytes {
             FrameEncoder.writeHeader(into: $0, opcode: .text, fin: false, payloadCount: payloadCount, maskKey: 0xA1B2_C3D4)
         }
-        let parsed = buffer.withUnsafeBytes { FrameHeader.parse(UnsafeRawBufferPointer(rebasing: $0[..<written])) }
+        let parsed = FrameHeader.parse(buffer.span.bytes.extracting(..<written))
         let expected = FrameHeader(
             fin: false, opcode: .text, maskKey: 0xA1B2_C3D4, payloadLength: UInt64(payloadCount), headerLength: written)
         #expect(parsed == .header(expected))
-        let truncated = buffer.withUnsafeBytes { FrameHeader.parse(UnsafeRawBufferPointer(rebasing: $0[..<(written - 1)])) }
+        let truncated = FrameHeader.parse(buffer.span.bytes.extracting(..<(written - 1)))
         #expect(truncated == .incomplete)
     }
 
     @Test func sixtyFourBitLengthWithTopBitIsInvalid() {
         let wire: [UInt8] = [0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 1]
-        guard case .invalid = wire.withUnsafeBytes({ FrameHeader.parse($0) }) else {
+        guard case .invalid = FrameHeader.parse(wire.span.bytes) else {
             Issue.record("expected an invalid header")
             return
         }

@@ -5,7 +5,7 @@ import WebSocket
 
 @Suite struct UTF8ValidatorTests {
     func isValid(_ data: [UInt8]) -> Bool {
-        data.withUnsafeBytes { IncrementalUTF8Validator.isValid($0) }
+        IncrementalUTF8Validator.isValid(data.span.bytes)
     }
 
     @Test func validMultibyteText() {
@@ -34,7 +34,7 @@ import WebSocket
 
     @Test func truncatedSequenceIsIncompleteNotInvalid() {
         var validator = IncrementalUTF8Validator()
-        let accepted = [UInt8](bytes("euro ") + [0xE2, 0x82]).withUnsafeBytes { validator.feed($0) }
+        let accepted = validator.feed([UInt8](bytes("euro ") + [0xE2, 0x82]).span.bytes)
         #expect(accepted)
         #expect(!validator.isComplete)
         #expect(!validator.isInvalid)
@@ -45,16 +45,16 @@ import WebSocket
         let text = bytes("a€b😀c")
         for split in 0...text.count {
             var validator = IncrementalUTF8Validator()
-            let first = Array(text[..<split]).withUnsafeBytes { validator.feed($0) }
-            let second = Array(text[split...]).withUnsafeBytes { validator.feed($0) }
+            let first = validator.feed(Array(text[..<split]).span.bytes)
+            let second = validator.feed(Array(text[split...]).span.bytes)
             #expect(first && second && validator.isComplete, "split at \(split)")
         }
     }
 
     @Test func invalidityIsSticky() {
         var validator = IncrementalUTF8Validator()
-        _ = [UInt8(0xFF)].withUnsafeBytes { validator.feed($0) }
-        let later = bytes("fine").withUnsafeBytes { validator.feed($0) }
+        _ = validator.feed([UInt8(0xFF)].span.bytes)
+        let later = validator.feed(bytes("fine").span.bytes)
         #expect(!later)
         #expect(validator.isInvalid)
     }

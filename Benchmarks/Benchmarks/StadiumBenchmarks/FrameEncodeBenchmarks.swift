@@ -33,9 +33,10 @@ final class EncodeFixture {
     /// goes back to the pool with its owner).
     func encodeMessage() -> OwnedFrame {
         seq += 1
-        let data = MessageData(recordValue: UnsafeRawBufferPointer(record))
+        let value = UnsafeRawBufferPointer(record)
+        let data = MessageData(recordValue: value.bytes)
         do {
-            return try writer.message(subject: UnsafeRawBufferPointer(subject), seq: seq, data: data, retained: false)
+            return try writer.message(subject: UnsafeRawBufferPointer(subject).bytes, seq: seq, data: data, retained: false)
         } catch {
             fatalError("encoding failed: \(error)")
         }

@@ -47,12 +47,16 @@ public struct SubjectPattern: Equatable, Sendable, CustomStringConvertible {
 
     public func matches(_ subject: String) -> Bool {
         var subject = subject
-        return subject.withUTF8 { matches(UnsafeRawBufferPointer($0)) }
+        return subject.withUTF8 { matches(buffer: UnsafeRawBufferPointer($0)) }
     }
 
     /// Glob matching with one backtrack point; a `*` never consumes a `/`, so backtracking to an
     /// earlier segment's star can never help and one point is enough.
-    public func matches(_ subject: UnsafeRawBufferPointer) -> Bool {
+    public func matches(_ subject: RawSpan) -> Bool {
+        subject.withUnsafeBytes { matches(buffer: $0) }
+    }
+
+    private func matches(buffer subject: UnsafeRawBufferPointer) -> Bool {
         bytes.withUnsafeBufferPointer { pattern in
             let slash = UInt8(ascii: "/")
             let star = UInt8(ascii: "*")

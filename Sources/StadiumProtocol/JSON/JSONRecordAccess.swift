@@ -5,7 +5,7 @@ extension JSONScanner {
     /// (whitespace around it allowed); false when those bytes are not exactly one valid object.
     /// Never allocates.
     public static func forEachMember(
-        of bytes: UnsafeRawBufferPointer, range: Range<Int>, _ body: (JSONMember) -> Void
+        of bytes: RawSpan, range: Range<Int>, _ body: (JSONMember) -> Void
     ) -> Bool {
         var scanner = JSONScanner(bytes, range: range)
         do throws(JSONSyntaxError) {
@@ -21,16 +21,16 @@ extension JSONScanner {
 
 extension JSONValueSpan {
     /// A number written without fraction or exponent that fits in `Int64`; nil otherwise.
-    public func int64(in bytes: UnsafeRawBufferPointer) -> Int64? {
-        JSONInteger.int64(bytes, self)
+    public func int64(in bytes: RawSpan) -> Int64? {
+        bytes.withUnsafeBytes { JSONInteger.int64($0, self) }
     }
 
-    public func bool(in bytes: UnsafeRawBufferPointer) -> Bool? {
-        kind == .bool ? bytes[range.lowerBound] == UInt8(ascii: "t") : nil
+    public func bool(in bytes: RawSpan) -> Bool? {
+        kind == .bool ? bytes.withUnsafeBytes { $0[range.lowerBound] } == UInt8(ascii: "t") : nil
     }
 
     /// Calls `body` with each element of an array span; false for other kinds.
-    public func forEachElement(in bytes: UnsafeRawBufferPointer, _ body: (JSONValueSpan) -> Void) -> Bool {
+    public func forEachElement(in bytes: RawSpan, _ body: (JSONValueSpan) -> Void) -> Bool {
         guard kind == .array else { return false }
         var scanner = JSONScanner(bytes, range: range)
         do throws(JSONSyntaxError) {

@@ -4,9 +4,10 @@
 /// Strings must be valid UTF-8 without raw control characters; `\u` escapes must pair
 /// surrogates (a lone surrogate cannot become a Swift `String`). Containers may nest
 /// `maximumDepth` levels. The scanner never allocates.
-public struct JSONScanner {
+public struct JSONScanner: ~Escapable {
     public static let maximumDepth = 64
 
+    /// The bytes of the span this scanner's lifetime depends on (raw for the byte loops).
     private let bytes: UnsafeRawBufferPointer
     private let end: Int
     /// Next byte to read.
@@ -15,21 +16,33 @@ public struct JSONScanner {
     private var containerDepth = 0
     private var atFirstItem = true
 
-    /// Scans `bytes` from its start; the buffer must outlive the scanner and every span it returns.
-    public init(_ bytes: UnsafeRawBufferPointer) {
-        self.init(bytes, range: 0..<bytes.count)
+    /// Scans `bytes` from its start; the scanner cannot outlive them.
+    @_lifetime(copy bytes)
+    public init(_ bytes: RawSpan) {
+        self.init(bytes, range: 0..<bytes.byteCount)
     }
 
     /// Scans only `range` of `bytes`; spans stay relative to the start of `bytes`.
-    public init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "range outside the buffer")
-        self.bytes = bytes
+    @_lifetime(copy bytes)
+    public init(_ bytes: RawSpan, range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.byteCount, "range outside the buffer")
+        self.bytes = bytes.withUnsafeBytes { $0 }
+        self.end = range.upperBound
+        self.position = range.lowerBound
+    }
+
+    /// For this module's parsers, already inside `withUnsafeBytes` of a span.
+    @_lifetime(borrow buffer)
+    init(buffer: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
+        let range = range ?? 0..<buffer.count
+        precondition(range.lowerBound >= 0 && range.upperBound <= buffer.count, "range outside the buffer")
+        self.bytes = buffer
         self.end = range.upperBound
         self.position = range.lowerBound
     }
 
     /// Validates that `bytes` hold exactly one JSON value (whitespace around it allowed).
-    public static func validateDocument(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValueSpan {
+    public static func validateDocument(_ bytes: RawSpan) throws(JSONSyntaxError) -> JSONValueSpan {
         var scanner = JSONScanner(bytes)
         let value = try scanner.scanValue()
         try scanner.expectEndOfInput()

@@ -35,23 +35,21 @@ public struct JSONMember: Equatable, Sendable {
 }
 
 extension JSONValueSpan {
-    /// `string(in:)` over a borrowed span (a received message).
+    /// The decoded text of a string span (escapes resolved), or nil for other kinds.
     public func string(in bytes: RawSpan) -> String? {
         bytes.withUnsafeBytes { string(in: $0) }
     }
 
-    /// `isString(_:in:)` over a borrowed span (a received message).
+    /// Whether this is a string span denoting exactly `text`; no allocation unless escaped.
     public func isString(_ text: String, in bytes: RawSpan) -> Bool {
         bytes.withUnsafeBytes { isString(text, in: $0) }
     }
 
-    /// The decoded text of a string span (escapes resolved), or nil for other kinds.
-    public func string(in bytes: UnsafeRawBufferPointer) -> String? {
+    func string(in bytes: UnsafeRawBufferPointer) -> String? {
         kind == .string ? JSONEscapes.decodeString(bytes, self) : nil
     }
 
-    /// Whether this is a string span denoting exactly `text`; no allocation unless escaped.
-    public func isString(_ text: String, in bytes: UnsafeRawBufferPointer) -> Bool {
+    func isString(_ text: String, in bytes: UnsafeRawBufferPointer) -> Bool {
         guard kind == .string else { return false }
         if hasEscapes { return JSONEscapes.decodeString(bytes, self) == text }
         var text = text

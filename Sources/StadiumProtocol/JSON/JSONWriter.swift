@@ -31,7 +31,12 @@ public struct JSONWriter {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    /// Appends borrowed bytes as they are (they must already be JSON where JSON is due).
+    public mutating func append(_ bytes: RawSpan) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if let buffer {
             guard count + bytes.count <= buffer.count else { overflowed = true; return }
             if let source = bytes.baseAddress, bytes.count > 0 {
@@ -61,7 +66,11 @@ public struct JSONWriter {
 
     /// Writes `"..."` with `bytes` escaped; bytes that are not valid UTF-8 become U+FFFD,
     /// one per maximal invalid subpart (as Swift's own decoding does).
-    public mutating func appendString(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func appendString(_ bytes: RawSpan) {
+        bytes.withUnsafeBytes { appendString($0) }
+    }
+
+    mutating func appendString(_ bytes: UnsafeRawBufferPointer) {
         append(UInt8(ascii: "\""))
         var index = 0
         var runStart = 0

@@ -2,7 +2,11 @@
 /// so the scanner (which rejects) and the string escaper (which replaces) agree.
 public enum UTF8Sequence {
     /// Whether all of `bytes` is well-formed UTF-8 (what the scanner accepts inside strings).
-    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public static func isValid(_ bytes: RawSpan) -> Bool {
+        bytes.withUnsafeBytes { isValid(buffer: $0) }
+    }
+
+    static func isValid(buffer bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         while index < bytes.count {
             let length = measure(bytes, at: index, end: bytes.count)

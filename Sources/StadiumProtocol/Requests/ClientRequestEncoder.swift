@@ -3,17 +3,17 @@
 public enum ClientRequestEncoder {
     /// `{"op":"pub","id":3,"subject":"/answer/alice","data":<data>}`: the hot path of the
     /// load generator, so sized and written without allocating. `data` must be one JSON value.
-    public static func pubLength(id: Int64?, subject: String, data: UnsafeRawBufferPointer) -> Int {
+    public static func pubLength(id: Int64?, subject: String, data: RawSpan) -> Int {
         var writer = JSONWriter()
-        encodePub(id: id, subject: subject, data: data, to: &writer)
+        data.withUnsafeBytes { encodePub(id: id, subject: subject, data: $0, to: &writer) }
         return writer.count
     }
 
     public static func writePub(
-        id: Int64?, subject: String, data: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer
+        id: Int64?, subject: String, data: RawSpan, into buffer: UnsafeMutableRawBufferPointer
     ) -> Int? {
         var writer = JSONWriter(into: buffer)
-        encodePub(id: id, subject: subject, data: data, to: &writer)
+        data.withUnsafeBytes { encodePub(id: id, subject: subject, data: $0, to: &writer) }
         return writer.writtenCount
     }
 

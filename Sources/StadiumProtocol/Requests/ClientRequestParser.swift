@@ -15,7 +15,7 @@ public enum ClientRequestParser {
         var members = RequestMembers()
         var id: Int64?
         var idProblem: String?
-        var scanner = JSONScanner(bytes)
+        var scanner = JSONScanner(buffer: bytes)
         do throws(JSONSyntaxError) {
             guard try scanner.beginObject() else {
                 return .failure(.badRequest(id: nil, message: "a request must be a JSON object"))

@@ -104,7 +104,7 @@ struct RequestFields {
     /// of an already validated object; at most `limit` spans.
     private func items(of span: JSONValueSpan, limit: Int) -> [JSONValueSpan] {
         var items: [JSONValueSpan] = []
-        var scanner = JSONScanner(bytes, range: span.range)
+        var scanner = JSONScanner(buffer: bytes, range: span.range)
         do throws(JSONSyntaxError) {
             if span.kind == .array {
                 _ = try scanner.beginArray()

@@ -1,8 +1,8 @@
 /// A Kafka record value classified once for the `data` member of a `msg`: the value's
 /// bytes verbatim when they are one JSON value, otherwise a JSON string of them.
 ///
-/// Borrows the record's bytes: use it only while they stay valid.
-public struct MessageData {
+/// Borrows the record's bytes: it cannot outlive the span it was made from.
+public struct MessageData: ~Escapable {
     private enum Form {
         /// Kafka null value (tombstone): written as `null`.
         case null
@@ -12,17 +12,19 @@ public struct MessageData {
         case text
     }
 
+    /// The bytes of the span this value's lifetime depends on (raw for the writer).
     private let bytes: UnsafeRawBufferPointer
     private let form: Form
 
     /// Classifies a record value; nil is Kafka's null value, an empty value is not JSON.
-    public init(recordValue: UnsafeRawBufferPointer?) {
+    @_lifetime(copy recordValue)
+    public init(recordValue: RawSpan?) {
         guard let recordValue else {
             self.bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             self.form = .null
             return
         }
-        self.bytes = recordValue
+        self.bytes = recordValue.withUnsafeBytes { $0 }
         do throws(JSONSyntaxError) {
             self.form = .json(try JSONScanner.validateDocument(recordValue).range)
         } catch {

@@ -65,25 +65,23 @@ public enum ServerMessageEncoder {
     /// `,"retained":true` before the closing brace when `retained`, and `"partition":P` after
     /// `seq` for a subject without a key (`partition` not nil).
     public static func msgLength(
-        subject: UnsafeRawBufferPointer, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool
+        subject: RawSpan, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool
     ) -> Int {
-        var writer = JSONWriter()
-        encodeMsg(subject: subject, seq: seq, partition: partition, data: data, retained: retained, to: &writer)
-        return writer.count
+        subject.withUnsafeBytes { msgLength(subjectBuffer: $0, seq: seq, partition: partition, data: data, retained: retained) }
     }
 
     public static func writeMsg(
-        subject: UnsafeRawBufferPointer, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool,
+        subject: RawSpan, seq: Int64, partition: Int32? = nil, data: MessageData, retained: Bool,
         into buffer: UnsafeMutableRawBufferPointer
     ) -> Int? {
-        var writer = JSONWriter(into: buffer)
-        encodeMsg(subject: subject, seq: seq, partition: partition, data: data, retained: retained, to: &writer)
-        return writer.writtenCount
+        subject.withUnsafeBytes {
+            writeMsg(subjectBuffer: $0, seq: seq, partition: partition, data: data, retained: retained, into: buffer)
+        }
     }
 
     public static func msgLength(subject: String, seq: Int64, data: MessageData, retained: Bool) -> Int {
         var subject = subject
-        return subject.withUTF8 { msgLength(subject: UnsafeRawBufferPointer($0), seq: seq, data: data, retained: retained) }
+        return subject.withUTF8 { msgLength(subjectBuffer: UnsafeRawBufferPointer($0), seq: seq, partition: nil, data: data, retained: retained) }
     }
 
     public static func writeMsg(
@@ -91,8 +89,25 @@ public enum ServerMessageEncoder {
     ) -> Int? {
         var subject = subject
         return subject.withUTF8 {
-            writeMsg(subject: UnsafeRawBufferPointer($0), seq: seq, data: data, retained: retained, into: buffer)
+            writeMsg(subjectBuffer: UnsafeRawBufferPointer($0), seq: seq, partition: nil, data: data, retained: retained, into: buffer)
         }
+    }
+
+    private static func msgLength(
+        subjectBuffer subject: UnsafeRawBufferPointer, seq: Int64, partition: Int32?, data: MessageData, retained: Bool
+    ) -> Int {
+        var writer = JSONWriter()
+        encodeMsg(subject: subject, seq: seq, partition: partition, data: data, retained: retained, to: &writer)
+        return writer.count
+    }
+
+    private static func writeMsg(
+        subjectBuffer subject: UnsafeRawBufferPointer, seq: Int64, partition: Int32?, data: MessageData, retained: Bool,
+        into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        var writer = JSONWriter(into: buffer)
+        encodeMsg(subject: subject, seq: seq, partition: partition, data: data, retained: retained, to: &writer)
+        return writer.writtenCount
     }
 
     // MARK: gap (reserved for replay)

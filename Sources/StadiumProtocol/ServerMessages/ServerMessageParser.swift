@@ -42,7 +42,7 @@ public enum ServerMessageParser {
 
     private static func scan(_ bytes: UnsafeRawBufferPointer) -> Result<Members, MalformedServerMessage> {
         var members = Members()
-        var scanner = JSONScanner(bytes)
+        var scanner = JSONScanner(buffer: bytes)
         do throws(JSONSyntaxError) {
             guard try scanner.beginObject() else { return .failure(MalformedServerMessage("not a JSON object")) }
             while let member = try scanner.nextMember() {
@@ -138,7 +138,7 @@ public enum ServerMessageParser {
     /// The members of an object the scan already validated.
     private static func members(of span: JSONValueSpan, in bytes: UnsafeRawBufferPointer) -> [JSONMember] {
         var members: [JSONMember] = []
-        var scanner = JSONScanner(bytes, range: span.range)
+        var scanner = JSONScanner(buffer: bytes, range: span.range)
         do throws(JSONSyntaxError) {
             _ = try scanner.beginObject()
             while let member = try scanner.nextMember() { members.append(member) }

@@ -213,7 +213,7 @@ struct ReceivedMessage: CustomStringConvertible {
                     return .err(id: id, code: code, message: message)
                 case .msg(let subject, let seq, let data, let retained):
                     return .msg(
-                        subject: subject.string(in: buffer) ?? "", seq: seq,
+                        subject: subject.string(in: buffer.bytes) ?? "", seq: seq,
                         data: String(decoding: bytes[data], as: UTF8.self), retained: retained)
                 case .gap(let subject, let from, let to):
                     return .gap(subject: subject, from: from, to: to)
