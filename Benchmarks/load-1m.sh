@@ -79,25 +79,13 @@ start_gateway() {  # start_gateway EXTRA-ARGS...
     trace_gateway "$gateway" "$REPORT_DIR/$name-gateway.tsv" &
 }
 
-make_certificates() {  # a throwaway CA and a P-256 certificate it signs for 127.0.0.1, in $RUN_DIR/tls
-    local dir=$RUN_DIR/tls
-    mkdir -p "$dir"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" \
-        -out "$dir/ca.pem" -days 2 -subj "/CN=Stadium benchmark CA" 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" \
-        -out "$dir/server.csr" -subj "/CN=localhost" 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$dir/server.ext"
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-        -out "$dir/server.pem" -days 2 -extfile "$dir/server.ext" 2>/dev/null
-    cat "$dir/server.pem" "$dir/ca.pem" >"$dir/chain.pem"
-}
 
 load_status=0
 case "$stage" in
 fanout)
     scheme=ws tls_gateway=() tls_load=()
     if [[ $TLS == 1 ]]; then
-        make_certificates
+        bash scripts/make-certificates.sh "$RUN_DIR/tls" "Stadium benchmark CA"
         scheme=wss
         tls_gateway=(--tls-cert "$RUN_DIR/tls/chain.pem" --tls-key "$RUN_DIR/tls/server.key")
         tls_load=(--ca "$RUN_DIR/tls/ca.pem" --handshake-timeout 60)

@@ -111,21 +111,9 @@ start_process() {  # start_process NAME COMMAND...
     echo "$name $pid" >>"$RUN_DIR/pids"
 }
 
-# A local CA (made once, kept so a browser that trusts it keeps trusting it) and a certificate it
-# signs for localhost and 127.0.0.1; the gateway is given the chain, leaf first.
+# A local CA (kept, so a browser that trusts it keeps trusting it) and a certificate for localhost.
 make_certificates() {
-    local dir=$RUN_DIR/tls
-    mkdir -p "$dir"
-    if [[ ! -s "$dir/ca.pem" || ! -s "$dir/ca.key" ]]; then
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" \
-            -out "$dir/ca.pem" -days 825 -subj "/CN=Stadium demo CA (this machine only)" 2>/dev/null
-    fi
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" \
-        -out "$dir/server.csr" -subj "/CN=localhost" 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
-    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
-        -out "$dir/server.pem" -days 30 -extfile "$dir/server.ext" 2>/dev/null
-    cat "$dir/server.pem" "$dir/ca.pem" >"$dir/chain.pem"
+    bash scripts/make-certificates.sh "$RUN_DIR/tls" "Stadium demo CA (this machine only)"
 }
 
 # STABLE_PORTS must lie outside net.ipv4.ip_local_port_range, or an outgoing connection of anything
