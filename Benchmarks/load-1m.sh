@@ -34,6 +34,7 @@ PARTITIONS=${PARTITIONS:-256}
 ACK_TIMEOUT=${ACK_TIMEOUT:-60}
 LOAD_ARGS=${LOAD_ARGS:-}
 TLS=${TLS:-0}
+[[ $TLS == 1 && $stage != fanout ]] && { echo "load-1m: TLS=1 goes with the fanout stage" >&2; exit 2; }
 RUN_DIR=.run/load-1m
 RUN_COMMAND="CONNECTIONS=$CONNECTIONS RATE=$RATE MESSAGES=$MESSAGES INTERVAL_MS=$INTERVAL_MS ROUND=$ROUND \
 ANSWER_WINDOW=$ANSWER_WINDOW ROUNDS=$ROUNDS PARTITIONS=$PARTITIONS ACK_TIMEOUT=$ACK_TIMEOUT LOAD_ARGS='$LOAD_ARGS' \
@@ -79,7 +80,6 @@ start_gateway() {  # start_gateway EXTRA-ARGS...
     trace_gateway "$gateway" "$REPORT_DIR/$name-gateway.tsv" &
 }
 
-
 load_status=0
 case "$stage" in
 fanout)
@@ -97,7 +97,6 @@ fanout)
         $LOAD_ARGS || load_status=$?
     ;;
 quiz)
-    [[ $TLS == 1 ]] && { echo "load-1m: TLS=1 goes with the fanout stage" >&2; exit 2; }
     "$BIN/stadium-kafka" --partitions "$PARTITIONS" --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
     pids+=($!)
     poll 60 test -s "$RUN_DIR/bootstrap"
