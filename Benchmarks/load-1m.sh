@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The million-connection runs of issue 7 (benchmarks, not CI). Each stage starts what it needs,
 # writes stadium-load's JSON report, a memory/CPU trace of the gateway and the run's command, commit
-# and settings (STAGE-CONNECTIONS-COMMIT.json, -gateway.tsv, .txt) under REPORT_DIR.
+# and settings (STAGE-CONNECTIONS-COMMIT.json, -gateway.tsv, .txt) under REPORT_DIR; the quiz
+# stage also traces every process's CPU seconds and the host's idle time (-cpu.tsv).
 #   Benchmarks/load-1m.sh fanout   one gateway holds CONNECTIONS; MESSAGES probes reach them all
 #   Benchmarks/load-1m.sh quiz     the whole stack: CONNECTIONS players for ROUNDS rounds
 # Settings (environment): CONNECTIONS (1000000), RATE (connects/s, 5000), MESSAGES (3),
@@ -70,6 +71,21 @@ $(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat") $(free
     done
 }
 
+trace_cpu() {  # every 5 s: seconds, then each NAME=PID's CPU seconds, then the host's idle CPU seconds
+    local out=$1 ticks start=$SECONDS
+    shift
+    ticks=$(getconf CLK_TCK)
+    echo "seconds ${*%%=*} host_idle" >"$out"
+    while kill -0 "${1#*=}" 2>/dev/null; do
+        local line="$((SECONDS - start))" entry
+        for entry in "$@"; do
+            line+=" $(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/${entry#*=}/stat" 2>/dev/null || echo NA)"
+        done
+        echo "$line $(awk -v t="$ticks" '/^cpu /{printf "%.2f", ($5 + $6) / t}' /proc/stat)" >>"$out"
+        sleep 5
+    done
+}
+
 start_gateway() {  # start_gateway EXTRA-ARGS...
     "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" --max-connections $((CONNECTIONS + 1000)) \
         --handshake-timeout 60 "$@" >"$RUN_DIR/gateway.log" 2>&1 &
@@ -116,6 +132,8 @@ quiz)
         $LOAD_ARGS &
     load=$!
     pids+=("$load")
+    # Where the two cores go during the rounds: each process's CPU and the host's idle time.
+    trace_cpu "$REPORT_DIR/$name-cpu.tsv" load=$load kafka="${pids[0]}" gateway=$gateway processors="${pids[2]}" &
     wait "$load" || load_status=$?
     ;;
 *)
