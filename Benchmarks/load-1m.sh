@@ -52,8 +52,9 @@ bash tuning/check.sh --connections "$CONNECTIONS" >/dev/null ||
     { echo "load-1m: this host is not tuned for $CONNECTIONS connections: run tuning/check.sh --connections $CONNECTIONS" >&2; exit 1; }
 
 pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+cleanup() {  # newest first: the broker goes last, so the processors and the gateway leave it cleanly
+    local index
+    for ((index = ${#pids[@]} - 1; index >= 0; index--)); do kill -TERM "${pids[index]}" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
 trap cleanup EXIT

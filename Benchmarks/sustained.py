@@ -25,7 +25,7 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+import shutil
 import threading
 import time
 
@@ -92,10 +92,28 @@ def produce(bootstrap, keys, rounds, record_bytes, outcome):
                    producer_max_lag_seconds=round(latest_lag, 3))
 
 
+def duplicates_in_kafka(bootstrap, since_ms):
+    """Records the producer wrote twice since since_ms (same key and due time): a duplicate a client
+    counts is the gateway's only when Kafka itself holds none."""
+    consumed = subprocess.run(
+        ["taskset", "-c", LOAD_CORE, "kcat", "-C", "-b", bootstrap, "-t", "sustained", "-o", "beginning", "-e", "-q",
+         "-f", "%k\t%s\n"], capture_output=True, text=True, timeout=300, check=True)
+    seen, duplicates = set(), 0
+    for line in consumed.stdout.splitlines():
+        key, _, value = line.partition("\t")
+        due_ms = json.loads(value)["scheduled_ms"]
+        if due_ms < since_ms:
+            continue
+        if (key, due_ms) in seen:
+            duplicates += 1
+        seen.add((key, due_ms))
+    return duplicates
+
+
 def one_run(options, bootstrap, clients, run, directory):
-    gateway, port = start_gateway(options.gateway, bootstrap, clients, os.path.join(directory, "gateway.log"))
+    gateway, port = start_gateway(options.gateway, bootstrap, clients, os.path.join(directory, "gateway-%d-%d.log" % (clients, run)))
     report_path = os.path.join(directory, "load-%d-%d.json" % (clients, run))
-    load_log_path = os.path.join(directory, "load.log")
+    load_log_path = os.path.join(directory, "load-%d-%d.log" % (clients, run))
     try:
         load = subprocess.Popen(
             ["taskset", "-c", LOAD_CORE, os.path.join(options.bin, "stadium-load"), "--url", "ws://127.0.0.1:%d/" % port,
@@ -126,6 +144,7 @@ def one_run(options, bootstrap, clients, run, directory):
             load.kill()
         gateway.terminate()
         gateway.wait(timeout=30)
+    kafka_duplicates = duplicates_in_kafka(bootstrap, int(outcome["started"] * 1000))
     loss = report.get("loss") or {}
     delivery = report["latencies"].get("delivery", {})
     seconds = outcome["finished"] - outcome["started"]
@@ -135,7 +154,7 @@ def one_run(options, bootstrap, clients, run, directory):
         "load_status": status, "kcat_status": outcome["kcat_status"], "produced": outcome["produced"],
         "producer_max_lag_seconds": outcome["producer_max_lag_seconds"],
         "deliveries_per_second": round(received / seconds), "received": received,
-        "lost": loss.get("missing"), "duplicates": loss.get("duplicates"),
+        "lost": loss.get("missing"), "duplicates": loss.get("duplicates"), "duplicates_in_kafka": kafka_duplicates,
         "p50_ms": delivery.get("p50_ms"), "p99_ms": delivery.get("p99_ms"), "p999_ms": delivery.get("p999_ms"),
         "max_ms": delivery.get("max_ms"),
         "gateway_cpu_seconds": round(cpu, 2), "gateway_core_share": round(cpu / seconds, 3),
@@ -170,35 +189,41 @@ def main():
     options.gateway = options.gateway or os.path.join(options.bin, "stadium-gateway")
     commit, report_path = prepare("sustained", options.report)
     rows = []
-    with tempfile.TemporaryDirectory() as directory:
-        broker, bootstrap = start_broker(os.path.join(options.bin, "stadium-kafka"), os.path.join(directory, "bootstrap"),
-                                         os.path.join(directory, "kafka.log"), options.partitions, topics="sustained")
-        try:
-            for clients in map(int, options.clients.split(",")):
-                runs = []
-                if options.clients_per_key:
-                    options.keys = max(1, clients // options.clients_per_key)
-                for run in range(options.runs):
-                    result = one_run(options, bootstrap, clients, run, directory)
-                    runs.append(result)
-                    print("%6d clients, run %d: %d deliveries/s, p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms, lost %s, "
-                          "duplicates %s, gateway %.2f µs/delivery (%.0f%% of its core), load core %.0f%% busy" % (
-                              clients, run + 1, result["deliveries_per_second"], result["p50_ms"], result["p99_ms"],
-                              result["p999_ms"], result["max_ms"], result["lost"], result["duplicates"],
-                              result["gateway_cpu_us_per_delivery"], 100 * result["gateway_core_share"],
-                              100 * result["load_core_share"]), flush=True)
-                    print("        producer at most %.3f s behind its schedule; gateway's Kafka consumer at most %d records behind" % (
-                        result["producer_max_lag_seconds"], result["gateway_consumer_lag_max"]), flush=True)
-                row = {"clients": clients, "runs": runs}
-                for field in ("deliveries_per_second", "p50_ms", "p99_ms", "p999_ms", "max_ms", "gateway_cpu_us_per_delivery",
-                              "gateway_core_share", "load_core_share"):
-                    row[field] = median_and_spread(runs, field)
-                row["lost"] = sum(r["lost"] or 0 for r in runs)
-                row["duplicates"] = sum(r["duplicates"] or 0 for r in runs)
-                rows.append(row)
-        finally:
-            broker.terminate()
-            broker.wait(timeout=30)
+    # Every run's gateway log, load log and load report stay here for a run that needs explaining.
+    directory = os.path.join(ROOT, ".run", "sustained")
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    broker, bootstrap = start_broker(os.path.join(options.bin, "stadium-kafka"), os.path.join(directory, "bootstrap"),
+                                     os.path.join(directory, "kafka.log"), options.partitions, topics="sustained")
+    try:
+        for clients in map(int, options.clients.split(",")):
+            runs = []
+            if options.clients_per_key:
+                options.keys = max(1, clients // options.clients_per_key)
+            for run in range(options.runs):
+                result = one_run(options, bootstrap, clients, run, directory)
+                runs.append(result)
+                print("%6d clients, run %d: %d deliveries/s, p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms, lost %s, "
+                      "duplicates %s, gateway %.2f µs/delivery (%.0f%% of its core), load core %.0f%% busy" % (
+                          clients, run + 1, result["deliveries_per_second"], result["p50_ms"], result["p99_ms"],
+                          result["p999_ms"], result["max_ms"], result["lost"], result["duplicates"],
+                          result["gateway_cpu_us_per_delivery"], 100 * result["gateway_core_share"],
+                          100 * result["load_core_share"]), flush=True)
+                print("        producer at most %.3f s behind its schedule; gateway's Kafka consumer at most %d records behind; "
+                      "records written twice into Kafka %d" % (
+                          result["producer_max_lag_seconds"], result["gateway_consumer_lag_max"],
+                          result["duplicates_in_kafka"]), flush=True)
+            row = {"clients": clients, "runs": runs}
+            for field in ("deliveries_per_second", "p50_ms", "p99_ms", "p999_ms", "max_ms", "gateway_cpu_us_per_delivery",
+                          "gateway_core_share", "load_core_share"):
+                row[field] = median_and_spread(runs, field)
+            row["lost"] = sum(r["lost"] or 0 for r in runs)
+            row["duplicates"] = sum(r["duplicates"] or 0 for r in runs)
+            row["duplicates_in_kafka"] = sum(r["duplicates_in_kafka"] for r in runs)
+            rows.append(row)
+    finally:
+        broker.terminate()
+        broker.wait(timeout=30)
     command = " ".join(["python3", os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
     with open(report_path, "w") as file:
         json.dump({"commit": commit, "command": command, "rows": rows}, file, indent=1)
@@ -207,14 +232,16 @@ def main():
         median, low, high = triple
         return "n/a" if median is None else "%.*f (%.*f-%.*f)" % (digits, median, digits, low, digits, high)
 
-    print("\n| clients | keys | deliveries/s | p50 ms | p99 ms | p99.9 ms | max ms | gateway µs/delivery | gateway core | load core busy | lost | dup |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| clients | keys | deliveries/s | p50 ms | p99 ms | p99.9 ms | max ms | gateway µs/delivery | gateway core | load core busy | lost | dup | written twice into Kafka |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |" % (
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %d |" % (
             f"{row['clients']:,}", f"{row['runs'][0]['keys']:,}", cell(row["deliveries_per_second"], 0), cell(row["p50_ms"]), cell(row["p99_ms"]),
             cell(row["p999_ms"]), cell(row["max_ms"]), cell(row["gateway_cpu_us_per_delivery"], 2),
-            cell(row["gateway_core_share"], 2), cell(row["load_core_share"], 2), row["lost"], row["duplicates"]))
+            cell(row["gateway_core_share"], 2), cell(row["load_core_share"], 2), row["lost"], row["duplicates"],
+            row["duplicates_in_kafka"]))
     print("report: " + os.path.relpath(report_path, ROOT))
+    print("each run's logs and load report: " + os.path.relpath(directory, ROOT))
     return 0 if all(row["lost"] == 0 and row["duplicates"] == 0 for row in rows) else 1
 
 

@@ -10,6 +10,8 @@ final class ConsumerSession: @unchecked Sendable {
     /// records and callbacks (errors, statistics, rebalances).
     private let queue: OpaquePointer
     private let maxBatchSize: Int
+    /// How long `stop` waits for the consumer to commit and leave its group.
+    private let closeTimeout: Duration
     private let stopping = Atomic<Bool>(false)
     private let positions = Mutex<[TopicPartition: Int64]>([:])
     private let recentLagState = Mutex<[String: Int64]>([:])
@@ -20,8 +22,10 @@ final class ConsumerSession: @unchecked Sendable {
     var startOffsets: [TopicPartition: Int64] = [:]
 
     init(
-        config: KafkaConfig, maxBatchSize: Int, logger: Logger, rebalanceHandler: RebalanceHandler? = nil
+        config: KafkaConfig, maxBatchSize: Int, logger: Logger, rebalanceHandler: RebalanceHandler? = nil,
+        closeTimeout: Duration = .seconds(10)
     ) throws(KafkaError) {
+        self.closeTimeout = closeTimeout
         handle = try KafkaHandle(
             role: .consumer, config: config, events: HandleEvents(logger: logger, rebalanceHandler: rebalanceHandler))
         rd_kafka_poll_set_consumer(handle.pointer)
@@ -51,10 +55,32 @@ final class ConsumerSession: @unchecked Sendable {
         rd_kafka_queue_yield(queue)
         thread?.join()
         thread = nil
-        // Blocking: commits and leaves the group for a group consumer.
-        let result = rd_kafka_consumer_close(handle.pointer)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-            logger.warning("consumer close failed", metadata: ["error": "\(KafkaError.librdkafka(result, operation: "rd_kafka_consumer_close"))"])
+        close()
+    }
+
+    /// Commits and leaves the group (for a group consumer), serving the rebalance callback on this
+    /// thread, but for at most `closeTimeout`: with the broker gone, librdkafka's blocking close
+    /// never returns, and a process asked to stop would hang.
+    private func close() {
+        let closeQueue = rd_kafka_queue_new(handle.pointer)!
+        defer { rd_kafka_queue_destroy(closeQueue) }
+        if let error = rd_kafka_consumer_close_queue(handle.pointer, closeQueue) {
+            logger.warning("consumer close failed", metadata: ["error": "\(String(cString: rd_kafka_error_string(error)))"])
+            rd_kafka_error_destroy(error)
+            handle.closesConsumerOnDestroy = false
+            return
+        }
+        let deadline = ContinuousClock.now + closeTimeout
+        while rd_kafka_consumer_closed(handle.pointer) == 0 {
+            guard ContinuousClock.now < deadline else {
+                logger.warning(
+                    "consumer close timed out: the broker did not answer; the group drops this member after its session timeout",
+                    metadata: ["timeout": "\(closeTimeout)"])
+                // Destroying the handle would otherwise start the same blocking close again.
+                handle.closesConsumerOnDestroy = false
+                return
+            }
+            rd_kafka_queue_poll_callback(closeQueue, 100)
         }
     }
 

@@ -30,7 +30,7 @@ public final class KafkaGroupConsumer: @unchecked Sendable {
     /// - Throws: `.missingTopics` naming each topic the cluster lacks; `.configuration` for a bad property.
     public init(
         config: KafkaConfig, groupID: String, topics: [String], commitMode: CommitMode = .automatic,
-        maxBatchSize: Int = 1024, metadataTimeout: Duration = .seconds(10),
+        maxBatchSize: Int = 1024, metadataTimeout: Duration = .seconds(10), closeTimeout: Duration = .seconds(10),
         logger: Logger = Logger(label: "stadium.kafka.group-consumer"), onRebalance: RebalanceHandler? = nil
     ) throws(KafkaError) {
         let effective = config.addingDefaults(Self.defaultProperties).overriding([
@@ -38,7 +38,8 @@ public final class KafkaGroupConsumer: @unchecked Sendable {
             "enable.auto.commit": commitMode == .automatic ? "true" : "false",
         ])
         session = try ConsumerSession(
-            config: effective, maxBatchSize: maxBatchSize, logger: logger, rebalanceHandler: onRebalance)
+            config: effective, maxBatchSize: maxBatchSize, logger: logger, rebalanceHandler: onRebalance,
+            closeTimeout: closeTimeout)
         _ = try requirePartitionCounts(of: topics, handle: session.handle, timeout: metadataTimeout)
         // The list is ours; librdkafka copies it in rd_kafka_subscribe.
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
@@ -61,7 +62,8 @@ public final class KafkaGroupConsumer: @unchecked Sendable {
         session.start(handler: handler)
     }
 
-    /// Stops and joins the consume thread, then leaves the group (committing if automatic). Idempotent.
+    /// Stops and joins the consume thread, then leaves the group (committing if automatic), giving up
+    /// after `closeTimeout` when the broker does not answer. Idempotent.
     public func stop() {
         session.stop()
     }

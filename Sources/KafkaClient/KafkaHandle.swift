@@ -10,6 +10,8 @@ final class KafkaHandle {
     /// The `rd_kafka_t *`; valid for the life of this object, never handed out of the module.
     let pointer: OpaquePointer
     let events: HandleEvents
+    /// False once a consumer's close gave up: destroying must not start the blocking close again.
+    var closesConsumerOnDestroy = true
 
     init(role: Role, config: KafkaConfig, events: HandleEvents) throws(KafkaError) {
         let configuration = try makeConfigurationHandle(config)
@@ -38,7 +40,7 @@ final class KafkaHandle {
     }
 
     deinit {
-        rd_kafka_destroy(pointer)
+        rd_kafka_destroy_flags(pointer, closesConsumerOnDestroy ? 0 : Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaClient
 import StadiumTestSupport
+import Synchronization
 import Testing
 
 @Suite struct BrokerOutageTests {
@@ -76,6 +77,38 @@ import Testing
             guard let error = error as? KafkaError else { return false }
             return error.kind == .delivery && error.code == .messageTimedOut && error.isRetriable && !error.isFatal
         }
+    }
+
+    @Test func aGroupMemberStopsWhenTheBrokerIsGone() throws {
+        var cluster: DevelopmentCluster? = try DevelopmentCluster(partitions: 2, topics: ["answer"])
+        let config = KafkaConfig(bootstrapServers: cluster!.bootstrapServers)
+        let producer = try KafkaProducer(config: config, onDelivery: { _, _ in })
+        for index in 0..<10 {
+            try producer.produce(topic: "answer", key: bytes("k\(index)"), value: bytes("v\(index)"), token: 0)
+        }
+        try producer.flush(timeout: .seconds(30))
+        let revoked = Mutex(false)
+        let collector = RecordCollector()
+        // Automatic commits, as the quiz processor's: closing commits what was consumed, which needs the broker.
+        let consumer = try KafkaGroupConsumer(
+            config: config, groupID: "stops-without-broker", topics: ["answer"], closeTimeout: .seconds(2),
+            onRebalance: { change in
+                if case .revoked = change { revoked.withLock { $0 = true } }
+            })
+        consumer.start(handler: collector.handle)
+        try waitUntil("10 records consumed") { collector.count >= 10 }
+
+        // The broker goes away for good, as when its process is killed.
+        cluster = nil
+        // librdkafka's blocking close waits for the group coordinator forever when the broker is gone.
+        let stopped = Atomic<Bool>(false)
+        let stopper = Thread {
+            consumer.stop()
+            stopped.store(true, ordering: .releasing)
+        }
+        stopper.start()
+        try waitUntil("stop returns with the broker down") { stopped.load(ordering: .acquiring) }
+        #expect(revoked.withLock { $0 }, "the member's partitions are revoked as it leaves, broker or not")
     }
 
     @Test func injectedProduceErrorsAreRetriedWithoutDuplicates() throws {
