@@ -2,7 +2,7 @@
 """The peers' benchmark shape, sustained: many clients, each subscribed to one of 10,000 keys,
 every key updated once a second through Kafka with a 512-byte record, for minutes.
 
-Per size (clients) and run: the development broker, a fresh gateway pinned to core 1
+Per size (clients) and run: a fresh development broker, a fresh gateway pinned to core 1
 (`--io-threads 1`: one thread) and, on core 0, `stadium-load --mode fanout --keys
 KEYS --external-publisher` holding the clients (client i subscribes to /sustained/k<i % KEYS>)
 and kcat producing the records straight into Kafka (topic `sustained`, key k<i>), paced by
@@ -110,7 +110,20 @@ def duplicates_in_kafka(bootstrap, since_ms):
     return duplicates
 
 
-def one_run(options, bootstrap, clients, run, directory):
+def one_run(options, clients, run, directory):
+    # A broker of its own: a record of an earlier run (the same keys) would reach this run's clients
+    # as a retained message, counted as a duplicate, and its last probe would end their run early.
+    tag = "%d-%d" % (clients, run)
+    broker, bootstrap = start_broker(os.path.join(options.bin, "stadium-kafka"), os.path.join(directory, "bootstrap-" + tag),
+                                     os.path.join(directory, "kafka-%s.log" % tag), options.partitions, topics="sustained")
+    try:
+        return measure(options, bootstrap, clients, run, directory)
+    finally:
+        broker.terminate()
+        broker.wait(timeout=30)
+
+
+def measure(options, bootstrap, clients, run, directory):
     gateway, port = start_gateway(options.gateway, bootstrap, clients, os.path.join(directory, "gateway-%d-%d.log" % (clients, run)))
     report_path = os.path.join(directory, "load-%d-%d.json" % (clients, run))
     load_log_path = os.path.join(directory, "load-%d-%d.log" % (clients, run))
@@ -126,7 +139,7 @@ def one_run(options, bootstrap, clients, run, directory):
         outcome = {}
         cpu_before = cpu_seconds(gateway.pid)
         # The other core holds the broker, kcat, this producer and every client socket: is it the limit?
-        load_core_before = core_busy_seconds(LOAD_CORE)
+        load_core_before, load_core_since = core_busy_seconds(LOAD_CORE), time.monotonic()
         producer = threading.Thread(target=produce, args=(bootstrap, options.keys, options.seconds, options.record_bytes, outcome))
         producer.start()
         # Where a slow run loses its time: records Kafka holds that the gateway has not read yet.
@@ -137,6 +150,7 @@ def one_run(options, bootstrap, clients, run, directory):
         status = load.wait(timeout=300)
         cpu = cpu_seconds(gateway.pid) - cpu_before
         load_core_busy = core_busy_seconds(LOAD_CORE) - load_core_before
+        load_core_seconds = time.monotonic() - load_core_since
         with open(report_path) as file:
             report = json.load(file)
     finally:
@@ -159,7 +173,7 @@ def one_run(options, bootstrap, clients, run, directory):
         "max_ms": delivery.get("max_ms"),
         "gateway_cpu_seconds": round(cpu, 2), "gateway_core_share": round(cpu / seconds, 3),
         "gateway_cpu_us_per_delivery": round(cpu / max(received, 1) * 1e6, 2),
-        "load_core_share": round(load_core_busy / seconds, 3),
+        "load_core_share": round(load_core_busy / load_core_seconds, 3),
         "gateway_rss_kib_subscribed": rss_subscribed,
         "gateway_consumer_lag_max": max(lag, default=0),
         "windows": report.get("delivery_windows"),
@@ -193,37 +207,31 @@ def main():
     directory = os.path.join(ROOT, ".run", "sustained")
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory)
-    broker, bootstrap = start_broker(os.path.join(options.bin, "stadium-kafka"), os.path.join(directory, "bootstrap"),
-                                     os.path.join(directory, "kafka.log"), options.partitions, topics="sustained")
-    try:
-        for clients in map(int, options.clients.split(",")):
-            runs = []
-            if options.clients_per_key:
-                options.keys = max(1, clients // options.clients_per_key)
-            for run in range(options.runs):
-                result = one_run(options, bootstrap, clients, run, directory)
-                runs.append(result)
-                print("%6d clients, run %d: %d deliveries/s, p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms, lost %s, "
-                      "duplicates %s, gateway %.2f µs/delivery (%.0f%% of its core), load core %.0f%% busy" % (
-                          clients, run + 1, result["deliveries_per_second"], result["p50_ms"], result["p99_ms"],
-                          result["p999_ms"], result["max_ms"], result["lost"], result["duplicates"],
-                          result["gateway_cpu_us_per_delivery"], 100 * result["gateway_core_share"],
-                          100 * result["load_core_share"]), flush=True)
-                print("        producer at most %.3f s behind its schedule; gateway's Kafka consumer at most %d records behind; "
-                      "records written twice into Kafka %d" % (
-                          result["producer_max_lag_seconds"], result["gateway_consumer_lag_max"],
-                          result["duplicates_in_kafka"]), flush=True)
-            row = {"clients": clients, "runs": runs}
-            for field in ("deliveries_per_second", "p50_ms", "p99_ms", "p999_ms", "max_ms", "gateway_cpu_us_per_delivery",
-                          "gateway_core_share", "load_core_share"):
-                row[field] = median_and_spread(runs, field)
-            row["lost"] = sum(r["lost"] or 0 for r in runs)
-            row["duplicates"] = sum(r["duplicates"] or 0 for r in runs)
-            row["duplicates_in_kafka"] = sum(r["duplicates_in_kafka"] for r in runs)
-            rows.append(row)
-    finally:
-        broker.terminate()
-        broker.wait(timeout=30)
+    for clients in map(int, options.clients.split(",")):
+        runs = []
+        if options.clients_per_key:
+            options.keys = max(1, clients // options.clients_per_key)
+        for run in range(options.runs):
+            result = one_run(options, clients, run, directory)
+            runs.append(result)
+            print("%6d clients, run %d: %d deliveries/s, p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms, lost %s, "
+                  "duplicates %s, gateway %.2f µs/delivery (%.0f%% of its core), load core %.0f%% busy" % (
+                      clients, run + 1, result["deliveries_per_second"], result["p50_ms"], result["p99_ms"],
+                      result["p999_ms"], result["max_ms"], result["lost"], result["duplicates"],
+                      result["gateway_cpu_us_per_delivery"], 100 * result["gateway_core_share"],
+                      100 * result["load_core_share"]), flush=True)
+            print("        producer at most %.3f s behind its schedule; gateway's Kafka consumer at most %d records behind; "
+                  "records written twice into Kafka %d" % (
+                      result["producer_max_lag_seconds"], result["gateway_consumer_lag_max"],
+                      result["duplicates_in_kafka"]), flush=True)
+        row = {"clients": clients, "runs": runs}
+        for field in ("deliveries_per_second", "p50_ms", "p99_ms", "p999_ms", "max_ms", "gateway_cpu_us_per_delivery",
+                      "gateway_core_share", "load_core_share"):
+            row[field] = median_and_spread(runs, field)
+        row["lost"] = sum(r["lost"] or 0 for r in runs)
+        row["duplicates"] = sum(r["duplicates"] or 0 for r in runs)
+        row["duplicates_in_kafka"] = sum(r["duplicates_in_kafka"] for r in runs)
+        rows.append(row)
     command = " ".join(["python3", os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
     with open(report_path, "w") as file:
         json.dump({"commit": commit, "command": command, "rows": rows}, file, indent=1)
