@@ -55,14 +55,17 @@ let package = Package(
 
         // Libraries, one job each.
         .target(name: "UringIO", dependencies: ["CUring"]),
+        // `Lifetimes` lets `WebSocketEvent` and the inflater's outcome be ~Escapable: they cannot outlive the bytes they lend.
         .target(
             name: "WebSocket",
-            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")]
         ),
         .target(
             name: "KafkaClient",
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]
         ),
+        // `Lifetimes` lets a reply be ~Escapable: a pong's payload cannot outlive the ping it answers.
         .target(
             name: "Gateway",
             dependencies: [
@@ -71,7 +74,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: [.enableExperimentalFeature("Lifetimes")]
         ),
         // `Lifetimes` lets the JSON scanner and `MessageData` be ~Escapable: they cannot outlive the span they read.
         .target(name: "StadiumProtocol", swiftSettings: [.enableExperimentalFeature("Lifetimes")]),

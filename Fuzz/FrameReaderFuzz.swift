@@ -43,8 +43,8 @@ private func checkRoundTrip(_ message: [UInt8], fragmentSize: Int) {
     let outcome = wire.withUnsafeMutableBytes { buffer in
         reader.consume(buffer) { event in
             switch event {
-            case .binary(let payload), .ping(let payload): received.append(Array(payload))
-            case .text, .pong, .close: preconditionFailure("unexpected event \(event)")
+            case .binary(let payload), .ping(let payload): received.append(payload.withUnsafeBytes { Array($0) })
+            case .text, .pong, .close: preconditionFailure("unexpected \(kind(of: event)) event")
             }
         }
     }
@@ -70,8 +70,8 @@ private func checkCompressedRoundTrip(_ message: [UInt8], fragmentSize: Int) {
     var received: [[UInt8]] = []
     let outcome = wire.withUnsafeMutableBytes { buffer in
         reader.consume(buffer, inflater: inflater) { event in
-            guard case .binary(let payload) = event else { preconditionFailure("unexpected event \(event)") }
-            received.append(Array(payload))
+            guard case .binary(let payload) = event else { preconditionFailure("unexpected \(kind(of: event)) event") }
+            received.append(payload.withUnsafeBytes { Array($0) })
         }
     }
     precondition(outcome == .consumed(wire.count), "compressed round trip outcome \(outcome)")
@@ -107,17 +107,28 @@ private func readInChunks(_ stream: [UInt8], role: WebSocketRole, maxMessageByte
     }
 }
 
+/// The event's kind, for a failure message (an event is ~Escapable: it cannot be interpolated).
+private func kind(of event: WebSocketEvent) -> String {
+    switch event {
+    case .text: return "text"
+    case .binary: return "binary"
+    case .ping: return "ping"
+    case .pong: return "pong"
+    case .close: return "close"
+    }
+}
+
 private func check(_ event: WebSocketEvent, within input: UnsafeRawBufferPointer, maxMessageBytes: Int) {
     switch event {
     case .text(let payload):
-        precondition(payload.count <= maxMessageBytes, "text over the limit")
-        precondition(String(decoding: payload, as: UTF8.self).utf8.elementsEqual(payload), "invalid UTF-8 delivered")
+        precondition(payload.byteCount <= maxMessageBytes, "text over the limit")
+        let valid = payload.withUnsafeBytes { String(decoding: $0, as: UTF8.self).utf8.elementsEqual($0) }
+        precondition(valid, "invalid UTF-8 delivered")
     case .binary(let payload):
-        precondition(payload.count <= maxMessageBytes, "binary over the limit")
+        precondition(payload.byteCount <= maxMessageBytes, "binary over the limit")
     case .ping(let payload), .pong(let payload):
-        precondition(payload.count <= 125, "control payload over 125 bytes")
-        let inside = payload.isEmpty
-            || (payload.baseAddress! >= input.baseAddress! && payload.baseAddress! + payload.count <= input.baseAddress! + input.count)
+        precondition(payload.byteCount <= 125, "control payload over 125 bytes")
+        let inside = payload.isEmpty || input.bytes.byteOffsets(of: payload) != nil
         precondition(inside, "control payload outside the input")
     case .close(let code, let reason):
         precondition(code.map(\.isAllowedOnWire) ?? true, "close code \(String(describing: code)) passed through")

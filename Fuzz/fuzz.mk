@@ -12,7 +12,7 @@ FUZZ_TARGETS := FrameReaderFuzz HandshakeFuzz ProtocolJSONFuzz TLSRecordFuzz
 FUZZ_OUT := Fuzz/out
 FUZZ_SWIFTC ?= swiftc
 # lld: gold prints hundreds of harmless warnings about ASan's local symbols.
-# Lifetimes: as in Package.swift, for StadiumProtocol's ~Escapable scanner and MessageData.
+# Lifetimes: as in Package.swift, for StadiumProtocol's ~Escapable scanner and MessageData and WebSocket's events.
 FUZZ_SWIFTC_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -enable-experimental-feature Lifetimes
 FUZZ_WEBSOCKET_SOURCES := $(filter-out Sources/WebSocket/WebSocketAccept.swift,$(wildcard Sources/WebSocket/*.swift)) \
 	Fuzz/Support/AcceptValueStub.swift

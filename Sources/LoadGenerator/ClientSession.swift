@@ -181,15 +181,15 @@ struct ClientSession {
         guard phase == .open else { return }
         switch event {
         case .text(let payload):
-            switch ServerMessageParser.parse(payload.bytes) {
-            case .success(let message): sink.received(message, bytes: payload.bytes)
+            switch ServerMessageParser.parse(payload) {
+            case .success(let message): sink.received(message, bytes: payload)
             case .failure(let error): sink.failed(.unreadableMessage(error.description))
             }
         case .binary:
             break
         case .ping, .pong, .close:
             switch event.requiredAnswer {
-            case .pong(let payload): sink.send(.pong, payload: payload.bytes)
+            case .pong(let payload): sink.send(.pong, payload: payload)
             case .close(let code): close(code: code, reason: "", into: &sink)
             case nil: break
             }

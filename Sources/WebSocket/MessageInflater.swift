@@ -10,12 +10,21 @@ public final class MessageInflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private let output: UnsafeMutableRawBufferPointer
 
-    public enum Outcome {
-        /// Valid until the next `inflate`.
-        case inflated(UnsafeRawBufferPointer)
+    /// `~Escapable`: the inflated bytes are the inflater's own buffer, so an outcome cannot outlive
+    /// the inflater it came from; the next `inflate` writes over them.
+    public enum Outcome: ~Escapable {
+        case inflated(RawSpan)
         /// The message would pass `limit` once inflated (a decompression bomb, or just too big).
         case tooBig
         /// Not a valid deflate stream.
+        case corrupt(String)
+    }
+
+    /// How a run of zlib ended, before the inflated bytes are lent out as a span.
+    private enum Progress {
+        /// This many bytes at the start of `output`.
+        case inflated(Int)
+        case tooBig
         case corrupt(String)
     }
 
@@ -44,21 +53,31 @@ public final class MessageInflater {
     private static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
     /// Inflates one whole message (its frames' payloads joined), with a fresh context.
+    @_lifetime(borrow self)
     public func inflate(_ compressed: RawSpan) -> Outcome {
-        compressed.withUnsafeBytes { inflate(buffer: $0) }
+        switch compressed.withUnsafeBytes({ run($0) }) {
+        case .inflated(let count):
+            let buffer = UnsafeRawBufferPointer(rebasing: output[..<count])
+            // The bytes are this inflater's buffer: the span lives as long as the borrow of the inflater.
+            return .inflated(_overrideLifetime(RawSpan(_unsafeBytes: buffer), borrowing: self))
+        case .tooBig:
+            return .tooBig
+        case .corrupt(let reason):
+            return .corrupt(reason)
+        }
     }
 
-    func inflate(buffer compressed: UnsafeRawBufferPointer) -> Outcome {
+    private func run(_ compressed: UnsafeRawBufferPointer) -> Progress {
         inflateReset(stream)
         var produced = 0
         if let ended = feed(compressed, produced: &produced) { return ended }
         let tailOutcome = Self.tail.withUnsafeBytes { feed($0, produced: &produced) }
         if let tailOutcome { return tailOutcome }
-        return .inflated(UnsafeRawBufferPointer(rebasing: output[..<produced]))
+        return .inflated(produced)
     }
 
     /// Runs zlib over `input`; nil when all of it was taken and more may follow.
-    private func feed(_ input: UnsafeRawBufferPointer, produced: inout Int) -> Outcome? {
+    private func feed(_ input: UnsafeRawBufferPointer, produced: inout Int) -> Progress? {
         guard !input.isEmpty else { return nil }
         // zlib does not write through next_in; its header just lacks const here.
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: Bytef.self))
@@ -72,7 +91,7 @@ public final class MessageInflater {
             switch status {
             case Z_STREAM_END:
                 // A final block (BFINAL) ends the message; what follows it, the tail included, is unused.
-                return .inflated(UnsafeRawBufferPointer(rebasing: output[..<produced]))
+                return .inflated(produced)
             case Z_OK, Z_BUF_ERROR:
                 if stream.pointee.avail_in == 0 { return nil }
                 // Output room left but input not taken and no error: zlib made no progress.

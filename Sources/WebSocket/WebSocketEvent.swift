@@ -1,14 +1,16 @@
 /// What `WebSocketReader.consume` reports: one event per complete message or
 /// control frame, and the outcome of a call.
 
-/// A message or control frame. Payload pointers are valid only during the callback.
-public enum WebSocketEvent {
+/// A message or control frame. Payloads are spans borrowed from the reader's input (or from the
+/// fragment buffer or inflater): the event is `~Escapable`, so the compiler keeps it, and every
+/// payload taken out of it, inside the callback; a consumer that needs the bytes later copies them.
+public enum WebSocketEvent: ~Escapable {
     /// A whole text message, already validated as UTF-8.
-    case text(UnsafeRawBufferPointer)
+    case text(RawSpan)
     /// A whole binary message.
-    case binary(UnsafeRawBufferPointer)
-    case ping(UnsafeRawBufferPointer)
-    case pong(UnsafeRawBufferPointer)
+    case binary(RawSpan)
+    case ping(RawSpan)
+    case pong(RawSpan)
     /// The peer's close frame; `code` is nil when the frame had no payload (1005).
     case close(code: CloseCode?, reason: String)
 }
@@ -30,9 +32,10 @@ public enum WebSocketRole: UInt8, Hashable, Sendable {
 }
 
 /// What RFC 6455 requires an endpoint to send back for a control frame it received, in either role.
-public enum ControlFrameAnswer {
-    /// A ping's payload goes back in a pong (5.5.2); valid only during the callback.
-    case pong(UnsafeRawBufferPointer)
+/// `~Escapable` like the event it answers: a pong's payload is the ping's, borrowed.
+public enum ControlFrameAnswer: ~Escapable {
+    /// A ping's payload goes back in a pong (5.5.2).
+    case pong(RawSpan)
     /// A close is echoed with the peer's code, or 1000 when it gave none (5.5.1).
     case close(CloseCode)
 }
@@ -40,10 +43,13 @@ public enum ControlFrameAnswer {
 extension WebSocketEvent {
     /// The frame owed to the peer for this event; nil for messages and pongs.
     public var requiredAnswer: ControlFrameAnswer? {
-        switch self {
-        case .ping(let payload): return .pong(payload)
-        case .close(let code, _): return .close(code ?? .normalClosure)
-        case .text, .binary, .pong: return nil
+        @_lifetime(copy self)
+        get {
+            switch self {
+            case .ping(let payload): return .pong(payload)
+            case .close(let code, _): return .close(code ?? .normalClosure)
+            case .text, .binary, .pong: return nil
+            }
         }
     }
 }

@@ -56,7 +56,8 @@ public struct WebSocketReader {
     /// Processes every complete frame at the start of `input`, unmasking payloads in
     /// place and calling `onEvent` for each message or control frame. Stops at the
     /// first incomplete frame; call again with the unconsumed tail plus new bytes. `inflater`
-    /// inflates compressed messages (needed once `inflatesMessages` is set).
+    /// inflates compressed messages (needed once `inflatesMessages` is set). An event's payload
+    /// is a span of `input`, of the fragment buffer or of the inflater: it cannot leave `onEvent`.
     public mutating func consume(
         _ input: UnsafeMutableRawBufferPointer,
         inflater: MessageInflater? = nil,
@@ -179,9 +180,9 @@ public struct WebSocketReader {
             if header.fin {
                 if isText {
                     guard IncrementalUTF8Validator.isValid(buffer: payload) else { return invalidText() }
-                    onEvent(.text(payload))
+                    onEvent(.text(payload.bytes))
                 } else {
-                    onEvent(.binary(payload))
+                    onEvent(.binary(payload.bytes))
                 }
                 return nil
             }
@@ -193,10 +194,10 @@ public struct WebSocketReader {
         case .continuation:
             return appendFragment(payload, isFinal: header.fin, inflater, onEvent)
         case .ping:
-            onEvent(.ping(payload))
+            onEvent(.ping(payload.bytes))
             return nil
         case .pong:
-            onEvent(.pong(payload))
+            onEvent(.pong(payload.bytes))
             return nil
         case .close:
             return handleClose(payload, onEvent)
@@ -226,8 +227,11 @@ public struct WebSocketReader {
         if compressed {
             return message.withUnsafeBytes { deliverCompressed($0, isText: kind == .text, inflater, onEvent) }
         }
-        message.withUnsafeBytes { bytes in
-            onEvent(kind == .text ? .text(bytes) : .binary(bytes))
+        let bytes = message.span.bytes
+        if kind == .text {
+            onEvent(.text(bytes))
+        } else {
+            onEvent(.binary(bytes))
         }
         return nil
     }
@@ -243,11 +247,11 @@ public struct WebSocketReader {
             return .fail(.internalError, reason: "no inflater for a compressed message")
         }
         precondition(inflater.limit >= maxMessageBytes, "the inflater's limit is below the reader's")
-        switch inflater.inflate(buffer: compressed) {
+        switch inflater.inflate(compressed.bytes) {
         case .inflated(let message):
-            guard message.count <= maxMessageBytes else { return inflatedTooBig() }
+            guard message.byteCount <= maxMessageBytes else { return inflatedTooBig() }
             if isText {
-                guard IncrementalUTF8Validator.isValid(buffer: message) else { return invalidText() }
+                guard IncrementalUTF8Validator.isValid(message) else { return invalidText() }
                 onEvent(.text(message))
             } else {
                 onEvent(.binary(message))

@@ -64,7 +64,7 @@ import WebSocket
         let inflater = MessageInflater(limit: 1 << 16)!
         return withExtendedLifetime(inflater) {
             guard case .inflated(let text) = inflater.inflate(body.bytes) else { return nil }
-            return (true, String(decoding: text, as: UTF8.self))
+            return (true, text.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
         }
     }
 

@@ -78,9 +78,9 @@ private struct RecordingSink: SessionSink {
         _ = copy.withUnsafeMutableBytes { buffer in
             reader.consume(buffer) { event in
                 switch event {
-                case .text(let payload): action = .text(String(decoding: payload, as: UTF8.self))
+                case .text(let payload): action = .text(payload.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
                 case .ping: action = .ping
-                case .pong(let payload): action = .pong(Array(payload))
+                case .pong(let payload): action = .pong(payload.withUnsafeBytes { Array($0) })
                 case .close(let code, let reason): action = .closeFrame(code: code?.rawValue ?? 0, reason: reason)
                 case .binary: break
                 }

@@ -13,7 +13,7 @@ import WebSocket
         var text: String?
         let outcome = bytes.withUnsafeMutableBytes { buffer in
             reader.consume(buffer) { event in
-                if case .text(let payload) = event { text = String(decoding: payload, as: UTF8.self) }
+                if case .text(let payload) = event { text = payload.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
             }
         }
         #expect(outcome == .consumed(bytes.count))

@@ -303,7 +303,8 @@ import WebSocket
                 Issue.record("expected \(text) to inflate")
                 continue
             }
-            #expect(String(decoding: out, as: UTF8.self) == text)
+            let inflated = out.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            #expect(inflated == text)
         }
     }
 }

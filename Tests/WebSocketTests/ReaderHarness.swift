@@ -11,10 +11,10 @@ enum Received: Equatable {
 
     init(_ event: WebSocketEvent) {
         switch event {
-        case .text(let bytes): self = .text(String(decoding: bytes, as: UTF8.self))
-        case .binary(let bytes): self = .binary(Array(bytes))
-        case .ping(let bytes): self = .ping(Array(bytes))
-        case .pong(let bytes): self = .pong(Array(bytes))
+        case .text(let bytes): self = .text(bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+        case .binary(let bytes): self = .binary(bytes.withUnsafeBytes { Array($0) })
+        case .ping(let bytes): self = .ping(bytes.withUnsafeBytes { Array($0) })
+        case .pong(let bytes): self = .pong(bytes.withUnsafeBytes { Array($0) })
         case .close(let code, let reason): self = .close(code?.rawValue, reason)
         }
     }

@@ -54,7 +54,7 @@ import WebSocket
         var seenAddress: UnsafeRawPointer?
         let start = wire.withUnsafeMutableBytes { buffer in
             _ = reader.consume(buffer) { event in
-                if case .text(let payload) = event { seenAddress = payload.baseAddress }
+                if case .text(let payload) = event { seenAddress = payload.withUnsafeBytes { $0.baseAddress } }
             }
             return UnsafeRawPointer(buffer.baseAddress!)
         }

@@ -30,7 +30,7 @@ final class DecodeFixture {
     func decodeAll() {
         input.copyMemory(from: UnsafeRawBufferPointer(pristine))
         let outcome = reader.consume(input) { event in
-            if case .text(let payload) = event { self.messages += payload.count > 0 ? 1 : 0 }
+            if case .text(let payload) = event { self.messages += payload.isEmpty ? 0 : 1 }
         }
         precondition(outcome == .consumed(input.count), "decode failed: \(outcome)")
     }

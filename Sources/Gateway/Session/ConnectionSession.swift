@@ -247,7 +247,7 @@ public struct ConnectionSession {
         switch event {
         case .text(let payload):
             sink.count(.frameReceived)
-            handleRequest(payload.bytes, rules: rules, into: &sink)
+            handleRequest(payload, rules: rules, into: &sink)
         case .binary:
             sink.count(.error(.unsupportedData))
             close(code: .unsupportedData, reason: "protocol v1 uses text frames", rules: rules, into: &sink)

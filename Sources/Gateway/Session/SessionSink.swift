@@ -38,8 +38,9 @@ public protocol SessionSink {
     mutating func unsubscribe(names: [String])
 }
 
-/// A frame the gateway owes one connection.
-enum Reply {
+/// A frame the gateway owes one connection. `~Escapable` for the pong, whose payload is the
+/// ping's, borrowed from the receive buffer: a reply is encoded where it is made.
+enum Reply: ~Escapable {
     case ok(id: Int64?)
     /// The ok of a sub, with where its subjects without a key start (nothing added when empty).
     case subscribed(id: Int64?, positions: [String: [Int32: Int64]])
@@ -47,8 +48,7 @@ enum Reply {
     /// `partition`: a cursor's gap is in one partition of a subject without a key.
     case gap(subject: String, partition: Int32? = nil, from: Int64, to: Int64)
     case ping
-    /// `payload` is valid only while the reply is encoded.
-    case pong(payload: UnsafeRawBufferPointer)
+    case pong(payload: RawSpan)
     /// An HTTP response.
     case raw([UInt8])
 }
@@ -61,7 +61,8 @@ extension FrameWriter {
         case .subscribed(let id, let positions): return positions.isEmpty ? try ok(id: id) : try ok(id: id, positions: positions)
         case .gap(let subject, let partition, let from, let to): return try gap(subject: subject, partition: partition, from: from, to: to)
         case .ping: return try control(.ping, payload: UnsafeRawBufferPointer(start: nil, count: 0))
-        case .pong(let payload): return try control(.pong, payload: payload)
+        case .pong(let payload):
+            return try payload.withUnsafeBytes { (bytes) throws(WriteError) -> OwnedFrame in try control(.pong, payload: bytes) }
         case .raw(let bytes): return try raw(bytes)
         }
     }

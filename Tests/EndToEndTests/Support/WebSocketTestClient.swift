@@ -169,10 +169,10 @@ final class WebSocketTestClient {
         let outcome = unread.withUnsafeMutableBytes { bytes in
             reader.consume(bytes) { event in
                 switch event {
-                case .text(let payload): decoded.append(.text(String(decoding: payload, as: UTF8.self)))
-                case .binary(let payload): decoded.append(.binary(Array(payload)))
-                case .ping(let payload): decoded.append(.ping(Array(payload)))
-                case .pong(let payload): decoded.append(.pong(Array(payload)))
+                case .text(let payload): decoded.append(.text(payload.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
+                case .binary(let payload): decoded.append(.binary(payload.withUnsafeBytes { Array($0) }))
+                case .ping(let payload): decoded.append(.ping(payload.withUnsafeBytes { Array($0) }))
+                case .pong(let payload): decoded.append(.pong(payload.withUnsafeBytes { Array($0) }))
                 case .close(let code, let reason): decoded.append(.close(code: code?.rawValue, reason: reason))
                 }
             }
