@@ -60,14 +60,17 @@ cleanup() {  # newest first: the broker goes last, so the processors and the gat
 trap cleanup EXIT
 
 
+cpu_seconds() {  # cpu_seconds PID: the process's user + system CPU seconds so far
+    awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"
+}
+
 trace_gateway() {  # every 5 s: seconds, gateway RSS (KiB), gateway CPU seconds, used memory (MiB)
-    local pid=$1 out=$2 ticks
-    ticks=$(getconf CLK_TCK)
+    local pid=$1 out=$2
     echo "seconds rss_kib cpu_seconds used_mib" >"$out"
     local start=$SECONDS
     while kill -0 "$pid" 2>/dev/null; do
         echo "$((SECONDS - start)) $(awk '/VmRSS/{print $2}' "/proc/$pid/status") \
-$(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat") $(free -m | awk '/Mem/{print $3}')" >>"$out"
+$(cpu_seconds "$pid") $(free -m | awk '/Mem/{print $3}')" >>"$out"
         sleep 5
     done
 }
@@ -80,7 +83,7 @@ trace_cpu() {  # every 5 s: seconds, then each NAME=PID's CPU seconds, then the 
     while kill -0 "${1#*=}" 2>/dev/null; do
         local line="$((SECONDS - start))" entry
         for entry in "$@"; do
-            line+=" $(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/${entry#*=}/stat" 2>/dev/null || echo NA)"
+            line+=" $(cpu_seconds "${entry#*=}" 2>/dev/null || echo NA)"
         done
         echo "$line $(awk -v t="$ticks" '/^cpu /{printf "%.2f", ($5 + $6) / t}' /proc/stat)" >>"$out"
         sleep 5

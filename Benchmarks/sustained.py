@@ -117,16 +117,16 @@ def one_run(options, clients, run, directory):
     broker, bootstrap = start_broker(os.path.join(options.bin, "stadium-kafka"), os.path.join(directory, "bootstrap-" + tag),
                                      os.path.join(directory, "kafka-%s.log" % tag), options.partitions, topics="sustained")
     try:
-        return measure(options, bootstrap, clients, run, directory)
+        return measure(options, bootstrap, clients, tag, directory)
     finally:
         broker.terminate()
         broker.wait(timeout=30)
 
 
-def measure(options, bootstrap, clients, run, directory):
-    gateway, port = start_gateway(options.gateway, bootstrap, clients, os.path.join(directory, "gateway-%d-%d.log" % (clients, run)))
-    report_path = os.path.join(directory, "load-%d-%d.json" % (clients, run))
-    load_log_path = os.path.join(directory, "load-%d-%d.log" % (clients, run))
+def measure(options, bootstrap, clients, tag, directory):
+    gateway, port = start_gateway(options.gateway, bootstrap, clients, os.path.join(directory, "gateway-%s.log" % tag))
+    report_path = os.path.join(directory, "load-%s.json" % tag)
+    load_log_path = os.path.join(directory, "load-%s.log" % tag)
     try:
         load = subprocess.Popen(
             ["taskset", "-c", LOAD_CORE, os.path.join(options.bin, "stadium-load"), "--url", "ws://127.0.0.1:%d/" % port,

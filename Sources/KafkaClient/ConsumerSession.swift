@@ -65,8 +65,8 @@ final class ConsumerSession: @unchecked Sendable {
         let closeQueue = rd_kafka_queue_new(handle.pointer)!
         defer { rd_kafka_queue_destroy(closeQueue) }
         if let error = rd_kafka_consumer_close_queue(handle.pointer, closeQueue) {
-            logger.warning("consumer close failed", metadata: ["error": "\(String(cString: rd_kafka_error_string(error)))"])
-            rd_kafka_error_destroy(error)
+            let failure = KafkaError.consuming(error, operation: "rd_kafka_consumer_close_queue")
+            logger.warning("consumer close failed", metadata: ["error": "\(failure)"])
             handle.closesConsumerOnDestroy = false
             return
         }
