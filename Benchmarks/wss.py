@@ -18,9 +18,13 @@ Servers (--servers, comma-separated):
   ws       stadium-gateway, plain WebSocket
   wss      stadium-gateway --tls-cert/--tls-key: TLS in the process
   haproxy  HAProxy from Debian terminating TLS (`mode tcp`, `ssl crt`) in front of a plain
-           stadium-gateway, both pinned to the server core; RSS and CPU are the sum of both
+           stadium-gateway, all pinned to the server core; RSS and CPU are the sum of all. HAProxy
+           holds two ordinary descriptors per connection and a process here may hold 20,000, so
+           above about 9,000 connections several HAProxy processes share the port (HAProxy binds
+           with SO_REUSEPORT on Linux and the kernel spreads connections over them)
 
-Every server gets one core's worth of threads: the gateway `--io-threads 1`, HAProxy `nbthread 1`.
+Every server gets one core's worth of threads: the gateway `--io-threads 1`, HAProxy `nbthread 1`
+(each of its processes, all on the one server core).
 The certificate is a P-256 ECDSA one from a test CA that openssl makes in a temporary directory;
 stadium-load verifies it (`--ca`). The raw rows, the command, the commit, HAProxy's configuration
 and the load average before and after each run go to Benchmarks/reports/ (--out).
@@ -31,6 +35,7 @@ and the load average before and after each run go to Benchmarks/reports/ (--out)
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import resource
@@ -71,6 +76,7 @@ def make_certificates(directory):
 
 
 def haproxy_config(port, gateway_port, connections):
+    """One HAProxy process's configuration; `connections` is what that process may hold."""
     servers = "\n".join(
         f"    server gateway{index} 127.0.0.1:{gateway_port} source {source}"
         for index, source in enumerate(PROXY_SOURCES))
@@ -112,15 +118,26 @@ def port_accepts(port):
         return False
 
 
-def raised_descriptor_limit(count):
-    """For HAProxy: two descriptors per proxied connection (raising the hard limit needs root)."""
+def raised_descriptor_limit():
+    """For HAProxy: its soft descriptor limit up to the hard one."""
     def apply():
-        wanted = max(count, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
-        except (ValueError, OSError):
-            pass  # HAProxy then says it cannot reach its maxconn
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return apply
+
+
+# Descriptors a HAProxy process keeps beside its two per connection (listener, logs, pipes).
+PROXY_SPARE_DESCRIPTORS = 1000
+# A share of connections a process may get above the mean: SO_REUSEPORT spreads by a hash, not evenly.
+PROXY_SPREAD_MARGIN = 1.15
+
+
+def proxy_layout(connections):
+    """How many HAProxy processes hold `connections` under the hard descriptor limit, and each one's maxconn."""
+    per_process = (resource.getrlimit(resource.RLIMIT_NOFILE)[1] - PROXY_SPARE_DESCRIPTORS) // 2
+    if connections <= per_process:
+        return 1, per_process
+    return math.ceil(connections * PROXY_SPREAD_MARGIN / per_process), per_process
 
 
 def start_server(name, port, connections, path, arguments, tag):
@@ -141,18 +158,21 @@ def start_server(name, port, connections, path, arguments, tag):
         gateway = subprocess.Popen(pinned(arguments.server_core, gateway_command(gateway_port, connections)),
                                    stdout=log, stderr=subprocess.STDOUT)
         wait_until(lambda: log_says(log_path, "listening on") or gateway.poll() is not None, 60, "the gateway to listen")
+        count, maxconn = proxy_layout(connections)
         config_path = os.path.join(RUN_DIR, f"{tag}-haproxy.cfg")
         with open(config_path, "w") as config:
-            config.write(haproxy_config(port, gateway_port, connections).replace("{crt}", path("server-and-key.pem")))
+            config.write(haproxy_config(port, gateway_port, maxconn).replace("{crt}", path("server-and-key.pem")))
         proxy_log = open(os.path.join(RUN_DIR, f"{tag}-haproxy.log"), "w")
-        proxy = subprocess.Popen(pinned(arguments.server_core, ["haproxy", "-db", "-f", config_path]),
-                                 stdout=proxy_log, stderr=subprocess.STDOUT,
-                                 preexec_fn=raised_descriptor_limit(2 * connections + 10_000))
-        processes = [proxy, gateway]
-        wait_until(lambda: port_accepts(port) or proxy.poll() is not None, 60, "HAProxy to listen")
-        if proxy.poll() is not None or gateway.poll() is not None:
+        # Every process binds the same port: HAProxy sets SO_REUSEPORT, so the kernel spreads accepts.
+        proxies = [subprocess.Popen(pinned(arguments.server_core, ["haproxy", "-db", "-f", config_path]),
+                                    stdout=proxy_log, stderr=subprocess.STDOUT, preexec_fn=raised_descriptor_limit())
+                   for _ in range(count)]
+        processes = proxies + [gateway]
+        wait_until(lambda: port_accepts(port) or any(proxy.poll() is not None for proxy in proxies), 60, "HAProxy to listen")
+        if any(process.poll() is not None for process in processes):
             stop_all(processes)
             raise Failure(f"haproxy or its gateway exited: {open(proxy_log.name).read()[-2000:]}")
+        print(f"wss:   {count} HAProxy process(es), maxconn {maxconn:,} each", flush=True)
         return processes, f"wss://127.0.0.1:{port}/"
     raise ValueError(name)
 
@@ -243,11 +263,6 @@ def table(summary):
     return "\n".join(lines)
 
 
-def proxy_fits(connections):
-    """HAProxy holds two ordinary descriptors per connection; raising the hard limit needs CAP_SYS_RESOURCE."""
-    return 2 * connections + 1000 <= resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-
-
 def write_report(out, arguments, revision, versions, sizes, earlier, rows, skipped):
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as file:
@@ -257,7 +272,8 @@ def write_report(out, arguments, revision, versions, sizes, earlier, rows, skipp
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "host": dict(cores=os.cpu_count(), kernel=platform.release(), **versions),
             "pinning": {"server_core": arguments.server_core, "load_core": arguments.load_core},
-            "haproxy_config": haproxy_config(arguments.port, arguments.port + 500, max(sizes)) if versions["haproxy"] else None,
+            "haproxy_config": haproxy_config(arguments.port, arguments.port + 500, proxy_layout(max(sizes))[1]) if versions["haproxy"] else None,
+            "haproxy_processes": {size: proxy_layout(size)[0] for size in sizes} if versions["haproxy"] else None,
             "earlier_reports": earlier, "skipped": skipped, "summary": summarise(rows, SUMMARISED), "runs": rows,
         }, file, indent=1)
 
@@ -326,11 +342,6 @@ def main():
         for run in range(arguments.first_run, arguments.first_run + arguments.runs):
             for size in sizes:
                 for name in servers:
-                    if name == "haproxy" and not proxy_fits(size):
-                        note = f"haproxy at {size:,}: two descriptors per connection, over this host's hard limit"
-                        if note not in skipped:
-                            skipped.append(note)
-                        continue
                     print(f"wss: run {run}: {name} with {size:,} connections ...", flush=True)
                     try:
                         rows.append(run_one(name, size, run, arguments, arguments.port, path))

@@ -44,6 +44,8 @@ public struct FanoutSettings: Sendable {
 
 /// When the probes went out, shared with the runner that decides when the run is over.
 final class FanoutProgress: Sendable {
+    /// Wall-clock ms at which this run began: an outside producer's probes scheduled earlier are not its own.
+    let runStartMs = Clock.wallMilliseconds()
     let published = Atomic<Int>(0)
     let lastPublishedMs = Atomic<Int64>(0)
     /// Wall-clock ms at which publishing starts even if some connections never subscribed.
@@ -88,6 +90,10 @@ final class FanoutScript: SessionScript {
         case .msg(_, _, let data, let retained) where !retained:
             guard let probe = FanoutProbe(data: bytes, range: data) else {
                 counters.add(.messages)
+                return
+            }
+            if settings.externalPublisher && probe.wasScheduled(before: progress.runStartMs) {
+                counters.add(.staleProbes)
                 return
             }
             // A repeat is counted by the tally as a duplicate, not timed or counted as received.

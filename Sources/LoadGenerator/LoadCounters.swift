@@ -26,6 +26,8 @@ public enum LoadCounter: String, CaseIterable, Codable, Sendable {
     case probesPublished = "probes_published"
     case probeAcks = "probe_acks"
     case probesReceived = "probes_received"
+    /// Probes an outside producer scheduled before this run began (an earlier run's, on a shared broker): ignored.
+    case staleProbes = "stale_probes"
     /// Questions, acks or results a player received again (or never asked for): counted, not played.
     case duplicates
 }

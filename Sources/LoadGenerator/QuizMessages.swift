@@ -88,6 +88,11 @@ public struct FanoutProbe: Equatable, Sendable {
         self.init(index: Int(index), scheduledMs: scheduled, sentMs: sent)
     }
 
+    /// True for a probe due before `startMs`: one written for an earlier run, not to be counted in this one.
+    public func wasScheduled(before startMs: Int64) -> Bool {
+        scheduledMs < startMs
+    }
+
     /// From the scheduled send to `receivedMs`: a publisher that fell behind its schedule
     /// adds its lateness to every delivery instead of hiding it (coordinated omission).
     public func deliveryLatencyMs(receivedMs: Int64) -> Int64 {

@@ -46,11 +46,21 @@ public struct IncrementalUTF8Validator: Hashable, Sendable {
         var current = state
         while index < count {
             if current == .expectingLead {
-                // ASCII fast path: skip eight bytes at a time while none has the high bit.
-                while index + 8 <= count,
+                // ASCII fast path: skip sixteen, then eight bytes at a time while none has the high bit.
+                while index + 16 <= count,
+                    (bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        | bytes.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)) & 0x8080_8080_8080_8080 == 0
+                {
+                    index += 16
+                }
+                if index + 8 <= count,
                     bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
                 {
                     index += 8
+                }
+                // The short ASCII tail byte by byte, without the state machine.
+                while index < count, bytes[index] < 0x80 {
+                    index += 1
                 }
                 if index == count { break }
             }

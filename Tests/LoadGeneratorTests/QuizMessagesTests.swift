@@ -55,4 +55,12 @@ import Testing
         let probe = FanoutProbe(index: 0, scheduledMs: 1_000, sentMs: 1_350)
         #expect(probe.deliveryLatencyMs(receivedMs: 1_360) == 360)
     }
+
+    @Test func aProbeScheduledBeforeTheRunBeganIsAnEarlierRunsNotThisOnes() {
+        // An earlier run's last probe, still in a shared broker, must not start or end this run.
+        let earlier = FanoutProbe(index: 44, scheduledMs: 9_999, sentMs: 10_001)
+        let own = FanoutProbe(index: 0, scheduledMs: 10_000, sentMs: 10_002)
+        #expect(earlier.wasScheduled(before: 10_000))
+        #expect(!own.wasScheduled(before: 10_000))
+    }
 }

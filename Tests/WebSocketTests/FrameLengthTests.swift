@@ -50,6 +50,19 @@ import WebSocket
         #expect(data == original)
     }
 
+    @Test func maskingMatchesTheByteRuleAtEveryLength() {
+        // RFC 6455 5.3: byte i is XORed with key byte i mod 4. The 16-, 8- and 1-byte steps must agree.
+        let key: UInt32 = 0x3A5C_91E7
+        let keyBytes: [UInt8] = [0x3A, 0x5C, 0x91, 0xE7]
+        for length in 0...70 {
+            let original = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            var data = original
+            data.withUnsafeMutableBytes { FrameEncoder.mask($0, key: key) }
+            let expected = original.enumerated().map { $1 ^ keyBytes[$0 % 4] }
+            #expect(data == expected, "length \(length)")
+        }
+    }
+
     @Test func closePayloadKeepsCodeAndCutsReasonOnCharacterBoundary() {
         #expect(FrameEncoder.closePayload(code: .normalClosure, reason: "bye") == [0x03, 0xE8] + bytes("bye"))
         let long = FrameEncoder.closePayload(code: .goingAway, reason: String(repeating: "é", count: 100))

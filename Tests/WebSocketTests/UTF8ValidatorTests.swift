@@ -51,6 +51,21 @@ import WebSocket
         }
     }
 
+    @Test func aNonASCIIByteIsFoundWhereverTheFastPathsLeaveOff() {
+        // The validator skips 16, then 8 ASCII bytes at a time, then single bytes: a bad byte or
+        // a character at any offset of a text of any length must still be found.
+        for length in 1...40 {
+            for position in 0..<length {
+                var bad = Array(repeating: UInt8(ascii: "a"), count: length)
+                bad[position] = 0xFF
+                #expect(!isValid(bad), "0xFF at \(position) of \(length)")
+                var good = Array(repeating: UInt8(ascii: "a"), count: length) + [0xE2, 0x82, 0xAC]
+                good.insert(contentsOf: [0xC3, 0xA9], at: position)
+                #expect(isValid(good), "é at \(position) of \(length)")
+            }
+        }
+    }
+
     @Test func invalidityIsSticky() {
         var validator = IncrementalUTF8Validator()
         _ = validator.feed([UInt8(0xFF)].span.bytes)
