@@ -72,10 +72,10 @@ scale-test: build-debug
 # wss:// through the development broker with a test CA: a Python ssl + websockets client (TLS 1.3
 # and 1.2), openssl s_client (1.3 and 1.2 connect, 1.1 and 1.0 refused, KeyUpdate), sslscan, garbage, plain HTTP and
 # truncated ClientHellos closed and counted, certificates reloaded on SIGHUP under a live client;
-# then 5,000 wss connections from stadium-load --tls, every probe reaching all of them.
+# then 20,000 wss connections from stadium-load --tls, every probe reaching all of them.
 wss-test: build-debug
 	timeout 180 python3 Tests/tls/wss_test.py --bin .build/debug
-	timeout 300 python3 Tests/tls/wss_scale_test.py --bin .build/debug --connections 5000
+	timeout 300 python3 Tests/tls/wss_scale_test.py --bin .build/debug --connections 20000
 
 # permessage-deflate against a real gateway with clients that are not ours (Python websockets, and
 # raw sockets with Python's zlib): agreement, compressed pubs and broadcasts byte for byte, retained
