@@ -6,7 +6,7 @@ default) from stadium-load in fanout mode, which subscribes them all and publish
 probes once all are subscribed: every probe must reach every connection once (stadium-load's
 verdict and report), and no TLS error may be counted on either side.
 
-    python3 Tests/tls/wss_scale_test.py --bin .build/debug [--connections 20000]
+    python3 Tests/tls/wss_scale_test.py --bin .build/debug [--connections 20000] [--rate 600]
 
 Exit status 0 when all hold, 1 on a failed check, 2 when the test could not run.
 """
@@ -21,7 +21,7 @@ import time
 from wss_test import Failure, Gateway, error_counts, run_with_certificates
 
 
-def fan_out(binaries, count, messages, path, processes):
+def fan_out(binaries, count, rate, messages, path, processes):
     ca = path("ca.pem")
     gateway = Gateway(
         os.path.join(binaries, "stadium-gateway"), "--auth", "none", "--pub-rate", "0",
@@ -33,7 +33,7 @@ def fan_out(binaries, count, messages, path, processes):
     started = time.monotonic()
     load = subprocess.run(
         [os.path.join(binaries, "stadium-load"), "--url", f"wss://127.0.0.1:{port}/", "--ca", ca,
-         "--mode", "fanout", "--connections", str(count), "--messages", str(messages),
+         "--mode", "fanout", "--connections", str(count), "--rate", str(rate), "--messages", str(messages),
          "--interval-ms", "500", "--handshake-timeout", "60", "--report", report],
         capture_output=True, text=True, timeout=600)
     if load.returncode != 0:
@@ -57,11 +57,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=".build/debug")
     parser.add_argument("--connections", type=int, default=5000)
+    parser.add_argument("--rate", type=int, default=600,
+                        help="connects a second: under what a debug gateway handshakes on a busy core, so no SYN "
+                             "overflows the listen queue and comes back a second later as a failed connect")
     parser.add_argument("--messages", type=int, default=3)
     arguments = parser.parse_args()
     return run_with_certificates(
         "wss-scale-test",
-        lambda path, processes: fan_out(arguments.bin, arguments.connections, arguments.messages, path, processes))
+        lambda path, processes: fan_out(arguments.bin, arguments.connections, arguments.rate, arguments.messages, path, processes))
 
 
 if __name__ == "__main__":
