@@ -118,12 +118,10 @@ def port_accepts(port):
         return False
 
 
-def raised_descriptor_limit():
-    """For HAProxy: its soft descriptor limit up to the hard one."""
-    def apply():
-        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return apply
+def raise_descriptor_limit():
+    """For HAProxy, before it starts: its soft descriptor limit up to the hard one."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 # Descriptors a HAProxy process keeps beside its two per connection (listener, logs, pipes).
@@ -165,7 +163,7 @@ def start_server(name, port, connections, path, arguments, tag):
         proxy_log = open(os.path.join(RUN_DIR, f"{tag}-haproxy.log"), "w")
         # Every process binds the same port: HAProxy sets SO_REUSEPORT, so the kernel spreads accepts.
         proxies = [subprocess.Popen(pinned(arguments.server_core, ["haproxy", "-db", "-f", config_path]),
-                                    stdout=proxy_log, stderr=subprocess.STDOUT, preexec_fn=raised_descriptor_limit())
+                                    stdout=proxy_log, stderr=subprocess.STDOUT, preexec_fn=raise_descriptor_limit)
                    for _ in range(count)]
         processes = proxies + [gateway]
         wait_until(lambda: port_accepts(port) or any(proxy.poll() is not None for proxy in proxies), 60, "HAProxy to listen")
