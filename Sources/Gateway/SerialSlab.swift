@@ -14,9 +14,13 @@ struct SerialSlab<Element> {
     /// The element of `serial`; assigning nil removes it, assigning to an absent serial inserts it.
     /// Mutations through the subscript happen in place.
     subscript(serial: UInt32) -> Element? {
-        get {
-            guard let place = placeBySerial[serial] else { return nil }
-            return elements[Int(place)]
+        // Read in place: reading one field of an element copies neither it nor what it references.
+        _read {
+            if let place = placeBySerial[serial] {
+                yield elements[Int(place)]
+            } else {
+                yield nil
+            }
         }
         _modify {
             if let place = placeBySerial[serial] {
@@ -42,6 +46,20 @@ struct SerialSlab<Element> {
                 insert(newValue, serial: serial)
             }
         }
+    }
+
+    /// Runs `body` on the element of `serial` in place, one lookup however many fields it
+    /// reads or changes; nil when `serial` is absent.
+    mutating func update<Result>(_ serial: UInt32, _ body: (inout Element) -> Result) -> Result? {
+        guard let place = placeBySerial[serial] else { return nil }
+        return body(&elements[Int(place)]!)
+    }
+
+    /// Removes the element of `serial` and gives it back (moved out, not copied).
+    mutating func remove(_ serial: UInt32) -> Element? {
+        guard let place = placeBySerial.removeValue(forKey: serial) else { return nil }
+        freePlaces.append(place)
+        return elements[Int(place)].take()
     }
 
     private mutating func insert(_ element: Element, serial: UInt32) {

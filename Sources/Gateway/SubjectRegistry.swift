@@ -72,7 +72,7 @@ final class SubjectRegistry: @unchecked Sendable {
     }
 
     private struct State {
-        var ids: [String: UInt32] = [:]
+        var ids = SubjectNameIndex()
         /// By id; ids are never reused, so a message still on its way to a forgotten subject
         /// can never reach the subscribers of a new one (the slab reuses places, not ids).
         var entries = SerialSlab<Entry>()
@@ -120,7 +120,7 @@ final class SubjectRegistry: @unchecked Sendable {
     }
 
     func existingID(for name: String) -> SubjectID? {
-        state.withLock { $0.ids[name].map(SubjectID.init(rawValue:)) }
+        state.withLock { state in Self.id(of: name, in: state).map(SubjectID.init(rawValue:)) }
     }
 
     func name(of subject: SubjectID) -> String? {
@@ -170,13 +170,17 @@ final class SubjectRegistry: @unchecked Sendable {
         }
     }
 
+    private static func id(of name: String, in state: State) -> UInt32? {
+        state.ids.id(of: name) { state.entries[$0]?.name }
+    }
+
     private static func lookUpOrCreate(_ name: String, in state: inout State, now: Int64) -> UInt32 {
-        if let id = state.ids[name] { return id }
+        if let id = id(of: name, in: state) { return id }
         // Ids are 32 bits: after 4 billion subjects they come round, and one still held is skipped.
         while state.entries[state.nextID] != nil { state.nextID &+= 1 }
         let id = state.nextID
         state.nextID &+= 1
-        state.ids[name] = id
+        state.ids.insert(name, id: id)
         state.entries[id] = Entry(name: name, touchedAt: now)
         state.unsubscribed += 1
         queueAsIdle(id, in: &state)
@@ -184,7 +188,7 @@ final class SubjectRegistry: @unchecked Sendable {
     }
 
     private static func queueAsIdle(_ id: UInt32, in state: inout State) {
-        guard let entry = state.entries[id], !entry.queuedAsIdle else { return }
+        guard state.entries[id]?.queuedAsIdle == false else { return }
         state.entries[id]!.queuedAsIdle = true
         state.idle.append(id)
     }
@@ -197,23 +201,23 @@ final class SubjectRegistry: @unchecked Sendable {
         var examined = 0
         while examined < budget, state.idleHead < state.idle.count {
             let id = state.idle[state.idleHead]
-            guard let entry = state.entries[id] else {
+            guard let (touchedAt, subscribers) = state.entries.update(id, { ($0.touchedAt, $0.subscribers) }) else {
                 state.idleHead += 1
                 continue
             }
-            let quiet = now - entry.touchedAt >= maxAge
+            let quiet = now - touchedAt >= maxAge
             let overBudget = state.unsubscribed > maxIdleSubjects
-            guard entry.subscribers > 0 || quiet || overBudget else { break }
+            guard subscribers > 0 || quiet || overBudget else { break }
             examined += 1
             state.idleHead += 1
             state.entries[id]!.queuedAsIdle = false
-            if entry.subscribers > 0 { continue }  // leave() queues it again when the last one goes
+            if subscribers > 0 { continue }  // leave() queues it again when the last one goes
             if !quiet && !overBudget {
                 Self.queueAsIdle(id, in: &state)
                 continue
             }
-            state.entries[id] = nil
-            state.ids[entry.name] = nil
+            let entry = state.entries.remove(id)!
+            state.ids.remove(entry.name, id: id)
             state.unsubscribed -= 1
             if let recorded = entry.recorded, let partition = recorded.partition {
                 let topic = TopicPartition(topic: SubjectMapping.topicAndKey(for: entry.name).topic, partition: partition)
@@ -281,22 +285,24 @@ final class SubjectRegistry: @unchecked Sendable {
         let (subject, version, rings, released) = state.withLock { state -> (UInt32, UInt64, RingMask, [FrameHandle]) in
             var released = forgetIdle(&state, now: now)
             let id = Self.lookUpOrCreate(name, in: &state, now: now)
-            var entry = state.entries[id]!
-            if let previous = entry.retained { released.append(previous) }
-            let recorded = entry.recorded ?? Recorded(lastSeq: seq)
-            entry.recorded = recorded
+            let (version, rings, previous, recorded) = state.entries.update(id) { entry in
+                let previous = entry.retained
+                let recorded = entry.recorded ?? Recorded(lastSeq: seq)
+                entry.recorded = recorded
+                entry.retained = retained
+                entry.version += 1
+                entry.touchedAt = now
+                return (entry.version, entry.rings, previous, recorded)
+            }!
+            if let previous { released.append(previous) }
             if let partition { recorded.partition = partition }
-            entry.retained = retained
-            entry.version += 1
-            entry.touchedAt = now
             recorded.lastSeq = seq
             if let cursorPartition { recorded.partitionSeqs[cursorPartition] = seq }
-            state.entries[id] = entry
             if limits.messages > 0 {
                 released += dropOldestHistory(&state, now: now)
                 if state.historyFrames < limits.frames {
                     let evicted = recorded.history.append(
-                        seq: seq, partition: cursorPartition, version: entry.version, frame: live, bytes: frames.bytes(live).count,
+                        seq: seq, partition: cursorPartition, version: version, frame: live, bytes: frames.bytes(live).count,
                         at: now, limit: limits.messages, maxAge: maxAge)
                     state.historyFrames += 1 - evicted.count
                     state.historyOrder.append((id, seq))
@@ -309,7 +315,7 @@ final class SubjectRegistry: @unchecked Sendable {
                 // No history kept: every message is gone at once, so a since before it is a gap.
                 recorded.history.skip(seq: seq, partition: cursorPartition)
             }
-            return (id, entry.version, RingMask(bits: entry.rings), released)
+            return (id, version, RingMask(bits: rings), released)
         }
         for frame in released { frames.release(frame) }
         return (SubjectID(rawValue: subject), version, rings)

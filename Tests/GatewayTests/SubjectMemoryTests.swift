@@ -41,6 +41,69 @@ import UringIO
     }
 }
 
+extension SerialSlabTests {
+    @Test func updateChangesInPlaceAndRemoveGivesTheElementBack() {
+        var slab = SerialSlab<[Int]>()
+        slab[3] = [1]
+        #expect(slab.update(3) { list -> Int in list.append(2); return list.count } == 2)
+        #expect(slab.update(4) { $0.count } == nil, "absent: the body does not run")
+        #expect(slab.remove(3) == [1, 2])
+        #expect(slab.remove(3) == nil)
+        #expect(slab.count == 0)
+        slab[5] = [5]
+        #expect(slab.places == 1, "the removed place was reused")
+    }
+}
+
+@Suite struct SubjectNameIndexTests {
+    /// Every name hashes alike, so all but the first go to the collision table.
+    private func collidingIndex() -> SubjectNameIndex { SubjectNameIndex(hash: { _ in 42 }) }
+
+    @Test func namesThatShareAHashStayApart() {
+        let names = [1: "/result/alice", 2: "/result/bob", 3: "/top/alice"]
+        var index = collidingIndex()
+        for (id, name) in names { index.insert(name, id: UInt32(id)) }
+        let nameOf = { (id: UInt32) in names[Int(id)] }
+        for (id, name) in names { #expect(index.id(of: name, nameOf: nameOf) == UInt32(id)) }
+        #expect(index.id(of: "/result/carol", nameOf: nameOf) == nil)
+        #expect(index.count == 3)
+    }
+
+    @Test func removingTheFirstOfAHashKeepsTheOthersFound() {
+        var names = [1: "/result/alice", 2: "/result/bob"]
+        var index = collidingIndex()
+        index.insert(names[1]!, id: 1)
+        index.insert(names[2]!, id: 2)
+        index.remove(names[1]!, id: 1)
+        names[1] = nil
+        let nameOf = { (id: UInt32) in names[Int(id)] }
+        #expect(index.id(of: "/result/alice", nameOf: nameOf) == nil)
+        #expect(index.id(of: "/result/bob", nameOf: nameOf) == 2)
+        index.insert("/result/alice", id: 7)
+        names[7] = "/result/alice"
+        #expect(index.id(of: "/result/alice", nameOf: { names[Int($0)] }) == 7, "back in the hash's free place")
+        index.remove("/result/bob", id: 2)
+        index.remove("/result/alice", id: 7)
+        #expect(index.count == 0)
+    }
+
+    @Test func withTheRealHashEveryNameIsFoundAfterChurn() {
+        var names: [UInt32: String] = [:]
+        var index = SubjectNameIndex()
+        for id: UInt32 in 0..<2_000 {
+            names[id] = "/result/player-\(id)"
+            index.insert(names[id]!, id: id)
+            if id >= 1_000 {  // forget the oldest as new ones come, as the registry does
+                index.remove(names[id - 1_000]!, id: id - 1_000)
+                names[id - 1_000] = nil
+            }
+        }
+        #expect(index.count == 1_000)
+        for (id, name) in names { #expect(index.id(of: name, nameOf: { names[$0] }) == id) }
+        #expect(index.id(of: "/result/player-5", nameOf: { names[$0] }) == nil)
+    }
+}
+
 @Suite struct SubscriberSlotsTests {
     private func slots(_ list: SubscriberSlots) -> [UInt32] {
         var all: [UInt32] = []
