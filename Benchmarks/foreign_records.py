@@ -11,7 +11,8 @@ forgotten past --max-idle-subjects, so memory stays bounded however many players
 
     python3 Benchmarks/foreign_records.py --records 100000 --runs 3
 
-Writes the raw report to Benchmarks/reports/foreign-records-<commit>.json.
+Writes the raw report to Benchmarks/reports/foreign-records-<commit>.json. To compare builds,
+their runs interleaved on one broker: --gateway LABEL=PATH for each (e.g. a build of an older commit).
 """
 
 import argparse
@@ -58,31 +59,51 @@ def main():
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--bytes", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--gateway", action="append", default=[], metavar="LABEL=PATH",
+                        help="a gateway build to measure (repeat to compare builds, their runs interleaved); "
+                             "default: this checkout's, labelled with its commit")
+    parser.add_argument("--report", help="default: Benchmarks/reports/foreign-records-<commit>.json")
     options = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    gateways = [tuple(g.split("=", 1)) for g in options.gateway] or [(commit, os.path.join(options.bin, "stadium-gateway"))]
+    for label, path in gateways:
+        if not os.access(path, os.X_OK):
+            parser.error("no gateway binary at %s (for %s)" % (path, label))
     os.sched_setaffinity(0, {0})
-    runs = []
+    runs = {label: [] for label, _ in gateways}
     with tempfile.TemporaryDirectory() as directory:
         # 8 partitions keep each within the development broker's ~5 MB per partition.
         broker = clients.Broker(os.path.join(options.bin, "stadium-kafka"), directory, partitions=8)
         try:
+            serial = 0  # every run's keys are new players, whichever build it measures
             for run in range(options.runs):
-                result = one_run(broker, os.path.join(options.bin, "stadium-gateway"), options.records, options.bytes, run)
-                runs.append(result)
-                print("run %d: %d records of %d B for players not held here: %.2f us of gateway CPU per record, "
-                      "RSS %d -> %d KiB, %d subjects held" % (
-                          run + 1, options.records, options.bytes, result["cpu_microseconds_per_record"],
-                          result["rss_kib_before"], result["rss_kib_after"], result["subjects_held"]), flush=True)
+                for label, path in gateways:
+                    result = one_run(broker, path, options.records, options.bytes, serial)
+                    serial += 1
+                    runs[label].append(result)
+                    print("%s run %d: %d records of %d B for players not held here: %.2f us of gateway CPU per record, "
+                          "RSS %d -> %d KiB, %d subjects held" % (
+                              label, run + 1, options.records, options.bytes, result["cpu_microseconds_per_record"],
+                              result["rss_kib_before"], result["rss_kib_after"], result["subjects_held"]), flush=True)
         finally:
             broker.stop()
-    per_record = [r["cpu_microseconds_per_record"] for r in runs]
-    summary = {"median_cpu_microseconds_per_record": statistics.median(per_record), "min": min(per_record), "max": max(per_record)}
-    path = os.path.join(ROOT, "Benchmarks", "reports", "foreign-records-%s.json" % commit)
+    summaries = {}
+    for label, measured in runs.items():
+        per_record = [r["cpu_microseconds_per_record"] for r in measured]
+        summaries[label] = {"median_cpu_microseconds_per_record": statistics.median(per_record),
+                            "min": min(per_record), "max": max(per_record)}
+    path = options.report or os.path.join(ROOT, "Benchmarks", "reports", "foreign-records-%s.json" % commit)
+    report = {"commit": commit, "command": " ".join(["Benchmarks/foreign_records.py"] + sys.argv[1:])}
+    if len(gateways) == 1:
+        report.update(runs=runs[gateways[0][0]], summary=summaries[gateways[0][0]])
+    else:
+        report.update(runs=runs, summary=summaries)
     with open(path, "w") as file:
-        json.dump({"commit": commit, "command": " ".join(["Benchmarks/foreign_records.py"] + sys.argv[1:]),
-                   "runs": runs, "summary": summary}, file, indent=1)
-    print("median %.2f us per record (%.2f-%.2f); report %s" % (
-        summary["median_cpu_microseconds_per_record"], summary["min"], summary["max"], os.path.relpath(path, ROOT)))
+        json.dump(report, file, indent=1)
+    for label, summary in summaries.items():
+        print("%s: median %.2f us per record (%.2f-%.2f)" % (
+            label, summary["median_cpu_microseconds_per_record"], summary["min"], summary["max"]))
+    print("report " + os.path.relpath(path, ROOT))
     return 0
 
 
