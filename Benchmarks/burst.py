@@ -16,9 +16,10 @@ Readers (--reader):
       --messages RECORDS --connections SUBSCRIBERS` on io_uring. It subscribes only; the script
       waits for its progress line to say every connection is subscribed, then produces. Its
       delivery latency counts from each probe's scheduled_ms, so its max is "the last subscriber
-      has the last record"; lost and duplicates come from its per-connection tally, closed from
-      its disconnects (connections the gateway dropped). Probes scheduled before it started are
-      ignored (none are: T is after every subscription).
+      has the last record" (wall-clock ms, kept to three significant digits); lost and
+      duplicates come from its per-connection tally, closed from its disconnects (connections
+      the gateway dropped). Probes scheduled before it started are ignored (none are: T is
+      after every subscription).
   python: the catch-up test's raw-socket readers on one Python thread (Tests/catchup), as
       before: they were the bottleneck (the gateway's core 35-45% busy), kept for comparison.
 
@@ -205,13 +206,17 @@ def run_stadium_load(options, broker, gateway, subscribers, records, tag):
         if load.poll() is None:
             load.kill()
             load.wait()
-    with open(report_path) as file:
-        report = json.load(file)
+    try:
+        with open(report_path) as file:
+            report = json.load(file)
+    except (OSError, ValueError):  # killed after the timeout: no report, everything counted lost
+        report = {}
     loss = report.get("loss") or {}
-    delivery = report["latencies"].get("delivery", {})
-    counters = report["counters"]
+    delivery = report.get("latencies", {}).get("delivery", {})
+    counters = report.get("counters", {})
     verdict = report.get("verdict") or {}
-    return sampler, started_wall, delivery.get("max_ms", 0) / 1000, {
+    seconds = delivery["max_ms"] / 1000 if "max_ms" in delivery else sampler.samples[-1].wall - started_wall
+    return sampler, started_wall, seconds, {
         "received": loss.get("received", 0), "lost": loss.get("missing", subscribers * records),
         "duplicates": loss.get("duplicates"), "closed": counters.get("disconnects", 0), "timed_out": timed_out,
         "load_status": status, "connection_failures": verdict.get("connection_failures"),
@@ -271,8 +276,9 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     options.gateway = options.gateway or os.path.join(options.bin, "stadium-gateway")
     options.load = os.path.join(options.bin, "stadium-load")
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
-    os.makedirs(RUN_DIR)
+    if options.reader == "stadium-load":
+        shutil.rmtree(RUN_DIR, ignore_errors=True)
+        os.makedirs(RUN_DIR)
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         broker = clients.Broker(os.path.join(options.bin, "stadium-kafka"), directory)
