@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "stadium-load", targets: ["stadium-load"]),
         .library(name: "StadiumCore", targets: ["UringIO", "WebSocket", "StadiumProtocol", "Gateway"]),
         .library(name: "StadiumClient", targets: ["StadiumClient"]),
+        // The quiz engine without Kafka, for the Benchmarks package.
+        .library(name: "StadiumQuiz", targets: ["Quiz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

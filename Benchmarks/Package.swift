@@ -16,6 +16,7 @@ let package = Package(
             name: "StadiumBenchmarks",
             dependencies: [
                 .product(name: "StadiumCore", package: "Stadium"),
+                .product(name: "StadiumQuiz", package: "Stadium"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/StadiumBenchmarks",

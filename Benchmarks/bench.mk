@@ -1,8 +1,19 @@
-# Included by the top Makefile: `make bench` runs the hot-path benchmarks in release.
+# Included by the top Makefile: `make bench` runs the hot-path benchmarks in release (the gateway's
+# frames, sessions and fan-out; the quiz engine per answer and per gettop).
 SWIFT ?= swift
 .PHONY: bench
 bench:
 	cd Benchmarks && $(SWIFT) package benchmark
+
+# Quiz scoring through the development broker: SCORING_ANSWERS answers (one user each) produced
+# with kcat into stadium-kafka (32 partitions) while release stadium-processors, pinned to core 1,
+# scores them; SCORING_RUNS runs (median and spread); writes Benchmarks/reports/scoring-<commit>.json.
+SCORING_ANSWERS ?= 1000000
+SCORING_RUNS ?= 3
+.PHONY: scoring-bench
+scoring-bench: build
+	@scripts/install-deps.sh bench
+	python3 Benchmarks/scoring.py --answers $(SCORING_ANSWERS) --runs $(SCORING_RUNS)
 
 
 # PNG plots of stadium-load reports: `make plots REPORTS="a.json b.json"` (default: every

@@ -9,7 +9,8 @@ test_packages=(kcat python3-pip chromium nodejs prometheus haproxy openssl sslsc
 # scripts/cluster.sh: the load balancer in front of the gateways, and the Kafka relay; kcat reads
 # the topics back for the cluster test's own accounting.
 cluster_packages=(haproxy kcat)
-bench_packages=(gnuplot-nox openssl)
+# kcat: Benchmarks/scoring.py produces the answers and reads the results with it.
+bench_packages=(gnuplot-nox openssl kcat)
 python_modules=(websockets:websockets websocket:websocket-client yaml:pyyaml)
 
 packages=("${build_packages[@]}")

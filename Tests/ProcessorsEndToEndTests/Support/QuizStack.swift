@@ -15,13 +15,12 @@ final class QuizStack {
     private let consumer: KafkaConsumer
     private let inbox = Inbox()
 
-    /// Starts the broker (with `brokerArguments`), waits for its bootstrap file, starts the
-    /// processors with `processorArguments`.
-    init(processorArguments: [String], brokerArguments: [String] = []) throws {
+    /// Starts the broker, waits for its bootstrap file, starts the processors with `processorArguments`.
+    init(processorArguments: [String]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("quiz-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let bootstrapFile = directory.appendingPathComponent("bootstrap").path
-        broker = try ChildProcess("stadium-kafka", ["--bootstrap-file", bootstrapFile] + brokerArguments)
+        broker = try ChildProcess("stadium-kafka", ["--bootstrap-file", bootstrapFile])
         _ = try broker.line(startingWith: "stadium-kafka: bootstrap")
         try waitUntil("the bootstrap file") { FileManager.default.fileExists(atPath: bootstrapFile) }
         bootstrapServers = try String(contentsOfFile: bootstrapFile, encoding: .utf8)
