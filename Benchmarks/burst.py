@@ -32,7 +32,10 @@ and anything else on it). A gateway well below 1.0 with core 0 near 1.0 means th
 bounded the run, not the gateway. CPU and RSS are sampled every 10 ms on a thread (CPU from the
 scheduler's per-thread ns counters, /proc/PID/task/*/schedstat) and read at the moment of the
 last record: stadium-load says when that was only after it has closed its connections, which
-the gateway also spends CPU on.
+the gateway also spends CPU on. And the kernel's TcpExt counters that say TCP ran short of
+memory during the run (TCPMemoryPressures, PruneCalled, TCPRcvCollapsed, RcvPruned, from
+/proc/net/netstat, machine-wide): a burst parked in the readers' socket buffers can pass tcp_mem's
+pressure mark, and then both sides pay to collapse and prune queues.
 
 The development broker keeps about 5 MB per partition: a burst of more than about 4,000 records
 of 1 KB into one partition is deleted before a consumer that is behind reads it.
@@ -225,8 +228,25 @@ def run_stadium_load(options, broker, gateway, subscribers, records, tag):
     }
 
 
+# Kernel counters that say TCP ran short of memory (a burst parked in 1,000 sockets' buffers can
+# pass tcp_mem's pressure mark): both sides then pay to collapse and prune queues.
+TCP_MEMORY_COUNTERS = ("TCPMemoryPressures", "PruneCalled", "TCPRcvCollapsed", "RcvPruned")
+
+
+def tcp_memory_counters():
+    """TcpExt counters of /proc/net/netstat named in TCP_MEMORY_COUNTERS (since boot)."""
+    with open("/proc/net/netstat") as netstat:
+        lines = netstat.read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names.startswith("TcpExt:"):
+            table = dict(zip(names.split()[1:], map(int, values.split()[1:])))
+            return {name: table.get(name, 0) for name in TCP_MEMORY_COUNTERS}
+    return {name: 0 for name in TCP_MEMORY_COUNTERS}
+
+
 def one_run(options, broker, subscribers, records, run):
     gateway = clients.Gateway(options.gateway, broker.bootstrap, prefix=("taskset", "-c", "1"))
+    counters_before = tcp_memory_counters()
     try:
         if options.reader == "python":
             sampler, started_wall, seconds, outcome = run_python(broker, gateway, subscribers, records)
@@ -235,6 +255,7 @@ def one_run(options, broker, subscribers, records, run):
                 options, broker, gateway, subscribers, records, "%d-%d-%d" % (subscribers, records, run))
     finally:
         gateway.stop()
+    counters_after = tcp_memory_counters()
     before, last = sampler.samples[0], sampler.at(started_wall + seconds)
     cpu = last.gateway_cpu - before.gateway_cpu
     reader_cpu = last.reader_cpu - before.reader_cpu
@@ -253,6 +274,7 @@ def one_run(options, broker, subscribers, records, run):
         "reader_cpu_busy": round(reader_cpu / max(seconds, 1e-9), 3),
         "reader_cpu_us_per_delivery": round(reader_cpu / max(outcome["received"], 1) * 1e6, 2),
         "load_core_busy": round(load_core_busy, 3),
+        "tcp_memory_counters": {name: counters_after[name] - counters_before[name] for name in TCP_MEMORY_COUNTERS},
     }
 
 
@@ -300,6 +322,10 @@ def main():
                                   result["reader_cpu_seconds"], 100 * result["reader_cpu_busy"],
                                   result["reader_cpu_us_per_delivery"], 100 * result["load_core_busy"]),
                               flush=True)
+                        pressure = {name: n for name, n in result["tcp_memory_counters"].items() if n}
+                        if pressure:
+                            print("      TCP ran short of memory during this run: " +
+                                  ", ".join("%s +%d" % item for item in pressure.items()), flush=True)
                     times = [r["seconds_to_last"] for r in runs]
                     rows.append({"subscribers": subscribers, "records": records, "runs": runs,
                                  "median_seconds_to_last": statistics.median(times), "min": min(times), "max": max(times),
