@@ -8,7 +8,9 @@
 # Settings (environment): BIN (.build/release), PORT (0: a port the kernel gives the gateway), RUN_DIR (.run/kafka-fanout),
 # REPORT_DIR (Benchmarks/reports: stadium-load's report and the run's command and commit,
 # kafka-fanout-CONNECTIONS-MESSAGES-INTERVAL_MS-COMMIT.json and .txt),
-# LOAD_ARGS (more stadium-load options, e.g. "--tolerate-lost 10").
+# LOAD_ARGS (more stadium-load options, e.g. "--tolerate-lost 10"),
+# PIN (1: the gateway alone on core 1, the broker and stadium-load on core 0, as sustained.py
+# does; 0, the default: unpinned, as the RESULTS rows before it were measured).
 # Exit status: stadium-load's (non-zero when it lost, duplicated or failed connections), after
 # the gateway's histogram is printed all the same.
 set -euo pipefail
@@ -23,9 +25,16 @@ PORT=${PORT:-0}
 RUN_DIR=${RUN_DIR:-.run/kafka-fanout}
 REPORT_DIR=${REPORT_DIR:-Benchmarks/reports}
 LOAD_ARGS=${LOAD_ARGS:-}
+PIN=${PIN:-0}
+server_cpu=() load_cpu=()
+if [[ $PIN == 1 ]]; then
+    server_cpu=(taskset -c 1)
+    load_cpu=(taskset -c 0)
+fi
 
-RUN_COMMAND="LOAD_ARGS='$LOAD_ARGS' Benchmarks/kafka-fanout.sh $connections $messages $interval_ms"
+RUN_COMMAND="PIN=$PIN LOAD_ARGS='$LOAD_ARGS' Benchmarks/kafka-fanout.sh $connections $messages $interval_ms"
 name="kafka-fanout-$connections-$messages-$interval_ms-$(commit_id)"
+[[ $PIN == 1 ]] && name="$name-pinned"
 mkdir -p "$RUN_DIR" "$REPORT_DIR"
 write_run_note "$REPORT_DIR/$name.txt"
 rm -f "$RUN_DIR/bootstrap"
@@ -37,12 +46,12 @@ cleanup() {
 trap cleanup EXIT
 
 
-"$BIN/stadium-kafka" --topics question,answer,result,gettop,top,fanout \
+"${load_cpu[@]}" "$BIN/stadium-kafka" --topics question,answer,result,gettop,top,fanout \
     --bootstrap-file "$RUN_DIR/bootstrap" >"$RUN_DIR/kafka.log" 2>&1 &
 pids+=($!)
 poll 30 test -s "$RUN_DIR/bootstrap"
 
-"$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" --bootstrap-file "$RUN_DIR/bootstrap" \
+"${server_cpu[@]}" "$BIN/stadium-gateway" --listen "127.0.0.1:$PORT" --bootstrap-file "$RUN_DIR/bootstrap" \
     --topics fanout --max-connections $((connections + 100)) >"$RUN_DIR/gateway.log" 2>&1 &
 pids+=($!)
 poll 30 grep -q "listening on" "$RUN_DIR/gateway.log"
@@ -50,7 +59,7 @@ PORT=$(listening_port "$RUN_DIR/gateway.log")
 
 load_status=0
 # shellcheck disable=SC2086 # LOAD_ARGS is a list of options
-"$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$connections" \
+"${load_cpu[@]}" "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$connections" \
     --subject /fanout --messages "$messages" --interval-ms "$interval_ms" \
     --report "$REPORT_DIR/$name.json" $LOAD_ARGS || load_status=$?
 
