@@ -149,7 +149,11 @@ class Broker:
         def written():
             check(self.process.process.poll() is None, "stadium-kafka exited:\n" + self.process.tail())
             return os.path.exists(path) and open(path).read().strip()
-        self.bootstrap = wait_until("stadium-kafka's bootstrap file", 30, written)
+        try:
+            self.bootstrap = wait_until("stadium-kafka's bootstrap file", 30, written)
+        except Failure:
+            self.process.stop()  # a broker that never said where it listens is not left running
+            raise
 
     def stop(self):
         self.process.stop()
