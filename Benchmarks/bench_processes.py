@@ -87,3 +87,28 @@ def prepare(kind, report_override):
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     path = report_override or os.path.join(ROOT, "Benchmarks", "reports", "%s-%s.json" % (kind, commit))
     return commit, path
+
+
+def commit_id():
+    """The short commit of the tree, "+dirty" when it has changes (Benchmarks/lib.sh's commit_id)."""
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def core_busy_seconds(core):
+    """CPU seconds `core` has spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    with open("/proc/stat") as stat:
+        for line in stat:
+            fields = line.split()
+            if fields[0] == "cpu%s" % core:
+                ticks = [int(value) for value in fields[1:]]
+                return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    raise RuntimeError("no cpu%s in /proc/stat" % core)
+
+
+def probe_value(n, scheduled_ms, sent_ms, record_bytes):
+    """The fan-out probe stadium-load reads ("n" first), padded to exactly record_bytes."""
+    bare = '{"n":%d,"scheduled_ms":%d,"sent_ms":%d,"pad":""}' % (n, scheduled_ms, sent_ms)
+    return bare[:-2] + "x" * max(0, record_bytes - len(bare)) + '"}'

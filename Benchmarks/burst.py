@@ -51,7 +51,6 @@ import argparse
 import collections
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -63,20 +62,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "catchup"))
 import catchup_test as clients  # noqa: E402  the test's broker, gateway, kcat and reader helpers
-from bench_processes import SUBSCRIBED  # noqa: E402  stadium-load's progress line
+from bench_processes import SUBSCRIBED, core_busy_seconds, prepare, probe_value  # noqa: E402  stadium-load's progress line; shared helpers
 from compare import cpu_seconds, rss_kib, spread  # noqa: E402  the server's CPU and memory from /proc
 
 RECORD_BYTES = 1024
 RUN_DIR = os.path.join(ROOT, ".run", "burst")
 # Kernels without CONFIG_SCHED_INFO have no schedstat: CPU then comes in clock ticks.
 SCHEDSTAT = os.path.exists("/proc/self/schedstat")
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def probe(n, scheduled_ms, size=RECORD_BYTES):
-    """Fan-out probe n (what stadium-load reads; its "n" first, as the Python readers read it), exactly `size` bytes."""
-    bare = '{"n":%d,"scheduled_ms":%d,"sent_ms":%d,"pad":""}' % (n, scheduled_ms, scheduled_ms)
-    return bare[:-2] + "x" * max(0, size - len(bare)) + '"}'
 
 
 def process_cpu_seconds(pid):
@@ -95,17 +87,6 @@ def process_cpu_seconds(pid):
         except FileNotFoundError:  # a thread that ended between the listing and the read
             pass
     return total / 1e9
-
-
-def core_busy_seconds(core):
-    """CPU seconds `core` has spent busy since boot (/proc/stat: all but idle and iowait; clock ticks)."""
-    with open("/proc/stat") as stat:
-        for line in stat:
-            fields = line.split()
-            if fields[0] == "cpu%d" % core:
-                ticks = [int(value) for value in fields[1:]]
-                return (sum(ticks) - ticks[3] - ticks[4]) / TICKS
-    return 0.0
 
 
 Sample = collections.namedtuple("Sample", "wall gateway_cpu gateway_rss_kib reader_cpu load_core_busy")
@@ -152,7 +133,7 @@ def produce_burst(broker, records):
     """Starts the clock and produces the burst; returns (wall, monotonic) of the start."""
     started_wall, started = time.time(), time.monotonic()
     scheduled_ms = int(started_wall * 1000)
-    clients.produce(broker.bootstrap, "feed", [(None, probe(n, scheduled_ms)) for n in range(records)])
+    clients.produce(broker.bootstrap, "feed", [(None, probe_value(n, scheduled_ms, scheduled_ms, RECORD_BYTES)) for n in range(records)])
     return started_wall, started
 
 
@@ -290,12 +271,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--report")
     options = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    kind = "burst" if options.reader == "stadium-load" else "burst-python"
-    report_path = options.report or os.path.join(ROOT, "Benchmarks", "reports", "%s-%s.json" % (kind, commit))
+    commit, report_path = prepare("burst" if options.reader == "stadium-load" else "burst-python", options.report)
     os.sched_setaffinity(0, {0})  # readers, kcat and the broker on core 0 (children inherit it); the gateway on core 1
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     options.gateway = options.gateway or os.path.join(options.bin, "stadium-gateway")
     options.load = os.path.join(options.bin, "stadium-load")
     if options.reader == "stadium-load":

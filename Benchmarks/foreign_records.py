@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "catchup"))
 import catchup_test as clients  # noqa: E402  the broker, gateway and kcat helpers
+from bench_processes import prepare  # noqa: E402  the commit and the report's path
 from compare import cpu_seconds, rss_kib  # noqa: E402
 
 
@@ -64,7 +64,7 @@ def main():
                              "default: this checkout's, labelled with its commit")
     parser.add_argument("--report", help="default: Benchmarks/reports/foreign-records-<commit>.json")
     options = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit, report_path = prepare("foreign-records", options.report)
     gateways = [tuple(g.split("=", 1)) for g in options.gateway] or [(commit, os.path.join(options.bin, "stadium-gateway"))]
     for label, path in gateways:
         if not os.access(path, os.X_OK):
@@ -92,18 +92,17 @@ def main():
         per_record = [r["cpu_microseconds_per_record"] for r in measured]
         summaries[label] = {"median_cpu_microseconds_per_record": statistics.median(per_record),
                             "min": min(per_record), "max": max(per_record)}
-    path = options.report or os.path.join(ROOT, "Benchmarks", "reports", "foreign-records-%s.json" % commit)
     report = {"commit": commit, "command": " ".join(["Benchmarks/foreign_records.py"] + sys.argv[1:])}
     if len(gateways) == 1:
         report.update(runs=runs[gateways[0][0]], summary=summaries[gateways[0][0]])
     else:
         report.update(runs=runs, summary=summaries)
-    with open(path, "w") as file:
+    with open(report_path, "w") as file:
         json.dump(report, file, indent=1)
     for label, summary in summaries.items():
         print("%s: median %.2f us per record (%.2f-%.2f)" % (
             label, summary["median_cpu_microseconds_per_record"], summary["min"], summary["max"]))
-    print("report " + os.path.relpath(path, ROOT))
+    print("report " + os.path.relpath(report_path, ROOT))
     return 0
 
 

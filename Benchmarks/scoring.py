@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,20 +36,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "support"))
-from stadium_test import Failure, Process, wait_until  # noqa: E402
+from stadium_test import Broker, Failure, Process  # noqa: E402
+from bench_processes import commit_id  # noqa: E402  the report's commit, "+dirty" as lib.sh writes it
+from compare import spread  # noqa: E402  median, min and max
 
 # What a stadium-processors without --cluster reads and writes (QuizProcessor.allTopics).
 TOPICS = "question,answer,result,gettop,top,quiz-state"
 PROCESSOR_CORE = "1"
 KCAT_SECONDS = 60  # any one kcat call but the producer may take this long
-
-
-def commit_id():
-    """The short commit of the tree, "+dirty" when it has changes (Benchmarks/lib.sh's commit_id)."""
-    def git(*arguments):
-        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def kcat(*arguments, stdin=None, seconds=KCAT_SECONDS, what="kcat"):
@@ -120,18 +113,12 @@ def write_answers(path, question_id, count):
 
 
 def one_run(options, number, directory):
-    bootstrap_file = os.path.join(directory, "bootstrap")
-    broker = Process([os.path.join(options.bin, "stadium-kafka"), "--partitions", str(options.partitions),
-                      "--topics", TOPICS, "--bootstrap-file", bootstrap_file], name="stadium-kafka")
+    broker = Broker(os.path.join(options.bin, "stadium-kafka"), directory, partitions=options.partitions, topics=TOPICS)
+    bootstrap = broker.bootstrap
     processors = producer = None
     try:
-        def written():
-            if broker.process.poll() is not None:
-                raise Failure("stadium-kafka exited:\n" + broker.tail())
-            return os.path.exists(bootstrap_file) and open(bootstrap_file).read().strip()
-        bootstrap = wait_until("stadium-kafka's bootstrap file", 30, written)
         processors = Process(["taskset", "-c", PROCESSOR_CORE, os.path.join(options.bin, "stadium-processors"),
-                              "--bootstrap-file", bootstrap_file, "--round", "3600", "--answer-window", "3600"],
+                              "--bootstrap-file", broker.bootstrap_file, "--round", "3600", "--answer-window", "3600"],
                              name="stadium-processors")
         question_id = open_question(bootstrap)
         wait_until_consuming(bootstrap)
@@ -155,8 +142,8 @@ def one_run(options, number, directory):
             now = time.time()
             if processors.process.poll() is not None:
                 raise Failure("stadium-processors exited with %s:\n%s" % (processors.process.poll(), processors.tail()))
-            if broker.process.poll() is not None:
-                raise Failure("stadium-kafka exited:\n" + broker.tail())
+            if broker.process.process.poll() is not None:
+                raise Failure("stadium-kafka exited:\n" + broker.process.tail())
             if acknowledged is None and exited:
                 if producer.returncode != 0:
                     raise Failure("kcat producing answers exited with %d: %s"
@@ -247,10 +234,7 @@ def main():
                   number, run["answers"], run["acknowledged_seconds"], run["results"], run["last_result_seconds"],
                   run["scored_per_second"], run["never_scored"]), flush=True)
 
-    def spread(field):
-        values = [run[field] for run in runs if run[field] is not None]
-        return {"median": statistics.median(values), "min": min(values), "max": max(values)} if values else None
-    summary = {field: spread(field) for field in
+    summary = {field: spread([run[field] for run in runs]) for field in
                ("acknowledged_seconds", "results", "last_result_seconds", "scored_per_second", "never_scored")}
     path = os.path.join(ROOT, "Benchmarks", "reports", "scoring-%s.json" % commit)
     with open(path, "w") as file:

@@ -29,20 +29,9 @@ import shutil
 import threading
 import time
 
-from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, listening_port, metric, prepare, start,
-                             start_broker, wait_until)
+from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, core_busy_seconds, listening_port, metric,
+                             prepare, probe_value, start, start_broker, wait_until)
 from compare import cpu_seconds, rss_kib, spread  # the server's CPU and memory from /proc; median and spread
-
-
-def core_busy_seconds(core):
-    """CPU seconds the given core has spent busy since boot (/proc/stat: everything but idle and iowait)."""
-    with open("/proc/stat") as stat:
-        for line in stat:
-            fields = line.split()
-            if fields[0] == "cpu" + core:
-                ticks = [int(value) for value in fields[1:]]
-                return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-    raise RuntimeError("no cpu%s in /proc/stat" % core)
 
 
 def start_gateway(binary, bootstrap, clients, log_path):
@@ -52,12 +41,6 @@ def start_gateway(binary, bootstrap, clients, log_path):
     port = listening_port(process, log_path)
     wait_until(lambda: metric(port, "stadium_kafka_up") == 1, 30, "the gateway's Kafka connection")
     return process, port
-
-
-def record_value(n, due_ms, record_bytes):
-    """The probe stadium-load reads, padded to exactly record_bytes."""
-    bare = '{"n":%d,"scheduled_ms":%d,"sent_ms":%d,"pad":""}' % (n, due_ms, int(time.time() * 1000))
-    return bare[:-2] + "x" * max(0, record_bytes - len(bare)) + '"}'
 
 
 def produce(bootstrap, keys, rounds, record_bytes, outcome):
@@ -79,7 +62,7 @@ def produce(bootstrap, keys, rounds, record_bytes, outcome):
             for index in range(sent, due_through):
                 n, key = divmod(index, keys)
                 due_ms = int((start + index / keys) * 1000)
-                lines.append("k%d\t%s\n" % (key, record_value(n, due_ms, record_bytes)))
+                lines.append("k%d\t%s\n" % (key, probe_value(n, due_ms, int(time.time() * 1000), record_bytes)))
             kcat.stdin.write("".join(lines).encode())
             kcat.stdin.flush()
             latest_lag = max(latest_lag, now - (start + sent / keys))
