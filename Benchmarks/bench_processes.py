@@ -112,3 +112,60 @@ def probe_value(n, scheduled_ms, sent_ms, record_bytes):
     """The fan-out probe stadium-load reads ("n" first), padded to exactly record_bytes."""
     bare = '{"n":%d,"scheduled_ms":%d,"sent_ms":%d,"pad":""}' % (n, scheduled_ms, sent_ms)
     return bare[:-2] + "x" * max(0, record_bytes - len(bare)) + '"}'
+
+
+
+LOOPBACK_COST_SOURCE = os.path.join(ROOT, "Benchmarks", "KernelCost", "loopback_cost.c")
+LOOPBACK_COST_BINARY = os.path.join(ROOT, ".run", "kernel-cost", "loopback-cost")
+
+
+def loopback_cost_binary():
+    """Benchmarks/KernelCost/loopback_cost.c, compiled into .run/kernel-cost when missing or older than its source."""
+    if not os.path.exists(LOOPBACK_COST_BINARY) or os.path.getmtime(LOOPBACK_COST_BINARY) < os.path.getmtime(LOOPBACK_COST_SOURCE):
+        os.makedirs(os.path.dirname(LOOPBACK_COST_BINARY), exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-Wall", "-o", LOOPBACK_COST_BINARY, LOOPBACK_COST_SOURCE], check=True)
+    return LOOPBACK_COST_BINARY
+
+
+class MachineWatch:
+    """How fast each core of this VM is while a run goes on. Each of this VM's cores runs at one of
+    two speeds about 1.5x apart, switching every second or so, independently of the other core
+    and of what runs on it; a run's time follows the share of it spent slow. So beside each run,
+    one `loopback-cost ... EVERY_MS` per core sends and receives 500 loopback messages of 1 KB
+    every 250 ms (about 2 ms of CPU, under 1% of the core) and prints its thread's CPU µs per send
+    and receive: about 2.8 when the core is fast, 4.5 when it is slow."""
+
+    SLOW_ABOVE_US = 3.6  # between the two speeds' levels
+
+    def __init__(self, cores, connections=50, rounds=10, message_bytes=1024, every_ms=250):
+        binary = loopback_cost_binary()
+        self.started = time.time()
+        self.watchers = {
+            str(core): subprocess.Popen(
+                ["taskset", "-c", str(core), binary, str(connections), str(rounds), str(message_bytes), str(every_ms)],
+                stdout=subprocess.PIPE, text=True)
+            for core in cores}
+        self.samples = {}
+
+    def stop(self):
+        """Stops watching (once; later calls do nothing)."""
+        for core, watcher in self.watchers.items():
+            if core in self.samples:
+                continue
+            watcher.terminate()
+            output, _ = watcher.communicate()
+            self.samples[core] = [tuple(map(float, line.split())) for line in output.splitlines() if len(line.split()) == 2]
+
+    def summary(self, since=None, until=None):
+        """Per core, the samples taken between `since` and `until` (unix seconds): how many, their
+        mean µs per loopback send and receive, and the share of them in the slow speed."""
+        self.stop()
+        summary = {}
+        for core, samples in self.samples.items():
+            values = [us for at, us in samples if (since is None or at >= since) and (until is None or at <= until)]
+            summary[core] = {
+                "samples": len(values),
+                "mean_us": round(sum(values) / len(values), 3) if values else None,
+                "slow_share": round(sum(1 for us in values if us > self.SLOW_ABOVE_US) / len(values), 3) if values else None,
+            }
+        return summary

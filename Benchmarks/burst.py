@@ -35,7 +35,17 @@ last record: stadium-load says when that was only after it has closed its connec
 the gateway also spends CPU on. And the kernel's TcpExt counters that say TCP ran short of
 memory during the run (TCPMemoryPressures, PruneCalled, TCPRcvCollapsed, RcvPruned, from
 /proc/net/netstat, machine-wide): a burst parked in the readers' socket buffers can pass tcp_mem's
-pressure mark, and then both sides pay to collapse and prune queues.
+pressure mark, and then both sides pay to collapse and prune queues. And how fast each core of the
+VM was during the run (bench_processes.MachineWatch: each core runs at one of two speeds about 1.5x
+apart, switching every second or so; a watcher per core times a few loopback sends and receives
+every 250 ms): the mean µs of a loopback delivery and the share of samples in the slow speed, and
+two figures divided by that mean, which do not move with the cores' speeds if the work slows as
+the kernel does: the time to the last record per delivery in loopback deliveries of core 0 (the
+reader's core, which bounds these runs), and the gateway's CPU per delivery in loopback deliveries
+of core 1.
+
+stadium-load receives into 16 KB buffers (--receive-buffer-bytes; its own default is 4 KB), so a
+burst of 1 KB records arrives in a quarter of the completions.
 
 The development broker keeps about 5 MB per partition: a burst of more than about 4,000 records
 of 1 KB into one partition is deleted before a consumer that is behind reads it.
@@ -62,7 +72,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "catchup"))
 import catchup_test as clients  # noqa: E402  the test's broker, gateway, kcat and reader helpers
-from bench_processes import SUBSCRIBED, core_busy_seconds, prepare, probe_value  # noqa: E402  stadium-load's progress line; shared helpers
+from bench_processes import SUBSCRIBED, MachineWatch, core_busy_seconds, prepare, probe_value  # noqa: E402  stadium-load's progress line; shared helpers
 from compare import cpu_seconds, rss_kib, spread  # noqa: E402  the server's CPU and memory from /proc
 
 RECORD_BYTES = 1024
@@ -166,7 +176,9 @@ def run_stadium_load(options, broker, gateway, subscribers, records, tag):
         load = subprocess.Popen(
             [options.load, "--url", "ws://127.0.0.1:%d/" % gateway.port, "--mode", "fanout",
              "--connections", str(subscribers), "--subject", "/feed", "--external-publisher",
-             "--messages", str(records), "--progress-every", "0.2", "--report", report_path],
+             "--messages", str(records), "--progress-every", "0.2", "--report", report_path]
+            # 4 KB is stadium-load's own default: said only when it differs, so older builds run too.
+            + (["--receive-buffer-bytes", str(options.receive_buffer_bytes)] if options.receive_buffer_bytes != 4096 else []),
             stdout=log, stderr=subprocess.STDOUT)
     try:
         def everyone_subscribed():
@@ -226,6 +238,7 @@ def tcp_memory_counters():
 
 
 def one_run(options, broker, subscribers, records, run):
+    watch = MachineWatch((0, 1))
     gateway = clients.Gateway(options.gateway, broker.bootstrap, prefix=("taskset", "-c", "1"))
     counters_before = tcp_memory_counters()
     try:
@@ -236,7 +249,10 @@ def one_run(options, broker, subscribers, records, run):
                 options, broker, gateway, subscribers, records, "%d-%d-%d" % (subscribers, records, run))
     finally:
         gateway.stop()
+        watch.stop()
     counters_after = tcp_memory_counters()
+    # The watch samples every 250 ms: the window is widened so the shortest runs have a sample too.
+    machine = watch.summary(since=started_wall - 0.5, until=started_wall + seconds + 0.5)
     before, last = sampler.samples[0], sampler.at(started_wall + seconds)
     cpu = last.gateway_cpu - before.gateway_cpu
     reader_cpu = last.reader_cpu - before.reader_cpu
@@ -256,6 +272,15 @@ def one_run(options, broker, subscribers, records, run):
         "reader_cpu_us_per_delivery": round(reader_cpu / max(outcome["received"], 1) * 1e6, 2),
         "load_core_busy": round(load_core_busy, 3),
         "tcp_memory_counters": {name: counters_after[name] - counters_before[name] for name in TCP_MEMORY_COUNTERS},
+        "machine": machine,
+        # The gateway's CPU per delivery in loopback deliveries of its core at the time: steady
+        # whether the core was in its fast or its slow speed, if the gateway slows as the kernel does.
+        # The time to the last record per delivery, in loopback deliveries of core 0 (the reader's,
+        # which bounds these runs): steady across the cores' two speeds where the raw time is not.
+        "time_per_delivery_in_loopback_deliveries": round(
+            seconds / max(outcome["received"], 1) * 1e6 / machine["0"]["mean_us"], 3) if machine["0"]["mean_us"] else None,
+        "gateway_cpu_per_delivery_in_loopback_deliveries": round(
+            cpu / max(outcome["received"], 1) * 1e6 / machine["1"]["mean_us"], 3) if machine["1"]["mean_us"] else None,
     }
 
 
@@ -263,18 +288,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=os.path.join(ROOT, ".build/release"))
     parser.add_argument("--gateway", help="the stadium-gateway to measure (default: the one in --bin), e.g. an older build")
+    parser.add_argument("--load", help="the stadium-load that reads (default: the one in --bin), e.g. an older build")
     parser.add_argument("--reader", choices=("stadium-load", "python"), default="stadium-load",
                         help="who reads: stadium-load (default) or the catch-up test's Python readers (one thread)")
     parser.add_argument("--subscribers", default="10,100,1000")
     parser.add_argument("--bursts", default="1000,4000",
                         help="records of 1 KB per burst (the development broker keeps about 5 MB per partition: at most 4,000)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--receive-buffer-bytes", type=int, default=16384,
+                        help="stadium-load's receive buffers: 16 KB takes a burst of 1 KB records in a quarter of 4 KB's completions")
     parser.add_argument("--report")
     options = parser.parse_args()
     commit, report_path = prepare("burst" if options.reader == "stadium-load" else "burst-python", options.report)
     os.sched_setaffinity(0, {0})  # readers, kcat and the broker on core 0 (children inherit it); the gateway on core 1
     options.gateway = options.gateway or os.path.join(options.bin, "stadium-gateway")
-    options.load = os.path.join(options.bin, "stadium-load")
+    options.load = options.load or os.path.join(options.bin, "stadium-load")
     if options.reader == "stadium-load":
         shutil.rmtree(RUN_DIR, ignore_errors=True)
         os.makedirs(RUN_DIR)
@@ -290,14 +318,17 @@ def main():
                         runs.append(result)
                         print("%5d subscribers x %5d records, run %d (%s): last %.3f s, %d deliveries/s, lost %d, "
                               "duplicates %s, closed %d%s; gateway CPU %.2f s (%.0f%% busy, %.2f µs/delivery), RSS %d KiB; "
-                              "reader CPU %.2f s (%.0f%% busy, %.2f µs/delivery); core 0 %.0f%% busy" % (
+                              "reader CPU %.2f s (%.0f%% busy, %.2f µs/delivery); core 0 %.0f%% busy; "
+                              "machine: a loopback delivery %.2f µs on core 0 (slow %.0f%% of the time), %.2f on core 1 (%.0f%%)" % (
                                   subscribers, records, run + 1, options.reader, result["seconds_to_last"],
                                   result["deliveries_per_second"], result["lost"], result["duplicates"],
                                   result["closed"], ", TIMED OUT" if result["timed_out"] else "",
                                   result["gateway_cpu_seconds"], 100 * result["gateway_cpu_busy"],
                                   result["gateway_cpu_us_per_delivery"], result["gateway_rss_kib"],
                                   result["reader_cpu_seconds"], 100 * result["reader_cpu_busy"],
-                                  result["reader_cpu_us_per_delivery"], 100 * result["load_core_busy"]),
+                                  result["reader_cpu_us_per_delivery"], 100 * result["load_core_busy"],
+                                  result["machine"]["0"]["mean_us"] or 0, 100 * (result["machine"]["0"]["slow_share"] or 0),
+                                  result["machine"]["1"]["mean_us"] or 0, 100 * (result["machine"]["1"]["slow_share"] or 0)),
                               flush=True)
                         pressure = {name: n for name, n in result["tcp_memory_counters"].items() if n}
                         if pressure:
@@ -308,7 +339,11 @@ def main():
                                  "median_seconds_to_last": statistics.median(times), "min": min(times), "max": max(times),
                                  "deliveries_per_second": spread([r["deliveries_per_second"] for r in runs]),
                                  **{field: spread([r[field] for r in runs]) for field in (
-                                     "gateway_cpu_busy", "gateway_cpu_us_per_delivery", "reader_cpu_busy", "load_core_busy")},
+                                     "gateway_cpu_busy", "gateway_cpu_us_per_delivery", "reader_cpu_busy",
+                                     "reader_cpu_us_per_delivery", "load_core_busy", "time_per_delivery_in_loopback_deliveries",
+                                     "gateway_cpu_per_delivery_in_loopback_deliveries")},
+                                 **{"machine_core%s_%s" % (core, field): spread([r["machine"][core][field] or 0 for r in runs])
+                                    for core in ("0", "1") for field in ("mean_us", "slow_share")},
                                  "lost": sum(r["lost"] for r in runs), "duplicates": sum(r["duplicates"] or 0 for r in runs),
                                  "closed": sum(r["closed"] for r in runs),
                                  "timed_out": sum(1 for r in runs if r["timed_out"]),
@@ -318,19 +353,27 @@ def main():
     command = " ".join(["python3", os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
     with open(report_path, "w") as file:
         json.dump({"commit": commit, "command": command, "reader": options.reader,
-                   "gateway": os.path.relpath(options.gateway, ROOT), "rows": rows}, file, indent=1)
+                   "receive_buffer_bytes": options.receive_buffer_bytes,
+                   "gateway": os.path.relpath(options.gateway, ROOT), "load": os.path.relpath(options.load, ROOT),
+                   "rows": rows}, file, indent=1)
     print("\nreader: %s" % options.reader)
     print("| subscribers | burst (1 KB records) | last subscriber has the last record, median (min-max) "
           "| deliveries/s, median | gateway core busy, median (min-max) | gateway µs/delivery | reader busy | core 0 busy "
-          "| lost | dup | closed |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| machine: a loopback delivery, µs on core 0 / core 1 (slow share) "
+          "| time per delivery in core 0's loopback deliveries, median (min-max) | lost | dup | closed |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         busy = row["gateway_cpu_busy"]
-        print("| %s | %s | %.3f s (%.3f-%.3f) | %s | %.0f%% (%.0f-%.0f%%) | %.2f | %.0f%% | %.0f%% | %d | %s | %d |" % (
+        machine = "%.2f / %.2f (%.0f%% / %.0f%%)" % (
+            row["machine_core0_mean_us"]["median"], row["machine_core1_mean_us"]["median"],
+            100 * row["machine_core0_slow_share"]["median"], 100 * row["machine_core1_slow_share"]["median"])
+        relative = row["time_per_delivery_in_loopback_deliveries"]
+        print("| %s | %s | %.3f s (%.3f-%.3f) | %s | %.0f%% (%.0f-%.0f%%) | %.2f | %.0f%% | %.0f%% | %s | %.2f (%.2f-%.2f) "
+              "| %d | %s | %d |" % (
             f"{row['subscribers']:,}", f"{row['records']:,}", row["median_seconds_to_last"], row["min"], row["max"],
             f"{round(row['deliveries_per_second']['median']):,}", 100 * busy["median"], 100 * busy["min"],
             100 * busy["max"], row["gateway_cpu_us_per_delivery"]["median"], 100 * row["reader_cpu_busy"]["median"],
-            100 * row["load_core_busy"]["median"], row["lost"], "n/a" if options.reader == "python" else row["duplicates"],
+            100 * row["load_core_busy"]["median"], machine, relative["median"], relative["min"], relative["max"], row["lost"], "n/a" if options.reader == "python" else row["duplicates"],
             row["closed"]))
     print("report: " + os.path.relpath(report_path, ROOT))
     if options.reader == "stadium-load":

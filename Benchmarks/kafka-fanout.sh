@@ -5,6 +5,8 @@
 # record -> consumed -> one frame to every subscriber). Prints stadium-load's summary and the
 # gateway's own histogram of Kafka timestamp -> last socket write.
 #   Benchmarks/kafka-fanout.sh CONNECTIONS MESSAGES INTERVAL_MS
+# The run note (.txt) also says how fast each core of the VM was during the run (Benchmarks/lib.sh's
+# watch_machine: each core runs at one of two speeds about 1.5x apart, switching every second or so).
 # Settings (environment): BIN (.build/release), PORT (0: a port the kernel gives the gateway), RUN_DIR (.run/kafka-fanout),
 # REPORT_DIR (Benchmarks/reports: stadium-load's report and the run's command and commit,
 # kafka-fanout-CONNECTIONS-MESSAGES-INTERVAL_MS-COMMIT.json and .txt),
@@ -57,11 +59,14 @@ pids+=($!)
 poll 30 grep -q "listening on" "$RUN_DIR/gateway.log"
 PORT=$(listening_port "$RUN_DIR/gateway.log")
 
+watch_machine "$RUN_DIR"
+pids+=("${watch_pids[@]}")
 load_status=0
 # shellcheck disable=SC2086 # LOAD_ARGS is a list of options
 "${load_cpu[@]}" "$BIN/stadium-load" --url "ws://127.0.0.1:$PORT/" --mode fanout --connections "$connections" \
     --subject /fanout --messages "$messages" --interval-ms "$interval_ms" \
     --report "$REPORT_DIR/$name.json" $LOAD_ARGS || load_status=$?
+note_machine "$REPORT_DIR/$name.txt" "$RUN_DIR"
 
 echo "gateway: Kafka timestamp -> last socket write, per record (stadium_fanout_latency)"
 curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^stadium_fanout_latency|^stadium_kafka_records|^stadium_errors_total|^stadium_connections '

@@ -13,6 +13,10 @@ hold (see Benchmarks/foreign_records.py for that cost per record).
 
     python3 Benchmarks/scale_out.py --players 20000 [--rounds 4] [--runs 3]
 
+Each run also records how fast each core of the VM was meanwhile (bench_processes.MachineWatch:
+each core runs at one of two speeds about 1.5x apart, switching every second or so), and the
+gateway CPU per player per round divided by the gateways' core's mean loopback delivery.
+
 Writes Benchmarks/reports/scale-out-<commit>.json (or --report).
 """
 
@@ -23,8 +27,8 @@ import statistics
 import sys
 import tempfile
 
-from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, listening_port, metric, prepare, start,
-                             start_broker, stop_all, wait_until)
+from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, listening_port, MachineWatch, metric, prepare,
+                             start, start_broker, stop_all, wait_until)
 from compare import cpu_seconds  # the server's CPU from /proc
 
 
@@ -103,21 +107,36 @@ def main():
         for run in range(options.runs):
             # Interleaved, so a slow stretch of the machine does not land on one layout only.
             for gateway_count in (1, 2):
-                result = one_run(options, gateway_count, run, directory)
+                watch = MachineWatch((LOAD_CORE, GATEWAY_CORE))
+                try:
+                    result = one_run(options, gateway_count, run, directory)
+                finally:
+                    watch.stop()
+                result["machine"] = machine = watch.summary()
+                # Steady whether the core ran fast or slow, if the gateway slows as the kernel does.
+                result["cpu_per_player_per_round_in_loopback_deliveries"] = round(
+                    result["cpu_ms_per_player_per_round"] * 1000 / machine[GATEWAY_CORE]["mean_us"], 2)
                 results[gateway_count].append(result)
                 print("run %d, %d gateway(s): %s players, %d rounds, gateway CPU %.2f s = %.4f ms per player per round, "
-                      "lost %d, duplicates %d" % (
+                      "lost %d, duplicates %d; core 1: a loopback delivery %.2f µs (slow %.0f%% of the time), "
+                      "so %.1f loopback deliveries per player per round" % (
                           run + 1, gateway_count, f"{result['players']:,}", options.rounds, result["gateway_cpu_seconds"],
-                          result["cpu_ms_per_player_per_round"], result["lost"], result["duplicates"]), flush=True)
+                          result["cpu_ms_per_player_per_round"], result["lost"], result["duplicates"],
+                          machine[GATEWAY_CORE]["mean_us"], 100 * machine[GATEWAY_CORE]["slow_share"],
+                          result["cpu_per_player_per_round_in_loopback_deliveries"]), flush=True)
     command = " ".join(["python3", os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
     with open(report_path, "w") as file:
         json.dump({"commit": commit, "command": command, "runs": results}, file, indent=1)
-    print("\n| gateways | players each | gateway CPU ms per player per round, median (min-max) | lost | dup |")
-    print("|---|---|---|---|---|")
+    print("\n| gateways | players each | gateway CPU ms per player per round, median (min-max) "
+          "| in loopback deliveries of core 1 | core 1 slow, share of the time | lost | dup |")
+    print("|---|---|---|---|---|---|---|")
     for gateway_count, runs in results.items():
         values = [r["cpu_ms_per_player_per_round"] for r in runs]
-        print("| %d | %s | %.4f (%.4f-%.4f) | %d | %d |" % (
+        relative = [r["cpu_per_player_per_round_in_loopback_deliveries"] for r in runs]
+        slow = [r["machine"][GATEWAY_CORE]["slow_share"] for r in runs]
+        print("| %d | %s | %.4f (%.4f-%.4f) | %.1f (%.1f-%.1f) | %.0f-%.0f%% | %d | %d |" % (
             gateway_count, f"{options.players // gateway_count:,}", statistics.median(values), min(values), max(values),
+            statistics.median(relative), min(relative), max(relative), 100 * min(slow), 100 * max(slow),
             sum(r["lost"] for r in runs), sum(r["duplicates"] for r in runs)))
     print("report: " + os.path.relpath(report_path, ROOT))
     return 0 if all(r["passed"] for runs in results.values() for r in runs) else 1

@@ -3,9 +3,13 @@
 // on its own (wall clock and the thread's kernel time from getrusage), so the figures are per
 // send and per receive, not per round trip.
 //
-//   gcc -O2 -o loopback-cost Benchmarks/KernelCost/loopback_cost.c && ./loopback-cost [connections] [rounds] [bytes]
+//   gcc -O2 -o loopback-cost Benchmarks/KernelCost/loopback_cost.c && ./loopback-cost [connections] [rounds] [bytes] [every_ms]
 //
 // Defaults: 1,000 connections, 200 rounds, 150-byte messages (a quiz question's size).
+// With every_ms, it watches the machine instead: every every_ms it sends and receives `rounds`
+// rounds and prints one line, "<unix seconds> <CPU µs per send and receive>", until killed. The
+// CPU time is the thread's own (CLOCK_THREAD_CPUTIME_ID), so a benchmark sharing the core does
+// not inflate it; what moves it is the VM itself being faster or slower at that moment.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +22,12 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+static double thread_cpu_us(void) {
+    struct timespec spec;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec);
+    return spec.tv_sec * 1e6 + spec.tv_nsec / 1e3;
+}
 
 static double now_us(void) {
     struct timespec spec;
@@ -41,8 +51,9 @@ int main(int argc, char **argv) {
     int connections = argc > 1 ? atoi(argv[1]) : 1000;
     int rounds = argc > 2 ? atoi(argv[2]) : 200;
     int bytes = argc > 3 ? atoi(argv[3]) : 150;
-    if (connections < 1 || rounds < 1 || bytes < 1 || bytes > 65536) {
-        fprintf(stderr, "usage: %s [connections] [rounds] [bytes <= 65536]\n", argv[0]);
+    int every_ms = argc > 4 ? atoi(argv[4]) : 0;
+    if (connections < 1 || rounds < 1 || bytes < 1 || bytes > 65536 || every_ms < 0) {
+        fprintf(stderr, "usage: %s [connections] [rounds] [bytes <= 65536] [every_ms]\n", argv[0]);
         return 2;
     }
     int listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -67,6 +78,22 @@ int main(int argc, char **argv) {
     char *message = malloc(bytes);
     char *buffer = malloc(65536);
     memset(message, 'x', bytes);
+    if (every_ms > 0) {
+        for (;;) {
+            double cpu = thread_cpu_us();
+            for (int round = 0; round < rounds; round++) {
+                for (int i = 0; i < connections; i++)
+                    if (send(senders[i], message, bytes, 0) != bytes) fail("send");
+                for (int i = 0; i < connections; i++)
+                    if (recv(receivers[i], buffer, 65536, 0) != bytes) fail("recv");
+            }
+            struct timespec wall;
+            clock_gettime(CLOCK_REALTIME, &wall);
+            printf("%.3f %.3f\n", wall.tv_sec + wall.tv_nsec / 1e9, (thread_cpu_us() - cpu) / ((double)connections * rounds));
+            fflush(stdout);
+            usleep(every_ms * 1000);
+        }
+    }
     double send_wall = 0, send_kernel = 0, receive_wall = 0, receive_kernel = 0;
     for (int round = 0; round < rounds; round++) {
         double wall = now_us(), kernel = kernel_us();

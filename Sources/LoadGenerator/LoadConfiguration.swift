@@ -41,6 +41,8 @@ public struct LoadConfiguration: Sendable {
     /// After the last fan-out probe, or players' last answers after --duration: how long
     /// deliveries may pause before what is still missing counts as lost.
     public var drainMilliseconds: Int64 = 5_000
+    /// Bytes of each of a ring's provided receive buffers (the ring loop's default is 4 KB).
+    public var receiveBufferBytes = 4096
     /// Slots per ring; nil means the descriptor limit less a reserve.
     public var slotsPerRing: Int?
     /// What the run may lose, duplicate or fail and still pass (exit status 0).

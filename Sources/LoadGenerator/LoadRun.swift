@@ -45,6 +45,7 @@ public final class LoadRun: @unchecked Sendable {
             let inRing = LoadConfiguration.connections(onRing: index, of: ringCount, total: configuration.connections)
             var ringConfiguration = RingConfiguration(slots: min(slots, max(inRing, 1) + 16))
             ringConfiguration.stopTimeout = .seconds(2)
+            ringConfiguration.receiveBufferSize = configuration.receiveBufferBytes
             // Probes and answers go out on the first tick after they are due, and their latencies
             // count from the due time: a fine tick keeps the load generator's own slack small.
             ringConfiguration.tickInterval = .milliseconds(10)

@@ -75,16 +75,24 @@ public struct FanoutProbe: Equatable, Sendable {
         self.sentMs = sentMs
     }
 
+    /// Reads the probe's members up to the last of the three it needs: the envelope's parse has
+    /// already checked the whole value, and a 1 KB probe's padding need not be scanned twice.
     public init?(data bytes: RawSpan, range: Range<Int>) {
         var index: Int64?
         var scheduled: Int64?
         var sent: Int64?
-        let isObject = JSONScanner.forEachMember(of: bytes, range: range) { member in
-            if member.name.isString("n", in: bytes) { index = member.value.int64(in: bytes) }
-            else if member.name.isString("scheduled_ms", in: bytes) { scheduled = member.value.int64(in: bytes) }
-            else if member.name.isString("sent_ms", in: bytes) { sent = member.value.int64(in: bytes) }
+        var scanner = JSONScanner(bytes, range: range)
+        do throws(JSONSyntaxError) {
+            guard try scanner.beginObject() else { return nil }
+            while index == nil || scheduled == nil || sent == nil, let member = try scanner.nextMember() {
+                if member.name.isString("n", in: bytes) { index = member.value.int64(in: bytes) }
+                else if member.name.isString("scheduled_ms", in: bytes) { scheduled = member.value.int64(in: bytes) }
+                else if member.name.isString("sent_ms", in: bytes) { sent = member.value.int64(in: bytes) }
+            }
+        } catch {
+            return nil
         }
-        guard isObject, let index, index >= 0, let scheduled, let sent else { return nil }
+        guard let index, index >= 0, let scheduled, let sent else { return nil }
         self.init(index: Int(index), scheduledMs: scheduled, sentMs: sent)
     }
 

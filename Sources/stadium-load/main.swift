@@ -107,6 +107,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Seconds a gateway may take to answer the WebSocket upgrade before the connection is dropped and retried.")
     var handshakeTimeout: Double = 30
 
+    @Option(help: "Bytes of each provided receive buffer: larger ones take a burst of large messages in fewer completions (1024...65536).")
+    var receiveBufferBytes: Int = 4096
+
     @Option(help: "Seconds between progress lines.")
     var progressEvery: Double = 5
 
@@ -141,6 +144,7 @@ struct LoadCommand: AsyncParsableCommand {
             throw ValidationError("--keys above 1 needs --external-publisher: connection 1 publishes to one subject only")
         }
         if !(0...1_000_000).contains(paddingBytes) { throw ValidationError("--padding-bytes lies in 0...1000000") }
+        if !(1024...65536).contains(receiveBufferBytes) { throw ValidationError("--receive-buffer-bytes lies in 1024...65536") }
         if tolerateConnectFailures < 0 || tolerateLost < 0 || tolerateDuplicates < 0 {
             throw ValidationError("--tolerate-* cannot be negative")
         }
@@ -194,6 +198,7 @@ struct LoadCommand: AsyncParsableCommand {
         configuration.bindSources = bindSources == "auto" ? nil : bindSources == "on"
         configuration.firstSource = IPv4Address(dotted: firstSource)!
         configuration.progressIntervalSeconds = progressEvery
+        configuration.receiveBufferBytes = receiveBufferBytes
         configuration.handshakeTimeoutMicroseconds = Int64(handshakeTimeout * 1_000_000)
         configuration.duration = duration.map { .milliseconds(Int64($0 * 1000)) }
         configuration.tolerances = Tolerances(

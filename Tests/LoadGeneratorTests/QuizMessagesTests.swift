@@ -49,6 +49,15 @@ import Testing
         #expect(parse(String(decoding: padded, as: UTF8.self)) { FanoutProbe(data: $0, range: $1) } == probe)
     }
 
+    @Test func aProbeIsReadInAnyMemberOrderAndNeedsAllThreeNumbers() {
+        let probe = FanoutProbe(index: 5, scheduledMs: 100, sentMs: 120)
+        #expect(parse(#"{"pad":"xxxx","sent_ms":120,"n":5,"scheduled_ms":100}"#) { FanoutProbe(data: $0, range: $1) } == probe)
+        #expect(parse(#"{"n":5,"scheduled_ms":100,"pad":"xxxx"}"#) { FanoutProbe(data: $0, range: $1) } == nil)
+        #expect(parse(#"{"n":"5","scheduled_ms":100,"sent_ms":120}"#) { FanoutProbe(data: $0, range: $1) } == nil)
+        #expect(parse(#"{"n":-1,"scheduled_ms":100,"sent_ms":120}"#) { FanoutProbe(data: $0, range: $1) } == nil)
+        #expect(parse(#"["n",5]"#) { FanoutProbe(data: $0, range: $1) } == nil)
+    }
+
     @Test func deliveryLatencyCountsFromTheScheduledSendNotTheActualOne() {
         // Due at 1,000 but sent 350 ms late (the publisher's ring was busy): a receipt at 1,360
         // is 360 ms after the schedule, not the 10 ms a clock started at the send would show.

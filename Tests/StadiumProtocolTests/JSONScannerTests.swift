@@ -107,4 +107,28 @@ import Testing
         }
         #expect(decoded == "a\"b\\c/d\u{08}\u{0C}\n\r\t\u{E9}\u{20AC}\u{1F600}")
     }
+
+    @Test func aStringEndsOrFailsExactlyWhereItsFirstSpecialByteIsWhateverItsOffset() throws {
+        for offset in 0..<40 {
+            let before = String(repeating: "x", count: offset)
+            let after = String(repeating: "y", count: 40 - offset)
+            // A quote ends the string there; what follows is trailing data.
+            let quoted = "\"" + before + "\"" + after + "\""
+            #expect(throws: JSONSyntaxError(offset: offset + 2, reason: .trailingData)) {
+                try withSpan(quoted) { try JSONScanner.validateDocument($0) }
+            }
+            // An escape is found and marked; a two-byte character is taken whole.
+            let escaped = try withSpan("\"" + before + "\\n" + after + "\"") { try JSONScanner.validateDocument($0) }
+            #expect(escaped.hasEscapes && escaped.range == 0..<44)
+            let accented = try withSpan("\"" + before + "\u{E9}" + after + "\"") { try JSONScanner.validateDocument($0) }
+            #expect(!accented.hasEscapes && accented.range == 0..<44)
+            // A raw control byte or a byte that is not UTF-8 fails at its own offset.
+            for (byte, reason) in [(UInt8(0x01), JSONSyntaxError.Reason.controlCharacterInString), (0xFF, .invalidUTF8)] {
+                let bytes = Array(("\"" + before).utf8) + [byte] + Array((after + "\"").utf8)
+                #expect(throws: JSONSyntaxError(offset: offset + 1, reason: reason)) {
+                    try withSpan(bytes) { try JSONScanner.validateDocument($0) }
+                }
+            }
+        }
+    }
 }
