@@ -14,6 +14,9 @@ a second, so deliveries per second = clients.
 Reported per size: deliveries per second, p50/p99/p99.9/max delivery latency over the whole run
 (and per 10-second window in the raw report), gateway CPU per delivery and the share of its
 core, the share of the other core (broker, kcat, producer, clients) that was busy, lost and duplicated. The highest rate with p99 under 50 ms is what the figures compare.
+Each run's report also says how fast each core was meanwhile (bench_processes.MachineWatch: this
+VM's cores each switch between two speeds about 1.5x apart): per core, the mean µs of a loopback
+send and receive and the share of the time it was slow.
 
     python3 Benchmarks/sustained.py --clients 20000,40000,60000 [--seconds 120] [--runs 3]
 
@@ -29,8 +32,8 @@ import shutil
 import threading
 import time
 
-from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, core_busy_seconds, listening_port, metric,
-                             prepare, probe_value, start, start_broker, wait_until)
+from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, MachineWatch, core_busy_seconds, listening_port,
+                             metric, prepare, probe_value, start, start_broker, wait_until)
 from compare import cpu_seconds, rss_kib, spread  # the server's CPU and memory from /proc; median and spread
 
 
@@ -195,7 +198,12 @@ def main():
         if options.clients_per_key:
             options.keys = max(1, clients // options.clients_per_key)
         for run in range(options.runs):
-            result = one_run(options, clients, run, directory)
+            watch = MachineWatch((LOAD_CORE, GATEWAY_CORE))
+            try:
+                result = one_run(options, clients, run, directory)
+            finally:
+                watch.stop()
+            result["machine"] = watch.summary()
             runs.append(result)
             print("%6d clients, run %d: %d deliveries/s, p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms, lost %s, "
                   "duplicates %s, gateway %.2f µs/delivery (%.0f%% of its core), load core %.0f%% busy" % (
@@ -204,9 +212,10 @@ def main():
                       result["gateway_cpu_us_per_delivery"], 100 * result["gateway_core_share"],
                       100 * result["load_core_share"]), flush=True)
             print("        producer at most %.3f s behind its schedule; gateway's Kafka consumer at most %d records behind; "
-                  "records written twice into Kafka %d" % (
+                  "records written twice into Kafka %d; core 0 slow %.0f%% of the time, core 1 %.0f%%" % (
                       result["producer_max_lag_seconds"], result["gateway_consumer_lag_max"],
-                      result["duplicates_in_kafka"]), flush=True)
+                      result["duplicates_in_kafka"], 100 * (result["machine"][LOAD_CORE]["slow_share"] or 0),
+                      100 * (result["machine"][GATEWAY_CORE]["slow_share"] or 0)), flush=True)
         row = {"clients": clients, "runs": runs}
         for field in ("deliveries_per_second", "p50_ms", "p99_ms", "p999_ms", "max_ms", "gateway_cpu_us_per_delivery",
                       "gateway_core_share", "load_core_share"):
