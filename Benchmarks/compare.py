@@ -111,6 +111,18 @@ def log_says(path, text):
 
 
 def run_one(name, connections, run, arguments, port):
+    # This VM's cores each switch between two speeds (bench_processes.MachineWatch): say which each run had.
+    from bench_processes import MachineWatch
+    watch = MachineWatch((0, 1))
+    try:
+        row = measure_one(name, connections, run, arguments, port)
+    finally:
+        watch.stop()
+    row["machine"] = watch.summary()
+    return row
+
+
+def measure_one(name, connections, run, arguments, port):
     tag = f"{name}-{connections}-run{run}"
     log_path = os.path.join(RUN_DIR, f"{tag}.log")
     report_path = os.path.join(RUN_DIR, f"{tag}.json")
@@ -290,7 +302,9 @@ def main():
                 print(f"compare: run {run} of {arguments.runs}: {name} with {size:,} connections ...", flush=True)
                 rows.append(run_one(name, size, run, arguments, arguments.port))
                 print(f"compare:   last {rows[-1]['max_ms']} ms, whole RSS {rows[-1]['rss_bytes_per_connection']} B per "
-                      f"connection, lost {rows[-1]['missing']}, {'passed' if rows[-1]['passed'] else 'FAILED'}", flush=True)
+                      f"connection, lost {rows[-1]['missing']}, {'passed' if rows[-1]['passed'] else 'FAILED'}; slow share of "
+                      f"the time: core 0 {rows[-1]['machine']['0']['slow_share']}, core 1 "
+                      f"{rows[-1]['machine']['1']['slow_share']}", flush=True)
                 arguments.port += 1
     summary = summarise(rows)
     print(table(summary))
