@@ -110,6 +110,7 @@ load-test: build-debug
 script-tests:
 	python3 Tests/soak/test_soak_verdict.py
 	python3 Benchmarks/test_compare.py
+	python3 Benchmarks/test_machine_watch.py
 	python3 Tests/support/test_stadium_test.py
 
 # Two gateways behind HAProxy on hosts of their own, 2,000 players on short rounds; one gateway is

@@ -127,6 +127,30 @@ def loopback_cost_binary():
     return LOOPBACK_COST_BINARY
 
 
+def parse_watch_samples(output):
+    """`loopback-cost ... EVERY_MS` output: one (unix seconds, µs) pair per whole line; a line cut
+    off by the watcher's stop is dropped."""
+    samples = []
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) == 2:
+            try:
+                samples.append((float(fields[0]), float(fields[1])))
+            except ValueError:
+                continue
+    return samples
+
+
+def summarise_watch(samples, since=None, until=None, slow_above_us=3.6):
+    """Of the samples taken between `since` and `until` (unix seconds): how many, their mean µs
+    per loopback send and receive, and the share above `slow_above_us` (the core's slow speed)."""
+    values = [us for at, us in samples if (since is None or at >= since) and (until is None or at <= until)]
+    if not values:
+        return {"samples": 0, "mean_us": None, "slow_share": None}
+    return {"samples": len(values), "mean_us": round(sum(values) / len(values), 3),
+            "slow_share": round(sum(1 for us in values if us > slow_above_us) / len(values), 3)}
+
+
 class MachineWatch:
     """How fast each core of this VM is while a run goes on. Each of this VM's cores runs at one of
     two speeds about 1.5x apart, switching every second or so, independently of the other core
@@ -139,7 +163,6 @@ class MachineWatch:
 
     def __init__(self, cores, connections=50, rounds=10, message_bytes=1024, every_ms=250):
         binary = loopback_cost_binary()
-        self.started = time.time()
         self.watchers = {
             str(core): subprocess.Popen(
                 ["taskset", "-c", str(core), binary, str(connections), str(rounds), str(message_bytes), str(every_ms)],
@@ -154,18 +177,9 @@ class MachineWatch:
                 continue
             watcher.terminate()
             output, _ = watcher.communicate()
-            self.samples[core] = [tuple(map(float, line.split())) for line in output.splitlines() if len(line.split()) == 2]
+            self.samples[core] = parse_watch_samples(output)
 
     def summary(self, since=None, until=None):
-        """Per core, the samples taken between `since` and `until` (unix seconds): how many, their
-        mean µs per loopback send and receive, and the share of them in the slow speed."""
+        """Per core, summarise_watch of its samples between `since` and `until`."""
         self.stop()
-        summary = {}
-        for core, samples in self.samples.items():
-            values = [us for at, us in samples if (since is None or at >= since) and (until is None or at <= until)]
-            summary[core] = {
-                "samples": len(values),
-                "mean_us": round(sum(values) / len(values), 3) if values else None,
-                "slow_share": round(sum(1 for us in values if us > self.SLOW_ABOVE_US) / len(values), 3) if values else None,
-            }
-        return summary
+        return {core: summarise_watch(samples, since, until, self.SLOW_ABOVE_US) for core, samples in self.samples.items()}

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""bench_processes' machine watch: the watcher's lines read back, and a run's window summarised.
+
+    python3 Benchmarks/test_machine_watch.py
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_processes  # noqa: E402  (the module beside this file)
+
+
+class MachineWatchTests(unittest.TestCase):
+    def test_whole_lines_are_samples_and_a_line_cut_off_by_the_stop_is_not(self):
+        output = "100.000 2.812\n100.250 4.466\nnot a sample\n100.5"
+        self.assertEqual(bench_processes.parse_watch_samples(output), [(100.0, 2.812), (100.25, 4.466)])
+
+    def test_only_the_runs_window_counts_and_the_slow_share_is_of_those_samples(self):
+        samples = [(10.0, 9.0), (11.0, 2.8), (12.0, 4.4), (13.0, 2.8), (14.0, 2.8), (15.0, 9.0)]
+        summary = bench_processes.summarise_watch(samples, since=11.0, until=14.0)
+        self.assertEqual(summary["samples"], 4)
+        self.assertAlmostEqual(summary["mean_us"], (2.8 + 4.4 + 2.8 + 2.8) / 4, places=3)
+        self.assertEqual(summary["slow_share"], 0.25)
+
+    def test_a_window_without_samples_says_so_instead_of_dividing_by_zero(self):
+        summary = bench_processes.summarise_watch([(10.0, 2.8)], since=20.0, until=21.0)
+        self.assertEqual(summary, {"samples": 0, "mean_us": None, "slow_share": None})
+
+
+if __name__ == "__main__":
+    unittest.main()
