@@ -8,8 +8,8 @@
 # The run note (.txt) also says how fast each core of the VM was during the run (Benchmarks/lib.sh's
 # watch_machine: each core runs at one of two speeds about 1.5x apart, switching every second or so).
 # Settings (environment): BIN (.build/release), PORT (0: a port the kernel gives the gateway), RUN_DIR (.run/kafka-fanout),
-# REPORT_DIR (Benchmarks/reports: stadium-load's report and the run's command and commit,
-# kafka-fanout-CONNECTIONS-MESSAGES-INTERVAL_MS-COMMIT.json and .txt),
+# REPORT_DIR (Benchmarks/reports: stadium-load's report, and the run's command, commit, cores'
+# speeds and the gateway's histogram, kafka-fanout-CONNECTIONS-MESSAGES-INTERVAL_MS-COMMIT.json and .txt),
 # LOAD_ARGS (more stadium-load options, e.g. "--tolerate-lost 10"),
 # PIN (1: the gateway alone on core 1, the broker and stadium-load on core 0, as sustained.py
 # does; 0, the default: unpinned, as the RESULTS rows before it were measured).
@@ -68,8 +68,11 @@ load_status=0
     --report "$REPORT_DIR/$name.json" $LOAD_ARGS || load_status=$?
 note_machine "$REPORT_DIR/$name.txt" "$RUN_DIR"
 
-echo "gateway: Kafka timestamp -> last socket write, per record (stadium_fanout_latency)"
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^stadium_fanout_latency|^stadium_kafka_records|^stadium_errors_total|^stadium_connections '
+# The gateway's own histogram goes into the run note too, so the report keeps it.
+{
+    echo "gateway: Kafka timestamp -> last socket write, per record (stadium_fanout_latency)"
+    curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^stadium_fanout_latency|^stadium_kafka_records|^stadium_errors_total|^stadium_connections '
+} | tee -a "$REPORT_DIR/$name.txt"
 if ((load_status != 0)); then
     echo "kafka-fanout: stadium-load exited $load_status: the run lost, duplicated or failed connections (its verdict is above)" >&2
 fi
