@@ -114,7 +114,6 @@ def probe_value(n, scheduled_ms, sent_ms, record_bytes):
     return bare[:-2] + "x" * max(0, record_bytes - len(bare)) + '"}'
 
 
-
 LOOPBACK_COST_SOURCE = os.path.join(ROOT, "Benchmarks", "KernelCost", "loopback_cost.c")
 LOOPBACK_COST_BINARY = os.path.join(ROOT, ".run", "kernel-cost", "loopback-cost")
 
@@ -141,6 +140,14 @@ def parse_watch_samples(output):
     return samples
 
 
+def in_loopback_deliveries(microseconds, core_summary):
+    """`microseconds` of work in loopback deliveries of a core at the time (summarise_watch's mean):
+    a figure that does not move with the core's two speeds as far as the work slows as the kernel
+    does; None when the watch has no sample of the run."""
+    mean = core_summary["mean_us"]
+    return round(microseconds / mean, 3) if mean else None
+
+
 def summarise_watch(samples, since=None, until=None, slow_above_us=3.6):
     """Of the samples taken between `since` and `until` (unix seconds): how many, their mean µs
     per loopback send and receive, and the share above `slow_above_us` (the core's slow speed)."""
@@ -157,7 +164,8 @@ class MachineWatch:
     and of what runs on it; a run's time follows the share of it spent slow. So beside each run,
     one `loopback-cost ... EVERY_MS` per core sends and receives 500 loopback messages of 1 KB
     every 250 ms (about 2 ms of CPU, under 1% of the core) and prints its thread's CPU µs per send
-    and receive: about 2.8 when the core is fast, 4.5 when it is slow."""
+    and receive: about 2.8 when the core is fast, 4.5 when it is slow. Use it as a context manager
+    around a run (`with MachineWatch(cores) as watch:`), then read `watch.summary()`."""
 
     SLOW_ABOVE_US = 3.6  # between the two speeds' levels
 
@@ -169,6 +177,12 @@ class MachineWatch:
                 stdout=subprocess.PIPE, text=True)
             for core in cores}
         self.samples = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure):
+        self.stop()
 
     def stop(self):
         """Stops watching (once; later calls do nothing)."""

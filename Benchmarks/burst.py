@@ -72,7 +72,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "catchup"))
 import catchup_test as clients  # noqa: E402  the test's broker, gateway, kcat and reader helpers
-from bench_processes import SUBSCRIBED, MachineWatch, core_busy_seconds, prepare, probe_value  # noqa: E402  stadium-load's progress line; shared helpers
+from bench_processes import SUBSCRIBED, MachineWatch, core_busy_seconds, in_loopback_deliveries, prepare, probe_value  # noqa: E402  stadium-load's progress line; shared helpers
 from compare import cpu_seconds, rss_kib, spread  # noqa: E402  the server's CPU and memory from /proc
 
 RECORD_BYTES = 1024
@@ -238,18 +238,17 @@ def tcp_memory_counters():
 
 
 def one_run(options, broker, subscribers, records, run):
-    watch = MachineWatch((0, 1))
-    gateway = clients.Gateway(options.gateway, broker.bootstrap, prefix=("taskset", "-c", "1"))
-    counters_before = tcp_memory_counters()
-    try:
-        if options.reader == "python":
-            sampler, started_wall, seconds, outcome = run_python(broker, gateway, subscribers, records)
-        else:
-            sampler, started_wall, seconds, outcome = run_stadium_load(
-                options, broker, gateway, subscribers, records, "%d-%d-%d" % (subscribers, records, run))
-    finally:
-        gateway.stop()
-        watch.stop()
+    with MachineWatch((0, 1)) as watch:
+        gateway = clients.Gateway(options.gateway, broker.bootstrap, prefix=("taskset", "-c", "1"))
+        counters_before = tcp_memory_counters()
+        try:
+            if options.reader == "python":
+                sampler, started_wall, seconds, outcome = run_python(broker, gateway, subscribers, records)
+            else:
+                sampler, started_wall, seconds, outcome = run_stadium_load(
+                    options, broker, gateway, subscribers, records, "%d-%d-%d" % (subscribers, records, run))
+        finally:
+            gateway.stop()
     counters_after = tcp_memory_counters()
     # The watch samples every 250 ms: the window is widened so the shortest runs have a sample too.
     machine = watch.summary(since=started_wall - 0.5, until=started_wall + seconds + 0.5)
@@ -273,14 +272,12 @@ def one_run(options, broker, subscribers, records, run):
         "load_core_busy": round(load_core_busy, 3),
         "tcp_memory_counters": {name: counters_after[name] - counters_before[name] for name in TCP_MEMORY_COUNTERS},
         "machine": machine,
-        # The gateway's CPU per delivery in loopback deliveries of its core at the time: steady
-        # whether the core was in its fast or its slow speed, if the gateway slows as the kernel does.
-        # The time to the last record per delivery, in loopback deliveries of core 0 (the reader's,
-        # which bounds these runs): steady across the cores' two speeds where the raw time is not.
-        "time_per_delivery_in_loopback_deliveries": round(
-            seconds / max(outcome["received"], 1) * 1e6 / machine["0"]["mean_us"], 3) if machine["0"]["mean_us"] else None,
-        "gateway_cpu_per_delivery_in_loopback_deliveries": round(
-            cpu / max(outcome["received"], 1) * 1e6 / machine["1"]["mean_us"], 3) if machine["1"]["mean_us"] else None,
+        # The time to the last record per delivery against core 0 (the reader's, which bounds
+        # these runs); the gateway's CPU per delivery against its own core 1.
+        "time_per_delivery_in_loopback_deliveries": in_loopback_deliveries(
+            seconds / max(outcome["received"], 1) * 1e6, machine["0"]),
+        "gateway_cpu_per_delivery_in_loopback_deliveries": in_loopback_deliveries(
+            cpu / max(outcome["received"], 1) * 1e6, machine["1"]),
     }
 
 

@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from bench_processes import MachineWatch
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_DIR = os.path.join(ROOT, ".run", "compare")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -112,12 +114,8 @@ def log_says(path, text):
 
 def run_one(name, connections, run, arguments, port):
     # This VM's cores each switch between two speeds (bench_processes.MachineWatch): say which each run had.
-    from bench_processes import MachineWatch
-    watch = MachineWatch((0, 1))
-    try:
+    with MachineWatch((0, 1)) as watch:
         row = measure_one(name, connections, run, arguments, port)
-    finally:
-        watch.stop()
     row["machine"] = watch.summary()
     return row
 

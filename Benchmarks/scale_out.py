@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 
-from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, listening_port, MachineWatch, metric, prepare,
+from bench_processes import (GATEWAY_CORE, LOAD_CORE, ROOT, SUBSCRIBED, in_loopback_deliveries, listening_port, MachineWatch, metric, prepare,
                              start, start_broker, stop_all, wait_until)
 from compare import cpu_seconds  # the server's CPU from /proc
 
@@ -107,15 +107,11 @@ def main():
         for run in range(options.runs):
             # Interleaved, so a slow stretch of the machine does not land on one layout only.
             for gateway_count in (1, 2):
-                watch = MachineWatch((LOAD_CORE, GATEWAY_CORE))
-                try:
+                with MachineWatch((LOAD_CORE, GATEWAY_CORE)) as watch:
                     result = one_run(options, gateway_count, run, directory)
-                finally:
-                    watch.stop()
                 result["machine"] = machine = watch.summary()
-                # Steady whether the core ran fast or slow, if the gateway slows as the kernel does.
-                result["cpu_per_player_per_round_in_loopback_deliveries"] = round(
-                    result["cpu_ms_per_player_per_round"] * 1000 / machine[GATEWAY_CORE]["mean_us"], 2)
+                result["cpu_per_player_per_round_in_loopback_deliveries"] = in_loopback_deliveries(
+                    result["cpu_ms_per_player_per_round"] * 1000, machine[GATEWAY_CORE])
                 results[gateway_count].append(result)
                 print("run %d, %d gateway(s): %s players, %d rounds, gateway CPU %.2f s = %.4f ms per player per round, "
                       "lost %d, duplicates %d; core 1: a loopback delivery %.2f µs (slow %.0f%% of the time), "

@@ -198,11 +198,8 @@ def main():
         if options.clients_per_key:
             options.keys = max(1, clients // options.clients_per_key)
         for run in range(options.runs):
-            watch = MachineWatch((LOAD_CORE, GATEWAY_CORE))
-            try:
+            with MachineWatch((LOAD_CORE, GATEWAY_CORE)) as watch:
                 result = one_run(options, clients, run, directory)
-            finally:
-                watch.stop()
             result["machine"] = watch.summary()
             runs.append(result)
             print("%6d clients, run %d: %d deliveries/s, p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms, lost %s, "

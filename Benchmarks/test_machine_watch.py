@@ -28,6 +28,10 @@ class MachineWatchTests(unittest.TestCase):
         summary = bench_processes.summarise_watch([(10.0, 2.8)], since=20.0, until=21.0)
         self.assertEqual(summary, {"samples": 0, "mean_us": None, "slow_share": None})
 
+    def test_work_is_counted_in_loopback_deliveries_of_the_core_and_not_at_all_without_a_sample(self):
+        self.assertEqual(bench_processes.in_loopback_deliveries(5.6, {"samples": 4, "mean_us": 2.8, "slow_share": 0.0}), 2.0)
+        self.assertIsNone(bench_processes.in_loopback_deliveries(5.6, {"samples": 0, "mean_us": None, "slow_share": None}))
+
 
 if __name__ == "__main__":
     unittest.main()
