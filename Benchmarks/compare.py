@@ -12,7 +12,8 @@ then run 2, ...) so that a slow stretch of the machine does not land on one serv
 The table gives per size and server the median over the runs and the spread (min-max): time
 to the last subscriber, whole RSS per connection (the server's resident memory with every
 connection open, divided by the connections: the headline) and the growth from no connections
-beside it, server CPU seconds per million deliveries, and what was lost. The raw rows, the
+beside it, server CPU seconds per million deliveries (also in loopback deliveries of the server's
+core during the fan-out: bench_processes.MachineWatch), and what was lost. The raw rows, the
 command and the commit are written to Benchmarks/reports/ (--out).
 
     python3 Benchmarks/compare.py --sizes 10000,100000 [--runs 3] [--servers stadium,c-baseline,nio]
@@ -34,7 +35,7 @@ import subprocess
 import sys
 import time
 
-from bench_processes import MachineWatch
+from bench_processes import MachineWatch, in_loopback_deliveries
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_DIR = os.path.join(ROOT, ".run", "compare")
@@ -117,6 +118,12 @@ def run_one(name, connections, run, arguments, port):
     with MachineWatch((0, 1)) as watch:
         row = measure_one(name, connections, run, arguments, port)
     row["machine"] = watch.summary()
+    # The server's CPU is counted over the fan-out phase, so its core's speed is taken over the same span.
+    row["machine_during_fanout"] = watch.summary(row.pop("fanout_started_at"), row.pop("fanout_ended_at"))
+    if arguments.server_core is not None:
+        # cpu_s_per_million is µs per delivery.
+        row["cpu_per_delivery_in_loopback_deliveries"] = in_loopback_deliveries(
+            row["cpu_s_per_million"], row["machine_during_fanout"][str(arguments.server_core)])
     return row
 
 
@@ -143,9 +150,9 @@ def measure_one(name, connections, run, arguments, port):
         wait_for("every connection", lambda: log_says(load_log_path, "connection(s) open after")
                  or load.poll() is not None, 3600)
         held_rss = rss_kib(server.pid)
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, fanout_started_at = cpu_seconds(server.pid), time.time()
         load_status = load.wait(timeout=3600)
-        cpu_after = cpu_seconds(server.pid)
+        cpu_after, fanout_ended_at = cpu_seconds(server.pid), time.time()
     finally:
         server.terminate()
         try:
@@ -167,6 +174,7 @@ def measure_one(name, connections, run, arguments, port):
         "rss_bytes_per_connection": round(held_rss * 1024 / max(1, connections)),
         "growth_bytes_per_connection": round((held_rss - idle_rss) * 1024 / max(1, connections)),
         "cpu_s_per_million": round((cpu_after - cpu_before) / max(1, report["loss"]["received"]) * 1e6, 2),
+        "fanout_started_at": fanout_started_at, "fanout_ended_at": fanout_ended_at,
     }
 
 
@@ -179,7 +187,7 @@ def spread(values):
 
 
 SUMMARISED = ("max_ms", "p50_ms", "p99_ms", "rss_bytes_per_connection", "growth_bytes_per_connection",
-              "cpu_s_per_million")
+              "cpu_s_per_million", "cpu_per_delivery_in_loopback_deliveries")
 
 
 def summarise(rows, figures=SUMMARISED):
@@ -193,7 +201,7 @@ def summarise(rows, figures=SUMMARISED):
                  "missing": sum(run["missing"] for run in runs), "duplicates": sum(run["duplicates"] for run in runs),
                  "all_passed": all(run["passed"] for run in runs)}
         for key in figures:
-            entry[key] = spread([run[key] for run in runs])
+            entry[key] = spread([run.get(key) for run in runs])
         summary.append(entry)
     return summary
 
@@ -217,8 +225,9 @@ def last_ratio(entry, base):
 def table(summary):
     baseline = {entry["connections"]: entry for entry in summary if entry["server"] == "c-baseline"}
     lines = ["| connections | server | runs | last, ms | last vs C | p99, ms | whole RSS per connection, B | growth per "
-             "connection, B | CPU s per million deliveries | lost | duplicates | verdict |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "connection, B | CPU s per million deliveries | in loopback deliveries of the server's core | lost | duplicates "
+             "| verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for entry in sorted(summary, key=lambda entry: (entry["connections"], entry["server"])):
         base = baseline.get(entry["connections"])
         ratio = last_ratio(entry, base)
@@ -226,7 +235,7 @@ def table(summary):
             f"| {entry['connections']:,} | {entry['server']} | {entry['runs']} | {cell(entry['max_ms'])} | {ratio} | "
             f"{cell(entry['p99_ms'])} | {cell(entry['rss_bytes_per_connection'])} | "
             f"{cell(entry['growth_bytes_per_connection'])} | {cell(entry['cpu_s_per_million'], 1)} | "
-            f"{entry['missing']} | {entry['duplicates']} | {'passed' if entry['all_passed'] else 'FAILED'} |")
+            f"{cell(entry.get('cpu_per_delivery_in_loopback_deliveries'), 2)} | {entry['missing']} | {entry['duplicates']} | {'passed' if entry['all_passed'] else 'FAILED'} |")
     return "\n".join(lines)
 
 

@@ -42,6 +42,17 @@ class SummaryTests(unittest.TestCase):
         self.assertIn("| 100 (90-110) | 1.00x |", stadium)
         self.assertIn("| 4,400 | 600 |", stadium)
 
+    def test_cpu_in_loopback_deliveries_is_summarised_where_the_core_was_watched_and_a_dash_where_not(self):
+        watched = [dict(row("stadium", 1, 90, 4400, 600), cpu_per_delivery_in_loopback_deliveries=3.0),
+                   dict(row("stadium", 2, 90, 4400, 600), cpu_per_delivery_in_loopback_deliveries=3.4)]
+        unwatched = [row("c-baseline", 1, 100, 5100, 1065)]  # --no-pin, or a report from before the watch
+        summary = compare.summarise(watched + unwatched)
+        stadium = next(entry for entry in summary if entry["server"] == "stadium")
+        self.assertEqual(stadium["cpu_per_delivery_in_loopback_deliveries"], {"median": 3.2, "min": 3.0, "max": 3.4})
+        lines = compare.table(summary).splitlines()
+        self.assertIn("| 10.0 | 3.20 (3.00-3.40) | 0 |", next(line for line in lines if "| stadium |" in line))
+        self.assertIn("| 10.0 | - | 0 |", next(line for line in lines if "| c-baseline |" in line))
+
 
 if __name__ == "__main__":
     unittest.main()
