@@ -25,29 +25,16 @@ write_run_note() {  # write_run_note PATH: the command line, commit and date of 
 }
 
 # Each core of this VM runs at one of two speeds about 1.5x apart, switching every second or so
-# (bench_processes.MachineWatch says more): a watcher per core times a few loopback sends and
-# receives every 250 ms (under 1% of the core) while a run goes on.
-MACHINE_SLOW_ABOVE_US=3.6
-watch_machine() {  # watch_machine DIR: starts one watcher per core, writing DIR/machine-core{0,1}.txt; sets watch_pids
-    local binary=.run/kernel-cost/loopback-cost
-    if [[ ! -x $binary || Benchmarks/KernelCost/loopback_cost.c -nt $binary ]]; then
-        mkdir -p .run/kernel-cost
-        gcc -O2 -Wall -o "$binary" Benchmarks/KernelCost/loopback_cost.c
-    fi
-    watch_pids=()
-    for core in 0 1; do
-        taskset -c "$core" "$binary" 50 10 1024 250 >"$1/machine-core$core.txt" &
-        watch_pids+=($!)
-    done
+# (bench_processes.MachineWatch says more): Benchmarks/machine_watch.py times a few loopback sends
+# and receives on each core every 250 ms (under 1% of the core) while a run goes on.
+watch_machine() {  # watch_machine DIR: starts the watch, writing DIR/machine.txt; sets watch_pids
+    python3 Benchmarks/machine_watch.py 0 1 >"$1/machine.txt" &
+    watch_pids=($!)
+    poll 30 grep -q "^# watching" "$1/machine.txt"
 }
 
-note_machine() {  # note_machine PATH DIR: stops the watchers and appends each core's mean and slow share to PATH
+note_machine() {  # note_machine PATH DIR: stops the watch and appends each core's mean and slow share to PATH
     kill "${watch_pids[@]}" 2>/dev/null || true
     wait "${watch_pids[@]}" 2>/dev/null || true
-    for core in 0 1; do
-        awk -v core="$core" -v slow_above="$MACHINE_SLOW_ABOVE_US" '
-            NF == 2 { n++; sum += $2; if ($2 > slow_above) slow++ }
-            END { if (n) printf "machine: core %d, a loopback send and receive of 1 KB took %.2f us of CPU on average (%d samples), the core slow %.0f%% of the time\n", core, sum / n, n, 100 * slow / n }
-        ' "$2/machine-core$core.txt" >>"$1"
-    done
+    grep "^machine:" "$2/machine.txt" >>"$1" || true
 }

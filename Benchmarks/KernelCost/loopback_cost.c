@@ -47,6 +47,23 @@ static void fail(const char *what) {
     exit(1);
 }
 
+// One message to each connection, as the fan-out sends it.
+static void send_to_each(const int *senders, int connections, const char *message, int bytes) {
+    for (int i = 0; i < connections; i++)
+        if (send(senders[i], message, bytes, 0) != bytes) fail("send");
+}
+
+// One read from each connection: loopback delivers within the send, so the whole message is already there.
+static void receive_from_each(const int *receivers, int connections, char *buffer, int bytes) {
+    for (int i = 0; i < connections; i++) {
+        ssize_t got = recv(receivers[i], buffer, 65536, 0);
+        if (got != bytes) {
+            fprintf(stderr, "recv got %zd bytes, wanted %d (%s)\n", got, bytes, got < 0 ? strerror(errno) : "short");
+            exit(1);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     int connections = argc > 1 ? atoi(argv[1]) : 1000;
     int rounds = argc > 2 ? atoi(argv[2]) : 200;
@@ -82,10 +99,8 @@ int main(int argc, char **argv) {
         for (;;) {
             double cpu = thread_cpu_us();
             for (int round = 0; round < rounds; round++) {
-                for (int i = 0; i < connections; i++)
-                    if (send(senders[i], message, bytes, 0) != bytes) fail("send");
-                for (int i = 0; i < connections; i++)
-                    if (recv(receivers[i], buffer, 65536, 0) != bytes) fail("recv");
+                send_to_each(senders, connections, message, bytes);
+                receive_from_each(receivers, connections, buffer, bytes);
             }
             struct timespec wall;
             clock_gettime(CLOCK_REALTIME, &wall);
@@ -97,22 +112,13 @@ int main(int argc, char **argv) {
     double send_wall = 0, send_kernel = 0, receive_wall = 0, receive_kernel = 0;
     for (int round = 0; round < rounds; round++) {
         double wall = now_us(), kernel = kernel_us();
-        for (int i = 0; i < connections; i++) {
-            if (send(senders[i], message, bytes, 0) != bytes) fail("send");
-        }
+        send_to_each(senders, connections, message, bytes);
         send_wall += now_us() - wall;
         send_kernel += kernel_us() - kernel;
 
         wall = now_us();
         kernel = kernel_us();
-        for (int i = 0; i < connections; i++) {
-            // Loopback delivers within the send, so the whole message is already there.
-            ssize_t got = recv(receivers[i], buffer, 65536, 0);
-            if (got != bytes) {
-                fprintf(stderr, "recv got %zd bytes, wanted %d (%s)\n", got, bytes, got < 0 ? strerror(errno) : "short");
-                return 1;
-            }
-        }
+        receive_from_each(receivers, connections, buffer, bytes);
         receive_wall += now_us() - wall;
         receive_kernel += kernel_us() - kernel;
     }
