@@ -14,7 +14,10 @@ gateway's CPU time (/proc/PID/stat), divided by rounds, players and deliveries.
 With --broadcast-only each round is the question and one leaderboard on /top, both to every
 player: the fan-out case, where a message is compressed once for all its deliveries.
 
-The CPU figure includes parsing the publisher's pubs (the same in both runs).
+The CPU figure includes parsing the publisher's pubs (the same in both runs). The gateway is pinned
+to core 1 and this script (the players and the publisher) to core 0, unless --no-pin; both cores'
+speed is watched (bench_processes.MachineWatch) and the CPU per delivery is also given in loopback
+deliveries of the gateway's core over the rounds.
 """
 
 import argparse
@@ -25,16 +28,16 @@ import subprocess
 import sys
 import time
 
-from bench_processes import ROOT, metric  # a gateway series from /metrics
+from bench_processes import GATEWAY_CORE, LOAD_CORE, ROOT, MachineWatch, in_loopback_deliveries, metric
 from compare import cpu_seconds  # the server's CPU from /proc
 
 sys.path.insert(0, os.path.join(ROOT, "Tests", "support"))
 from stadium_test import Gateway, RawWebSocket, client_frame, read_frames  # noqa: E402  the tests' gateway and frames
 
 
-def start_gateway(binary, compression, players):
+def start_gateway(binary, compression, players, core):
     return Gateway(binary, "--io-threads", "1", "--max-connections", str(players + 100), "--pub-rate", "0",
-                   "--compression", compression)
+                   "--compression", compression, prefix=("taskset", "-c", core) if core else ())
 
 
 def connect(port, deflate):
@@ -68,8 +71,19 @@ def messages(round_number, users, broadcast_only):
         yield "/top/" + user, {"score": 100 * round_number, "top": top}
 
 
-def run(binary, compression, players, rounds, broadcast_only):
-    gateway = start_gateway(binary, compression, players)
+def run(binary, compression, players, rounds, broadcast_only, gateway_core):
+    # This VM's cores each switch between two speeds: the watch says which the rounds had.
+    with MachineWatch((LOAD_CORE, GATEWAY_CORE)) as watch:
+        result = measure(binary, compression, players, rounds, broadcast_only, gateway_core)
+    result["machine"] = machine = watch.summary(result.pop("started_at"), result.pop("ended_at"))
+    if gateway_core:
+        result["gateway_cpu_per_delivery_in_loopback_deliveries"] = in_loopback_deliveries(
+            result["gateway_cpu_us_per_delivery"], machine[gateway_core])
+    return result
+
+
+def measure(binary, compression, players, rounds, broadcast_only, gateway_core):
+    gateway = start_gateway(binary, compression, players, gateway_core)
     port = gateway.port
     try:
         users = ["player-%05d" % i for i in range(players)]
@@ -112,7 +126,7 @@ def run(binary, compression, players, rounds, broadcast_only):
         bytes_before = {sock: entry["bytes"] for sock, entry in state.items()}
         sent_before = metric(port, "stadium_bytes_sent_total")
         cpu_before = cpu_seconds(gateway.process.pid)
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         per_round = 2 if broadcast_only else 3
         for round_number in range(1, rounds + 1):
             pubs = [
@@ -137,7 +151,7 @@ def run(binary, compression, players, rounds, broadcast_only):
             "client_bytes_per_round": read / rounds, "client_bytes_per_player_round": read / rounds / players,
             "gateway_bytes_sent_per_round": sent / rounds,
             "gateway_cpu_seconds": cpu, "gateway_cpu_us_per_delivery": cpu / deliveries * 1e6,
-            "elapsed_seconds": elapsed,
+            "elapsed_seconds": elapsed, "started_at": started_at, "ended_at": time.time(),
         }
     finally:
         gateway.stop(expect_clean=False)
@@ -150,13 +164,22 @@ def main():
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--broadcast-only", action="store_true", help="every message goes to every player")
     parser.add_argument("--report", help="write the runs as JSON here")
+    parser.add_argument("--no-pin", action="store_true", help="let the scheduler place the gateway and the players")
     args = parser.parse_args()
     binary = os.path.join(args.bin, "stadium-gateway")
-    runs = [run(binary, mode, args.players, args.rounds, args.broadcast_only) for mode in ("off", "on")]
+    gateway_core = None if args.no_pin else GATEWAY_CORE
+    if gateway_core:
+        os.sched_setaffinity(0, {int(LOAD_CORE)})  # the players and the publisher
+    runs = [run(binary, mode, args.players, args.rounds, args.broadcast_only, gateway_core) for mode in ("off", "on")]
     for result in runs:
-        print("compression %-3s: %8.0f bytes/player/round read, gateway %6.2f us CPU per delivery (%.2f s CPU, %.1f s)"
+        core = result["machine"][GATEWAY_CORE]
+        relative = result.get("gateway_cpu_per_delivery_in_loopback_deliveries")
+        print("compression %-3s: %8.0f bytes/player/round read, gateway %6.2f us CPU per delivery (%.2f s CPU, %.1f s)%s; "
+              "core %s slow %s of the time"
               % (result["compression"], result["client_bytes_per_player_round"], result["gateway_cpu_us_per_delivery"],
-                 result["gateway_cpu_seconds"], result["elapsed_seconds"]))
+                 result["gateway_cpu_seconds"], result["elapsed_seconds"],
+                 ", %.2f loopback deliveries" % relative if relative is not None else "", GATEWAY_CORE,
+                 "-" if core["slow_share"] is None else "%.0f%%" % (100 * core["slow_share"])))
     off, on = runs
     print("deflate: %.0f%% of the bytes, %+.2f us CPU per delivery"
           % (100 * on["client_bytes_per_round"] / off["client_bytes_per_round"],
