@@ -122,7 +122,10 @@ final class FanoutScript: SessionScript {
             schedule = ProbeSchedule(startMs: now, intervalMs: settings.intervalMilliseconds, count: settings.messages)
             scheduleStartUs = Clock.monotonicMicroseconds()
         }
-        for index in schedule!.due(atMs: now, published: progress.published.load(ordering: .relaxed)) {
+        // Due by the monotonic clock that send lag and acks are timed on: a step of the wall clock had
+        // released probes early, so their acks timed at 0 ms.
+        let elapsedMs = (Clock.monotonicMicroseconds() - scheduleStartUs) / 1000
+        for index in schedule!.due(elapsedMs: elapsedMs, published: progress.published.load(ordering: .relaxed)) {
             guard publishProbe(link, index: index, now: now) else { break }
         }
     }

@@ -135,6 +135,12 @@ public struct ProbeSchedule: Equatable, Sendable {
         startMs + Int64(index) * intervalMs
     }
 
+    /// The probes due `elapsedMs` after the start by a clock that is never stepped (the
+    /// monotonic one), not published yet: what the publisher releases.
+    public func due(elapsedMs: Int64, published: Int) -> Range<Int> {
+        due(atMs: startMs + elapsedMs, published: published)
+    }
+
     /// The probes due by `nowMs` that are not published yet (`published` went out already).
     public func due(atMs nowMs: Int64, published: Int) -> Range<Int> {
         guard nowMs >= startMs else { return published..<published }

@@ -22,4 +22,12 @@ import Testing
     @Test func nothingIsDueBeforeTheStart() {
         #expect(schedule.due(atMs: 999, published: 0).isEmpty)
     }
+
+    @Test func byTheTimeElapsedSinceTheStartAProbeIsDueOnlyOnceItsIntervalsHavePassed() {
+        // The publisher counts on the monotonic clock, so a wall clock stepped forward releases nothing early.
+        #expect(schedule.due(elapsedMs: 0, published: 0) == 0..<1)
+        #expect(schedule.due(elapsedMs: 99, published: 1).isEmpty)
+        #expect(schedule.due(elapsedMs: 100, published: 1) == 1..<2)
+        #expect(schedule.due(elapsedMs: 350, published: 2) == 2..<4)
+    }
 }
